@@ -1,0 +1,1 @@
+"""SME digital credit: alternative data, point-in-time features, models, explanations."""

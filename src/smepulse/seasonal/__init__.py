@@ -1,0 +1,1 @@
+"""Seasonal adjustment: X-13ARIMA-SEATS driver, STL for short series, moving-holiday regressors."""
