@@ -1,0 +1,7 @@
+"""Methodologies as validated YAML: questionnaires, compositions and published presets."""
+from smepulse.methodology.model import (
+    Classification, Composite, Methodology, Question, Term, load_methodology, list_presets,
+)
+
+__all__ = ["Classification", "Composite", "Methodology", "Question", "Term", "load_methodology",
+           "list_presets"]
