@@ -1,0 +1,1 @@
+"""Synthetic generators: SME alternative data for credit (credit.py) and survey panels."""
