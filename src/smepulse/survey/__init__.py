@@ -1,0 +1,1 @@
+"""Survey responses: reading users' files and validating them against a methodology."""
