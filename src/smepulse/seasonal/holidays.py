@@ -1,0 +1,92 @@
+"""Moving-holiday regressors from the lunar calendar: Chinese New Year (Spring Festival).
+
+Definition (the genhol convention used by Census and Asian statistics offices): activity is
+affected during a window of `window` days before CNY (days CNY-window .. CNY-1). For each month,
+the raw regressor is the share of that window falling in the month (January or February; December
+too if the window is longer than 20 days). Each calendar month's long-run mean over a fixed base
+period (1990-2050) is subtracted, so the regressor has no seasonal mean: the fixed part of the
+holiday effect stays in the seasonal factors, and the regressor captures only the year-to-year
+movement caused by the lunar date moving between January and February.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from importlib.resources import files
+
+import pandas as pd
+import yaml
+
+from smepulse.errors import SeasonalError
+
+BASE_YEARS = (1990, 2050)  # centring base: fixed so the regressor does not change as data grow
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict[int, dt.date]:
+    raw = yaml.safe_load(files("smepulse.seasonal").joinpath("cny_dates.yaml").read_text())
+    return {int(y): dt.date.fromisoformat(str(d)) for y, d in raw["dates"].items()}
+
+
+def cny_dates() -> dict[int, dt.date]:
+    """Chinese New Year date for each year in the table (1980-2060), Beijing time."""
+    return dict(_load())
+
+
+def _window_shares(year: int, window: int, dates: dict[int, dt.date]) -> dict[tuple[int, int], float]:
+    """Share of the `window` days before CNY of `year` falling in each (year, month)."""
+    cny = dates[year]
+    days = [cny - dt.timedelta(days=k) for k in range(1, window + 1)]
+    out: dict[tuple[int, int], float] = {}
+    for d in days:
+        out[(d.year, d.month)] = out.get((d.year, d.month), 0.0) + 1.0 / window
+    return out
+
+
+def _raw_shares(first_year: int, last_year: int, window: int) -> pd.Series:
+    """Uncentred window shares for every month of first_year..last_year."""
+    dates = _load()
+    # A window can reach back into December, so the next year's CNY matters too.
+    need = range(first_year, last_year + 2)
+    missing = [y for y in need if y not in dates]
+    if missing:
+        lo, hi = min(dates), max(dates)
+        raise SeasonalError(f"CNY date table covers {lo}-{hi} but years {missing[0]}-{missing[-1]} "
+                            "are needed; shorten the series span or extend cny_dates.yaml")
+    index = pd.period_range(f"{first_year}-01", f"{last_year}-12", freq="M")
+    values = pd.Series(0.0, index=index)
+    for year in need:
+        for (y, m), share in _window_shares(year, window, dates).items():
+            p = pd.Period(year=y, month=m, freq="M")
+            if p in values.index:
+                values[p] += share
+    return values
+
+
+def cny_regressor(start: str = "1990-01", end: str = "2050-12", *, window: int = 20,
+                  base: tuple[int, int] = BASE_YEARS) -> pd.Series:
+    """Centred CNY moving-holiday regressor for months start..end ('YYYY-MM'), index 'YYYY-MM'.
+
+    Raises SeasonalError if the CNY date table does not cover start..end (or the centring base).
+    """
+    if not 1 <= window <= 60:
+        raise SeasonalError(f"CNY window must be 1-60 days before the holiday, got {window}")
+    p0, p1 = pd.Period(start, freq="M"), pd.Period(end, freq="M")
+    if p1 < p0:
+        raise SeasonalError(f"CNY regressor: end {end} is before start {start}")
+    shares = _raw_shares(min(p0.year, base[0]), max(p1.year, base[1]), window)
+    in_base = (shares.index.year >= base[0]) & (shares.index.year <= base[1])
+    month_mean = shares[in_base].groupby(shares.index[in_base].month).mean()
+    centred = shares - month_mean.reindex(shares.index.month).to_numpy()
+    out = centred[(centred.index >= p0) & (centred.index <= p1)]
+    out.index = out.index.strftime("%Y-%m")
+    out.name = f"cny{window}"
+    return out.astype(float).round(12)
+
+
+def holiday_regressor(name: str, start: str, end: str, **kwargs) -> pd.Series:
+    """Regressor by holiday name (only 'cny' for now): the hook the adjuster uses."""
+    if name.lower() in ("cny", "chinese_new_year", "spring_festival"):
+        return cny_regressor(start, end, **kwargs)
+    raise SeasonalError(f"unknown holiday '{name}': supported holidays are 'cny'")
+
