@@ -1,0 +1,55 @@
+"""A readable summary of one month: headline, sub-indexes and groups, with the change on the month."""
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from smepulse.methodology import Methodology
+from smepulse.periods import from_index, month_name, to_index
+
+
+def _fmt(x: float | None, signed: bool = False) -> str:
+    if x is None or pd.isna(x):
+        return "-"
+    return f"{x:+.1f}" if signed else f"{x:.1f}"
+
+
+def print_summary(series: pd.DataFrame, m: Methodology, period: str | None = None,
+                  adjustment: str = "nsa", console: Console | None = None) -> None:
+    console = console or Console()
+    s = series[(series["period"].str.len() == 7) & (series["adjustment"] == adjustment)]
+    if s.empty:
+        console.print("no monthly series to summarise")
+        return
+    period = period or str(s["period"].max())
+    prev = from_index(to_index(period) - 1)
+    cur = s[s["period"] == period].set_index(["series", "group"])["value"]
+    old = s[s["period"] == prev].set_index(["series", "group"])["value"]
+    n = s[s["period"] == period].set_index(["series", "group"])["n"]
+    composites = [c.id for c in m.composites]
+    title = f"{m.title.en}, {month_name(period)} ({'seasonally adjusted' if adjustment == 'sa' else 'not seasonally adjusted'})"
+    top = Table(title=title, title_justify="left")
+    for col in ("index", "value", "change on month", "n"):
+        top.add_column(col, justify="left" if col == "index" else "right")
+    for c in composites:
+        if (c, "all") in cur.index:
+            top.add_row(c, _fmt(cur.get((c, "all"))), _fmt(cur.get((c, "all")) - old.get((c, "all"), float("nan")), True),
+                        str(n.get((c, "all"), "")))
+    console.print(top)
+    groups = [g for g in s["group"].unique() if g != "all"]
+    if not groups or not composites:
+        return
+    table = Table(title=f"By group, {month_name(period)}: value (change on month)", title_justify="left")
+    table.add_column("group")
+    for c in composites:
+        table.add_column(c, justify="right")
+    table.add_column("n", justify="right")
+    for g in groups:
+        cells = []
+        for c in composites:
+            v = cur.get((c, g))
+            d = v - old.get((c, g), float("nan")) if v is not None else None
+            cells.append(f"{_fmt(v)} ({_fmt(d, True)})")
+        table.add_row(g, *cells, str(n.get((composites[-1], g), "")))
+    console.print(table)

@@ -1,0 +1,28 @@
+-- smepulse store, schema version 1. Plain SQL types that DuckDB (embedded default) and PostgreSQL share.
+-- Answers and classifications are long tables, so any questionnaire fits without schema changes.
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS methodology (
+    name VARCHAR NOT NULL, version VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, yaml VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL, PRIMARY KEY (name, version));
+CREATE TABLE IF NOT EXISTS response (
+    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, weight DOUBLE PRECISION NOT NULL,
+    response_date DATE, import_id VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id));
+CREATE TABLE IF NOT EXISTS attribute (
+    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, dimension VARCHAR NOT NULL,
+    value VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id, dimension));
+CREATE TABLE IF NOT EXISTS answer (
+    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, question VARCHAR NOT NULL,
+    answer VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id, question));
+CREATE TABLE IF NOT EXISTS import_log (
+    import_id VARCHAR PRIMARY KEY, survey VARCHAR NOT NULL, source VARCHAR NOT NULL, rows INTEGER NOT NULL,
+    answers INTEGER NOT NULL, imported_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS vintage (
+    vintage_id VARCHAR PRIMARY KEY, survey VARCHAR NOT NULL, methodology VARCHAR NOT NULL,
+    methodology_version VARCHAR NOT NULL, methodology_sha256 VARCHAR NOT NULL, input_hash VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL, as_of TIMESTAMP NOT NULL, created_at TIMESTAMP NOT NULL, note VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS series (
+    vintage_id VARCHAR NOT NULL, period VARCHAR NOT NULL, series VARCHAR NOT NULL, "group" VARCHAR NOT NULL,
+    adjustment VARCHAR NOT NULL, value DOUBLE PRECISION, n INTEGER, n_eff DOUBLE PRECISION,
+    up DOUBLE PRECISION, same DOUBLE PRECISION, down DOUBLE PRECISION, se DOUBLE PRECISION,
+    ci_low DOUBLE PRECISION, ci_high DOUBLE PRECISION, flag VARCHAR NOT NULL,
+    PRIMARY KEY (vintage_id, period, series, "group", adjustment));

@@ -1,0 +1,207 @@
+"""DuckDB-backed store. SQL is kept to what PostgreSQL also runs, so a server backend can share the schema."""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from smepulse.errors import StoreError
+from smepulse.index.engine import COLUMNS, IndexResult
+from smepulse.methodology import Methodology
+from smepulse.survey.responses import ROW, Responses, _q
+
+SCHEMA_VERSION = "1"
+SERIES_COLUMNS = COLUMNS + ["se", "ci_low", "ci_high"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        try:
+            self.con = duckdb.connect(self.path)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self.con.execute((Path(__file__).parent / "schema.sql").read_text())
+        found = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is None:
+            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        elif found[0] != SCHEMA_VERSION:
+            raise StoreError(f"store {self.path} has schema version {found[0]}, this smepulse needs "
+                             f"{SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------
+    def _transaction(self, fn):
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            result = fn()
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+        return result
+
+    def save_methodology(self, m: Methodology) -> None:
+        text = Path(m.source_file).read_text(encoding="utf-8") if m.source_file else ""
+        row = self.con.execute("SELECT sha256 FROM methodology WHERE name = ? AND version = ?",
+                               [m.name, m.version]).fetchone()
+        if row is None:
+            self.con.execute("INSERT INTO methodology VALUES (?, ?, ?, ?, ?)",
+                             [m.name, m.version, m.sha256, text, _now()])
+        elif row[0] != m.sha256:
+            raise StoreError(f"methodology {m.name} version {m.version} is already stored with different "
+                             "content; give the changed file a new version")
+
+    def import_responses(self, resp: Responses, survey: str | None = None, replace: bool = False) -> str:
+        """All-or-nothing import. Existing (survey, period, firm) rows are an error unless `replace`."""
+        survey = survey or resp.methodology.name
+        con = resp.con
+        if con is not self.con:
+            con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
+            self.con.register("_incoming_arrow", con.execute("SELECT * FROM _incoming").fetch_arrow_table())
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM _incoming_arrow")
+        else:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
+        clash = self.con.execute(
+            f"SELECT i.firm_id, i.period, i.{ROW} FROM _incoming i JOIN response r ON r.survey = ? AND "
+            "r.period = i.period AND r.firm_id = i.firm_id ORDER BY i._row LIMIT 5", [survey]).fetchall()
+        if clash and not replace:
+            where = "; ".join(f"{resp.row_label} {row}: firm {f!r} {p}" for f, p, row in clash)
+            raise StoreError(f"file {resp.source}: responses already in the store ({where}); nothing was "
+                             "imported. Use --replace to overwrite them.")
+        import_id = uuid.uuid4().hex[:12]
+        dims, questions = resp.dimensions, resp.questions
+        has_date = "response_date" in resp.columns
+
+        def write() -> int:
+            if clash:
+                for table in ("answer", "attribute", "response"):
+                    self.con.execute(f"DELETE FROM {table} WHERE survey = ? AND (period, firm_id) IN "
+                                     "(SELECT period, firm_id FROM _incoming)", [survey])
+            date = "TRY_CAST(response_date AS DATE)" if has_date else "NULL"
+            self.con.execute(f"INSERT INTO response SELECT ?, period, firm_id, weight, {date}, ? "
+                             "FROM _incoming", [survey, import_id])
+            for d in dims:
+                self.con.execute(f"INSERT INTO attribute SELECT ?, period, firm_id, '{d}', {_q(d)} "
+                                 f"FROM _incoming WHERE {_q(d)} IS NOT NULL", [survey])
+            for q in questions:
+                self.con.execute(f"INSERT INTO answer SELECT ?, period, firm_id, '{q}', {_q(q)} "
+                                 f"FROM _incoming WHERE {_q(q)} IS NOT NULL", [survey])
+            rows, answers = self.con.execute(
+                "SELECT (SELECT count(*) FROM response WHERE import_id = ?), "
+                "(SELECT count(*) FROM answer a JOIN response r USING (survey, period, firm_id) "
+                "WHERE r.import_id = ?)", [import_id, import_id]).fetchone()
+            self.con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?)",
+                             [import_id, survey, resp.source, rows, answers, _now()])
+            return rows
+
+        self._transaction(write)
+        self.con.execute("DROP TABLE IF EXISTS _incoming")
+        return import_id
+
+    def save_series(self, result: IndexResult, survey: str | None = None, kind: str = "final",
+                    as_of: datetime | None = None, note: str = "") -> str:
+        """Store computed series as a new vintage; earlier vintages are never touched."""
+        m = result.methodology
+        survey = survey or m.name
+        as_of = as_of or _now()
+        vintage_id = f"{survey}-{as_of:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        df = result.series.copy()
+        for c in SERIES_COLUMNS:
+            if c not in df.columns:
+                df[c] = None
+        df = df[SERIES_COLUMNS]
+        df.insert(0, "vintage_id", vintage_id)
+
+        def write() -> None:
+            self.con.execute("INSERT INTO vintage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             [vintage_id, survey, m.name, m.version, m.sha256, result.input_hash, kind,
+                              as_of, _now(), note])
+            self.con.register("_series_df", df)
+            self.con.execute("INSERT INTO series SELECT * FROM _series_df")
+            self.con.unregister("_series_df")
+
+        self._transaction(write)
+        return vintage_id
+
+    # -- reading -------------------------------------------------------------------------
+    def responses(self, methodology: Methodology, survey: str | None = None,
+                  cutoff: str | None = None) -> Responses:
+        """The stored responses as a wide view `responses` on the store connection (already validated).
+
+        cutoff: only responses received on or before this date (for flash estimates)."""
+        survey = survey or methodology.name
+        dims = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT dimension FROM attribute WHERE survey = ?", [survey]).fetchall()]
+        dims = [d for d in methodology.classifications if d in dims]
+        qs = [q.id for q in methodology.questions]
+        if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchone()[0]:
+            raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
+        dim_sql = "".join(f", max(CASE WHEN dimension = '{d}' THEN value END) AS {_q(d)}" for d in dims)
+        q_sql = "".join(f", max(CASE WHEN question = '{q}' THEN answer END) AS {_q(q)}" for q in qs)
+        where = "r.survey = $survey" + (" AND (r.response_date IS NULL OR r.response_date <= "
+                                        "CAST($cutoff AS DATE))" if cutoff else "")
+        params = {"survey": survey, **({"cutoff": cutoff} if cutoff else {})}
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _attr AS SELECT period, firm_id" + dim_sql +
+                         " FROM attribute WHERE survey = $survey GROUP BY period, firm_id", {"survey": survey})
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _ans AS SELECT period, firm_id" + q_sql +
+                         " FROM answer WHERE survey = $survey GROUP BY period, firm_id", {"survey": survey})
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE responses AS SELECT r.period, r.firm_id, "
+            + "".join(f"a.{_q(d)}, " for d in dims) + "".join(f"q.{_q(x)}, " for x in qs)
+            + "r.weight, r.response_date, row_number() OVER (ORDER BY r.period, r.firm_id) AS _row "
+            "FROM response r LEFT JOIN _attr a USING (period, firm_id) LEFT JOIN _ans q "
+            f"USING (period, firm_id) WHERE {where}", params)
+        cols = ["period", "firm_id", *dims, *qs, "weight", "response_date"]
+        return Responses(self.con, cols, f"store {self.path}", methodology, "row")
+
+    def vintages(self, survey: str | None = None) -> pd.DataFrame:
+        sql = "SELECT * FROM vintage" + (" WHERE survey = ?" if survey else "") + " ORDER BY as_of, created_at"
+        return self.con.execute(sql, [survey] if survey else []).df()
+
+    def series(self, survey: str, as_of: datetime | str | None = None, kind: str | None = None,
+               vintage_id: str | None = None) -> pd.DataFrame:
+        """The series of the latest vintage as of a date (default: now), or of a given vintage."""
+        if vintage_id is None:
+            params: list = [survey]
+            sql = "SELECT vintage_id FROM vintage WHERE survey = ?"
+            if as_of is not None:
+                sql += " AND as_of <= CAST(? AS TIMESTAMP)"
+                params.append(str(as_of))
+            if kind:
+                sql += " AND kind = ?"
+                params.append(kind)
+            row = self.con.execute(sql + " ORDER BY as_of DESC, created_at DESC LIMIT 1", params).fetchone()
+            if row is None:
+                raise StoreError(f"no vintage of '{survey}' as of {as_of or 'now'} in store {self.path}")
+            vintage_id = row[0]
+        df = self.con.execute("SELECT * FROM series WHERE vintage_id = ?", [vintage_id]).df()
+        return df
+
+
+def open_store(path: str | Path) -> Store:
+    text = str(path)
+    if text.startswith(("postgresql://", "postgres://")):
+        raise StoreError("PostgreSQL stores are not supported yet: use a store file path")
+    Path(text).parent.mkdir(parents=True, exist_ok=True)
+    return Store(text)
+
+
+def content_hash(df: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()
