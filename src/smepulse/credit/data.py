@@ -1,0 +1,269 @@
+"""Credit data in: public datasets (SBA, Taiwan, German) and bring-your-own tables, validated at the boundary."""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from smepulse.credit.metadata import FeatureSpec
+from smepulse.errors import CreditError, InputError
+
+SEED = 20180101  # fixed so a random split is reproducible run to run
+
+
+# ---------------------------------------------------------------- reading files
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read CSV, Parquet, Excel or ARFF by extension; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found; check the path", file=str(path))
+    ext = path.suffix.lower()
+    try:
+        if ext in (".csv", ".txt", ".gz"):
+            return pd.read_csv(path, encoding="utf-8-sig", low_memory=False)
+        if ext in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if ext in (".xlsx", ".xlsm", ".xls"):
+            return pd.read_excel(path)
+        if ext == ".arff":
+            return _read_arff(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"could not be read as {ext[1:]}: {exc}", file=str(path)) from exc
+    raise InputError(f"unsupported extension '{ext}'; use .csv, .parquet, .xlsx or .arff", file=str(path))
+
+
+def _read_arff(path: Path) -> pd.DataFrame:
+    from scipy.io import arff
+    data, _meta = arff.loadarff(str(path))
+    df = pd.DataFrame(data)
+    for col in df.columns:  # nominal attributes come back as bytes
+        if df[col].dtype == object:
+            df[col] = df[col].map(lambda v: v.decode() if isinstance(v, bytes) else v).replace("?", np.nan)
+    return df
+
+
+def parse_money(s: pd.Series) -> pd.Series:
+    """'$60,000.00 ' -> 60000.0; blanks -> NaN. Already-numeric series pass through."""
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float)
+    cleaned = s.astype("string").str.replace(r"[\$,\s]", "", regex=True).replace("", pd.NA)
+    return pd.to_numeric(cleaned, errors="coerce").astype(float)
+
+
+def data_hash(df: pd.DataFrame) -> str:
+    """Stable content hash of a table (values and column names), for the model's provenance."""
+    h = hashlib.sha256(",".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
+    return "sha256:" + h.hexdigest()[:32]
+
+
+# ---------------------------------------------------------------- validation
+def binary_target(df: pd.DataFrame, target: str, *, allow_missing: bool = False) -> pd.Series:
+    """Map a target column to 0/1 (1 = bad). Accepts 0/1, booleans, and two-level labels."""
+    if target not in df.columns:
+        raise InputError(f"target column not found; columns are: {', '.join(map(str, df.columns[:20]))}",
+                         column=target)
+    y = df[target]
+    known = y.dropna()
+    if known.empty:
+        raise InputError("target has no values", column=target)
+    if y.isna().any() and not allow_missing:
+        raise InputError(f"target has {int(y.isna().sum())} missing values; drop them, or use "
+                         "--reject-inference to treat them as rejected applications", column=target)
+    levels = sorted(known.unique().tolist(), key=str)
+    if len(levels) != 2 and not (len(levels) == 1 and levels[0] in (0, 1)):
+        raise InputError(f"target must be binary (two values), found {len(levels)}: {levels[:6]}",
+                         column=target)
+    if set(levels) <= {0, 1, True, False, 0.0, 1.0}:
+        return y.astype("Float64").astype(float)
+    bad_words = ("1", "bad", "default", "chgoff", "yes", "y", "true", "2")
+    bad = [lv for lv in levels if str(lv).strip().lower() in bad_words]
+    if len(bad) != 1:
+        raise InputError(f"cannot tell which of {levels} is the bad outcome; recode it as 0/1 "
+                         "(1 = default)", column=target)
+    return y.map(lambda v: np.nan if pd.isna(v) else float(v == bad[0]))
+
+
+def check_features(X: pd.DataFrame) -> list[str]:
+    """Drop all-missing and constant columns (with warnings that name them). Returns the warnings."""
+    notes = []
+    for col in list(X.columns):
+        s = X[col]
+        if s.isna().all():
+            notes.append(f"column '{col}' is entirely missing; dropped")
+        elif s.nunique(dropna=True) <= 1 and not s.isna().any():
+            notes.append(f"column '{col}' is constant ({s.dropna().iloc[0]!r}); dropped")
+        else:
+            continue
+        X.drop(columns=col, inplace=True)
+    if X.shape[1] == 0:
+        raise CreditError("no usable feature columns left after dropping constant and empty ones")
+    for n in notes:
+        warnings.warn(n, stacklevel=2)
+    return notes
+
+
+def parse_time(df: pd.DataFrame, column: str) -> pd.Series:
+    """Dates for an out-of-time split. Unparseable values raise, naming the column and first bad rows."""
+    if column not in df.columns:
+        raise InputError("time column not found", column=column)
+    s = df[column]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        t = s
+    elif pd.api.types.is_numeric_dtype(s):
+        t = s.astype(float)  # e.g. fiscal years or days since epoch: order is all we need
+    else:
+        t = pd.to_datetime(s, errors="coerce", format="mixed")
+    bad = t.isna() & s.notna()
+    if bad.any() or t.isna().all():
+        rows = list(np.flatnonzero(bad.to_numpy())[:5])
+        raise InputError(f"{int(bad.sum())} values are not dates (first rows {rows}, e.g. "
+                         f"{s[bad].iloc[0] if bad.any() else None!r}); fix them or drop the rows",
+                         column=column)
+    if t.isna().any():
+        raise InputError(f"{int(t.isna().sum())} rows have no date; an out-of-time split needs every date",
+                         column=column)
+    return t
+
+
+# ---------------------------------------------------------------- splitting
+@dataclass
+class Split:
+    train: np.ndarray  # positional indices
+    test: np.ndarray
+    kind: str          # "out-of-time" or "random-stratified"
+    detail: dict = field(default_factory=dict)
+
+
+def split_rows(y: pd.Series, time: pd.Series | None = None, test_size: float = 0.3,
+               seed: int = SEED) -> Split:
+    """Out-of-time when dates exist (train earlier, test later); else stratified random 70/30."""
+    idx = np.arange(len(y))
+    if time is not None:
+        order = np.argsort(time.to_numpy(), kind="stable")
+        cut = int(round(len(y) * (1 - test_size)))
+        tr, te = np.sort(order[:cut]), np.sort(order[cut:])
+        tv = time.to_numpy()
+        detail = {"train_until": str(tv[order[cut - 1]]), "test_from": str(tv[order[cut]])}
+        for part, name in ((tr, "train"), (te, "test")):
+            if len(np.unique(y.iloc[part])) < 2:
+                raise CreditError(f"the out-of-time {name} period has only one outcome class; "
+                                  "use a longer history or no --time-column")
+        return Split(tr, te, "out-of-time", detail)
+    tr, te = train_test_split(idx, test_size=test_size, stratify=y.to_numpy(), random_state=seed)
+    return Split(np.sort(tr), np.sort(te), "random-stratified", {"seed": seed, "test_size": test_size})
+
+
+# ---------------------------------------------------------------- public datasets
+SBA_LEAKY = {
+    "Term": "loan term in months (recorded after the fact: charged-off loans carry truncated terms)",
+    "ChgOffDate": "charge-off date", "ChgOffPrinGr": "charged-off principal",
+    "BalanceGross": "outstanding balance", "MIS_Status": "loan status", "daysterm": "term in days",
+    "xx": "disbursement date plus term", "Default": "default flag", "Selected": "train/test flag",
+}
+SBA_MONEY = ["DisbursementGross", "BalanceGross", "ChgOffPrinGr", "GrAppv", "SBA_Appv"]
+
+
+def sba_specs() -> dict[str, FeatureSpec]:
+    """Metadata for SBA 7(a) fields, incl. post-origination ones marked unavailable at decision."""
+    specs = {k: FeatureSpec(k, v, available_at_decision=False) for k, v in SBA_LEAKY.items()}
+    specs.update({s.name: s for s in [
+        FeatureSpec("Portion", "SBA-guaranteed share of the loan", monotone=-1,
+                    reason_en="only {value:.0%} of the loan is guaranteed by the SBA",
+                    reason_zh="SBA 担保比例仅为 {value:.0%}"),
+        FeatureSpec("RealEstate", "loan backed by real estate (term >= 240 months)", monotone=-1),
+        FeatureSpec("Recession", "loan active during the 2007-2009 recession", monotone=1),
+        FeatureSpec("NoEmp", "number of employees"),
+        FeatureSpec("NewExist", "new business (2) or existing (1)"),
+        FeatureSpec("GrAppv", "gross amount approved by the bank"),
+        FeatureSpec("SBA_Appv", "amount guaranteed by the SBA"),
+        FeatureSpec("DisbursementGross", "amount disbursed"),
+        FeatureSpec("UrbanRural", "urban (1), rural (2) or undefined (0)"),
+        FeatureSpec("LowDoc", "LowDoc programme loan (Y/N)"),
+        FeatureSpec("RevLineCr", "revolving line of credit (Y/N)"),
+        FeatureSpec("ApprovalFY", "fiscal year of approval"),
+        FeatureSpec("Sector", "industry (first two NAICS digits)"),
+        FeatureSpec("State", "borrower's state"), FeatureSpec("BankState", "lender's state"),
+        FeatureSpec("Bank", "lending bank"),
+        FeatureSpec("IsFranchise", "business is a franchise"),
+        FeatureSpec("CreateJob", "jobs the loan is expected to create"),
+        FeatureSpec("RetainedJob", "jobs the loan is expected to retain"),
+    ]})
+    return specs
+
+
+def load_sba_case(root: str | Path) -> pd.DataFrame:
+    """The paper's teaching subset (Li, Mickel & Taylor 2018): 2,101 loans, `Default`, `Selected`."""
+    return pd.read_csv(Path(root) / "credit" / "sba" / "SBAcase.11.13.17.csv", encoding="utf-8-sig")
+
+
+def load_sba_national(root: str | Path) -> pd.DataFrame:
+    """SBA 7(a) national partial file, cleaned: money parsed, dates parsed, `Default` = CHGOFF (1) / P I F (0).
+
+    Adds origination-time features: `Sector`, `IsFranchise`, `Portion`. Rows without a status are dropped.
+    """
+    df = pd.read_csv(Path(root) / "credit" / "sba" / "SBAnational_partial_22427rows.csv",
+                     low_memory=False)
+    for col in SBA_MONEY:
+        if col in df:
+            df[col] = parse_money(df[col])
+    for col in ("ApprovalDate", "DisbursementDate", "ChgOffDate"):
+        df[col] = pd.to_datetime(df[col], format="%d-%b-%y" if "-" in str(df[col].dropna().iloc[0])
+                                 else "%m/%d/%Y", errors="coerce")
+    # two-digit years: pandas maps 69-99 to 19xx and 00-68 to 20xx, right for this 1980s-2010s book
+    df["ApprovalFY"] = pd.to_numeric(df["ApprovalFY"].astype(str).str.extract(r"(\d{4})")[0],
+                                     errors="coerce")
+    df = df[df["MIS_Status"].isin(["CHGOFF", "P I F"])].copy()
+    df["Default"] = (df["MIS_Status"] == "CHGOFF").astype(int)
+    df["Sector"] = df["NAICS"].astype(str).str[:2].replace("0", "unknown")
+    df["IsFranchise"] = (~df["FranchiseCode"].isin([0, 1])).astype(int)
+    df["Portion"] = df["SBA_Appv"] / df["GrAppv"]
+    for col in ("RevLineCr", "LowDoc"):
+        df[col] = df[col].where(df[col].isin(["Y", "N"]))  # other codes are data-entry noise
+    return df.reset_index(drop=True)
+
+
+SBA_ORIGINATION_FEATURES = ["Portion", "GrAppv", "SBA_Appv", "NoEmp", "NewExist", "CreateJob",
+                            "RetainedJob", "IsFranchise", "UrbanRural", "RevLineCr", "LowDoc",
+                            "Sector", "State", "BankState", "Bank"]
+
+TAIWAN_TARGET = "default.payment.next.month"
+
+
+def load_taiwan(root: str | Path) -> pd.DataFrame:
+    """Yeh & Lien (2009) credit-card default, 30,000 rows; `ID` dropped."""
+    df = pd.read_csv(Path(root) / "credit" / "taiwan_default" / "UCI_Credit_Card.csv")
+    return df.drop(columns=["ID"])
+
+
+GERMAN_COLUMNS = [
+    "checking_status", "duration_months", "credit_history", "purpose", "credit_amount",
+    "savings_status", "employment_since", "installment_rate", "personal_status_sex",
+    "other_debtors", "residence_since", "property", "age_years", "other_installment_plans",
+    "housing", "existing_credits", "job", "num_dependents", "telephone", "foreign_worker",
+]
+
+
+def load_german(root: str | Path) -> pd.DataFrame:
+    """Statlog German credit with the codebook's attribute names; `bad` = 1 when the class is 2."""
+    df = pd.read_csv(Path(root) / "credit" / "german_credit" / "german.data", sep=r"\s+",
+                     header=None, names=GERMAN_COLUMNS + ["class"])
+    df["bad"] = (df.pop("class") == 2).astype(int)
+    return df
+
+
+def german_specs() -> dict[str, FeatureSpec]:
+    return {
+        "duration_months": FeatureSpec("duration_months", "loan duration in months", monotone=1,
+                                       reason_en="the loan runs for {value:.0f} months",
+                                       reason_zh="贷款期限为 {value:.0f} 个月"),
+        "credit_amount": FeatureSpec("credit_amount", "credit amount (DM)"),
+        "age_years": FeatureSpec("age_years", "age in years", monotone=-1),
+        "installment_rate": FeatureSpec("installment_rate", "instalment as % of disposable income",
+                                        monotone=1),
+    }

@@ -1,0 +1,175 @@
+"""PD estimators: LightGBM champion (monotone, TreeSHAP reasons) and a plain logistic model.
+
+Both take a frame already passed through `FeatureSchema` (floats + pandas categoricals) and follow the
+scikit-learn contract. `contributions(X)` returns per-feature log-odds pushes (positive = riskier).
+"""
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+from smepulse.credit.data import SEED
+
+
+def _is_cat(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype)
+
+
+class LightGBMPD(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted trees; `monotone` maps feature -> +1/-1 (from FeatureSpec.monotone)."""
+
+    def __init__(self, monotone: dict | None = None, n_estimators: int = 400, learning_rate: float = 0.05,
+                 num_leaves: int = 31, min_child_samples: int = 40, subsample: float = 0.8,
+                 colsample_bytree: float = 0.8, reg_lambda: float = 1.0, n_jobs: int = 2,
+                 early_stopping_rounds: int | None = 50, random_state: int = SEED):
+        self.monotone = monotone
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.n_jobs = n_jobs
+        self.early_stopping_rounds = early_stopping_rounds
+        self.random_state = random_state
+
+    def _params(self) -> dict:
+        return {"objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                "min_data_in_leaf": self.min_child_samples, "bagging_fraction": self.subsample,
+                "bagging_freq": 1 if self.subsample < 1 else 0, "feature_fraction": self.colsample_bytree,
+                "lambda_l2": self.reg_lambda, "num_threads": self.n_jobs, "seed": self.random_state,
+                "verbosity": -1, "cat_smooth": 20, "min_data_per_group": 30, "cat_l2": 10,
+                "deterministic": True, "force_row_wise": True}
+
+    def fit(self, X: pd.DataFrame, y, sample_weight=None, eval_set: tuple | None = None):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.array([0, 1])
+        mono = self.monotone or {}
+        # LightGBM refuses monotone constraints on categorical splits; they stay unconstrained.
+        self.monotone_constraints_ = [0 if _is_cat(X[c]) else int(np.sign(mono.get(c, 0))) for c in X.columns]
+        params = self._params()
+        if any(self.monotone_constraints_):
+            params.update(monotone_constraints=self.monotone_constraints_,
+                          monotone_constraints_method="advanced")
+        train = lgb.Dataset(X, np.asarray(y, float), weight=sample_weight, free_raw_data=False)
+        valid, callbacks = [], []
+        if eval_set is not None and self.early_stopping_rounds:
+            valid = [lgb.Dataset(eval_set[0], np.asarray(eval_set[1], float), reference=train)]
+            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
+        self.booster_ = lgb.train(params, train, num_boost_round=self.n_estimators, valid_sets=valid,
+                                  callbacks=callbacks)
+        self.best_iteration_ = self.booster_.best_iteration or self.n_estimators
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = self.booster_.predict(X[list(self.feature_names_in_)], num_iteration=self.best_iteration_)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Native TreeSHAP (pred_contrib): log-odds contribution of each feature, bias dropped."""
+        c = self.booster_.predict(X[list(self.feature_names_in_)], num_iteration=self.best_iteration_,
+                                  pred_contrib=True)
+        return pd.DataFrame(c[:, :-1], columns=self.feature_names_in_, index=X.index)
+
+    def importance(self) -> dict:
+        gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
+        total = gain.sum() or 1.0
+        return {f: float(g / total) for f, g in zip(self.feature_names_in_, gain)}
+
+
+class LogisticPD(ClassifierMixin, BaseEstimator):
+    """Logistic regression on a simple design: numbers (median-imputed, + missing flag when needed,
+    standardised) and one-hot categories (most frequent level as reference). C=None = unpenalised."""
+
+    def __init__(self, C: float | None = 1.0, max_iter: int = 2000):
+        self.C = C
+        self.max_iter = max_iter
+
+    def _design(self, X: pd.DataFrame) -> pd.DataFrame:
+        cols = {}
+        for c in self.feature_names_in_:
+            s = X[c]
+            if c in self.levels_:
+                for lv in self.levels_[c]:
+                    cols[f"{c}={lv}"] = (s.astype(object) == lv).astype(float).to_numpy()
+            else:
+                v = s.astype(float)
+                if c in self.flagged_:
+                    cols[f"{c}:missing"] = v.isna().astype(float).to_numpy()
+                cols[c] = ((v.fillna(self.medians_[c]) - self.means_[c]) / self.scales_[c]).to_numpy()
+        return pd.DataFrame(cols, index=X.index)
+
+    def fit(self, X: pd.DataFrame, y, sample_weight=None):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.array([0, 1])
+        self.levels_, self.medians_, self.means_, self.scales_, self.flagged_ = {}, {}, {}, {}, set()
+        for c in X.columns:
+            s = X[c]
+            if _is_cat(s):
+                vc = s.value_counts()
+                self.levels_[c] = [lv for lv in vc.index[1:] if vc[lv] > 0]  # drop the reference level
+            else:
+                v = s.astype(float)
+                self.medians_[c] = float(v.median()) if v.notna().any() else 0.0
+                if v.isna().any():
+                    self.flagged_.add(c)
+                filled = v.fillna(self.medians_[c])
+                self.means_[c] = float(filled.mean())
+                self.scales_[c] = float(filled.std()) or 1.0
+        D = self._design(X)
+        self.columns_ = list(D.columns)
+        kw = {"C": np.inf if self.C is None else self.C}
+        self.lr_ = LogisticRegression(max_iter=self.max_iter, **kw).fit(D, np.asarray(y, int),
+                                                                       sample_weight=sample_weight)
+        self.design_means_ = D.mean().to_numpy()
+        return self
+
+    @property
+    def coefficients_(self) -> dict:
+        """Intercept and coefficients on the original scale of numeric inputs (for published checks)."""
+        coef = dict(zip(self.columns_, self.lr_.coef_[0]))
+        intercept = float(self.lr_.intercept_[0])
+        out = {}
+        for c in self.feature_names_in_:
+            if c in self.levels_:
+                out.update({f"{c}={lv}": float(coef[f"{c}={lv}"]) for lv in self.levels_[c]})
+                continue
+            b = coef[c] / self.scales_[c]
+            intercept -= b * self.means_[c]
+            out[c] = float(b)
+            if c in self.flagged_:
+                out[f"{c}:missing"] = float(coef[f"{c}:missing"])
+        return {"intercept": float(intercept), **out}
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.lr_.predict_proba(self._design(X))
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """coef * (x - mean) summed over each feature's design columns: exact for a linear model."""
+        D = self._design(X).to_numpy() - self.design_means_
+        parts = D * self.lr_.coef_[0]
+        out = {}
+        for c in self.feature_names_in_:
+            idx = [i for i, name in enumerate(self.columns_) if name == c or name.startswith(f"{c}=")
+                   or name == f"{c}:missing"]
+            out[c] = parts[:, idx].sum(axis=1)
+        return pd.DataFrame(out, index=X.index)
+
+    def importance(self) -> dict:
+        coef = np.abs(self.lr_.coef_[0])
+        out = {c: float(sum(coef[i] for i, n in enumerate(self.columns_)
+                            if n == c or n.startswith(f"{c}="))) for c in self.feature_names_in_}
+        total = sum(out.values()) or 1.0
+        return {k: v / total for k, v in out.items()}

@@ -1,0 +1,91 @@
+"""The feature schema a model learns at fit time and enforces at scoring time (types, categories)."""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from smepulse.credit.data import parse_money
+from smepulse.errors import CreditError
+
+_MONEY = re.compile(r"^\s*-?\$?\s*[\d,]+(\.\d+)?\s*$")
+
+
+def looks_like_money(s: pd.Series) -> bool:
+    vals = s.dropna().astype(str).head(500)
+    return len(vals) > 0 and vals.str.contains(r"[\$,]").any() and vals.str.match(_MONEY).mean() > 0.95
+
+
+@dataclass
+class Prepared:
+    X: pd.DataFrame
+    row_errors: pd.Series            # None where the row is fine, else why it cannot be scored
+    notes: list[str] = field(default_factory=list)
+
+
+class FeatureSchema:
+    """fit(X) learns which columns are numeric / categorical (and their levels); transform enforces it."""
+
+    def fit(self, X: pd.DataFrame) -> "FeatureSchema":
+        self.numeric_, self.categories_, self.money_, self.dropped_ = [], {}, [], {}
+        n = len(X)
+        for col in X.columns:
+            s = X[col]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                self.dropped_[col] = "a date is not a feature; pass it as --time-column or derive features"
+            elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                self.numeric_.append(col)
+            elif looks_like_money(s):
+                self.money_.append(col)
+                self.numeric_.append(col)
+            else:
+                levels = s.dropna().astype(str).unique()
+                if len(levels) > max(50, 0.5 * n):
+                    self.dropped_[col] = f"identifier-like text ({len(levels)} distinct values in {n} rows)"
+                else:
+                    self.categories_[col] = sorted(levels.tolist())
+        for col, why in self.dropped_.items():
+            warnings.warn(f"column '{col}' dropped: {why}", stacklevel=2)
+        self.features_ = [c for c in X.columns if c not in self.dropped_]
+        if not self.features_:
+            raise CreditError("no usable feature columns")
+        return self
+
+    def transform(self, X: pd.DataFrame) -> Prepared:
+        missing = [c for c in self.features_ if c not in X.columns]
+        if missing:
+            raise CreditError(f"column '{missing[0]}' the model needs is missing from the data "
+                              f"({len(missing)} missing: {', '.join(missing[:10])})")
+        out = pd.DataFrame(index=X.index)
+        errors = pd.Series([None] * len(X), index=X.index, dtype=object)
+        notes = []
+        for col in self.features_:
+            s = X[col]
+            if col in self.categories_:
+                txt = s.astype("string")
+                unseen = txt.notna() & ~txt.isin(self.categories_[col])
+                if unseen.any():
+                    ex = txt[unseen].iloc[0]
+                    notes.append(f"column '{col}': {int(unseen.sum())} rows have categories not seen in "
+                                 f"training (e.g. {ex!r}); scored as missing")
+                out[col] = pd.Categorical(txt.where(~unseen).astype(object), categories=self.categories_[col])
+                continue
+            num = parse_money(s) if col in self.money_ else pd.to_numeric(s, errors="coerce")
+            num = num.astype(float)
+            bad = (num.isna() & s.notna()) | np.isinf(num)
+            for i in np.flatnonzero(bad.to_numpy()):
+                prev = errors.iat[i]
+                msg = f"column '{col}': {s.iat[i]!r} is not a number"
+                errors.iat[i] = msg if prev is None else f"{prev}; {msg}"
+            out[col] = num.where(~bad)
+        return Prepared(out, errors, notes)
+
+    def is_categorical(self, col: str) -> bool:
+        return col in self.categories_
+
+    def to_dict(self) -> dict:
+        return {"numeric": self.numeric_, "money": self.money_, "dropped": self.dropped_,
+                "categorical": {k: len(v) for k, v in self.categories_.items()}}

@@ -1,0 +1,237 @@
+"""Train a PD model end to end: validate, split (out-of-time when dated), fit, calibrate, validate,
+check governance; and the versioned, self-describing model artefact that comes out of it."""
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+import smepulse
+from smepulse.credit import metrics as M
+from smepulse.credit.calibration import Calibrator
+from smepulse.credit.data import SEED, binary_target, check_features, data_hash, parse_time, split_rows
+from smepulse.credit.governance import leakage_check, unavailable_features
+from smepulse.credit.metadata import FeatureSpec
+from smepulse.credit.models import LightGBMPD, LogisticPD
+from smepulse.credit.reasons import top_reasons
+from smepulse.credit.reject import augment
+from smepulse.credit.schema import FeatureSchema
+from smepulse.credit.scorecard import WoeScorecard
+from smepulse.errors import CreditError, InputError
+
+FORMAT = "smepulse.credit.model/1"
+KINDS = ("lightgbm", "scorecard", "logistic")
+
+
+@dataclass
+class Scaling:
+    """Score = points at odds `odds`:1 good:bad, + pdo points per doubling of the odds."""
+    pdo: float = 20.0
+    odds: float = 50.0
+    points: float = 600.0
+
+    def score(self, pd_: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(pd_, float), 1e-9, 1 - 1e-9)
+        return self.points + self.pdo / np.log(2) * (np.log((1 - p) / p) - np.log(self.odds))
+
+
+@dataclass
+class CreditModel:
+    """A fitted PD model: schema -> estimator -> calibrator -> PD, score, reasons. Pickled whole."""
+    kind: str
+    schema: FeatureSchema
+    estimator: object
+    calibrator: Calibrator
+    specs: dict[str, FeatureSpec]
+    medians: dict[str, float]
+    scaling: Scaling
+    manifest: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.estimator.feature_names_in_)
+
+    def pd_from_prepared(self, X: pd.DataFrame) -> np.ndarray:
+        return self.calibrator.transform(self.estimator.predict_proba(X[self.features])[:, 1])
+
+    def score_from_prepared(self, X: pd.DataFrame, pd_: np.ndarray) -> np.ndarray:
+        if self.kind == "scorecard":  # the scorecard's own points, which the printed table adds up to
+            return self.estimator.score(X[self.features])
+        return self.scaling.score(pd_)
+
+    def score_frame(self, df: pd.DataFrame, top_n: int = 3) -> tuple[pd.DataFrame, list[str]]:
+        """Score every row it can. Returns (results, notes); rows it cannot score get `score_error`."""
+        prep = self.schema.transform(df)
+        notes = list(prep.notes)
+        ok = prep.row_errors.isna().to_numpy()
+        out = pd.DataFrame(index=df.index)
+        out["pd"], out["score"] = np.nan, np.nan
+        reasons = pd.DataFrame(index=df.index)
+        if ok.any():
+            X = prep.X.loc[ok, self.features]
+            p = self.pd_from_prepared(X)
+            out.loc[ok, "pd"] = p
+            out.loc[ok, "score"] = np.round(self.score_from_prepared(X, p), 1)
+            reasons = top_reasons(self.estimator.contributions(X), X, self.specs, self.medians, top_n)
+        out = out.join(reasons)
+        out["score_error"] = prep.row_errors
+        if not ok.all():
+            notes.append(f"{int((~ok).sum())} of {len(ok)} rows could not be scored (see score_error)")
+        return out, notes
+
+    # ------------------------------------------------------------ artefact
+    def save(self, directory: str | Path) -> Path:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / "model.pkl", "wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        (d / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
+        keys = ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train", "n_test",
+                "split", "calibration", "leakage", "reject_inference", "warnings")
+        (d / "metrics.json").write_text(json.dumps({k: self.metrics[k] for k in keys if k in self.metrics},
+                                                   indent=2, default=str))
+        (d / "validation.json").write_text(json.dumps(self.metrics, indent=2, default=str))
+        if self.kind == "lightgbm":  # portable copy, loadable by LightGBM or compiled-tree tools
+            self.estimator.booster_.save_model(str(d / "lightgbm.txt"),
+                                               num_iteration=self.estimator.best_iteration_)
+        if self.kind == "scorecard":
+            self.estimator.table().to_csv(d / "scorecard.csv", index=False)
+        return d
+
+
+def load_model(directory: str | Path) -> CreditModel:
+    d = Path(directory)
+    man = d / "manifest.json"
+    if not man.is_file() or not (d / "model.pkl").is_file():
+        raise CreditError(f"{d} is not a model directory (no manifest.json / model.pkl); "
+                          "create one with `smepulse credit train`")
+    manifest = json.loads(man.read_text())
+    if manifest.get("format") != FORMAT:
+        raise CreditError(f"{man}: format {manifest.get('format')!r} is not {FORMAT!r}; retrain the model")
+    with open(d / "model.pkl", "rb") as fh:
+        return pickle.load(fh)
+
+
+# ---------------------------------------------------------------- training
+def make_estimator(kind: str, monotone: dict, n_estimators: int, scaling: Scaling):
+    if kind == "lightgbm":
+        return LightGBMPD(monotone=monotone, n_estimators=n_estimators)
+    if kind == "scorecard":
+        return WoeScorecard(pdo=scaling.pdo, odds=scaling.odds, points=scaling.points, monotone=monotone)
+    if kind == "logistic":
+        return LogisticPD(C=1.0)
+    raise CreditError(f"model must be one of {', '.join(KINDS)}, not {kind!r}")
+
+
+def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, exclude=(),
+          model: str = "lightgbm", specs: dict[str, FeatureSpec] | None = None,
+          reject_inference: str | None = None, bad_factor: float = 1.0, n_estimators: int = 400,
+          calibration: str = "auto", scaling: Scaling | None = None, test_size: float = 0.3,
+          source: str = "") -> CreditModel:
+    """Fit on the earlier/training 70%, calibrate on the last 20% of that, report on the held-out 30%."""
+    specs, scaling = dict(specs or {}), scaling or Scaling()
+    if model not in KINDS:
+        raise CreditError(f"model must be one of {', '.join(KINDS)}, not {model!r}")
+    notes: list[str] = []
+    y_all = binary_target(df, target, allow_missing=reject_inference is not None)
+    unknown = [c for c in exclude if c not in df.columns]
+    if unknown:
+        raise InputError("--exclude names a column that is not in the data", column=unknown[0])
+    time_all = parse_time(df, time_column) if time_column else None
+    drop = {target, *exclude} | ({time_column} if time_column else set())
+    X_all = df[[c for c in df.columns if c not in drop]].copy()
+    for c in unavailable_features(X_all.columns, specs):
+        notes.append(f"column '{c}' is not available at decision time (feature metadata); dropped")
+        X_all.drop(columns=c, inplace=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_features(X_all)
+    notes += [str(w.message) for w in caught]
+
+    accepted = y_all.notna().to_numpy()
+    if reject_inference and accepted.all():
+        notes.append("--reject-inference given but no rows have a missing target (no rejects); ignored")
+    y = y_all[accepted].astype(int).reset_index(drop=True)
+    X_acc = X_all[accepted].reset_index(drop=True)
+    t_acc = None if time_all is None else time_all[accepted].reset_index(drop=True)
+    split = split_rows(y, t_acc, test_size=test_size)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        schema = FeatureSchema().fit(X_acc.iloc[split.train])
+    notes += [str(w.message) for w in caught]
+    X = schema.transform(X_acc).X
+    X_train, y_train = X.iloc[split.train], y.iloc[split.train]
+    X_test, y_test = X.iloc[split.test], y.iloc[split.test]
+
+    # inner split: the last 20% of training time (or a stratified 20%) calibrates and stops boosting
+    if t_acc is not None:
+        order = np.argsort(t_acc.iloc[split.train].to_numpy(), kind="stable")
+        cut = int(len(order) * 0.8)
+        fit_idx, cal_idx = np.sort(order[:cut]), np.sort(order[cut:])
+    else:
+        fit_idx, cal_idx = train_test_split(np.arange(len(split.train)), test_size=0.2,
+                                            stratify=y_train, random_state=SEED)
+    X_fit, y_fit = X_train.iloc[fit_idx], y_train.iloc[fit_idx].to_numpy()
+    X_cal, y_cal = X_train.iloc[cal_idx], y_train.iloc[cal_idx].to_numpy()
+
+    weights, ri_info = None, None
+    if reject_inference and not accepted.all():
+        X_rej = schema.transform(X_all[~accepted]).X
+        if time_all is not None:  # rejects from the test period would leak the future into training
+            cut_time = t_acc.iloc[split.train].max()
+            X_rej = X_rej[(time_all[~accepted] <= cut_time).to_numpy()]
+        X_fit, y_fit, weights, ri_info = augment(X_fit, y_fit, X_rej, reject_inference, bad_factor)
+
+    monotone = {c: s.monotone for c, s in specs.items() if s.monotone and c in X.columns}
+    est = make_estimator(model, monotone, n_estimators, scaling)
+    if model == "lightgbm":
+        est.fit(X_fit, y_fit, sample_weight=weights, eval_set=(X_cal, y_cal))
+    else:
+        est.fit(X_fit, y_fit, sample_weight=weights)
+    cal = Calibrator(calibration).fit(est.predict_proba(X_cal)[:, 1], y_cal)
+
+    p_test = cal.transform(est.predict_proba(X_test)[:, 1])
+    p_train = cal.transform(est.predict_proba(X_train)[:, 1])
+    met = M.full_report(y_test, p_test, p_train, X_train, X_test)
+    leaks = leakage_check(X_train, y_train)
+    notes += [lk["message"] for lk in leaks]
+    met.update(n_train=int(len(split.train)), n_test=int(len(split.test)),
+               split={"kind": split.kind, "time_column": time_column, **split.detail},
+               calibration=cal.to_dict(), leakage=leaks, reject_inference=ri_info, warnings=notes,
+               importance=est.importance())
+    if model == "scorecard":
+        met["scorecard_table"] = est.table().to_dict("records")
+    met["score_hist"] = {"train": np.round(scaling_or_points(est, model, scaling, X_train, p_train), 1).tolist()[:20000],
+                         "test": np.round(scaling_or_points(est, model, scaling, X_test, p_test), 1).tolist()[:20000]}
+
+    medians = {c: float(X_train[c].median()) for c in X.columns if not schema.is_categorical(c)}
+    created = datetime.now(timezone.utc)
+    dhash = data_hash(df)
+    manifest = {
+        "format": FORMAT, "model_version": f"{model}-{created:%Y%m%dT%H%M%SZ}-{dhash[7:15]}",
+        "kind": model, "created_at": created.isoformat(), "smepulse_version": smepulse.__version__,
+        "target": target, "target_definition": "1 = default (bad), PD horizon 12 months",
+        "time_column": time_column, "excluded": list(exclude), "source": source,
+        "training_data_hash": dhash, "n_rows": int(len(df)),
+        "features": [{**(specs.get(c) or FeatureSpec(c, c)).to_dict(),
+                      "type": "categorical" if schema.is_categorical(c) else "numeric"} for c in X.columns],
+        "schema": schema.to_dict(), "calibration": cal.to_dict(), "scaling": scaling.__dict__,
+        "reject_inference": ri_info, "estimator_params": {k: v for k, v in est.get_params().items()
+                                                          if k != "monotone"},
+        "metrics": {k: met[k] for k in ("auc", "gini", "ks", "brier", "psi_score", "n_train", "n_test")},
+        "split": met["split"], "warnings": notes,
+    }
+    return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met)
+
+
+def scaling_or_points(est, kind: str, scaling: Scaling, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
+    return est.score(X) if kind == "scorecard" else scaling.score(p)
