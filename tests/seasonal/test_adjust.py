@@ -1,0 +1,129 @@
+"""adjust_series / adjust_frame: fallbacks for short series, refusals of bad input, composites."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.signal import lfilter
+
+from smepulse.errors import SeasonalError
+from smepulse.seasonal.adjust import adjust_frame, adjust_series
+from smepulse.seasonal.composite import adjust_composites, compose
+from smepulse.seasonal.spec import SpecOptions
+
+PATTERN = np.array([-2.0, -3.5, 1.0, 2.5, 1.5, 0.5, -0.5, -1.0, 0.5, 1.5, 0.5, -0.5])
+
+
+def index_series(months: int, seed: int = 0, start: str = "2015-01", scale: float = 1.0) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    idx = pd.period_range(start, periods=months, freq="M").strftime("%Y-%m")
+    noise = lfilter([1], [1, -0.6], rng.normal(0, 0.5, months))
+    return pd.Series(50 + scale * np.resize(PATTERN, months) + noise, index=idx)
+
+
+def tidy(series: dict[str, pd.Series], group: str = "all") -> pd.DataFrame:
+    return pd.concat([pd.DataFrame({"period": s.index, "series": k, "group": group, "value": s.values})
+                      for k, s in series.items()], ignore_index=True)
+
+
+@pytest.mark.parametrize("decomposition", ["x11", "seats"])
+def test_x13_recovers_known_seasonal_pattern(decomposition):
+    y = index_series(120, seed=1)
+    r = adjust_series(y, options=SpecOptions(decomposition=decomposition))
+    assert r.method == f"x13-{decomposition}" and r.mode == "additive"
+    est = r.factor.groupby(pd.PeriodIndex(r.factor.index, freq="M").month).mean().to_numpy()
+    assert np.abs(est - (PATTERN - PATTERN.mean())).max() < 0.5
+    assert np.allclose(r.sa, y - r.factor, atol=1e-6)  # additive: sa = nsa - factor
+
+
+def test_outlier_found_at_planted_level_shift():
+    y = index_series(120, seed=2)
+    y.iloc[70:] += 6  # a level shift in 2020-11
+    r = adjust_series(y)
+    assert "LS2020.Nov" in r.outliers
+
+
+def test_multiplicative_mode_factor_is_ratio():
+    y = index_series(96, seed=3, scale=5) * 10
+    r = adjust_series(y, mode="multiplicative")
+    assert r.mode == "multiplicative"
+    assert np.allclose(r.sa * r.factor, y, rtol=1e-6)
+    # y = 10 * (50 + 5 * pattern + noise): the true factor is about 1 + pattern / 10.
+    est = r.factor.groupby(pd.PeriodIndex(r.factor.index, freq="M").month).mean().to_numpy()
+    assert np.abs(est - (1 + (PATTERN - PATTERN.mean()) / 10)).max() < 0.03
+
+
+def test_short_series_falls_back_to_stl_with_warning():
+    y = index_series(30, seed=4)
+    frame = adjust_frame(tidy({"short": y}), method="x13")
+    assert (frame["method"] == "stl").all()
+    assert frame["note"].str.contains("STL").all()
+    assert any("30 months" in w for w in frame.attrs["warnings"])
+    sa = frame[frame["adjustment"] == "sa"]["value"].to_numpy()
+    # STL must take out most of the seasonal swing (range of the pattern is 6 points).
+    assert np.std(sa - 50) < 0.6 * np.std(y.to_numpy() - 50)
+
+
+def test_very_short_series_left_unadjusted_with_warning():
+    y = index_series(18, seed=5)
+    r = adjust_series(y)
+    assert r.method == "none" and np.array_equal(r.sa, r.nsa)
+    assert r.warnings and "not seasonally adjusted" in r.warnings[0]
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda s: s.drop(s.index[40]), "missing inside the span"),
+    (lambda s: s.where(s.index != s.index[40]), "no value for"),
+    (lambda s: s * 0 + 50, "constant"),
+    (lambda s: s.iloc[::3], "not monthly"),
+    (lambda s: s.set_axis([f"{p[:4]}-Q{(int(p[5:]) - 1) // 3 + 1}x{p[5:]}" for p in s.index]), "YYYY-MM"),
+])
+def test_bad_input_refused_naming_series(mutate, message):
+    df = tidy({"new_orders": mutate(index_series(72))}, group="services")
+    with pytest.raises(SeasonalError, match=message) as exc:
+        adjust_frame(df)
+    assert "new_orders" in str(exc.value) and "services" in str(exc.value)
+
+
+def test_errors_warn_passes_bad_series_through():
+    df = tidy({"good": index_series(60), "flat": index_series(60) * 0 + 50})
+    out = adjust_frame(df, errors="warn")
+    flat = out[out["series"] == "flat"]
+    assert flat["note"].str.contains("constant").all()
+    assert (out[out["series"] == "good"]["method"] == "x13-x11").all()
+
+
+def test_frame_layout_and_groups_adjusted_separately():
+    df = pd.concat([tidy({"a": index_series(60, seed=6)}, "g1"),
+                    tidy({"a": index_series(60, seed=7, scale=-1)}, "g2")])
+    out = adjust_frame(df)
+    assert set(out["adjustment"]) == {"nsa", "sa"} and len(out) == 2 * len(df)
+    nsa = out[out["adjustment"] == "nsa"].set_index(["period", "series", "group"])["value"]
+    assert nsa.sort_index().equals(df.set_index(["period", "series", "group"])["value"].sort_index())
+    # Opposite seasonal patterns in the two groups: factors must have opposite signs in February.
+    feb = out[(out["adjustment"] == "sa") & out["period"].str.endswith("-02")]
+    means = feb.groupby("group")["seasonal_factor"].mean()
+    assert means["g1"] < -2 and means["g2"] > 2
+
+
+def test_indirect_composite_is_weighted_sum_of_sa_components():
+    comps = {"new_orders": index_series(84, seed=8), "output": index_series(84, seed=9, scale=0.5)}
+    weights = {"pmi": {"new_orders": 0.6, "output": 0.4}}
+    out = adjust_composites(tidy(comps), weights)
+    sa = out[out["adjustment"] == "sa"].pivot_table(index="period", columns="series", values="value")
+    assert np.allclose(sa["pmi"], 0.6 * sa["new_orders"] + 0.4 * sa["output"])
+    direct = adjust_composites(tidy(comps), weights, approach="direct")
+    d = direct[(direct["series"] == "pmi") & (direct["adjustment"] == "sa")]
+    assert (d["method"] == "x13-x11").all()
+    # Both remove the seasonal swing; they agree closely but not exactly.
+    assert np.abs(d["value"].to_numpy() - sa["pmi"].to_numpy()).mean() < 0.5
+
+
+def test_compose_requires_components():
+    with pytest.raises(SeasonalError, match="not in the data"):
+        compose(tidy({"a": index_series(12)}), {"pmi": {"a": 0.5, "b": 0.5}})
+
+
+def test_holiday_ignored_with_warning_for_stl():
+    r = adjust_series(index_series(30), holiday="cny")
+    assert any("ignored" in w for w in r.warnings)
