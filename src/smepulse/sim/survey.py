@@ -135,7 +135,7 @@ def cny_effect(periods: list[str], window: int = CNY_WINDOW) -> np.ndarray:
     """
     dates = _cny_dates()
     pos = {p: i for i, p in enumerate(periods)}
-    out = np.zeros(len(periods))
+    days_in = np.zeros(len(periods))  # whole days, divided once: exactly -1 for a full window
     years = {int(p[:4]) for p in periods}
     for year in sorted(years | {y + 1 for y in years}):  # a long window can reach into December
         if year not in dates:
@@ -146,8 +146,8 @@ def cny_effect(periods: list[str], window: int = CNY_WINDOW) -> np.ndarray:
             day = dates[year] - dt.timedelta(days=k)
             i = pos.get(f"{day.year:04d}-{day.month:02d}")
             if i is not None:
-                out[i] -= 1.0 / window
-    return out
+                days_in[i] += 1
+    return -days_in / window
 
 
 # -- latent conditions ---------------------------------------------------------------------------------------
@@ -235,8 +235,8 @@ def _propensities(questions: list[Question], cells: _Cells, cond: dict[str, np.n
         it = _item(q)
         size = np.array([SIZE_BIAS.get(q.block, {}).get(s, 0.0) for s in size_v])
         base = it.bias + region + size
-        if q.block == "expectation":  # the next months' conditions: expectations lead performance
-            x = it.loading * (business[1:t + 1] + business[2:t + 2]) / 2
+        if q.block == "expectation":  # partly the next two months' conditions: expectations lead a bit
+            x = it.loading * (0.4 * business[:t] + 0.3 * business[1:t + 1] + 0.3 * business[2:t + 2])
         elif q.block == "credit":
             stress = np.outer(cond["real_estate_stress"][:t], 0.5 * load[:, 2])  # property exposure hurts
             x = it.loading * (it.credit_weight * cond["credit"][:t, None]
