@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -145,11 +145,12 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings) -> Adju
         "additive" if final else opts.mode)
     if opts.decomposition == "seats":
         mode = "additive" if "additive" in out.udg.get("samodeseats", "additive") else "multiplicative"
-    if holiday and regressors is not None and not out.regression["variable"].isin(regressors.columns).any():
-        warnings.append(f"holiday '{holiday}' regressor tested and dropped by AICc (no effect found)")
     warnings += [m for m in out.messages if m.startswith("WARNING")]
     diagnostics = {k: out.udg[k] for k in ("f3.q", "f3.m07", "qssadj", "qsori", "aicc", "finmode",
                                            "automdl", "arimamdl") if k in out.udg}
+    if regressors is not None:
+        kept = out.regression["variable"].isin(regressors.columns).any()
+        diagnostics["holiday"] = f"{holiday}: {'kept' if kept else 'dropped by AICc (no effect found)'}"
     return AdjustmentResult(series, group, f"x13-{opts.decomposition}", mode, y, sa, factor,
                             out.table("trend"), out.table("irregular"), out.table("seasonal"),
                             model=out.model, outliers=out.outliers, regression=out.regression,
@@ -157,11 +158,13 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings) -> Adju
 
 
 def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "raise",
+                on_done: Callable[[AdjustmentResult], None] | None = None,
                 **kwargs) -> list[AdjustmentResult]:
     """Adjust each (series, group) of a tidy frame, in parallel threads around X-13 processes.
 
     errors="raise" stops on the first bad series; errors="warn" passes it through unadjusted with
     the error as its note. kwargs go to adjust_series (method, mode, holiday, options, ...).
+    `on_done` is called with each result as it finishes (progress bars).
     """
     if errors not in ("raise", "warn"):
         raise SeasonalError(f"errors must be 'raise' or 'warn', got '{errors}'")
@@ -176,11 +179,14 @@ def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "
         g = parts[key]
         values = pd.Series(g["value"].to_numpy(), index=g["period"].astype(str).to_numpy())
         try:
-            return adjust_series(values, series=key[0], group=key[1], **kwargs)
+            result = adjust_series(values, series=key[0], group=key[1], **kwargs)
         except SeasonalError as exc:
             if errors == "raise":
                 raise
-            return _passthrough(values, key, str(exc), kwargs.get("mode", "additive"))
+            result = _passthrough(values, key, str(exc), kwargs.get("mode", "additive"))
+        if on_done is not None:
+            on_done(result)
+        return result
 
     # X-13 runs in its own process, so threads give true parallelism: the GIL is released while
     # each thread waits on its subprocess.
