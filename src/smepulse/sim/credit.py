@@ -13,7 +13,8 @@ Output (all amounts in CNY; dates are Parquet DATE; one directory per table, chu
   transactions/*.parquet firm_id, date, kind ('sale' | 'refund' | 'supplier_payment'), amount,
                          n_customers (sales: customers that day; refunds: refund count),
                          top_customer_amount (sales), counterparty_id (supplier payments)
-  tax/*.parquet          firm_id, period (first day of month), filing_date, declared_sales, tax_paid
+  tax/*.parquet          firm_id, period (first day of month), due_date (15th of the next month),
+                         filing_date, declared_sales, tax_paid
   utilities/*.parquet    firm_id, period, bill_date, due_date, paid_date (null = unpaid at data end), amount
   loans.parquet          loan_id, firm_id, lender ('platform' | 'other'), application_id, start_date,
                          amount, term_months, first_late_date, default_date, repaid_date (events
@@ -59,7 +60,7 @@ SIZE_HEALTH = np.array([-0.15, 0.05, 0.25])
 SIZE_LOGREV = np.array([7.8, 9.3, 10.8])  # log CNY per active day
 KINDS = ("sale", "refund", "supplier_payment")
 PHI, HEALTH_SD = 0.85, 0.32  # monthly AR(1) persistence and innovation sd
-HAZARD_SLOPE = -1.5  # log-odds of monthly default hazard per unit of health
+HAZARD_SLOPE = -2.4  # log-odds of monthly default hazard per unit of health
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def _applications(cfg: SimConfig, f: dict, h: np.ndarray, rng, start, end) -> pd
     firm, date = firm[keep], date[keep]
 
     m_app = (date.astype("datetime64[M]") - start.astype("datetime64[M]")).astype(int)
-    monthly_rev = np.exp(f["logrev"][firm] + 0.5 * h[firm, m_app]) * 26
+    monthly_rev = np.exp(f["logrev"][firm] + 0.8 * h[firm, m_app]) * 26
     amount = np.maximum(5_000, np.round(monthly_rev * rng.uniform(0.5, 3.0, firm.size), -3))
     term = rng.choice(np.array([6, 12, 24]), firm.size, p=[0.3, 0.5, 0.2])
     # Monthly default hazard from the future health path (months 1..12 after the application).
@@ -329,14 +330,14 @@ def _flows(f: dict, ids: np.ndarray, h: np.ndarray, days: np.ndarray, eff: dict,
     retailish = np.isin(sec, [3, 5])[:, None]
     years = ((days - start).astype(f32) / f32(365.25))[None, :]
     day_term = (eff["annual"] - 0.7 * eff["holiday"] - 0.25 * eff["restart"]).astype(f32)[None, :]
-    log_mu = (f["logrev"][ids].astype(f32)[:, None] + f32(0.55) * hd + f["growth"][ids].astype(f32)[:, None] * years
+    log_mu = (f["logrev"][ids].astype(f32)[:, None] + f32(0.8) * hd + f["growth"][ids].astype(f32)[:, None] * years
               + day_term + np.where(weekend, np.where(b2b, f32(-0.6), f32(0.15)), f32(0))
               + eff["pre_cny"].astype(f32)[None, :] * np.where(retailish, f32(0.2), f32(-0.05)))
     sig = 1 / (1 + np.exp(2 * hd))  # distressed firms are more volatile
-    log_mu += (f32(0.25) + f32(0.3) * sig) * rng.standard_normal(shape, dtype=f32)
+    log_mu += (f32(0.2) + f32(0.5) * sig) * rng.standard_normal(shape, dtype=f32)
     amount = np.exp(log_mu)
     del log_mu
-    p_active = 1 / (1 + np.exp(-(f32(2.6) + f32(0.9) * hd - np.where(weekend & b2b, f32(1.8), f32(0)))))
+    p_active = 1 / (1 + np.exp(-(f32(2.3) + f32(1.2) * hd - np.where(weekend & b2b, f32(1.8), f32(0)))))
     p_active *= (1 - 0.75 * eff["holiday"]).astype(f32)[None, :]
     alive = (days[None, :] >= f["onboard"][ids][:, None]) & (days[None, :] < f["exit"][ids][:, None])
     active = alive & (rng.random(shape, dtype=f32) < p_active)
@@ -351,7 +352,7 @@ def _flows(f: dict, ids: np.ndarray, h: np.ndarray, days: np.ndarray, eff: dict,
     share = np.clip(conc * np.exp(0.3 * rng.standard_normal(fi.size, dtype=f32)), 1.0 / cust, 1)
     top = np.round(amt * share, 2)
     h_r = hd[fi, di]
-    rate = SECTOR_REFUND[sec_r] * np.exp(-0.6 * h_r)  # expected refunds / sales
+    rate = SECTOR_REFUND[sec_r] * np.exp(-0.9 * h_r)  # expected refunds / sales
     p_ref = np.minimum(0.9, 1 - np.exp(-cust * rate))
     ref_on = rng.random(fi.size) < p_ref
     ref_amt = np.minimum(amt, amt * rng.exponential(1.0, fi.size) * rate / np.maximum(p_ref, 1e-6))[ref_on]
@@ -366,13 +367,13 @@ def _suppliers(f, ids, h, month_starts, rng, end):
     hm = h[:, :nm]
     k = f["n_suppliers"][ids]
     exists = np.arange(5)[None, None, :] < k[:, None, None]
-    pay = exists & (rng.random((nf, nm, 5)) < _sigmoid(2.8 + 1.5 * hm)[:, :, None])
+    pay = exists & (rng.random((nf, nm, 5)) < _sigmoid(2.4 + 1.8 * hm)[:, :, None])
     delay = rng.exponential(1 + 6 * _sigmoid(-2 * hm))[:, :, None] * rng.random((nf, nm, 5)) * 2
     date = (month_starts[:-1][None, :, None] + (f["payday"][ids][:, None, :] - 1).astype("timedelta64[D]")
             + delay.astype(int).astype("timedelta64[D]"))
     alive = (date >= f["onboard"][ids][:, None, None]) & (date < np.minimum(f["exit"][ids], end)[:, None, None])
     pay &= alive
-    monthly = np.exp(f["logrev"][ids][:, None] + 0.55 * hm) * 22 * f["cost_share"][ids][:, None]
+    monthly = np.exp(f["logrev"][ids][:, None] + 0.8 * hm) * 22 * f["cost_share"][ids][:, None]
     amt = monthly[:, :, None] / k[:, None, None] * rng.lognormal(0, 0.25, (nf, nm, 5))
     i, m, s = np.nonzero(pay)
     return (ids[i], date[i, m, s], 2, np.round(amt[i, m, s], 2), None, None, f["supplier_id"][ids][i, s])
@@ -386,19 +387,20 @@ def _tax_util(f, ids, h, month_starts, month_sales, rng, end):
     # Tax: declared sales scale platform sales up by the platform share; distress under-reports.
     declared = month_sales / f["platform_share"][ids][:, None] * np.exp(
         0.2 * np.minimum(hm, 0) + rng.normal(0, 0.08, (nf, nm)))
-    late = rng.random((nf, nm)) < _sigmoid(-3.2 - 1.6 * hm)
+    late = rng.random((nf, nm)) < _sigmoid(-2.6 - 1.8 * hm)
     lag = np.where(late, 15 + 1 + rng.exponential(20, (nf, nm)), rng.integers(1, 15, (nf, nm)))
     filing = ends[None, :] + lag.astype(int).astype("timedelta64[D]") - np.timedelta64(1, "D")
     ok = alive & (filing < end)
     i, m = np.nonzero(ok)
-    tax = {"firm_id": ids[i], "period": month_starts[m], "filing_date": filing[i, m],
+    tax = {"firm_id": ids[i], "period": month_starts[m], "due_date": ends[m] + np.timedelta64(14, "D"),
+           "filing_date": filing[i, m],
            "declared_sales": np.round(declared[i, m], 2), "tax_paid": np.round(declared[i, m] * 0.01, 2)}
     # Utilities: bill on the 5th of the next month, due 20 days later; distress pays late or never.
     bill = ends + np.timedelta64(4, "D")
     due = bill + np.timedelta64(20, "D")
     on_bill = (month_starts[:-1][None, :] >= f["onboard"][ids][:, None]) & (
         month_starts[:-1][None, :] < f["exit"][ids][:, None]) & (bill[None, :] < end)
-    p_late = _sigmoid(-2.6 - 1.8 * hm)
+    p_late = _sigmoid(-2.0 - 2.0 * hm)
     u = rng.random((nf, nm))
     paid_off = np.where(u < p_late, 1 + rng.exponential(18, (nf, nm)), -rng.integers(0, 16, (nf, nm)))
     paid = due[None, :] + paid_off.astype(int).astype("timedelta64[D]")
