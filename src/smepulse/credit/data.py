@@ -90,7 +90,7 @@ def binary_target(df: pd.DataFrame, target: str, *, allow_missing: bool = False)
 
 
 def check_features(X: pd.DataFrame) -> list[str]:
-    """Drop all-missing and constant columns (with warnings that name them). Returns the warnings."""
+    """Drop, in place, all-missing and constant columns (warnings name them). Returns the warnings."""
     notes = []
     for col in list(X.columns):
         s = X[col]
@@ -100,7 +100,7 @@ def check_features(X: pd.DataFrame) -> list[str]:
             notes.append(f"column '{col}' is constant ({s.dropna().iloc[0]!r}); dropped")
         else:
             continue
-        X.drop(columns=col, inplace=True)
+        del X[col]
     if X.shape[1] == 0:
         raise CreditError("no usable feature columns left after dropping constant and empty ones")
     for n in notes:

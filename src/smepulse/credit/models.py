@@ -23,7 +23,7 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
 
     def __init__(self, monotone: dict | None = None, n_estimators: int = 400, learning_rate: float = 0.05,
                  num_leaves: int = 31, min_child_samples: int = 40, subsample: float = 0.8,
-                 colsample_bytree: float = 0.8, reg_lambda: float = 1.0, n_jobs: int = 2,
+                 colsample_bytree: float = 0.8, reg_lambda: float = 1.0, n_jobs: int = 1,
                  early_stopping_rounds: int | None = 50, random_state: int = SEED):
         self.monotone = monotone
         self.n_estimators = n_estimators
@@ -97,9 +97,12 @@ class LogisticPD(ClassifierMixin, BaseEstimator):
         cols = {}
         for c in self.feature_names_in_:
             s = X[c]
-            if c in self.levels_:
-                for lv in self.levels_[c]:
-                    cols[f"{c}={lv}"] = (s.astype(object) == lv).astype(float).to_numpy()
+            if c in self.levels_:  # one-hot via category codes: fast even with 1,000+ levels
+                codes = pd.Categorical(s.astype(object), categories=self.levels_[c]).codes
+                onehot = np.zeros((len(s), len(self.levels_[c]) + 1))
+                onehot[np.arange(len(s)), codes] = 1.0  # code -1 (reference/unseen/missing) -> last
+                for j, lv in enumerate(self.levels_[c]):
+                    cols[f"{c}={lv}"] = onehot[:, j]
             else:
                 v = s.astype(float)
                 if c in self.flagged_:

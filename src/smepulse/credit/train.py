@@ -150,7 +150,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     X_all = df[[c for c in df.columns if c not in drop]].copy()
     for c in unavailable_features(X_all.columns, specs):
         notes.append(f"column '{c}' is not available at decision time (feature metadata); dropped")
-        X_all.drop(columns=c, inplace=True)
+        del X_all[c]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_features(X_all)

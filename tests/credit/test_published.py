@@ -1,0 +1,94 @@
+"""Checks against published figures and documented facts of the real public credit datasets."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from smepulse.credit.data import (SBA_ORIGINATION_FEATURES, TAIWAN_TARGET, load_german, load_sba_case,
+                                  load_sba_national, load_taiwan, sba_specs)
+from smepulse.credit.governance import leakage_check
+from smepulse.credit.models import LogisticPD
+from smepulse.credit.schema import FeatureSchema
+from smepulse.credit.train import train
+
+
+def test_sba_case_reproduces_published_logit(shared_data):
+    # Li, Mickel & Taylor (2018), Table: logit on the paper's own training rows (Selected == 1).
+    df = load_sba_case(shared_data)
+    tr, te = df[df["Selected"] == 1], df[df["Selected"] == 0]
+    feats = ["RealEstate", "Portion", "Recession"]
+    m = LogisticPD(C=None).fit(tr[feats], tr["Default"])
+    published = {"intercept": 1.3931, "RealEstate": -2.1282, "Portion": -2.9875, "Recession": 0.5041}
+    for name, value in published.items():
+        assert m.coefficients_[name] == pytest.approx(value, abs=0.01), name
+    miss = 1 - (m.predict(te[feats]) == te["Default"].to_numpy()).mean()
+    assert miss == pytest.approx(0.3216, abs=0.005)
+
+
+def test_taiwan_lightgbm_out_of_the_box_auc(shared_data):
+    df = load_taiwan(shared_data)
+    assert "ID" not in df.columns and len(df) == 30_000
+    m = train(df, TAIWAN_TARGET, model="lightgbm", n_estimators=200)
+    assert m.metrics["split"]["kind"] == "random-stratified"
+    assert m.metrics["n_test"] == 9000
+    assert m.metrics["auc"] >= 0.77
+    assert m.metrics["gini"] == pytest.approx(2 * m.metrics["auc"] - 1)
+
+
+def test_sba_money_and_target_parsing(shared_data):
+    df = load_sba_national(shared_data)
+    assert len(df) == 22_308  # labelled rows only
+    assert df["Default"].mean() == pytest.approx(0.210, abs=0.001)
+    assert df["GrAppv"].dtype == float and df.loc[0, "GrAppv"] == 60_000.0
+    assert df["ApprovalDate"].notna().all()
+
+
+def test_sba_leakage_check_flags_term(shared_data):
+    df = load_sba_national(shared_data)
+    X = FeatureSchema().fit(df[SBA_ORIGINATION_FEATURES + ["Term"]]).transform(
+        df[SBA_ORIGINATION_FEATURES + ["Term"]]).X
+    flagged = {f["feature"]: f["auc"] for f in leakage_check(X, df["Default"])}
+    # README: "alone it gives AUC about 0.85" (rank AUC); binned bad rates see a little more
+    assert "Term" in flagged and 0.84 <= flagged["Term"] <= 0.92
+    assert roc_auc_score(df["Default"], -df["Term"]) == pytest.approx(0.85, abs=0.01)
+    assert set(flagged) == {"Term"}                                # origination fields are clean
+
+
+def test_sba_out_of_time_without_leaky_fields(shared_data):
+    """Out-of-time (train on approvals before Nov 2004, test on later ones) without post-origination
+    fields. Measured 0.63: the issue's 0.78 target is NOT reached out of time on this file (the
+    2005-06 vintages default at 28% vs 18% before); a random split of the same data reaches 0.79."""
+    df = load_sba_national(shared_data)
+    cols = SBA_ORIGINATION_FEATURES + ["Default", "ApprovalDate"]
+    oot = train(df[cols], "Default", time_column="ApprovalDate", specs=sba_specs(), n_estimators=300)
+    assert oot.metrics["split"]["kind"] == "out-of-time"
+    assert oot.metrics["split"]["train_until"] <= oot.metrics["split"]["test_from"]
+    assert oot.metrics["leakage"] == []
+    assert oot.metrics["auc"] >= 0.60
+    rnd = train(df[cols[:-1]], "Default", specs=sba_specs(), n_estimators=300)
+    assert rnd.metrics["auc"] >= 0.78
+
+
+def test_sba_term_included_is_flagged_in_training(shared_data):
+    df = load_sba_national(shared_data)
+    cols = ["Portion", "GrAppv", "NoEmp", "UrbanRural", "Sector", "Term", "Default", "ApprovalDate"]
+    m = train(df[cols], "Default", time_column="ApprovalDate", model="logistic")
+    assert [f["feature"] for f in m.metrics["leakage"]] == ["Term"]
+    assert any("'Term'" in w and "leakage" in w for w in m.metrics["warnings"])
+    # the metadata contract marks Term unavailable at decision time: it is dropped, with a note
+    m2 = train(df[cols], "Default", time_column="ApprovalDate", model="logistic", specs=sba_specs())
+    assert "Term" not in m2.features
+    assert any("'Term' is not available at decision time" in w for w in m2.metrics["warnings"])
+
+
+def test_german_loader_and_smoke(shared_data):
+    df = load_german(shared_data)
+    assert df.shape == (1000, 21)
+    assert df["bad"].mean() == pytest.approx(0.30)
+    assert df.loc[0, "checking_status"] == "A11" and df.loc[0, "duration_months"] == 6
+    m = train(df, "bad", model="scorecard")
+    assert 0.70 <= m.metrics["auc"] <= 0.9
+    assert "checking_status" in set(m.estimator.table()["Variable"])
+    out, _ = m.score_frame(df.head(20))
+    assert out["pd"].between(0, 1).all() and out["score_error"].isna().all()
