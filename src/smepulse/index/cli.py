@@ -108,7 +108,7 @@ def import_cmd(
     with open_store(store) as st:
         st.save_methodology(m)
         import_id = st.import_responses(resp, replace=replace)
-        rows = st.con.execute("SELECT rows, answers FROM import_log WHERE import_id = ?", [import_id]).fetchone()
+        rows = st.con.execute("SELECT rows, answers FROM import_log WHERE import_id = ?", [import_id]).fetchall()[0]
     console.print(f"imported {rows[0]:,} responses ({rows[1]:,} answers) into {store} (import {import_id})")
 
 

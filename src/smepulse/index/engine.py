@@ -131,7 +131,7 @@ def input_hash(resp: Responses) -> str:
     """A content hash of the validated responses, independent of row order."""
     cols = [c for c in resp.columns if c != "_row"]
     row = " || '\x1f' || ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '')" for c in cols)
-    h = resp.con.execute(f"SELECT bit_xor(hash({row})), count(*) FROM responses").fetchone()
+    h = resp.con.execute(f"SELECT bit_xor(hash({row})), count(*) FROM responses").fetchall()[0]
     return hashlib.sha256(f"{resp.methodology.sha256}:{h[0]}:{h[1]}".encode()).hexdigest()
 
 

@@ -30,7 +30,8 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self.con.execute((Path(__file__).parent / "schema.sql").read_text())
-        found = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        found = rows[0] if rows else None
         if found is None:
             self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
         elif found[0] != SCHEMA_VERSION:
@@ -59,8 +60,9 @@ class Store:
 
     def save_methodology(self, m: Methodology) -> None:
         text = Path(m.source_file).read_text(encoding="utf-8") if m.source_file else ""
-        row = self.con.execute("SELECT sha256 FROM methodology WHERE name = ? AND version = ?",
-                               [m.name, m.version]).fetchone()
+        rows = self.con.execute("SELECT sha256 FROM methodology WHERE name = ? AND version = ?",
+                                [m.name, m.version]).fetchall()
+        row = rows[0] if rows else None
         if row is None:
             self.con.execute("INSERT INTO methodology VALUES (?, ?, ?, ?, ?)",
                              [m.name, m.version, m.sha256, text, _now()])
@@ -74,7 +76,7 @@ class Store:
         con = resp.con
         if con is not self.con:
             con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
-            self.con.register("_incoming_arrow", con.execute("SELECT * FROM _incoming").fetch_arrow_table())
+            self.con.register("_incoming_arrow", con.execute("SELECT * FROM _incoming").to_arrow_table())
             self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM _incoming_arrow")
         else:
             self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
@@ -106,7 +108,7 @@ class Store:
             rows, answers = self.con.execute(
                 "SELECT (SELECT count(*) FROM response WHERE import_id = ?), "
                 "(SELECT count(*) FROM answer a JOIN response r USING (survey, period, firm_id) "
-                "WHERE r.import_id = ?)", [import_id, import_id]).fetchone()
+                "WHERE r.import_id = ?)", [import_id, import_id]).fetchall()[0]
             self.con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?)",
                              [import_id, survey, resp.source, rows, answers, _now()])
             return rows
@@ -151,7 +153,7 @@ class Store:
             "SELECT DISTINCT dimension FROM attribute WHERE survey = ?", [survey]).fetchall()]
         dims = [d for d in methodology.classifications if d in dims]
         qs = [q.id for q in methodology.questions]
-        if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchone()[0]:
+        if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchall()[0][0]:
             raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
         dim_sql = "".join(f", max(CASE WHEN dimension = '{d}' THEN value END) AS {_q(d)}" for d in dims)
         q_sql = "".join(f", max(CASE WHEN question = '{q}' THEN answer END) AS {_q(q)}" for q in qs)
@@ -187,7 +189,8 @@ class Store:
             if kind:
                 sql += " AND kind = ?"
                 params.append(kind)
-            row = self.con.execute(sql + " ORDER BY as_of DESC, created_at DESC LIMIT 1", params).fetchone()
+            rows = self.con.execute(sql + " ORDER BY as_of DESC, created_at DESC LIMIT 1", params).fetchall()
+            row = rows[0] if rows else None
             if row is None:
                 raise StoreError(f"no vintage of '{survey}' as of {as_of or 'now'} in store {self.path}")
             vintage_id = row[0]

@@ -152,7 +152,7 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
         checks.append((qid, f"{_q(qid)} IS NOT NULL AND {_q(qid)} NOT IN {_in_list(codes)}",
                        f"answer must be one of {', '.join(codes)} or blank"))
     counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond, _ in checks)
-                         + " FROM r").fetchone()
+                         + " FROM r").fetchall()[0]
     for (col, cond, msg), count in zip(checks, counts):
         if count:
             rows = con.execute(f"SELECT {ROW}, CAST({_q(col)} AS VARCHAR) FROM r WHERE {cond} "
