@@ -130,7 +130,8 @@ def _firms(cfg: SimConfig, rng: np.random.Generator, start, end) -> dict:
     f["logrev"] = SIZE_LOGREV[f["size"]] + SECTOR_LOGREV[f["sector"]] + rng.normal(0, 0.5, n)
     age_years = rng.gamma(2.0, 4.0, n) + 0.5
     f["founded"] = start - np.round(age_years * 365.25).astype("timedelta64[D]")
-    f["onboard"] = start - rng.integers(0, 3 * 365, n).astype("timedelta64[D]")
+    f["onboard"] = start - rng.integers(365, 5 * 365, n).astype("timedelta64[D]")  # established firms
+    f["onboard"] = np.maximum(f["onboard"], f["founded"])
     f["exit"] = np.full(n, end + np.timedelta64(400, "D"))  # beyond any date written
     return f
 
@@ -462,11 +463,9 @@ class SimResult:
         return ", ".join(f"{k}: {v:,}" for k, v in self.rows.items())
 
 
-def simulate(cfg: SimConfig, out_dir: str | Path,
-             progress: Callable[[int, int], None] | None = None) -> SimResult:
-    """Write the alternative-data tables for `cfg` under `out_dir`; deterministic given cfg."""
+def _core(cfg: SimConfig):
+    """Firms, health paths and applications with outcomes (everything but the flows)."""
     cfg.validate()
-    out = Path(out_dir)
     try:
         start = np.datetime64(dt.date.fromisoformat(cfg.start), "D")
     except ValueError as exc:
@@ -477,6 +476,20 @@ def simulate(cfg: SimConfig, out_dir: str | Path,
     h = _health(cfg, f, rng, cfg.months + 13, start)
     apps = _applications(cfg, f, h, rng, start, end)
     _distress(f, h, apps, rng, start)
+    return f, h, apps, start, end, rng
+
+
+def simulate_applications(cfg: SimConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(firms, applications) exactly as `simulate` writes them, without the flows: quick studies."""
+    f, _h, apps, start, end, _rng = _core(cfg)
+    return _firm_table(f, start), _app_table(apps, end)
+
+
+def simulate(cfg: SimConfig, out_dir: str | Path,
+             progress: Callable[[int, int], None] | None = None) -> SimResult:
+    """Write the alternative-data tables for `cfg` under `out_dir`; deterministic given cfg."""
+    out = Path(out_dir)
+    f, h, apps, start, end, rng = _core(cfg)
     loans = _loans(cfg, f, h, apps, rng, start, end)
     for d in out.glob("*/part-*.parquet") if out.exists() else ():
         d.unlink()  # a rerun into the same directory must not mix old parts
