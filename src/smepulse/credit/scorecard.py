@@ -68,8 +68,9 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     def table(self) -> pd.DataFrame:
         """The printable score table: variable, bin, points."""
         tab = self.scorecard_.table("summary").copy()
-        tab["Bin"] = tab["Bin"].map(lambda b: ", ".join(map(str, b)) if isinstance(b, (list, np.ndarray))
-                                    else str(b))
+        # categorical bins are arrays of levels; print them as "A11, A12"
+        tab["Bin"] = tab["Bin"].map(lambda b: str(b) if isinstance(b, str) or not hasattr(b, "__len__")
+                                    else ", ".join(map(str, list(b))))
         return tab.reset_index(drop=True)
 
     def importance(self) -> dict:

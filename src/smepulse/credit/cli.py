@@ -1,0 +1,150 @@
+"""`smepulse credit ...`: train, score, report and print scorecards from the command line."""
+from __future__ import annotations
+
+import json
+from importlib.util import find_spec
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from smepulse.errors import InputError
+
+app = typer.Typer(help="SME credit: train, score and report PD models.", no_args_is_help=True)
+console = Console()
+
+
+def _specs(path: Path | None) -> dict:
+    """Feature metadata from a JSON list of FeatureSpec fields (name, description, monotone, ...)."""
+    from smepulse.credit.metadata import FeatureSpec
+    if path is None:
+        return {}
+    try:
+        rows = json.loads(Path(path).read_text())
+        return {r["name"]: FeatureSpec(**r) for r in rows}
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"not a JSON list of feature specs: {exc}", file=str(path)) from exc
+
+
+def _write_table(df, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        df.to_parquet(out, index=False)
+    else:
+        df.to_csv(out, index=False)
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., "--data", help="CSV, Parquet, Excel or ARFF file, one row per application."),
+    target: str = typer.Option(..., "--target", help="Outcome column: 1/0, or two labels such as CHGOFF / P I F."),
+    out: Path = typer.Option(..., "--out", help="Directory for the versioned model and metrics.json."),
+    time_column: str = typer.Option(None, "--time-column", help="Application date: enables an out-of-time split."),
+    exclude: str = typer.Option("", "--exclude", help="Comma-separated columns not to use (IDs, post-outcome fields)."),
+    model: str = typer.Option("lightgbm", "--model", help="lightgbm (champion), scorecard or logistic."),
+    reject_inference: str = typer.Option(None, "--reject-inference",
+                                         help="fuzzy or parcelling; rows with a missing target are the rejects."),
+    bad_factor: float = typer.Option(1.0, "--bad-factor", help="Scale the inferred PD of rejects (reject inference)."),
+    metadata: Path = typer.Option(None, "--metadata", help="JSON list of feature specs (monotone, reasons)."),
+    n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (early stopping applies)."),
+    pdo: float = typer.Option(20.0, "--pdo", help="Points to double the odds."),
+    odds: float = typer.Option(50.0, "--odds", help="Good:bad odds at the base score."),
+    points: float = typer.Option(600.0, "--points", help="Base score at those odds."),
+) -> None:
+    """Train a PD model, validate it (out-of-time when --time-column is given, else a stratified 70/30
+    split, seed fixed) and write it to --out.
+
+    Example: smepulse credit train --data loans.csv --target default --time-column applied_on --out models/v1
+    """
+    from smepulse.credit.data import read_table
+    from smepulse.credit.train import Scaling
+    from smepulse.credit.train import train as fit
+    df = read_table(data)
+    excl = [c.strip() for c in exclude.split(",") if c.strip()]
+    with console.status("training..."):
+        m = fit(df, target, time_column=time_column, exclude=excl, model=model, specs=_specs(metadata),
+                reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
+                scaling=Scaling(pdo, odds, points), source=str(data))
+    m.save(out)
+    met = m.metrics
+    for w in met["warnings"]:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    t = Table(title=f"{m.manifest['model_version']} ({met['split']['kind']} validation)")
+    for col in ("AUC", "Gini", "KS", "Brier", "PSI", "n_train", "n_test", "calibration"):
+        t.add_column(col, justify="right")
+    t.add_row(*(f"{met[k]:.4f}" for k in ("auc", "gini", "ks", "brier", "psi_score")),
+              str(met["n_train"]), str(met["n_test"]), met["calibration"]["method"])
+    console.print(t)
+    console.print(f"model written to {out}")
+
+
+@app.command()
+def score(
+    model: Path = typer.Option(..., "--model", help="Model directory written by `credit train`."),
+    data: Path = typer.Option(..., "--data", help="Applications to score (CSV, Parquet, Excel, ARFF)."),
+    out: Path = typer.Option(..., "--out", help="Output file (.csv or .parquet)."),
+    top: int = typer.Option(3, "--top", help="Number of adverse reasons per row."),
+) -> None:
+    """Score a file: PD, score and top reasons (English and Chinese) per row. Rows that cannot be
+    scored get a `score_error` saying why; the rest are scored.
+
+    Example: smepulse credit score --model models/v1 --data new_applications.csv --out scored.csv
+    """
+    from smepulse.credit.data import read_table
+    from smepulse.credit.train import load_model
+    m = load_model(model)
+    df = read_table(data)
+    res, notes = m.score_frame(df, top_n=top)
+    keep = [c for c in df.columns if c not in m.features]
+    _write_table(df[keep].join(res), out)
+    for n in notes:
+        console.print(f"[yellow]warning:[/] {n}", highlight=False)
+    bad = res["score_error"].notna()
+    for i in list(res.index[bad])[:10]:
+        console.print(f"  data row {i + 1}: {res.at[i, 'score_error']}", highlight=False)
+    console.print(f"scored {int((~bad).sum())} of {len(res)} rows, mean PD {res['pd'].mean():.4f}; "
+                  f"written to {out}")
+
+
+@app.command()
+def report(
+    model_dir: Path = typer.Argument(..., help="Model directory written by `credit train`."),
+    out: Path = typer.Option(..., "--out", help="HTML file to write (self-contained)."),
+) -> None:
+    """Write a self-contained HTML model report: ROC, calibration, score distribution, PSI,
+    feature importance and (for scorecards) the score table.
+
+    Example: smepulse credit report models/v1 --out models/v1/report.html
+    """
+    from smepulse.credit.report import write_report
+    from smepulse.credit.train import load_model
+    path = write_report(load_model(model_dir), out)
+    console.print(f"report written to {path}")
+
+
+@app.command()
+def scorecard(
+    model_dir: Path = typer.Argument(..., help="Directory of a model trained with --model scorecard."),
+) -> None:
+    """Print the scorecard's points table (variable, bin, points).
+
+    Example: smepulse credit scorecard models/card
+    """
+    from smepulse.credit.train import load_model
+    from smepulse.errors import CreditError
+    m = load_model(model_dir)
+    if m.kind != "scorecard":
+        raise CreditError(f"{model_dir} holds a {m.kind} model; train with --model scorecard for a points table")
+    s = m.scaling
+    t = Table(title=f"{m.manifest['model_version']}: {s.points:g} points at {s.odds:g}:1, PDO {s.pdo:g}")
+    for col in ("variable", "bin", "points"):
+        t.add_column(col, justify="right" if col == "points" else "left")
+    for r in m.estimator.table().itertuples():
+        t.add_row(str(r.Variable), str(r.Bin), f"{r.Points:.1f}")
+    console.print(t)
+
+
+if find_spec("smepulse.credit.cli_data"):
+    from smepulse.credit import cli_data
+    cli_data.register(app)

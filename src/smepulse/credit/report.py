@@ -1,0 +1,71 @@
+"""Self-contained HTML model report: charts are matplotlib PNGs inlined as base64 (no CDN, no JS)."""
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E402
+
+from smepulse.credit.train import CreditModel  # noqa: E402
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def charts(met: dict) -> dict[str, str]:
+    out = {}
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot(met["roc"]["fpr"], met["roc"]["tpr"], label=f"AUC {met['auc']:.3f}")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test)")
+    ax.legend(loc="lower right")
+    out["roc"] = _png(fig)
+
+    cal = met["calibration_table"]
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    hi = max(max(r["mean_pd"] for r in cal), max(r["observed"] for r in cal)) * 1.05
+    ax.plot([0, hi], [0, hi], ls=":", c="grey")
+    ax.plot([r["mean_pd"] for r in cal], [r["observed"] for r in cal], "o-")
+    ax.set(xlabel="predicted PD", ylabel="observed bad rate", title="Calibration by decile (test)")
+    out["calibration"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    tr, te = np.asarray(met["score_hist"]["train"]), np.asarray(met["score_hist"]["test"])
+    bins = np.linspace(min(tr.min(), te.min()), max(tr.max(), te.max()), 40)
+    ax.hist(tr, bins, alpha=0.5, density=True, label="train")
+    ax.hist(te, bins, alpha=0.5, density=True, label="test")
+    ax.set(xlabel="score (higher = safer)", title=f"Score distribution, PSI {met['psi_score']:.3f}")
+    ax.legend()
+    out["scores"] = _png(fig)
+
+    imp = sorted(met["importance"].items(), key=lambda kv: kv[1])[-15:]
+    fig, ax = plt.subplots(figsize=(5.5, 0.3 * len(imp) + 1))
+    ax.barh([k for k, _ in imp], [v for _, v in imp])
+    ax.set(xlabel="share of importance", title="Feature importance")
+    out["importance"] = _png(fig)
+    return out
+
+
+def write_report(model: CreditModel, out: str | Path) -> Path:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    met = model.metrics
+    psi_rows = sorted(met["psi_features"].items(), key=lambda kv: -kv[1])
+    html = env.get_template("credit_report.html").render(
+        m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows,
+        scorecard=met.get("scorecard_table"))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
