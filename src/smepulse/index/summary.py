@@ -37,11 +37,12 @@ def print_summary(series: pd.DataFrame, m: Methodology, period: str | None = Non
             top.add_row(c, _fmt(cur.get((c, "all"))), _fmt(cur.get((c, "all")) - old.get((c, "all"), float("nan")), True),
                         str(n.get((c, "all"), "")))
     console.print(top)
-    groups = [g for g in s["group"].unique() if g != "all"]
+    groups = [g for g in s["group"].unique() if g != "all" and (composites[-1], g) in cur.index
+              and pd.notna(cur.get((composites[-1], g)))]
     if not groups or not composites:
         return
     table = Table(title=f"By group, {month_name(period)}: value (change on month)", title_justify="left")
-    table.add_column("group")
+    table.add_column("group", no_wrap=True)
     for c in composites:
         table.add_column(c, justify="right")
     table.add_column("n", justify="right")
@@ -53,3 +54,6 @@ def print_summary(series: pd.DataFrame, m: Methodology, period: str | None = Non
             cells.append(f"{_fmt(v)} ({_fmt(d, True)})")
         table.add_row(g, *cells, str(n.get((composites[-1], g), "")))
     console.print(table)
+    hidden = s[(s["period"] == period) & (s["flag"] == "suppressed") & s["series"].isin(composites)]
+    if not hidden.empty:
+        console.print("Not published (too few respondents): " + ", ".join(dict.fromkeys(hidden["group"])))

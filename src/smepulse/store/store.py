@@ -76,7 +76,7 @@ class Store:
         con = resp.con
         if con is not self.con:
             con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
-            self.con.register("_incoming_arrow", con.execute("SELECT * FROM _incoming").to_arrow_table())
+            self.con.register("_incoming_arrow", con.sql("SELECT * FROM _incoming").to_arrow_table())
             self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM _incoming_arrow")
         else:
             self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
@@ -136,7 +136,8 @@ class Store:
                              [vintage_id, survey, m.name, m.version, m.sha256, result.input_hash, kind,
                               as_of, _now(), note])
             self.con.register("_series_df", df)
-            self.con.execute("INSERT INTO series SELECT * FROM _series_df")
+            cols = ", ".join(f'"{c}"' for c in df.columns)
+            self.con.execute(f"INSERT INTO series ({cols}) SELECT {cols} FROM _series_df")
             self.con.unregister("_series_df")
 
         self._transaction(write)
