@@ -18,7 +18,8 @@ def compose(series: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
     components present.
     """
     df = series if "group" in series.columns else series.assign(group="all")
-    wide = df.pivot_table(index=KEYS, columns="series", values="value", aggfunc="first", dropna=False)
+    # Only (period, group) pairs that exist: pivot_table(dropna=False) would invent the full cross product.
+    wide = df.groupby(KEYS + ["series"], sort=True, dropna=False)["value"].first().unstack("series")
     out = []
     for comp in methodology.composites:
         num = np.zeros(len(wide))
