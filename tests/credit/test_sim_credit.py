@@ -1,0 +1,145 @@
+"""The SME alternative-data generator: deterministic, and reproduces the statistics it promises."""
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from smepulse.errors import CreditError
+from smepulse.seasonal.holidays import cny_dates
+from smepulse.sim.credit import SectorShock, SimConfig, simulate, simulate_applications
+
+TABLES = ("firms.parquet", "applications.parquet", "loans.parquet", "transactions", "tax", "utilities")
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim")
+    res = simulate(SimConfig(n_firms=1500, start="2023-01-01", months=24, default_rate=0.03, seed=11,
+                             chunk_firms=500), out)
+    return out, res
+
+
+def _read(path):
+    return pq.read_table(path).to_pandas()
+
+
+def test_same_seed_same_files_any_worker_count(tmp_path):
+    cfg = SimConfig(n_firms=300, months=12, seed=4, chunk_firms=100)
+    simulate(cfg, tmp_path / "a")
+    simulate(SimConfig(**{**cfg.__dict__, "workers": 2}), tmp_path / "b")
+    simulate(SimConfig(**{**cfg.__dict__, "seed": 5}), tmp_path / "c")
+    for t in TABLES:
+        a, b, c = (_read(tmp_path / x / t) for x in "abc")
+        pd.testing.assert_frame_equal(a, b)
+        assert not (len(a) == len(c) and a.equals(c)), f"{t}: a different seed gave the same table"
+
+
+def test_all_tables_written_with_documented_columns(sim):
+    out, res = sim
+    con = duckdb.connect()
+    for t in TABLES:
+        path = out / t if t.endswith(".parquet") else out / t / "*.parquet"
+        n = con.execute(f"SELECT COUNT(*) FROM read_parquet('{path}')").fetchone()[0]
+        assert n == res.rows[t.removesuffix(".parquet")] > 0
+    tx = con.execute(f"SELECT kind, COUNT(*), MIN(amount) FROM read_parquet('{out}/transactions/*.parquet') "
+                     "GROUP BY kind").fetchall()
+    assert {k for k, _, _ in tx} == {"sale", "refund", "supplier_payment"}
+    assert all(m > 0 for _, _, m in tx)
+    # Nothing is recorded on or after the data end (2025-01-01).
+    for t, col in (("transactions", "date"), ("tax", "filing_date"), ("utilities", "paid_date")):
+        mx = con.execute(f"SELECT MAX({col}) FROM read_parquet('{out}/{t}/*.parquet')").fetchone()[0]
+        assert mx < dt.date(2025, 1, 1)
+
+
+def test_base_default_rate_close_to_setting(sim):
+    apps = _read(sim[0] / "applications.parquet")
+    labelled = apps["default_12m"].dropna()
+    assert len(labelled) > 700
+    se = np.sqrt(0.03 * 0.97 / len(labelled))
+    assert abs(labelled.mean() - 0.03) < 4 * se + 0.003
+    # Applications whose 12 months are not over are censored, not labelled 0.
+    d = pd.to_datetime(apps["application_date"])
+    assert apps.loc[d > pd.Timestamp("2024-01-01"), "default_12m"].isna().all()
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.03])
+def test_default_rate_follows_the_setting(rate):
+    _firms, apps = simulate_applications(SimConfig(n_firms=20_000, months=24, default_rate=rate, seed=2))
+    labelled = apps["default_12m"].dropna()
+    se = np.sqrt(rate * (1 - rate) / len(labelled))
+    assert abs(labelled.mean() - rate) < 4 * se + 0.002
+
+
+def test_cny_dip_in_daily_sales(sim):
+    out = sim[0]
+    daily = duckdb.sql(f"SELECT date, SUM(amount) AS s FROM read_parquet('{out}/transactions/*.parquet') "
+                       "WHERE kind = 'sale' GROUP BY date").df().set_index("date")["s"]
+    daily.index = pd.to_datetime(daily.index)
+    cny = pd.Timestamp(cny_dates()[2024])  # 2024-02-10
+
+    def mean(lo, hi):  # mean daily sales from cny+lo to cny+hi days
+        return daily[(daily.index >= cny + pd.Timedelta(days=lo)) & (daily.index <= cny + pd.Timedelta(days=hi))].mean()
+
+    normal = (mean(-35, -22) + mean(22, 35)) / 2
+    assert mean(0, 5) < 0.5 * normal
+    assert mean(60, 70) > 0.8 * normal  # a placebo window two months later shows no dip
+
+
+def test_thin_file_share(sim):
+    out = sim[0]
+    firms, apps = _read(out / "firms.parquet"), _read(out / "applications.parquet")
+    first = apps.groupby("firm_id")["application_date"].min()
+    onboard = firms.set_index("firm_id")["onboard_date"]
+    history = (pd.to_datetime(first) - pd.to_datetime(onboard.reindex(first.index))).dt.days
+    share = (history < 181).sum() / len(firms)
+    assert abs(share - 0.15) < 0.03
+    # Their transaction data really is thin: none before onboarding.
+    tx_first = duckdb.sql(f"SELECT firm_id, MIN(date) AS d FROM read_parquet('{out}/transactions/*.parquet') "
+                          "GROUP BY firm_id").df().set_index("firm_id")["d"]
+    thin = history[history < 181].index
+    assert (pd.to_datetime(tx_first.reindex(thin).dropna()) >= pd.to_datetime(onboard[thin].reindex(
+        tx_first.reindex(thin).dropna().index))).all()
+
+
+def test_sector_shock_raises_that_sectors_defaults():
+    def rates(shocks):
+        firms, apps = simulate_applications(SimConfig(n_firms=8000, months=24, default_rate=0.04, seed=9,
+                                                      shocks=shocks))
+        m = apps.merge(firms[["firm_id", "sector"]], on="firm_id")
+        d = m["outcome"].eq("default")
+        return d[m["sector"] == "construction"].mean(), d[m["sector"] != "construction"].mean()
+
+    base_c, base_o = rates(())
+    shock_c, shock_o = rates((SectorShock("construction", "2023-04", months=12, size=-1.0),))
+    assert shock_c > 1.6 * base_c
+    assert shock_c / shock_o > 1.6 * base_c / base_o
+
+
+def test_defaulters_sales_fall_before_default(sim):
+    """Health drives both: defaulters' sales trend down in the 90 days before default."""
+    out = sim[0]
+    apps = _read(out / "applications.parquet")
+    d = apps.dropna(subset=["default_date"])
+    assert len(d) >= 20
+    con = duckdb.connect()
+    con.register("d", d[["firm_id", "default_date"]])
+    r = con.execute(f"""
+        SELECT SUM(CASE WHEN t.date >= d.default_date - INTERVAL 90 DAY THEN amount ELSE 0 END)
+             / SUM(CASE WHEN t.date < d.default_date - INTERVAL 180 DAY THEN amount ELSE 0 END)
+        FROM d JOIN read_parquet('{out}/transactions/*.parquet') t ON t.firm_id = d.firm_id AND t.kind = 'sale'
+         AND t.date < d.default_date AND t.date >= d.default_date - INTERVAL 270 DAY""").fetchone()[0]
+    assert r < 0.9
+
+
+def test_bad_config_is_refused(tmp_path):
+    with pytest.raises(CreditError, match="default_rate"):
+        simulate(SimConfig(n_firms=10, default_rate=0.9), tmp_path)
+    with pytest.raises(CreditError, match="start"):
+        simulate(SimConfig(n_firms=10, start="2023-13-01"), tmp_path)
+    with pytest.raises(CreditError, match="sector"):
+        simulate(SimConfig(n_firms=10, shocks=(SectorShock("mining", "2023-03"),)), tmp_path)
