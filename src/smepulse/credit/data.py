@@ -121,7 +121,7 @@ def parse_time(df: pd.DataFrame, column: str) -> pd.Series:
         t = pd.to_datetime(s, errors="coerce", format="mixed")
     bad = t.isna() & s.notna()
     if bad.any() or t.isna().all():
-        rows = list(np.flatnonzero(bad.to_numpy())[:5])
+        rows = [int(i) for i in np.flatnonzero(bad.to_numpy())[:5]]
         raise InputError(f"{int(bad.sum())} values are not dates (first rows {rows}, e.g. "
                          f"{s[bad].iloc[0] if bad.any() else None!r}); fix them or drop the rows",
                          column=column)

@@ -59,7 +59,8 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
         train = lgb.Dataset(X, np.asarray(y, float), weight=sample_weight, free_raw_data=False)
         valid, callbacks = [], []
         if eval_set is not None and self.early_stopping_rounds:
-            valid = [lgb.Dataset(eval_set[0], np.asarray(eval_set[1], float), reference=train)]
+            w_eval = eval_set[2] if len(eval_set) > 2 else None
+            valid = [lgb.Dataset(eval_set[0], np.asarray(eval_set[1], float), weight=w_eval, reference=train)]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
         self.booster_ = lgb.train(params, train, num_boost_round=self.n_estimators, valid_sets=valid,
                                   callbacks=callbacks)

@@ -21,8 +21,14 @@ from smepulse.errors import CreditError
 METHODS = ("fuzzy", "parcelling")
 
 
+def kgb_model(X_acc: pd.DataFrame, y_acc) -> LogisticPD:
+    """The known-good/bad model that infers rejects' outcomes (linear, so it extrapolates)."""
+    return LogisticPD(C=1.0).fit(X_acc, np.asarray(y_acc, float))
+
+
 def augment(X_acc: pd.DataFrame, y_acc, X_rej: pd.DataFrame, method: str, bad_factor: float = 1.0,
-            seed: int = SEED, weight_acc=None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
+            seed: int = SEED, weight_acc=None, kgb: LogisticPD | None = None
+            ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict]:
     """Accepts plus inferred rejects: (X, y, sample_weight, summary)."""
     if method not in METHODS:
         raise CreditError(f"reject inference must be one of {', '.join(METHODS)}, not {method!r}")
@@ -30,7 +36,7 @@ def augment(X_acc: pd.DataFrame, y_acc, X_rej: pd.DataFrame, method: str, bad_fa
     w_acc = np.ones(len(y_acc)) if weight_acc is None else np.asarray(weight_acc, float)
     if len(X_rej) == 0:
         return X_acc, y_acc, w_acc, {"method": method, "n_rejects": 0}
-    kgb = LogisticPD(C=1.0).fit(X_acc, y_acc)
+    kgb = kgb or kgb_model(X_acc, y_acc)
     p = np.clip(kgb.predict_proba(X_rej)[:, 1] * bad_factor, 0.0, 1.0)
     if method == "fuzzy":
         X = pd.concat([X_acc, X_rej, X_rej], ignore_index=True)

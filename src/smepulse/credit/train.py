@@ -21,7 +21,7 @@ from smepulse.credit.governance import leakage_check, unavailable_features
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.models import LightGBMPD, LogisticPD
 from smepulse.credit.reasons import top_reasons
-from smepulse.credit.reject import augment
+from smepulse.credit.reject import augment, kgb_model
 from smepulse.credit.schema import FeatureSchema
 from smepulse.credit.scorecard import WoeScorecard
 from smepulse.errors import CreditError, InputError
@@ -183,21 +183,27 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     X_fit, y_fit = X_train.iloc[fit_idx], y_train.iloc[fit_idx].to_numpy()
     X_cal, y_cal = X_train.iloc[cal_idx], y_train.iloc[cal_idx].to_numpy()
 
-    weights, ri_info = None, None
+    weights, ri_info, w_cal = None, None, None
     if reject_inference and not accepted.all():
         X_rej = schema.transform(X_all[~accepted]).X
         if time_all is not None:  # rejects from the test period would leak the future into training
             cut_time = t_acc.iloc[split.train].max()
             X_rej = X_rej[(time_all[~accepted] <= cut_time).to_numpy()]
-        X_fit, y_fit, weights, ri_info = augment(X_fit, y_fit, X_rej, reject_inference, bad_factor)
+        # rejects split 80/20 like the accepts: calibration must see the rejected region too,
+        # or an isotonic map fitted on accepts alone would flatten the extrapolation again
+        in_cal = np.random.default_rng(SEED).random(len(X_rej)) < 0.2
+        kgb = kgb_model(X_fit, y_fit)
+        X_cal, y_cal, w_cal, _ = augment(X_cal, y_cal, X_rej[in_cal], reject_inference, bad_factor, kgb=kgb)
+        X_fit, y_fit, weights, ri_info = augment(X_fit, y_fit, X_rej[~in_cal], reject_inference,
+                                                 bad_factor, kgb=kgb)
 
     monotone = {c: s.monotone for c, s in specs.items() if s.monotone and c in X.columns}
     est = make_estimator(model, monotone, n_estimators, scaling)
     if model == "lightgbm":
-        est.fit(X_fit, y_fit, sample_weight=weights, eval_set=(X_cal, y_cal))
+        est.fit(X_fit, y_fit, sample_weight=weights, eval_set=(X_cal, y_cal, w_cal))
     else:
         est.fit(X_fit, y_fit, sample_weight=weights)
-    cal = Calibrator(calibration).fit(est.predict_proba(X_cal)[:, 1], y_cal)
+    cal = Calibrator(calibration).fit(est.predict_proba(X_cal)[:, 1], y_cal, sample_weight=w_cal)
 
     p_test = cal.transform(est.predict_proba(X_test)[:, 1])
     p_train = cal.transform(est.predict_proba(X_train)[:, 1])

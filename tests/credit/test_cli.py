@@ -1,0 +1,85 @@
+"""The credit commands end to end through the real `smepulse` entry point."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from smepulse.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(5)
+    n = 1500
+    df = pd.DataFrame({"loan_id": np.arange(n), "applied": pd.date_range("2019-01-01", periods=n, freq="D"),
+                       "turnover": rng.lognormal(10, 1, n), "arrears": rng.poisson(0.5, n),
+                       "sector": rng.choice(["a", "b", "c"], n)})
+    logit = -1.5 + 0.9 * df.arrears - 0.3 * (np.log(df.turnover) - 10)
+    df["default"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    df.to_csv(d / "loans.csv", index=False)
+    return d
+
+
+def test_train_score_report_roundtrip(book):
+    out = book / "model"
+    r = runner.invoke(app, ["credit", "train", "--data", str(book / "loans.csv"), "--target", "default",
+                            "--time-column", "applied", "--exclude", "loan_id", "--out", str(out),
+                            "--n-estimators", "80"])
+    assert r.exit_code == 0, r.output
+    assert "out-of-time" in r.output and "AUC" in r.output
+    met = json.loads((out / "metrics.json").read_text())
+    assert met["split"]["kind"] == "out-of-time" and met["n_train"] + met["n_test"] == 1500
+    assert 0.6 < met["auc"] <= 1 and met["gini"] == pytest.approx(2 * met["auc"] - 1)
+
+    new = pd.read_csv(book / "loans.csv").head(10).astype(object)
+    new.loc[4, "arrears"] = "n/a?"
+    new.to_csv(book / "new.csv", index=False)
+    r = runner.invoke(app, ["credit", "score", "--model", str(out), "--data", str(book / "new.csv"),
+                            "--out", str(book / "scored.csv")])
+    assert r.exit_code == 0, r.output
+    assert "scored 9 of 10 rows" in r.output and "'arrears'" in r.output
+    scored = pd.read_csv(book / "scored.csv")
+    assert scored["loan_id"].tolist() == list(range(10))
+    assert scored["pd"].isna().sum() == 1 and scored.loc[4, "score_error"].startswith("column 'arrears'")
+
+    r = runner.invoke(app, ["credit", "report", str(out), "--out", str(book / "report.html")])
+    assert r.exit_code == 0, r.output
+    html = (book / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 4 and "http" not in html.split("<body>")[1]
+    assert "Calibration table" in html and "out-of-time" in html
+
+
+def test_scorecard_model_and_table(book):
+    out = book / "card"
+    r = runner.invoke(app, ["credit", "train", "--data", str(book / "loans.csv"), "--target", "default",
+                            "--exclude", "loan_id,applied", "--model", "scorecard", "--pdo", "40",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "random-stratified" in r.output
+    r = runner.invoke(app, ["credit", "scorecard", str(out)])
+    assert r.exit_code == 0 and "arrears" in r.output and "PDO 40" in r.output
+    assert (out / "scorecard.csv").is_file()
+
+
+def test_errors_are_clear(book):
+    bad = pd.read_csv(book / "loans.csv").assign(default=lambda d: d["sector"])
+    bad.to_csv(book / "bad.csv", index=False)
+    r = runner.invoke(app, ["credit", "train", "--data", str(book / "bad.csv"), "--target", "default",
+                            "--out", str(book / "x")])
+    assert r.exit_code != 0 and "'default'" in str(r.exception) and "binary" in str(r.exception)
+    r = runner.invoke(app, ["credit", "score", "--model", str(book), "--data", str(book / "loans.csv"),
+                            "--out", str(book / "y.csv")])
+    assert "not a model directory" in str(r.exception)
+
+
+def test_help_has_examples():
+    for cmd in ("train", "score", "report", "scorecard"):
+        r = runner.invoke(app, ["credit", cmd, "--help"])
+        assert r.exit_code == 0 and "Example: smepulse credit" in r.output
