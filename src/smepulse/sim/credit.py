@@ -60,7 +60,7 @@ SIZE_HEALTH = np.array([-0.15, 0.05, 0.25])
 SIZE_LOGREV = np.array([7.8, 9.3, 10.8])  # log CNY per active day
 KINDS = ("sale", "refund", "supplier_payment")
 PHI, HEALTH_SD = 0.85, 0.32  # monthly AR(1) persistence and innovation sd
-HAZARD_SLOPE = -2.4  # log-odds of monthly default hazard per unit of health
+HAZARD_SLOPE = -2.6  # log-odds of monthly default hazard per unit of health
 
 
 @dataclass(frozen=True)
