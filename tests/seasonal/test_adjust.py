@@ -114,3 +114,13 @@ def test_compose_requires_components():
 def test_holiday_ignored_with_warning_for_stl():
     r = adjust_series(index_series(30), holiday="cny")
     assert any("ignored" in w for w in r.warnings)
+
+
+def test_parallel_equals_serial():
+    from smepulse.seasonal.adjust import adjust_many
+    df = tidy({f"s{i}": index_series(48, seed=20 + i) for i in range(4)})
+    serial = adjust_many(df, workers=1)
+    parallel = adjust_many(df, workers=2)
+    assert [r.series for r in parallel] == [r.series for r in serial]  # input order kept
+    for a, b in zip(serial, parallel):
+        assert np.array_equal(a.sa.to_numpy(), b.sa.to_numpy()) and a.model == b.model

@@ -46,8 +46,8 @@ def _window_shares(year: int, window: int, dates: dict[int, dt.date]) -> dict[tu
 def _raw_shares(first_year: int, last_year: int, window: int) -> pd.Series:
     """Uncentred window shares for every month of first_year..last_year."""
     dates = _load()
-    # A window can reach back into December, so the next year's CNY matters too.
-    need = range(first_year, last_year + 2)
+    # A window longer than 20 days can reach back into December: the next year's CNY matters too.
+    need = range(first_year, last_year + (2 if window > 20 else 1))
     missing = [y for y in need if y not in dates]
     if missing:
         lo, hi = min(dates), max(dates)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.tsa.seasonal import STL
 
 MIN_STL_MONTHS = 24  # STL needs two full cycles to separate a seasonal pattern at all
 
@@ -13,6 +12,8 @@ def stl_decompose(values: pd.Series, *, multiplicative: bool = False) -> dict[st
 
     Multiplicative runs on logs, so the factor is a ratio (sa = nsa / factor).
     """
+    from statsmodels.tsa.seasonal import STL  # lazy: statsmodels is slow to import, rarely needed
+
     y = np.log(values.to_numpy(float)) if multiplicative else values.to_numpy(float)
     # A seasonal window of 7 is statsmodels' default; robust weights stop one outlier bending it.
     res = STL(y, period=12, seasonal=7, robust=True).fit()
