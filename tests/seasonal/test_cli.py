@@ -36,3 +36,15 @@ def test_adjust_command_reports_bad_series(tmp_path):
 def test_help_has_example():
     res = runner.invoke(app, ["adjust", "--help"])
     assert res.exit_code == 0 and "Example: smepulse adjust" in res.output
+
+
+def test_adjust_command_uses_nsa_rows_and_skips_quarters(tmp_path):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    df = tidy({"pmi": index_series(48, 3)}).assign(adjustment="nsa", n=100)
+    quarter = pd.DataFrame({"period": ["2015Q1"], "series": ["pmi"], "group": ["all"],
+                            "value": [49.0], "adjustment": ["nsa"], "n": [300]})
+    pd.concat([df, quarter]).to_csv(src, index=False)
+    res = runner.invoke(app, ["adjust", "--series", str(src), "--out", str(dst), "--method", "stl"])
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(dst, dtype={"period": str})
+    assert len(out) == 2 * 48 and (out["method"] == "stl").all()

@@ -57,6 +57,12 @@ def read_tidy(path: Path) -> pd.DataFrame:
         if df.empty:
             raise InputError("no rows with adjustment 'nsa' to adjust", file=str(path),
                              column="adjustment")
+    # Quarterly averages (2024Q4) in `smepulse compute` output are recomputed from SA months later.
+    quarterly = df["period"].astype(str).str.fullmatch(r"\d{4}Q[1-4]")
+    if quarterly.any():
+        err.print(f"skipped {int(quarterly.sum())} quarterly rows (e.g. {df['period'][quarterly].iloc[0]}): "
+                  "only months are adjusted; recompute quarterly averages from the SA months")
+        df = df[~quarterly]
     keep = [c for c in ("period", "series", "group", "value") if c in df.columns]
     return df[keep].reset_index(drop=True)
 
