@@ -124,3 +124,16 @@ def test_parallel_equals_serial():
     assert [r.series for r in parallel] == [r.series for r in serial]  # input order kept
     for a, b in zip(serial, parallel):
         assert np.array_equal(a.sa.to_numpy(), b.sa.to_numpy()) and a.model == b.model
+
+
+def test_user_regressor_estimated_and_coverage_checked():
+    y = index_series(96, seed=12)
+    idx = pd.period_range("2015-01", periods=96 + 12, freq="M").strftime("%Y-%m")
+    # A temporary programme: +1 from 2018-04 to 2019-03, planted with an effect of 3 points.
+    prog = pd.DataFrame({"prog": ((idx >= "2018-04") & (idx <= "2019-03")).astype(float)}, index=idx)
+    y = y + 3 * prog["prog"].iloc[:96].to_numpy()
+    r = adjust_series(y, regressors=prog, options=SpecOptions(usertype="user", outliers=()))
+    est = r.regression.set_index("variable").loc["prog"]
+    assert est["estimate"] == pytest.approx(3, abs=0.8) and est["t"] > 4
+    with pytest.raises(SeasonalError, match="must cover"):
+        adjust_series(y, regressors=prog.iloc[:100])

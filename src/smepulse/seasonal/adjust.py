@@ -73,10 +73,14 @@ class AdjustmentResult:
 
 def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
                   method: Method = "x13", mode: Mode = "additive", holiday: str | None = None,
-                  holiday_window: int = 20, options: SpecOptions | None = None) -> AdjustmentResult:
+                  holiday_window: int = 20, options: SpecOptions | None = None,
+                  regressors: pd.DataFrame | None = None) -> AdjustmentResult:
     """Seasonally adjust one monthly series indexed by 'YYYY-MM' periods.
 
     Short series fall back (with a warning): under 36 months X-13 -> STL, under 24 -> none.
+    `mode` overrides options.mode; `options` sets the rest of the generated X-13 spec.
+    `regressors`: user regressors (columns, 'YYYY-MM' index) covering the series plus the forecast
+    horizon (12 months for X-11, 36 for SEATS); X-13 estimates them with options.usertype.
     Raises SeasonalError (naming the series) on bad input or when X-13 fails.
     """
     if method not in ("x13", "stl", "none"):
@@ -96,14 +100,14 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     elif method == "stl" and n < MIN_STL_MONTHS:
         warnings.append(f"only {n} months (STL needs {MIN_STL_MONTHS}): not seasonally adjusted")
         method = "none"
-    if holiday and method != "x13":
-        warnings.append(f"holiday '{holiday}' regressor ignored: only X-13 estimates holiday effects")
+    if (holiday or regressors is not None) and method != "x13":
+        warnings.append("regressors ignored: only X-13 estimates holiday and user regressor effects")
     if method == "none":
         return _unadjusted(y, series, group, mode, warnings)
     if method == "stl":
         return _stl(y, series, group, mode, warnings)
     opts = replace(options or SpecOptions(), mode=mode)
-    return _x13(y, series, group, opts, holiday, holiday_window, warnings)
+    return _x13(y, series, group, opts, holiday, holiday_window, warnings, regressors)
 
 
 def _unadjusted(y, series, group, mode, warnings) -> AdjustmentResult:
@@ -124,32 +128,45 @@ def _stl(y, series, group, mode, warnings) -> AdjustmentResult:
                             parts["factor"], warnings=warnings)
 
 
-def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings) -> AdjustmentResult:
+def _user_regressors(user: pd.DataFrame, y: pd.Series, end: str, who: str) -> pd.DataFrame:
+    """The user's regressors over the series span plus forecast horizon, or a clear refusal."""
+    need = pd.period_range(y.index[0], end, freq="M").strftime("%Y-%m")
+    user = user.copy()
+    user.index = [str(p) for p in user.index]
+    missing = need.difference(user.dropna().index)
+    if len(missing):
+        raise SeasonalError(f"{who}: user regressors must cover {need[0]}..{end} (the series plus "
+                            f"the forecast horizon); missing {missing[0]}..{missing[-1]}")
+    return user.loc[list(need)].astype(float)
+
+
+def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
+         user: pd.DataFrame | None = None) -> AdjustmentResult:
     who = label(series, group)
-    regressors = None
+    end = (pd.Period(y.index[-1], freq="M") + FORECAST_MONTHS[opts.decomposition]).strftime("%Y-%m")
+    regressors = _user_regressors(user, y, end, who) if user is not None else None
     if holiday:
-        end = (pd.Period(y.index[-1], freq="M") + FORECAST_MONTHS[opts.decomposition]).strftime("%Y-%m")
         try:
             reg = holiday_regressor(holiday, y.index[0], end, window=window)
         except SeasonalError as exc:
             raise SeasonalError(f"{who}: {exc}") from None
-        regressors = reg.to_frame()
+        regressors = reg.to_frame() if regressors is None else regressors.join(reg)
+        holiday_col = str(reg.name)
         opts = replace(opts, aictest_user=True)  # X-13 keeps the regressor only if AICc says so
     spec = build_spec(y, opts, title=f"{series} {group}".strip(), regressors=regressors)
     out = run_spec(spec, label=who)
     sa, factor = out.table("sa"), out.table("factor")
     if not sa.index.equals(y.index):
         raise SeasonalError(f"{who}: X-13 returned {len(sa)} adjusted months for {len(y)} input")
+    # finmode says what X-13 finally used (it matters for mode="auto"); absent when forced additive.
     final = out.udg.get("finmode", "")
-    mode = "multiplicative" if final.startswith("mult") or final.startswith("log") else (
-        "additive" if final else opts.mode)
-    if opts.decomposition == "seats":
-        mode = "additive" if "additive" in out.udg.get("samodeseats", "additive") else "multiplicative"
+    mode = ("multiplicative" if final.startswith(("mult", "log"))
+            else "additive" if final else opts.mode)
     warnings += [m for m in out.messages if m.startswith("WARNING")]
     diagnostics = {k: out.udg[k] for k in ("f3.q", "f3.m07", "qssadj", "qsori", "aicc", "finmode",
                                            "automdl", "arimamdl") if k in out.udg}
-    if regressors is not None:
-        kept = out.regression["variable"].isin(regressors.columns).any()
+    if holiday:
+        kept = (out.regression["variable"] == holiday_col).any()
         diagnostics["holiday"] = f"{holiday}: {'kept' if kept else 'dropped by AICc (no effect found)'}"
     return AdjustmentResult(series, group, f"x13-{opts.decomposition}", mode, y, sa, factor,
                             out.table("trend"), out.table("irregular"), out.table("seasonal"),
