@@ -25,7 +25,6 @@ listed in `RATIO_FEATURES` (shares, rates, growth rates). Format specs used: `{v
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
