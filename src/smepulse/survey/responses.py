@@ -130,9 +130,19 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
     # Text columns from Parquet/Excel may arrive typed; compare everything as text.
     con = con or duckdb.connect()
     con.register("raw_responses", table)
-    casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols if c != "weight")
-    weight_sql = ", TRY_CAST(weight AS DOUBLE) AS weight, CAST(weight AS VARCHAR) AS _weight_text" \
-        if "weight" in cols else ""
+    def text(c: str) -> str:  # casting a column that is already text would cost a copy of it
+        t = table.schema.field(c).type
+        t = t.value_type if pa.types.is_dictionary(t) else t
+        return _q(c) if pa.types.is_string(t) or pa.types.is_large_string(t) else \
+            f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}"
+
+    casts = ", ".join(text(c) for c in cols if c != "weight")
+    weight_sql = ""
+    if "weight" in cols:
+        numeric = pa.types.is_floating(table.schema.field("weight").type) or \
+            pa.types.is_integer(table.schema.field("weight").type)
+        weight_sql = (", CAST(weight AS DOUBLE) AS weight, CAST(NULL AS VARCHAR) AS _weight_text" if numeric
+                      else ", TRY_CAST(weight AS DOUBLE) AS weight, CAST(weight AS VARCHAR) AS _weight_text")
     con.execute(f"CREATE TEMP VIEW r AS SELECT {casts}{weight_sql}, {ROW} FROM raw_responses")
 
     checks: list[tuple[str, str, str]] = [  # (column, condition for a bad row, message)
@@ -141,8 +151,8 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
         ("firm_id", "firm_id IS NULL OR trim(firm_id) = ''", "firm_id is blank"),
     ]
     if "weight" in cols:
-        checks.append(("weight", "_weight_text IS NOT NULL AND (weight IS NULL OR NOT isfinite(weight) "
-                                 "OR weight <= 0)", "weight must be a positive number"))
+        checks.append(("weight", "weight IS NULL OR NOT isfinite(weight) OR weight <= 0",
+                       "weight must be a positive number (blank is not allowed once the column exists)"))
     for d, cls in dims.items():
         if d in cols:
             checks.append((d, f"{_q(d)} IS NULL OR {_q(d)} NOT IN {_in_list(cls.values)}",
@@ -151,15 +161,16 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
         codes = questions[qid].codes
         checks.append((qid, f"{_q(qid)} IS NOT NULL AND {_q(qid)} NOT IN {_in_list(codes)}",
                        f"answer must be one of {', '.join(codes)} or blank"))
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond, _ in checks)
+    counts = con.execute("SELECT " + ", ".join(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+                                               for _, cond, _ in checks)
                          + " FROM r").fetchall()[0]
     for (col, cond, msg), count in zip(checks, counts):
         if count:
             rows = con.execute(f"SELECT {ROW}, CAST({_q(col)} AS VARCHAR) FROM r WHERE {cond} "
                                f"ORDER BY {ROW} LIMIT {MAX_EXAMPLES}").fetchall()
             if col == "weight":
-                rows = con.execute(f"SELECT {ROW}, _weight_text FROM r WHERE {cond} ORDER BY {ROW} "
-                                   f"LIMIT {MAX_EXAMPLES}").fetchall()
+                rows = con.execute(f"SELECT {ROW}, coalesce(_weight_text, CAST(weight AS VARCHAR)) FROM r "
+                                   f"WHERE {cond} ORDER BY {ROW} LIMIT {MAX_EXAMPLES}").fetchall()
             for row, value in rows:
                 problems.append(f"{where(row, col)}: {msg}, got {value!r}")
             if count > len(rows):
@@ -174,7 +185,7 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
     if problems:
         raise InputError(f"{len(problems)} problem(s) found; nothing was imported:\n" + "\n".join(problems))
 
-    weight = "coalesce(weight, 1.0)" if "weight" in cols else "1.0"
+    weight = "weight" if "weight" in cols else "1.0"
     keep = ", ".join(_q(c) for c in cols if c not in ("weight",))
     con.execute(f"CREATE OR REPLACE TEMP VIEW responses AS SELECT {keep}, {weight} AS weight, {ROW} FROM r")
     return Responses(con, [c for c in cols] + ([] if "weight" in cols else ["weight"]), source,
