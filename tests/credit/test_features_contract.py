@@ -133,3 +133,13 @@ def test_cli_errors_are_smepulse_errors(tmp_path):
     r = runner.invoke(app, ["simulate", "--firms", "10", "--start", "2023-02-30", "--out", str(tmp_path / "s")])
     assert isinstance(r.exception, CreditError) and "YYYY-MM-DD" in str(r.exception)
     shutil.rmtree(tmp_path / "s", ignore_errors=True)
+
+
+def test_batches_give_the_same_table(tmp_path):
+    from smepulse.sim.credit import SimConfig, simulate
+    simulate(SimConfig(n_firms=120, months=15, seed=6, chunk_firms=60), tmp_path)
+    calls = []
+    one = build_features(tmp_path)
+    many = build_features(tmp_path, batch_size=25, progress=lambda d, t: calls.append((d, t)))
+    pd.testing.assert_frame_equal(many, one, check_exact=False, rtol=1e-9)
+    assert len(calls) >= 4 and calls[-1][0] == calls[-1][1]

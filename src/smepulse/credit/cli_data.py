@@ -68,8 +68,9 @@ def features_cmd(
         raise CreditError(f"--out {out}: use a .parquet or .csv file name")
     t0 = time.perf_counter()
     with _progress() as bar:
-        bar.add_task("building features in DuckDB", total=None)
-        table = build_features(data, applications)
+        task = bar.add_task("building features in DuckDB", total=None)
+        table = build_features(data, applications,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)

@@ -366,12 +366,15 @@ def _check_span(con: duckdb.DuckDBPyConnection, apps: pd.DataFrame, source: str,
 
 
 def build_features(data_dir: str | Path, applications: pd.DataFrame | str | Path | None = None, *,
-                   dialect: str = "duckdb", threads: int | None = None) -> pd.DataFrame:
+                   dialect: str = "duckdb", threads: int | None = None, batch_size: int = 200_000,
+                   progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Feature table for `applications` (default: the data directory's own applications table).
 
     Columns: application_id, firm_id, application_date, the features of `feature_specs()` in that
     order, then the target `default_12m` (1/0, NaN when censored or unknown). Every feature uses
-    only data dated strictly before its application's date.
+    only data dated strictly before its application's date. Applications are processed in batches
+    of about `batch_size`, grouped by firm, to bound the engine's memory on large books;
+    `progress(done, total)` is called after each batch.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -396,9 +399,23 @@ def build_features(data_dir: str | Path, applications: pd.DataFrame | str | Path
     if unknown:
         raise InputError(f"firm_id(s) {sorted(unknown)[:5]} not in the firms table {paths['firms']}",
                          file=source, column="firm_id")
-    con.register("apps", apps)
-    out = con.execute(feature_sql(dialect)).df()
+    apps = apps.sort_values(["firm_id", "application_id"], kind="stable").reset_index(drop=True)
+    n_batches = max(1, -(-len(apps) // batch_size))
+    # Batches split on firm boundaries, so each touches a contiguous range of firm ids (and Parquet parts).
+    cuts = np.searchsorted(apps["firm_id"].to_numpy(), apps["firm_id"].to_numpy()[
+        np.linspace(0, len(apps), n_batches + 1).astype(int)[1:-1]])
+    parts, sql = [], feature_sql(dialect)
+    bounds = [0, *cuts.tolist(), len(apps)]
+    for i in range(n_batches):
+        batch = apps.iloc[bounds[i]:bounds[i + 1]]
+        if len(batch):
+            con.register("apps", batch)
+            parts.append(con.execute(sql).df())
+            con.unregister("apps")
+        if progress:
+            progress(i + 1, n_batches)
     con.close()
+    out = pd.concat(parts, ignore_index=True).sort_values("application_id", kind="stable").reset_index(drop=True)
     names = list(feature_specs())
     fill = _zero_when_no_data(names)
     out[fill] = out[fill].fillna(0)
