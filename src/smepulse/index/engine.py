@@ -166,7 +166,7 @@ def compute(resp: Responses, frame: pd.DataFrame | None = None, min_n: int | Non
     comp["n_eff"] = comp.pop("sw") ** 2 / comp.pop("sw2")
     out = pd.concat([questions, comp], ignore_index=True)
     minimum = m.publication_minimum if min_n is None else min_n
-    low = out["n"] < minimum
+    low = out["n_eff"].fillna(0) < minimum
     out["flag"] = np.where(low, SUPPRESSED, "")
     out.loc[low, ["value", "up", "same", "down"]] = np.nan
     out["adjustment"] = "nsa"
@@ -179,6 +179,6 @@ def compute(resp: Responses, frame: pd.DataFrame | None = None, min_n: int | Non
     out = out.assign(_s=out["series"].map(series_order), _g=out["group"].map(group_order))
     out = out.sort_values(["period", "_s", "_g"], kind="stable").drop(columns=["_s", "_g"])
     if int(low.sum()):
-        notes.append(f"{int(low.sum())} cells with fewer than {minimum} answers are flagged '{SUPPRESSED}' "
-                     "and have no value")
+        notes.append(f"{int(low.sum())} cells with an effective sample below {minimum} are flagged "
+                     f"'{SUPPRESSED}' and have no value")
     return IndexResult(out[COLUMNS].reset_index(drop=True), m, input_hash(resp), notes)

@@ -120,6 +120,14 @@ class Target(_Strict):
         return self
 
 
+class Sampling(_Strict):
+    """How sampling error is estimated: a stratified (Rao-Wu rescaled) bootstrap over firms."""
+    strata: tuple[str, ...] = ()
+    replicates: int = Field(500, ge=2)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    seed: int = 0
+
+
 class Methodology(_Strict):
     name: str
     version: str
@@ -127,8 +135,9 @@ class Methodology(_Strict):
     kind: Literal["survey", "preset"]
     formula: Literal["diffusion", "balance"] = "diffusion"
     notes: str = ""
-    # Cells with fewer answers than this are flagged `suppressed` and never published as a number.
+    # Cells whose effective sample size (Kish) is below this are flagged `suppressed`, never published.
     publication_minimum: int = 0
+    sampling: Sampling = Field(default_factory=Sampling)
     questions: tuple[Question, ...] = ()
     # Preset inputs: published component series ids.
     inputs: tuple[str, ...] = ()
@@ -152,6 +161,9 @@ class Methodology(_Strict):
             known.add(c.id)
         if self.headline and self.headline not in {c.id for c in self.composites}:
             raise ValueError(f"headline '{self.headline}' is not a composite")
+        for d in self.sampling.strata:
+            if d not in self.classifications:
+                raise ValueError(f"sampling stratum '{d}' is not a classification")
         for t in self.targets:
             cls_ = self.classifications.get(t.dimension)
             if cls_ is None:
