@@ -75,3 +75,10 @@ def test_cny_regressor_removes_jan_feb_swing():
     assert est["estimate"] == pytest.approx(beta, rel=0.2) and est["t"] > 5
     # The holiday effect is in the combined factor: sa = nsa - factor.
     assert np.allclose(with_cny.sa, y - with_cny.factor, atol=1e-6)
+
+
+def test_adjusting_beyond_the_cny_table_is_refused_naming_the_series():
+    idx = pd.period_range("2054-01", "2060-06", freq="M").strftime("%Y-%m")
+    y = pd.Series(50 + np.resize([-2.0, 1.0, 0.5, 0.5], len(idx)), index=idx)
+    with pytest.raises(SeasonalError, match="series 'late' group 'g'.*CNY date table covers"):
+        adjust_series(y, series="late", group="g", holiday="cny")
