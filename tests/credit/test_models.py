@@ -162,3 +162,12 @@ def test_reject_inference_reduces_through_the_door_bias(method):
     info = ri.metrics["reject_inference"]
     assert info["method"] == method and info["n_rejects"] > 0
     assert info["inferred_reject_bad_rate"] > info["accept_bad_rate"]
+
+
+def test_compiled_scorer_matches_lightgbm():
+    from smepulse.credit.fast import CompiledScorer
+    df = _book(1500)
+    m = train(df, "bad", n_estimators=40)
+    X = m.schema.transform(df).X
+    fast = CompiledScorer(m, n_jobs=1)
+    assert np.allclose(fast.pd(X), m.pd_from_prepared(X), atol=1e-9)
