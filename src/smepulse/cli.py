@@ -15,6 +15,8 @@ def _register() -> None:
     # Each pillar owns its commands in its own module; this file only wires them in.
     from smepulse.index import cli as index_cli
     index_cli.register(app)
+    from smepulse.release import cli as release_cli
+    release_cli.register(app)
     if find_spec("smepulse.seasonal.cli"):
         from smepulse.seasonal import cli as seasonal_cli
         seasonal_cli.register(app)

@@ -53,8 +53,8 @@ def add_seasonal(result: IndexResult, method: str = "x13", holiday: str | None =
     sa = sa.merge(sizes, on=["period", "series", "group"], how="left")
     sa = sa[sa["flag"] != SUPPRESSED]
     sa["adjustment"] = "sa"
-    for c in ("up", "same", "down"):
-        sa[c] = np.nan
+    for c in ("up", "same", "down", "se", "se_change", "ci_low", "ci_high"):
+        sa[c] = np.nan  # shares are not adjusted; sampling error is attached by the caller
     sa = pd.concat([sa, quarterly(sa).assign(flag="")], ignore_index=True)
     out = pd.concat([s, sa[COLUMNS]], ignore_index=True)
     order = {k: i for i, k in enumerate(dict.fromkeys(s["series"]))}

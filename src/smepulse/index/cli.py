@@ -40,6 +40,8 @@ def compute(
     min_n: Optional[int] = typer.Option(None, "--min-n", help="Override the publication minimum."),
     store: Optional[Path] = typer.Option(None, "--store", help="Also import the responses and save the "
                                          "series as a new vintage in this store file."),
+    replicates: Optional[int] = typer.Option(None, "--replicates", help="Bootstrap replicates for standard "
+                                             "errors (0 = none; default from the methodology, 500 for smei)."),
 ) -> None:
     """Compute every diffusion index, sub-index and headline for every month and group.
 
@@ -47,7 +49,9 @@ def compute(
     """
     m = load_methodology(methodology)
     resp = load_responses(responses, m)
-    result = compute_indices(resp, _frame(frame, m), min_n=min_n)
+    from smepulse.release.publish import with_precision
+    weights = _frame(frame, m)
+    result = with_precision(compute_indices(resp, weights, min_n=min_n), resp, weights, replicates)
     write_series(result.series, out)
     if store is not None:
         from smepulse.store import open_store

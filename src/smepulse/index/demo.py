@@ -1,22 +1,31 @@
 """`smepulse demo`: simulate a survey, store it, compute and adjust every index, summarise the latest month."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from smepulse.index.adjusted import add_seasonal
-from smepulse.index.engine import compute
 from smepulse.index.series_io import write_series
 from smepulse.index.summary import print_summary
-from smepulse.index.weighting import frame_from_methodology
 from smepulse.methodology import load_methodology
+from smepulse.periods import from_index, to_index
+from smepulse.release.publish import publish
 from smepulse.sim.survey import simulate_survey
 from smepulse.store import open_store
 from smepulse.survey.responses import from_frame
 
 DEMO_START = "2023-11"  # 36 months ending October 2026, so X-13 has the three years it needs
+
+
+def _response_dates(periods, seed: int):
+    """Responses arrive during the first 20 days of the month after the one they describe."""
+    rng = np.random.default_rng(seed)
+    start = pd.to_datetime(periods + "-01") + pd.offsets.MonthBegin(1)
+    return (start + pd.to_timedelta(rng.integers(0, 20, len(periods)), unit="D")).dt.strftime("%Y-%m-%d")
 
 
 def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, seasonal: bool = True,
@@ -31,27 +40,34 @@ def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, s
     with Progress(*columns, console=console, transient=False) as progress:
         step = progress.add_task("simulating the survey", total=1)
         sample = simulate_survey(n_firms=n_firms, n_months=n_months, start=DEMO_START, seed=seed)
-        sample.responses.to_csv(out / "responses.csv", index=False)
+        responses = sample.responses.assign(response_date=_response_dates(sample.responses["period"], seed))
+        responses.to_csv(out / "responses.csv", index=False)
         progress.update(step, completed=1, description="simulated the survey")
         step = progress.add_task("storing responses", total=1)
+        latest = str(responses["period"].max())
+        flash_cutoff = f"{from_index(to_index(latest) + 1)}-10"
+        final_date = f"{from_index(to_index(latest) + 1)}-25"
         with open_store(store_path) as st:
             st.save_methodology(m)
-            st.import_responses(from_frame(sample.responses, m, source="simulator"))
+            st.import_responses(from_frame(responses, m, source="simulator"))
             progress.update(step, completed=1, description="stored responses")
-            step = progress.add_task("computing indices", total=1)
-            result = compute(st.responses(m), frame_from_methodology(m))
-            progress.update(step, completed=1, description="computed indices")
-            if seasonal:
-                n_series = int(((result.series["adjustment"] == "nsa") & (result.series["period"].str.len() == 7)
-                                & ~result.series["series"].isin([c.id for c in m.composites])
-                                & result.series["value"].notna())
-                               .pipe(lambda x: result.series[x][["series", "group"]].drop_duplicates().shape[0]))
-                step = progress.add_task("seasonal adjustment (X-13, CNY)", total=n_series)
-                result = add_seasonal(result, on_done=lambda r: progress.advance(step))
-            vintage = st.save_series(result, note="demo")
+            published = {}
+            for kind, cutoff, as_of in (("flash", flash_cutoff, flash_cutoff), ("final", None, final_date)):
+                label = f"{kind}: indices, sampling error" + (", X-13 with CNY" if seasonal else "")
+                step = progress.add_task(label, total=None)
+                published[kind] = publish(
+                    st, m, kind=kind, cutoff=cutoff, as_of=datetime.fromisoformat(as_of), seasonal=seasonal,
+                    on_adjusted=lambda r, s=step: progress.advance(s), note=f"demo {kind}")
+                progress.update(step, total=1, completed=1)
+            revisions = st.revisions("smei", "headline", "all", "sa" if seasonal else "nsa")
+    result = published["final"].result
     indices = write_series(result.series, out / "indices.csv")
     console.print(sample.summary())
     print_summary(result.series, m, adjustment="sa" if seasonal else "nsa", console=console)
-    console.print(f"\nOutputs in {out}/: store [bold]{store_path}[/bold] (vintage {vintage}), "
+    last = revisions[revisions["period"] == latest].iloc[0]
+    console.print(f"Flash estimate of the headline for {latest} (responses by {flash_cutoff}): {last['flash']:.1f}; "
+                  f"final ({final_date}): {last['first_release']:.1f}; revision {last['flash_revision']:+.1f}")
+    console.print(f"\nOutputs in {out}/: store [bold]{store_path}[/bold] (vintages "
+                  f"{published['flash'].vintage_id}, {published['final'].vintage_id}), "
                   f"indices [bold]{indices}[/bold] ({len(result.series):,} rows), responses.csv")
-    return {"store": store_path, "indices": indices, "vintage": vintage, "result": result}
+    return {"store": store_path, "indices": indices, "vintage": published["final"].vintage_id, "result": result}

@@ -18,7 +18,8 @@ from smepulse.index.weighting import rake, targets_by_period
 from smepulse.methodology import Methodology
 from smepulse.survey.responses import Responses, _in_list, _q
 
-COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "flag"]
+COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
+           "se_change", "ci_low", "ci_high", "flag"]
 SUPPRESSED = "suppressed"
 
 
@@ -170,11 +171,15 @@ def compute(resp: Responses, frame: pd.DataFrame | None = None, min_n: int | Non
     out["flag"] = np.where(low, SUPPRESSED, "")
     out.loc[low, ["value", "up", "same", "down"]] = np.nan
     out["adjustment"] = "nsa"
+    for c in ("se", "se_change", "ci_low", "ci_high"):  # filled by precision.attach when requested
+        out[c] = np.nan
     series_order = {s: i for i, s in enumerate([q.id for q in m.questions] + [c.id for c in m.composites])}
     group_order = {g: i for i, g in enumerate(_group_order(m, resp.dimensions))}
     if quarters:
         q = quarterly(out[out["flag"] != SUPPRESSED])
         q["flag"] = ""
+        for c in ("se", "se_change", "ci_low", "ci_high"):
+            q[c] = np.nan
         out = pd.concat([out, q], ignore_index=True)
     out = out.assign(_s=out["series"].map(series_order), _g=out["group"].map(group_order))
     out = out.sort_values(["period", "_s", "_g"], kind="stable").drop(columns=["_s", "_g"])

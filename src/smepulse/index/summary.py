@@ -24,19 +24,28 @@ def print_summary(series: pd.DataFrame, m: Methodology, period: str | None = Non
         return
     period = period or str(s["period"].max())
     prev = from_index(to_index(period) - 1)
-    cur = s[s["period"] == period].set_index(["series", "group"])["value"]
+    now = s[s["period"] == period].set_index(["series", "group"])
+    cur = now["value"]
     old = s[s["period"] == prev].set_index(["series", "group"])["value"]
     n = s[s["period"] == period].set_index(["series", "group"])["n"]
     composites = [c.id for c in m.composites]
     title = f"{m.title.en}, {month_name(period)} ({'seasonally adjusted' if adjustment == 'sa' else 'not seasonally adjusted'})"
     top = Table(title=title, title_justify="left")
-    for col in ("index", "value", "change on month", "n"):
+    for col in ("index", "value", "95% interval", "change on month", "n"):
         top.add_column(col, justify="left" if col == "index" else "right")
     for c in composites:
-        if (c, "all") in cur.index:
-            top.add_row(c, _fmt(cur.get((c, "all"))), _fmt(cur.get((c, "all")) - old.get((c, "all"), float("nan")), True),
-                        str(n.get((c, "all"), "")))
+        if (c, "all") not in cur.index:
+            continue
+        row = now.loc[(c, "all")]
+        change = row["value"] - old.get((c, "all"), float("nan"))
+        interval = f"{row['ci_low']:.1f}-{row['ci_high']:.1f}" if pd.notna(row.get("ci_low")) else "-"
+        # a move within 1.96 standard errors of the change is not distinguishable from sampling noise
+        se_change = row.get("se_change")
+        sig = "" if pd.isna(se_change) or pd.isna(change) else (" *" if abs(change) > 1.96 * se_change else "")
+        top.add_row(c, _fmt(row["value"]), interval, _fmt(change, True) + sig, str(n.get((c, "all"), "")))
     console.print(top)
+    if "se_change" in s.columns and s["se_change"].notna().any():
+        console.print("* change larger than its 95% sampling margin")
     groups = [g for g in s["group"].unique() if g != "all" and (composites[-1], g) in cur.index
               and pd.notna(cur.get((composites[-1], g)))]
     if not groups or not composites:

@@ -15,7 +15,7 @@ from smepulse.methodology import Methodology
 from smepulse.survey.responses import ROW, Responses, _q
 
 SCHEMA_VERSION = "1"
-SERIES_COLUMNS = COLUMNS + ["se", "ci_low", "ci_high"]
+SERIES_COLUMNS = COLUMNS
 
 
 def _now() -> datetime:
@@ -180,23 +180,61 @@ class Store:
 
     def series(self, survey: str, as_of: datetime | str | None = None, kind: str | None = None,
                vintage_id: str | None = None) -> pd.DataFrame:
-        """The series of the latest vintage as of a date (default: now), or of a given vintage."""
-        if vintage_id is None:
-            params: list = [survey]
-            sql = "SELECT vintage_id FROM vintage WHERE survey = ?"
-            if as_of is not None:
-                sql += " AND as_of <= CAST(? AS TIMESTAMP)"
-                params.append(str(as_of))
-            if kind:
-                sql += " AND kind = ?"
-                params.append(kind)
-            rows = self.con.execute(sql + " ORDER BY as_of DESC, created_at DESC LIMIT 1", params).fetchall()
-            row = rows[0] if rows else None
-            if row is None:
-                raise StoreError(f"no vintage of '{survey}' as of {as_of or 'now'} in store {self.path}")
-            vintage_id = row[0]
-        df = self.con.execute("SELECT * FROM series WHERE vintage_id = ?", [vintage_id]).df()
+        """What was published as of a date: for every period, series and group, the row of the latest vintage
+        on or before `as_of` that contains it (default: now). Or exactly one vintage, by id."""
+        if vintage_id is not None:
+            df = self.con.execute("SELECT s.*, v.as_of, v.kind FROM series s JOIN vintage v USING (vintage_id) "
+                                  "WHERE vintage_id = ?", [vintage_id]).df()
+            if df.empty:
+                raise StoreError(f"no vintage {vintage_id!r} in store {self.path}")
+            return df
+        params: list = [survey]
+        where = "v.survey = ?"
+        if as_of is not None:
+            where += " AND v.as_of <= CAST(? AS TIMESTAMP)"
+            params.append(str(as_of))
+        if kind:
+            where += " AND v.kind = ?"
+            params.append(kind)
+        df = self.con.execute(f"""
+            SELECT * EXCLUDE (rn) FROM (
+                SELECT s.*, v.as_of, v.kind, row_number() OVER (
+                    PARTITION BY s.period, s.series, s."group", s.adjustment
+                    ORDER BY v.as_of DESC, v.created_at DESC) AS rn
+                FROM series s JOIN vintage v USING (vintage_id) WHERE {where}) t
+            WHERE rn = 1 ORDER BY period, series, "group", adjustment""", params).df()
+        if df.empty:
+            raise StoreError(f"nothing of '{survey}' was published as of {as_of or 'now'} in store {self.path}")
         return df
+
+    def history(self, survey: str, series: str, group: str = "all", adjustment: str | None = None) -> pd.DataFrame:
+        """Every published value of one series and group: period, adjustment, as_of, kind, vintage_id, value."""
+        sql = ('SELECT s.period, s.adjustment, v.as_of, v.kind, s.vintage_id, s.value FROM series s '
+               'JOIN vintage v USING (vintage_id) WHERE v.survey = ? AND s.series = ? AND s."group" = ?')
+        params = [survey, series, group]
+        if adjustment:
+            sql += " AND s.adjustment = ?"
+            params.append(adjustment)
+        return self.con.execute(sql + " ORDER BY s.period, s.adjustment, v.as_of, v.created_at", params).df()
+
+    def revisions(self, survey: str, series: str, group: str = "all", adjustment: str | None = None) -> pd.DataFrame:
+        """First release, latest and revision per period; flash vintages give the flash-to-final revision."""
+        h = self.history(survey, series, group, adjustment)
+        if h.empty:
+            raise StoreError(f"no published values of {series} [{group}] for survey '{survey}'")
+        keys = ["period", "adjustment"]
+        final = h[h["kind"] != "flash"]
+        first = final.groupby(keys).first()
+        last = final.groupby(keys).last()
+        out = pd.DataFrame({"first_release": first["value"], "first_as_of": first["as_of"],
+                            "latest": last["value"], "latest_as_of": last["as_of"],
+                            "vintages": final.groupby(keys).size()})
+        out["revision"] = out["latest"] - out["first_release"]
+        flash = h[h["kind"] == "flash"].groupby(keys).first()
+        if not flash.empty:
+            out = out.join(flash[["value"]].rename(columns={"value": "flash"}), how="outer")
+            out["flash_revision"] = out["first_release"] - out["flash"]
+        return out.reset_index()
 
 
 def open_store(path: str | Path) -> Store:

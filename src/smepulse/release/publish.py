@@ -1,0 +1,56 @@
+"""Publish a vintage: compute from the stored responses, add sampling error and seasonal adjustment, store it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import pandas as pd
+
+from smepulse.index.adjusted import add_seasonal
+from smepulse.index.engine import IndexResult, compute
+from smepulse.index.precision import attach, bootstrap
+from smepulse.index.weighting import frame_from_methodology
+from smepulse.methodology import Methodology
+from smepulse.store import Store
+
+
+@dataclass
+class Published:
+    vintage_id: str
+    result: IndexResult
+    kind: str
+    as_of: datetime
+
+
+def with_precision(result: IndexResult, resp, frame: pd.DataFrame | None, replicates: int | None) -> IndexResult:
+    if replicates == 0:
+        return result
+    errors = bootstrap(resp, frame, replicates=replicates)
+    notes = result.notes + [f"sampling error: stratified bootstrap, {replicates or result.methodology.sampling.replicates}"
+                            f" replicates over firms (strata: {', '.join(result.methodology.sampling.strata) or 'none'})"]
+    return IndexResult(attach(result.series, errors, result.methodology), result.methodology, result.input_hash,
+                       notes)
+
+
+def publish(store: Store, m: Methodology, *, kind: str = "final", cutoff: str | None = None,
+            as_of: datetime | None = None, seasonal: bool = True, replicates: int | None = None,
+            weighting: str = "methodology", on_adjusted: Callable | None = None, note: str = "") -> Published:
+    """Compute every index from the store's responses (only those received by `cutoff` for a flash),
+    attach standard errors, adjust seasonally (SA rows carry the NSA standard error: seasonal factors are
+    treated as fixed), and store the lot as a new vintage. Earlier vintages are never changed."""
+    if kind not in ("final", "flash"):
+        raise ValueError("kind must be 'final' or 'flash'")
+    resp = store.responses(m, cutoff=cutoff)
+    frame = frame_from_methodology(m) if weighting == "methodology" and m.targets else None
+    result = with_precision(compute(resp, frame), resp, frame, replicates)
+    if seasonal:
+        adjusted = add_seasonal(result, on_done=on_adjusted)
+        errs = result.series[["period", "series", "group", "se", "se_change"]]
+        sa = attach(adjusted.series[adjusted.series["adjustment"] == "sa"], errs, m)
+        nsa = adjusted.series[adjusted.series["adjustment"] == "nsa"]
+        series = pd.concat([nsa, sa[nsa.columns]], ignore_index=True)
+        result = IndexResult(series, m, result.input_hash, adjusted.notes)
+    label = f"{kind}" + (f", responses received by {cutoff}" if cutoff else "")
+    vid = store.save_series(result, kind=kind, as_of=as_of, note=note or label)
+    return Published(vid, result, kind, as_of or datetime.now())
