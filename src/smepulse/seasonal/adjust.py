@@ -188,6 +188,8 @@ def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "
     missing = {"period", "series", "value"} - set(df.columns)
     if missing:
         raise SeasonalError(f"tidy frame needs columns period, series, value; missing {sorted(missing)}")
+    if df.empty:
+        raise SeasonalError("no rows to adjust: the tidy frame is empty")
     df = df.assign(group=df["group"].fillna("").astype(str) if "group" in df else "")
     keys = list(dict.fromkeys(zip(df["series"].astype(str), df["group"])))
     parts = {k: g for k, g in df.groupby([df["series"].astype(str), df["group"]], sort=False)}
