@@ -69,5 +69,5 @@ def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, s
                   f"final ({final_date}): {last['first_release']:.1f}; revision {last['flash_revision']:+.1f}")
     console.print(f"\nOutputs in {out}/: store [bold]{store_path}[/bold] (vintages "
                   f"{published['flash'].vintage_id}, {published['final'].vintage_id}), "
-                  f"indices [bold]{indices}[/bold] ({len(result.series):,} rows), responses.csv")
+                  f"indices [bold]{indices}[/bold] ({len(result.series):,} rows), responses.csv", soft_wrap=True)
     return {"store": store_path, "indices": indices, "vintage": published["final"].vintage_id, "result": result}
