@@ -137,7 +137,7 @@ def test_generic_sentences():
     assert sentence(bad_template, "web", None) == "channel is web"
 
 
-def _selected_book(n=16000, seed=1):
+def _selected_book(n=10000, seed=1):
     """Approval depends on an earlier score: rejects are the risky tail, outcomes unseen."""
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n), "x3": rng.normal(size=n)})
@@ -153,8 +153,8 @@ def test_reject_inference_reduces_through_the_door_bias(method):
     df, p, acc = _selected_book()
     truth = p.mean()  # true bad rate of everyone who applied
     # Platt for both: an isotonic map's top step can hide or exaggerate the bias by chance
-    naive = train(df[acc], "bad", n_estimators=150, calibration="platt")
-    ri = train(df, "bad", reject_inference=method, n_estimators=150, calibration="platt")
+    naive = train(df[acc], "bad", n_estimators=100, calibration="platt")
+    ri = train(df, "bad", reject_inference=method, n_estimators=100, calibration="platt")
     bias_naive = abs(naive.score_frame(df)[0]["pd"].mean() - truth)
     bias_ri = abs(ri.score_frame(df)[0]["pd"].mean() - truth)
     assert bias_naive > 0.03          # trees trained on accepts understate the rejects' risk
