@@ -83,3 +83,21 @@ def test_help_has_examples():
     for cmd in ("train", "score", "report", "scorecard"):
         r = runner.invoke(app, ["credit", cmd, "--help"])
         assert r.exit_code == 0 and "Example: smepulse credit" in r.output
+
+
+def test_metadata_file_sets_monotone_and_reasons(book, tmp_path):
+    spec = [{"name": "arrears", "description": "payments in arrears", "monotone": 1,
+             "reason_en": "{value:.0f} payments in arrears", "reason_zh": "{value:.0f} 笔逾期"}]
+    (tmp_path / "specs.json").write_text(json.dumps(spec))
+    out = tmp_path / "m"
+    r = runner.invoke(app, ["credit", "train", "--data", str(book / "loans.csv"), "--target", "default",
+                            "--exclude", "loan_id,applied", "--metadata", str(tmp_path / "specs.json"),
+                            "--n-estimators", "60", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    man = json.loads((out / "manifest.json").read_text())
+    assert {f["name"]: f["monotone"] for f in man["features"]}["arrears"] == 1
+    pd.DataFrame({"turnover": [20000.0], "arrears": [4], "sector": ["a"]}).to_csv(tmp_path / "one.csv", index=False)
+    r = runner.invoke(app, ["credit", "score", "--model", str(out), "--data", str(tmp_path / "one.csv"),
+                            "--out", str(tmp_path / "one_scored.csv")])
+    row = pd.read_csv(tmp_path / "one_scored.csv").iloc[0]
+    assert row["reason_1"] == "4 payments in arrears" and row["reason_zh_1"] == "4 笔逾期"

@@ -133,6 +133,8 @@ def test_generic_sentences():
     assert sentence(s, 95.0, 40.0) == "days sales outstanding is high (value 95)"
     assert sentence(s, 95.0, 40.0, "zh") == "days sales outstanding偏高（数值 95）"
     assert sentence(s, None, 40.0) == "days sales outstanding is missing"
+    ratio = FeatureSpec("r", "refund rate", reason_en="refunds were {pct:.1f}% of sales")
+    assert sentence(ratio, 0.123, 0.05) == "refunds were 12.3% of sales"
     bad_template = FeatureSpec("c", "channel", reason_en="share {value:.0%}")
     assert sentence(bad_template, "web", None) == "channel is web"
 

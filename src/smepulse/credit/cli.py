@@ -18,8 +18,12 @@ console = Console()
 def _specs(path: Path | None) -> dict:
     """Feature metadata from a JSON list of FeatureSpec fields (name, description, monotone, ...)."""
     from smepulse.credit.metadata import FeatureSpec
-    if path is None:
-        return {}
+    if path is None:  # default: the metadata of smepulse's own alternative-data features, if present
+        try:
+            from smepulse.credit.features import feature_specs
+            return feature_specs()
+        except (ImportError, AttributeError):
+            return {}
     try:
         rows = json.loads(Path(path).read_text())
         return {r["name"]: FeatureSpec(**r) for r in rows}
@@ -46,7 +50,8 @@ def train(
     reject_inference: str = typer.Option(None, "--reject-inference",
                                          help="fuzzy or parcelling; rows with a missing target are the rejects."),
     bad_factor: float = typer.Option(1.0, "--bad-factor", help="Scale the inferred PD of rejects (reject inference)."),
-    metadata: Path = typer.Option(None, "--metadata", help="JSON list of feature specs (monotone, reasons)."),
+    metadata: Path = typer.Option(None, "--metadata", help="JSON list of feature specs (name, description, "
+                                  "monotone, reason_en, reason_zh); default: smepulse's own feature metadata."),
     n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (early stopping applies)."),
     pdo: float = typer.Option(20.0, "--pdo", help="Points to double the odds."),
     odds: float = typer.Option(50.0, "--odds", help="Good:bad odds at the base score."),

@@ -18,7 +18,9 @@ def sentence(spec: FeatureSpec, value, median: float | None, lang: str = "en") -
     template = spec.reason_en if lang == "en" else spec.reason_zh
     if template and value is not None and not (isinstance(value, float) and np.isnan(value)):
         try:
-            return template.format(value=value)
+            # {pct} = abs(value) * 100: the feature pipeline's convention for shares and growth rates
+            pct = abs(value) * 100 if isinstance(value, (int, float, np.number)) else value
+            return template.format(value=value, pct=pct)
         except (ValueError, TypeError, KeyError, IndexError):
             pass  # e.g. a numeric template on a category: fall through to the generic sentence
     desc = spec.description or spec.name
