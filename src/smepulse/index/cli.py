@@ -42,6 +42,9 @@ def compute(
                                          "series as a new vintage in this store file."),
     replicates: Optional[int] = typer.Option(None, "--replicates", help="Bootstrap replicates for standard "
                                              "errors (0 = none; default from the methodology, 500 for smei)."),
+    seasonal: str = typer.Option("x13", "--seasonal", help="Seasonal adjustment for the `sa` rows: x13 (with "
+                                 "the Chinese New Year regressor), stl or none. Series under 3 years fall back "
+                                 "to STL, under 2 years to none, with a note."),
 ) -> None:
     """Compute every diffusion index, sub-index and headline for every month and group.
 
@@ -52,6 +55,9 @@ def compute(
     from smepulse.release.publish import with_precision
     weights = _frame(frame, m)
     result = with_precision(compute_indices(resp, weights, min_n=min_n), resp, weights, replicates)
+    if seasonal != "none":
+        from smepulse.release.publish import adjust_with_errors
+        result = adjust_with_errors(result, method=seasonal)
     write_series(result.series, out)
     if store is not None:
         from smepulse.store import open_store

@@ -33,6 +33,18 @@ def with_precision(result: IndexResult, resp, frame: pd.DataFrame | None, replic
                        notes)
 
 
+def adjust_with_errors(result: IndexResult, method: str = "x13", holiday: str | None = "cny",
+                       on_done: Callable | None = None) -> IndexResult:
+    """Add `sa` rows; they carry the NSA standard errors (seasonal factors are treated as fixed)."""
+    m = result.methodology
+    adjusted = add_seasonal(result, method=method, holiday=holiday if method == "x13" else None, on_done=on_done)
+    errs = result.series[["period", "series", "group", "se", "se_change"]]
+    sa = attach(adjusted.series[adjusted.series["adjustment"] == "sa"], errs, m)
+    nsa = adjusted.series[adjusted.series["adjustment"] == "nsa"]
+    series = pd.concat([nsa, sa[nsa.columns]], ignore_index=True)
+    return IndexResult(series, m, result.input_hash, adjusted.notes)
+
+
 def publish(store: Store, m: Methodology, *, kind: str = "final", cutoff: str | None = None,
             as_of: datetime | None = None, seasonal: bool = True, replicates: int | None = None,
             weighting: str = "methodology", on_adjusted: Callable | None = None, note: str = "") -> Published:
@@ -45,12 +57,7 @@ def publish(store: Store, m: Methodology, *, kind: str = "final", cutoff: str | 
     frame = frame_from_methodology(m) if weighting == "methodology" and m.targets else None
     result = with_precision(compute(resp, frame), resp, frame, replicates)
     if seasonal:
-        adjusted = add_seasonal(result, on_done=on_adjusted)
-        errs = result.series[["period", "series", "group", "se", "se_change"]]
-        sa = attach(adjusted.series[adjusted.series["adjustment"] == "sa"], errs, m)
-        nsa = adjusted.series[adjusted.series["adjustment"] == "nsa"]
-        series = pd.concat([nsa, sa[nsa.columns]], ignore_index=True)
-        result = IndexResult(series, m, result.input_hash, adjusted.notes)
+        result = adjust_with_errors(result, on_done=on_adjusted)
     label = f"{kind}" + (f", responses received by {cutoff}" if cutoff else "")
     vid = store.save_series(result, kind=kind, as_of=as_of, note=note or label)
     return Published(vid, result, kind, as_of or datetime.now())
