@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from smepulse.cli import app
 from smepulse.errors import InputError, MethodologyError, StoreError
 from smepulse.methodology import load_methodology
 from smepulse.store import open_store

@@ -5,7 +5,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from smepulse.index.weighting import frame_from_methodology
 from smepulse.methodology import load_methodology
 
 from helpers import DOZEN, run, value

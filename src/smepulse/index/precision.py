@@ -19,7 +19,7 @@ from smepulse.errors import InputError
 from smepulse.index.diffusion import invert_value
 from smepulse.index.weighting import targets_by_period
 from smepulse.methodology import Methodology
-from smepulse.survey.responses import Responses, _in_list, _q
+from smepulse.survey.responses import Responses, _q
 
 RAKE_ITER = 30
 

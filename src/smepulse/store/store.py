@@ -1,7 +1,6 @@
 """DuckDB-backed store. SQL is kept to what PostgreSQL also runs, so a server backend can share the schema."""
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -244,6 +243,3 @@ def open_store(path: str | Path) -> Store:
     Path(text).parent.mkdir(parents=True, exist_ok=True)
     return Store(text)
 
-
-def content_hash(df: pd.DataFrame) -> str:
-    return hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()

@@ -7,7 +7,6 @@ problems are collected before failing, and nothing is written anywhere until the
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
