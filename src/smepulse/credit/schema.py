@@ -59,7 +59,7 @@ class FeatureSchema:
         if missing:
             raise CreditError(f"column '{missing[0]}' the model needs is missing from the data "
                               f"({len(missing)} missing: {', '.join(missing[:10])})")
-        out = pd.DataFrame(index=X.index)
+        out = {}  # built as a dict: inserting 100+ columns one by one fragments a DataFrame
         errors = pd.Series([None] * len(X), index=X.index, dtype=object)
         notes = []
         for col in self.features_:
@@ -81,7 +81,7 @@ class FeatureSchema:
                 msg = f"column '{col}': {s.iat[i]!r} is not a number"
                 errors.iat[i] = msg if prev is None else f"{prev}; {msg}"
             out[col] = num.where(~bad)
-        return Prepared(out, errors, notes)
+        return Prepared(pd.DataFrame(out, index=X.index), errors, notes)
 
     def is_categorical(self, col: str) -> bool:
         return col in self.categories_
