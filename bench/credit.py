@@ -61,9 +61,11 @@ def bench_champion(n: int, k: int, score_rows: int, rounds: int) -> dict:
     df = pd.DataFrame(X, columns=cols, copy=False)
     mono = {c: 1 for c in cols[:5]}
     est = LightGBMPD(monotone=mono, n_estimators=rounds, n_jobs=2, early_stopping_rounds=None)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     est.fit(df, y)
     res["train_s"] = time.perf_counter() - t
+    # CPU seconds of this process: on a shared machine, wall time / (cpu / 2 threads) shows contention
+    res["train_cpu_s"] = time.process_time() - c
     booster = est.booster_
     chunk = X  # 1M rows; scored score_rows / n times
     reps = max(1, score_rows // n)
@@ -190,7 +192,9 @@ def main() -> None:
     a = ap.parse_args()
     res = {"command": " ".join([".venv/bin/python", "bench/credit.py", *sys.argv[1:]]),
            "machine": f"{platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}"}
+    res["load_avg_before"] = os.getloadavg()
     res["champion"] = bench_champion(a.rows, a.features, a.score_rows, a.rounds)
+    res["load_avg_after"] = os.getloadavg()
     print(json.dumps(res, indent=2), flush=True)
     res["binning"] = bench_binning()
     print(json.dumps(res["binning"], indent=2))
