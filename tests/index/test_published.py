@@ -90,3 +90,10 @@ def test_ec_industry_subtracts_stocks(tmp_path):
     df = read_series(src, load_methodology("ec-industry"))
     got = compose(df, load_methodology("ec-industry"))["value"].iloc[0]
     assert got == pytest.approx((-20 + 5 - 10) / 3)
+
+
+def test_compose_keeps_adjusted_and_unadjusted_apart():
+    tidy = pd.DataFrame({"period": "2025-01", "series": ["q1", "q2", "q4", "q9"] * 2,
+                         "adjustment": ["nsa"] * 4 + ["sa"] * 4, "value": [1.0, 2, 3, 4, 10, 20, 30, 40]})
+    got = compose(tidy, load_methodology("ec-consumer")).set_index("adjustment")["value"]
+    assert got["nsa"] == pytest.approx(2.5) and got["sa"] == pytest.approx(25.0)

@@ -18,8 +18,9 @@ def compose(series: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
     components present.
     """
     df = series if "group" in series.columns else series.assign(group="all")
-    # Only (period, group) pairs that exist: pivot_table(dropna=False) would invent the full cross product.
-    wide = df.groupby(KEYS + ["series"], sort=True, dropna=False)["value"].first().unstack("series")
+    keys = KEYS + (["adjustment"] if "adjustment" in df.columns else [])  # never mix sa and nsa components
+    # Only the key combinations that exist: pivot_table(dropna=False) would invent the full cross product.
+    wide = df.groupby(keys + ["series"], sort=True, dropna=False)["value"].first().unstack("series")
     out = []
     for comp in methodology.composites:
         num = np.zeros(len(wide))
@@ -36,9 +37,10 @@ def compose(series: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
         usable = complete if comp.require_all else den > 0
         value = np.where(usable, num / np.where(den > 0, den, 1.0), np.nan)
         wide[comp.id] = value
-        out.append(pd.DataFrame({"period": wide.index.get_level_values(0),
-                                 "group": wide.index.get_level_values(1),
-                                 "series": comp.id, "value": value}))
+        part = wide.index.to_frame(index=False)
+        part["series"] = comp.id
+        part["value"] = value
+        out.append(part)
     return pd.concat(out, ignore_index=True)
 
 
