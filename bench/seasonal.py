@@ -57,7 +57,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     df = make_series(args.series)
-    serial, parallel, cpu = [], [], []
+    serial, parallel, cpu = [], [], {1: 0.0, args.workers: 0.0}
     print(f"{args.series} series x 120 months, {args.repeats} repeats, {os.cpu_count()} CPUs, "
           f"load average at start {os.getloadavg()[0]:.1f}")
     # The same series run both ways in interleaved chunks of 50, alternating which goes first, so
@@ -70,20 +70,23 @@ def main() -> None:
             order = [args.workers, 1] if k % 2 == 0 else [1, args.workers]
             for w in order:
                 wall, c = timed(chunk, w)
-                cpu.append(c)
+                cpu[w] += c
                 if w == 1:
                     tot_s += wall
                 else:
                     tot_p += wall
         serial.append(tot_s)
         parallel.append(tot_p)
-    cpu_pass = sum(cpu) / (2 * args.repeats)
+    cpu_pass = (cpu[1] + cpu[args.workers]) / (2 * args.repeats)
+    # CPU seconds X-13 got per wall second: how many cores each mode actually obtained.
+    cores_s, cores_p = cpu[1] / sum(serial), cpu[args.workers] / sum(parallel)
     ms, mp = statistics.median(serial), statistics.median(parallel)
     print(f"serial   (workers=1): median {ms:.1f} s  runs {[round(t, 1) for t in serial]}")
     print(f"parallel (workers={args.workers}): median {mp:.1f} s  runs {[round(t, 1) for t in parallel]}")
     print(f"speed-up {ms / mp:.2f}x; {1000 * mp / args.series:.0f} ms per series in parallel; "
-          f"X-13 CPU per pass {cpu_pass:.1f} s; "
-          f"load average at end {os.getloadavg()[0]:.1f}")
+          f"X-13 CPU per pass {cpu_pass:.1f} s; load average at end {os.getloadavg()[0]:.1f}")
+    print(f"cores obtained by X-13: serial {cores_s:.2f}, parallel {cores_p:.2f} "
+          f"(ratio {cores_p / cores_s:.2f}; 2.0 = perfect use of 2 workers)")
 
 
 if __name__ == "__main__":
