@@ -142,7 +142,9 @@ def _question_rows(agg: pd.DataFrame, resp: Responses) -> pd.DataFrame:
 
 
 def input_hash(resp: Responses) -> str:
-    """A content hash of the validated responses, independent of row order."""
+    """A hash of the inputs: the source file's bytes when there is one, else the rows' content (any order)."""
+    if resp.file_sha256:
+        return hashlib.sha256(f"{resp.methodology.sha256}:{resp.file_sha256}".encode()).hexdigest()
     cols = [c for c in resp.columns if c != "_row"]
     h = resp.con.execute(f"SELECT bit_xor(hash({', '.join(_q(c) for c in cols)})), count(*) "
                          "FROM responses").fetchall()[0]

@@ -7,6 +7,8 @@ problems are collected before failing, and nothing is written anywhere until the
 from __future__ import annotations
 
 import csv
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -35,6 +38,7 @@ class Responses:
     source: str
     methodology: Methodology
     row_label: str  # "line" for CSV/Excel (header is line 1), "row" for Parquet (1-based)
+    file_sha256: str = ""  # of the source file's bytes, when it came from a file
 
     @property
     def dimensions(self) -> list[str]:
@@ -93,6 +97,29 @@ def _q(name: str) -> str:
 
 def _in_list(values) -> str:
     return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
+
+
+def _suspect(table: pa.Table, col: str, m: Methodology) -> bool:
+    """Could this column hold a bad value? Decided on its distinct values, which are few (dictionary-encoded
+    Parquet answers make this nearly free); a False here is certain, a True is checked row by row."""
+    data = table.column(col)
+    if col == "weight":
+        if not (pa.types.is_floating(data.type) or pa.types.is_integer(data.type)):
+            return True
+        w = data.to_numpy(zero_copy_only=False).astype(float)
+        return bool(data.null_count or not np.isfinite(w).all() or (w <= 0).any())
+    if col == "firm_id":
+        text = pc.cast(data, pa.string()) if not pa.types.is_string(data.type) else data
+        return bool(data.null_count or pc.any(pc.equal(pc.utf8_trim_whitespace(text), "")).as_py())
+    values = pc.unique(data)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary.take(values.indices.drop_null())
+    values = {v for v in values.to_pylist() if v is not None}
+    if col == "period":
+        return bool(data.null_count) or any(not re.match(PERIOD_RE, str(v)) for v in values)
+    if col in m.classifications:
+        return bool(data.null_count) or not values <= set(m.classifications[col].values)
+    return not {str(v) for v in values} <= set(m.question(col).codes)
 
 
 def validate(table: pa.Table, methodology: Methodology, source: str, row_label: str = "row",
@@ -160,9 +187,11 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
         codes = questions[qid].codes
         checks.append((qid, f"{_q(qid)} IS NOT NULL AND {_q(qid)} NOT IN {_in_list(codes)}",
                        f"answer must be one of {', '.join(codes)} or blank"))
+    # Fast screen on the distinct values (Arrow); only suspect columns are scanned row by row.
+    checks = [c for c in checks if _suspect(table, c[0], methodology)]
     counts = con.execute("SELECT " + ", ".join(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)"
                                                for _, cond, _ in checks)
-                         + " FROM r").fetchall()[0]
+                         + " FROM r").fetchall()[0] if checks else []
     for (col, cond, msg), count in zip(checks, counts):
         if count:
             rows = con.execute(f"SELECT {ROW}, CAST({_q(col)} AS VARCHAR) FROM r WHERE {cond} "
@@ -194,7 +223,17 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
 def load_responses(path: str | Path, methodology: Methodology,
                    con: duckdb.DuckDBPyConnection | None = None) -> Responses:
     table, label = read_table(path)
-    return validate(table, methodology, str(path), label, con)
+    resp = validate(table, methodology, str(path), label, con)
+    resp.file_sha256 = _file_sha256(Path(path))
+    return resp
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def from_frame(df: pd.DataFrame | pa.Table, methodology: Methodology, source: str = "<dataframe>",
