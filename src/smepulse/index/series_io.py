@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from smepulse.errors import InputError
 from smepulse.index.diffusion import FORMULAS
@@ -71,7 +73,9 @@ def write_series(df: pd.DataFrame, path: str | Path) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     if path.suffix.lower() in (".parquet", ".pq"):
         df.to_parquet(tmp, index=False)
-    else:
-        df.to_csv(tmp, index=False, float_format="%.6f")
+    else:  # Arrow's CSV writer: several times faster than pandas' to_csv with a float format
+        floats = df.select_dtypes("float").columns
+        table = pa.Table.from_pandas(df.assign(**{c: df[c].round(6) for c in floats}), preserve_index=False)
+        pacsv.write_csv(table, tmp, pacsv.WriteOptions(quoting_style="needed"))
     tmp.replace(path)  # a crash mid-write never leaves a half-written output
     return path

@@ -226,7 +226,7 @@ def load_methodology(name_or_path: str | Path) -> Methodology:
         raise MethodologyError(f"methodology file {path} does not exist")
     raw = path.read_bytes()
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise MethodologyError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
