@@ -70,4 +70,17 @@ def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, s
     console.print(f"\nOutputs in {out}/: store [bold]{store_path}[/bold] (vintages "
                   f"{published['flash'].vintage_id}, {published['final'].vintage_id}), "
                   f"indices [bold]{indices}[/bold] ({len(result.series):,} rows), responses.csv", soft_wrap=True)
-    return {"store": store_path, "indices": indices, "vintage": published["final"].vintage_id, "result": result}
+    releases = _write_releases(store_path, latest, m, out, console)
+    return {"store": store_path, "indices": indices, "vintage": published["final"].vintage_id, "result": result,
+            "releases": releases}
+
+
+def _write_releases(store_path: Path, period: str, m, out: Path, console: Console) -> dict:
+    """The release of the latest month in English and Chinese (HTML, PDF, Markdown) and its exports."""
+    from smepulse.release.report import load_from_store, release_files
+    with console.status("writing the English and Chinese releases"):
+        written = release_files(load_from_store(store_path, m.name), period, m, out)
+    docs = ", ".join(str(written[k]) for k in ("en.html", "zh.html", "en.pdf", "zh.pdf", "en.md", "zh.md"))
+    console.print(f"Release of {period}: [bold]{docs}[/bold]; exports {written['csv']}, {written['xlsx']}, "
+                  f"{written['json']}, {written['sdmx']}", soft_wrap=True)
+    return written

@@ -95,6 +95,8 @@ def revisions_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    from smepulse.release.release_cli import release_cmd
+    app.command("release")(release_cmd)
     app.command("publish")(publish_cmd)
     app.command("series")(series_cmd)
     app.command("revisions")(revisions_cmd)

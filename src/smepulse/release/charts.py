@@ -1,0 +1,244 @@
+"""Release charts: one Vega-Lite definition (Altair) serves the web page and the report.
+
+`build_charts` returns Altair charts; `chart.to_dict()` is the spec for the web (rendered by locally served
+vega-embed), `to_svg` / `to_png` render the same spec with vl-convert (bundled JS, no browser, no network).
+"""
+from __future__ import annotations
+
+import altair as alt
+
+import pandas as pd
+
+from smepulse.periods import from_index, to_index
+
+FONT = "Noto Sans CJK SC"  # covers Latin and CJK; one family, so every SVG renderer resolves it
+VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # "6.4"
+COMPOSITES = ("headline", "performance", "expectation", "credit")
+MONTHS_SHOWN = 24
+
+T = {
+    "en": {
+        "history": "Headline and sub-indexes (50 = no change), with 95% confidence bands",
+        "sectors": "Headline SMEI by sector, {month}",
+        "heatmap": "Components by month (diffusion index)",
+        "sa_nsa": "Headline SMEI: seasonally adjusted vs unadjusted",
+        "shares": "Response shares, {month}",
+        "counts": "Respondents per month (headline)",
+        "month": "Month", "index": "Index", "series": "Series", "sector": "Sector", "question": "Question",
+        "share": "Share of respondents (%)", "answer": "Answer", "n": "Respondents", "adjustment": "Adjustment",
+        "sa": "Seasonally adjusted", "nsa": "Unadjusted", "up": "Up / better", "same": "Same", "down": "Down / worse",
+        "low": "Lower bound", "high": "Upper bound", "value": "Value",
+        "nsa_mark": "† not seasonally adjusted (series too short or too sparse for X-13); bars: 95% confidence",
+    },
+    "zh": {
+        "history": "信心指数及分项指数（50为荣枯线），阴影为95%置信区间",
+        "sectors": "{month}各行业中小企业信心指数",
+        "heatmap": "分项指数逐月热力图（扩散指数）",
+        "sa_nsa": "中小企业信心指数：季节调整与未调整",
+        "shares": "{month}受访企业回答占比",
+        "counts": "每月受访企业数（信心指数）",
+        "month": "月份", "index": "指数", "series": "指数", "sector": "行业", "question": "问题",
+        "share": "受访企业占比（%）", "answer": "回答", "n": "受访企业数", "adjustment": "调整方式",
+        "sa": "季节调整", "nsa": "未调整", "up": "增加/改善", "same": "持平", "down": "减少/恶化",
+        "low": "下限", "high": "上限", "value": "数值",
+        "nsa_mark": "† 未经季节调整（序列过短或缺失过多）；横线为95%置信区间",
+    },
+}
+
+
+def _label(methodology, series: str, lang: str) -> str:
+    for q in list(methodology.questions) + list(methodology.composites):
+        if q.id == series:
+            raw = getattr(q.text, lang) or q.text.en
+            return raw.split(" (")[0].split("（")[0]
+    return series
+
+
+def _sector_label(group: str, methodology, lang: str) -> str:
+    from smepulse.release.narrative import ZH_GROUP
+    if lang == "zh":
+        return ZH_GROUP.get(group, group).replace("中小企业", "")
+    value = group.split("=", 1)[1]
+    return SECTOR_EN.get(value, value.replace("_", " "))
+
+
+SECTOR_EN = {"non_manufacturing": "non-manufacturing", "wholesale_retail": "wholesale and retail",
+             "transport_logistics": "transport and logistics", "accommodation_catering": "accommodation and catering",
+             "it_finance": "IT and finance", "real_estate": "real estate", "other_services": "other services"}
+
+
+def _monthly(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["period"].astype(str).str.len() == 7]
+
+
+def _config(chart, width=560, height=260):
+    return (chart.properties(width=width, height=height)
+            .configure(font=FONT, background="white")
+            .configure_title(fontSize=13, anchor="start")
+            .configure_axis(labelFontSize=10, titleFontSize=11)
+            .configure_legend(labelFontSize=10, titleFontSize=11, orient="bottom"))
+
+
+def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
+                 adjustment: str = "sa") -> dict[str, alt.TopLevelMixin]:
+    """The six release charts for `period` in `lang`: history, sectors, heatmap, sa_nsa, shares, counts.
+    A chart whose data are absent (e.g. no sectors, no SA rows) is left out."""
+    t = T[lang]
+    month_text = _month_text(period, lang)
+    df = _monthly(df)
+    df = df[df["period"] <= period]
+    start = from_index(to_index(period) - MONTHS_SHOWN + 1)
+    recent = df[df["period"] >= start]
+    adj = recent[recent["adjustment"] == adjustment] if "adjustment" in recent else recent
+    charts: dict[str, alt.TopLevelMixin] = {}
+    x = alt.X("date:T", title=t["month"], axis=alt.Axis(format="%Y-%m" if lang == "en" else "%Y年%m月",
+                                                         labelAngle=-45, tickCount=12))
+    rule50 = alt.Chart(pd.DataFrame({"y": [50]})).mark_rule(color="#444", strokeDash=[4, 3]).encode(y="y:Q")
+
+    # 1. headline and sub-indexes with confidence bands
+    h = adj[(adj["group"] == "all") & adj["series"].isin(COMPOSITES)].dropna(subset=["value"]).copy()
+    if not h.empty:
+        h["date"] = pd.to_datetime(h["period"] + "-01")
+        h["name"] = [_label(methodology, s, lang) for s in h["series"]]
+        order = [_label(methodology, s, lang) for s in COMPOSITES]
+        color = alt.Color("name:N", title=t["series"], sort=order,
+                          scale=alt.Scale(domain=order, range=["#1f3b73", "#2a9d8f", "#e9c46a", "#e76f51"]))
+        base = alt.Chart(h).encode(x=x)
+        layers = []
+        if "ci_low" in h and h["ci_low"].notna().any():
+            layers.append(base.mark_area(opacity=0.18).encode(y=alt.Y("ci_low:Q", title=t["index"],
+                                                                     scale=alt.Scale(zero=False)),
+                                                            y2="ci_high:Q", color=color))
+        layers.append(base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+            y=alt.Y("value:Q", title=t["index"], scale=alt.Scale(zero=False)), color=color,
+            tooltip=["period:N", "name:N", alt.Tooltip("value:Q", format=".1f")]))
+        charts["history"] = _config(alt.layer(*layers, rule50).properties(title=t["history"]))
+
+    # 2. sector bars for the month (SA where the sector has it, else unadjusted and marked)
+    s = df[(df["period"] == period) & (df["series"] == "headline") & df["group"].str.startswith("sector=")]
+    s = s.dropna(subset=["value"])
+    if "adjustment" in s:
+        s = (s.assign(_pref=(s["adjustment"] != adjustment).astype(int)).sort_values("_pref")
+             .drop_duplicates("group").drop(columns="_pref"))
+    s = s.copy()
+    if not s.empty:
+        marked = "adjustment" in s and (s["adjustment"] != adjustment).any() and adjustment == "sa"
+        s["name"] = [_sector_label(g, methodology, lang) + (" †" if marked and a != adjustment else "")
+                     for g, a in zip(s["group"], s["adjustment"] if "adjustment" in s else [adjustment] * len(s))]
+        lo, hi = min(30.0, float(s["value"].min()) - 2), max(70.0, float(s["value"].max()) + 2)
+        y = alt.Y("name:N", title=None, sort="-x")
+        base = alt.Chart(s)
+        layers = [base.mark_bar(clip=True).encode(
+            y=y, x=alt.X("value:Q", title=t["index"], scale=alt.Scale(domain=[lo, hi])),
+            color=alt.condition("datum.value >= 50", alt.value("#2a9d8f"), alt.value("#e76f51")),
+            tooltip=["name:N", alt.Tooltip("value:Q", format=".1f"), "n:Q"])]
+        if "ci_low" in s and s["ci_low"].notna().any():
+            layers.append(base.mark_rule(color="#222", clip=True).encode(y=y, x="ci_low:Q", x2="ci_high:Q"))
+        layers.append(base.mark_text(align="left", dx=4, fontSize=10).encode(
+            y=y, x=alt.X("ci_high:Q" if "ci_high" in s and s["ci_high"].notna().all() else "value:Q"),
+            text=alt.Text("value:Q", format=".1f")))
+        layers.append(base.mark_rule(color="#444", strokeDash=[4, 3]).encode(x=alt.datum(50)))
+        title = t["sectors"].format(month=month_text)
+        if marked:
+            title = alt.TitleParams(title, subtitle=t["nsa_mark"])
+        charts["sectors"] = _config(alt.layer(*layers).properties(title=title), height=24 * len(s))
+
+    # 3. heatmap of components by month
+    qids = [q.id for q in methodology.questions if not q.shares_only]
+    hm = adj[(adj["group"] == "all") & adj["series"].isin(qids)].dropna(subset=["value"]).copy()
+    hm = hm[hm["period"] >= from_index(to_index(period) - 11)]
+    if not hm.empty:
+        hm["name"] = [_label(methodology, q, lang) for q in hm["series"]]
+        hm["value1"] = hm["value"].round(1)
+        order = [_label(methodology, q, lang) for q in qids]
+        chart = alt.Chart(hm).mark_rect().encode(
+            x=alt.X("period:O", title=t["month"], axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("name:N", title=None, sort=order),
+            color=alt.Color("value:Q", title=t["index"],
+                            scale=alt.Scale(scheme="redblue", domainMid=50, domain=[30, 70], clamp=True)),
+            tooltip=["name:N", "period:N", alt.Tooltip("value:Q", format=".1f")])
+        text = alt.Chart(hm).mark_text(fontSize=8).encode(
+            x="period:O", y=alt.Y("name:N", sort=order), text=alt.Text("value1:Q", format=".1f"),
+            color=alt.condition("abs(datum.value - 50) > 12", alt.value("white"), alt.value("black")))
+        charts["heatmap"] = _config(alt.layer(chart, text).properties(title=t["heatmap"]),
+                                    width=560, height=16 * len(order))
+
+    # 4. adjusted vs unadjusted
+    if "adjustment" in recent:
+        a = recent[(recent["group"] == "all") & (recent["series"] == "headline")].dropna(subset=["value"]).copy()
+        if a["adjustment"].nunique() > 1:
+            a["date"] = pd.to_datetime(a["period"] + "-01")
+            a["kind"] = [t[x] for x in a["adjustment"]]
+            chart = alt.Chart(a).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
+                x=x, y=alt.Y("value:Q", title=t["index"], scale=alt.Scale(zero=False)),
+                color=alt.Color("kind:N", title=t["adjustment"], sort=[t["sa"], t["nsa"]],
+                                scale=alt.Scale(range=["#1f3b73", "#bbbbbb"])),
+                strokeDash=alt.StrokeDash("kind:N", sort=[t["sa"], t["nsa"]], legend=None),
+                tooltip=["period:N", "kind:N", alt.Tooltip("value:Q", format=".1f")])
+            charts["sa_nsa"] = _config(alt.layer(chart, rule50).properties(title=t["sa_nsa"]), height=200)
+
+    # 5. response shares (stacked bars), unadjusted question rows
+    sh = df[(df["period"] == period) & (df["group"] == "all")]
+    if "adjustment" in sh:
+        sh = sh[sh["adjustment"] == "nsa"]
+    sh = sh[sh["series"].isin([q.id for q in methodology.questions])].dropna(subset=["up", "same", "down"], how="all")
+    if not sh.empty:
+        codes = {q.id: q.codes for q in methodology.questions}
+        rows = []
+        for _, r in sh.iterrows():
+            for k, col in enumerate(("up", "same", "down")):
+                rows.append({"name": _label(methodology, r["series"], lang), "answer": t[col],
+                             "code": codes[r["series"]][k], "order": k, "share": float(r[col])})
+        long = pd.DataFrame(rows)
+        order = [_label(methodology, q.id, lang) for q in methodology.questions]
+        chart = alt.Chart(long).mark_bar().encode(
+            y=alt.Y("name:N", title=None, sort=order),
+            x=alt.X("share:Q", title=t["share"], stack="normalize", axis=alt.Axis(format="%")),
+            color=alt.Color("answer:N", title=t["answer"], sort=[t["up"], t["same"], t["down"]],
+                            scale=alt.Scale(range=["#2a9d8f", "#d9d9d9", "#e76f51"])),
+            order=alt.Order("order:Q"),
+            tooltip=["name:N", "code:N", alt.Tooltip("share:Q", format=".1f")])
+        charts["shares"] = _config(chart.properties(title=t["shares"].format(month=month_text)),
+                                   height=16 * len(order))
+
+    # 6. response counts
+    c = recent[(recent["group"] == "all") & (recent["series"] == "headline")]
+    if "adjustment" in c:
+        c = c[c["adjustment"] == "nsa"] if (c["adjustment"] == "nsa").any() else c
+    c = c.dropna(subset=["n"]).copy() if "n" in c else c.iloc[:0]
+    if not c.empty:
+        c["date"] = pd.to_datetime(c["period"] + "-01")
+        chart = alt.Chart(c).mark_bar(color="#1f3b73").encode(
+            x=alt.X("yearmonth(date):O", title=t["month"],
+                    axis=alt.Axis(format="%Y-%m" if lang == "en" else "%Y年%m月", labelAngle=-45)),
+            y=alt.Y("n:Q", title=t["n"]), tooltip=["period:N", "n:Q"])
+        charts["counts"] = _config(chart.properties(title=t["counts"]), height=160)
+    return charts
+
+
+def _month_text(period: str, lang: str) -> str:
+    from smepulse.periods import month_name
+    return month_name(period, lang)
+
+
+def to_svg(chart) -> str:
+    import vl_convert as vlc
+    return vlc.vegalite_to_svg(chart.to_dict(), vl_version=VL_VERSION)
+
+
+def to_png(chart, scale: float = 2.0) -> bytes:
+    import vl_convert as vlc
+    return vlc.vegalite_to_png(chart.to_dict(), vl_version=VL_VERSION, scale=scale)
+
+
+def specs(charts: dict) -> dict:
+    """Vega-Lite JSON specs (for the web page and the JSON export)."""
+    return {k: c.to_dict() for k, c in charts.items()}
+
+
+def non_blank(svg: str) -> int:
+    """Count drawn marks in an SVG (paths, rects, lines beyond the background) - used by tests and checks."""
+    return svg.count("<path") + max(svg.count("<rect") - 1, 0) + svg.count("<line")
+
+
+
