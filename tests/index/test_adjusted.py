@@ -2,14 +2,16 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import SMEI
+from seasonal_helpers import index_series
 
-from smepulse.index import compute
-from smepulse.index.engine import IndexResult
+from smepulse.index import compose, compute
+from smepulse.index.adjusted import add_seasonal
+from smepulse.index.engine import COLUMNS, IndexResult
+from smepulse.methodology import load_methodology
 from smepulse.release.publish import adjust_with_errors
 from smepulse.sim.survey import simulate_survey
 from smepulse.survey.responses import from_frame
-
-from helpers import SMEI
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +55,28 @@ def test_sa_rows_are_indirect_and_carry_the_nsa_standard_error(ten_years):
                                rtol=1e-12)
     assert {"nsa", "sa"} == set(adj["adjustment"])
     assert sa["up"].isna().all()  # shares are not adjusted
+
+
+def test_direct_and_indirect_adjustment_of_a_preset_composite():
+    ism = load_methodology("ism-pmi")
+    parts = [pd.DataFrame({"period": s.index, "series": name, "value": s.to_numpy()})
+             for k, name in enumerate(["new_orders", "production", "employment", "supplier_deliveries",
+                                       "inventories"])
+             for s in [index_series(84, seed=20 + k, scale=0.5 + 0.3 * k)]]
+    comps = pd.concat(parts, ignore_index=True).assign(group="all", adjustment="nsa", n=100, n_eff=100.0,
+                                                       flag="")
+    rows = pd.concat([comps, compose(comps, ism).assign(n=100, n_eff=100.0, flag="")], ignore_index=True)
+    for c in COLUMNS:
+        if c not in rows:
+            rows[c] = np.nan
+    result = IndexResult(rows[COLUMNS], ism, "test")
+    indirect = add_seasonal(result, holiday=None).series
+    direct = add_seasonal(result, holiday=None, approach="direct").series
+    sa = indirect[(indirect["adjustment"] == "sa") & (indirect["period"].str.len() == 7)]
+    wide = sa.pivot_table(index="period", columns="series", values="value")
+    comp_cols = ["new_orders", "production", "employment", "supplier_deliveries", "inventories"]
+    np.testing.assert_allclose(wide["pmi"], wide[comp_cols].mean(axis=1), rtol=1e-12)
+    d = direct[(direct["adjustment"] == "sa") & (direct["series"] == "pmi") & (direct["period"].str.len() == 7)]
+    d = d.set_index("period")["value"]
+    assert not np.allclose(d, wide["pmi"])  # direct adjusts the composite itself
+    assert (d - wide["pmi"]).abs().mean() < 0.5  # yet both remove the same seasonal pattern

@@ -1,4 +1,6 @@
-"""adjust_series / adjust_frame: fallbacks for short series, refusals of bad input, composites."""
+"""adjust_series / adjust_frame: fallbacks for short series, refusals of bad input.
+
+Composites (direct vs indirect) are tested with the index engine in tests/index/test_adjusted.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +9,6 @@ import pytest
 
 from smepulse.errors import SeasonalError
 from smepulse.seasonal.adjust import adjust_frame, adjust_series
-from smepulse.seasonal.composite import adjust_composites, compose
 from smepulse.seasonal.spec import SpecOptions
 
 from seasonal_helpers import PATTERN, index_series, tidy
@@ -91,24 +92,6 @@ def test_frame_layout_and_groups_adjusted_separately():
     feb = out[(out["adjustment"] == "sa") & out["period"].str.endswith("-02")]
     means = feb.groupby("group")["seasonal_factor"].mean()
     assert means["g1"] < -2 and means["g2"] > 2
-
-
-def test_indirect_composite_is_weighted_sum_of_sa_components():
-    comps = {"new_orders": index_series(84, seed=8), "output": index_series(84, seed=9, scale=0.5)}
-    weights = {"pmi": {"new_orders": 0.6, "output": 0.4}}
-    out = adjust_composites(tidy(comps), weights)
-    sa = out[out["adjustment"] == "sa"].pivot_table(index="period", columns="series", values="value")
-    assert np.allclose(sa["pmi"], 0.6 * sa["new_orders"] + 0.4 * sa["output"])
-    direct = adjust_composites(tidy(comps), weights, approach="direct")
-    d = direct[(direct["series"] == "pmi") & (direct["adjustment"] == "sa")]
-    assert (d["method"] == "x13-x11").all()
-    # Both remove the seasonal swing; they agree closely but not exactly.
-    assert np.abs(d["value"].to_numpy() - sa["pmi"].to_numpy()).mean() < 0.5
-
-
-def test_compose_requires_components():
-    with pytest.raises(SeasonalError, match="not in the data"):
-        compose(tidy({"a": index_series(12)}), {"pmi": {"a": 0.5, "b": 0.5}})
 
 
 def test_holiday_ignored_with_warning_for_stl():
