@@ -6,7 +6,6 @@ the PDF (WeasyPrint renders the same HTML with print CSS) and a Markdown version
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ REVISION_MONTHS = 6
 
 UI = {
     "en": {
-        "title": "{title}: {month}", "headline": "Headline", "change": "Change on the month", "interval": "95% interval",
+        "title": "{title}: {month}", "colon": ": ", "headline": "Headline", "change": "Change on the month", "interval": "95% interval",
         "respondents": "Respondents", "se": "SE", "sa": "seasonally adjusted", "nsa": "not seasonally adjusted",
         "narrative": "Commentary", "charts": "Charts", "tables": "Tables", "series": "Series", "value": "Value",
         "previous": "Previous", "n": "n", "flag": "Flag", "group": "Group", "revisions": "Revisions",
@@ -53,7 +52,7 @@ UI = {
         ],
     },
     "zh": {
-        "title": "{title}：{month}", "headline": "总指数", "change": "较上月变动", "interval": "95%置信区间",
+        "title": "{title}：{month}", "colon": "：", "headline": "总指数", "change": "较上月变动", "interval": "95%置信区间",
         "respondents": "受访企业数", "se": "标准误", "sa": "季节调整", "nsa": "未经季节调整",
         "narrative": "解读", "charts": "图表", "tables": "数据表", "series": "指数", "value": "数值",
         "previous": "上月", "n": "样本数", "flag": "标记", "group": "企业类别", "revisions": "数据修订",
@@ -205,13 +204,13 @@ def build_release(data: ReleaseData, period: str, methodology, lang: str = "en",
     return rel
 
 
-def render_svgs(releases: list[Release], workers: int = 4) -> None:
-    """Render every chart of every release to SVG with vl-convert (in threads: it releases the GIL)."""
+def render_svgs(releases: list[Release]) -> None:
+    """Render every chart of every release to SVG with vl-convert (serially: it holds the GIL)."""
     from smepulse.release.charts import to_svg
-    jobs = [(r, k, c) for r in releases for k, c in r.charts.items() if k not in r.svgs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for (r, k, _), svg in zip(jobs, pool.map(lambda j: to_svg(j[2]), jobs)):
-            r.svgs[k] = svg
+    for r in releases:
+        for k, c in r.charts.items():
+            if k not in r.svgs:
+                r.svgs[k] = to_svg(c)
 
 
 # ---------------------------------------------------------------------------------------------- context
