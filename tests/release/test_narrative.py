@@ -205,7 +205,10 @@ def test_movers_contrasts_and_shares():
     m = con["sector=manufacturing|sector=non_manufacturing"]
     assert m.values["gap"] == 3.3 and not m.values["within_error"]  # margin 1.96 * sqrt(2) * 0.4 = 1.1
     assert con["exporter=yes|exporter=no"].values["within_error"]
+    br = facts_of(fs, "breadth")[0]
+    assert br.values == {"above": 2, "below": 1, "at": 1, "total": 4}  # 52.3, 51.1 / 48.2 (funding) / 50.0
     en = narrative(df, "2025-12", M, "en", facts=fs).text
+    assert "2 of the 4 components were above 50, 1 below and 1 at 50." in en
     assert ("the biggest gains were in new orders (up 2.3 points to 52.3) and profit (up 1.1 points to 51.1); "
             "the biggest declines were in funding cost (down 1.8 points to 48.2)") in en
     assert "Manufacturing SMEs were more confident than non-manufacturing SMEs: the headline SMEI stood at 52.4 " \
@@ -216,6 +219,7 @@ def test_movers_contrasts_and_shares():
     assert "近95%的中小企业预期未来三个月美元兑人民币汇率保持稳定" in zh
     assert "制造业中小企业信心指数（52.4）高于非制造业中小企业（49.1）" in zh
     assert "新订单（上升2.3个点至52.3）" in zh
+    assert "4个分项指数中，2个位于扩张区间，1个位于收缩区间，1个恰处荣枯线。" in zh
 
 
 def test_helpers():

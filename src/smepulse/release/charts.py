@@ -58,13 +58,10 @@ def _sector_label(group: str, methodology, lang: str) -> str:
     from smepulse.release.narrative import ZH_GROUP
     if lang == "zh":
         return ZH_GROUP.get(group, group).replace("中小企业", "")
+    from smepulse.release.narrative import SECTOR_EN
     value = group.split("=", 1)[1]
     return SECTOR_EN.get(value, value.replace("_", " "))
 
-
-SECTOR_EN = {"non_manufacturing": "non-manufacturing", "wholesale_retail": "wholesale and retail",
-             "transport_logistics": "transport and logistics", "accommodation_catering": "accommodation and catering",
-             "it_finance": "IT and finance", "real_estate": "real estate", "other_services": "other services"}
 
 
 def _monthly(df: pd.DataFrame) -> pd.DataFrame:

@@ -296,6 +296,16 @@ def movers(df: pd.DataFrame, components: list[str], group: str, period: str, adj
     return Fact("movers", "components", group, period, {"up": as_list(up), "down": as_list(down)})
 
 
+def breadth(facts: list[Fact], components: list[str], group: str, period: str) -> Fact | None:
+    """How many components are above, below and at 50 (published values)."""
+    sides = [f.values["side"] for f in facts if f.kind == "level" and f.group == group and f.series in components]
+    if not sides:
+        return None
+    return Fact("breadth", "components", group, period,
+                {"above": sides.count("expansion"), "below": sides.count("contraction"),
+                 "at": sides.count("unchanged"), "total": len(sides)})
+
+
 def contrast(df: pd.DataFrame, series: str, a: str, b: str, period: str, adjustment: str) -> Fact | None:
     """Two groups compared on one series: the gap, and whether it exceeds sampling error (independent samples:
     1.96 * sqrt(se_a^2 + se_b^2))."""
@@ -349,6 +359,10 @@ def build_facts(df: pd.DataFrame, period: str, methodology, adjustment: str | No
         mv = movers(table, [q.id for q in questions], g, period, adjustment)
         if mv:
             facts.append(mv)
+        if g == "all":
+            br = breadth(facts, [q.id for q in questions], g, period)
+            if br:
+                facts.append(br)
     for a, b in CONTRASTS:
         for s in composites[:1]:
             c = contrast(table, s, a, b, period, adjustment)

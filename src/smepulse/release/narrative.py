@@ -14,7 +14,7 @@ import pandas as pd
 
 from smepulse.errors import InputError
 from smepulse.periods import to_index
-from smepulse.release.facts import COMPOSITE_ORDER, CONTRASTS, Fact, build_facts
+from smepulse.release.facts import COMPOSITE_ORDER, CONTRASTS, Fact, build_facts, choose_adjustment
 
 LANGS = ("en", "zh")
 SINCE_FORM_FROM = 10  # from ten months on a record names the month ("lowest since September 2024")
@@ -34,6 +34,9 @@ EN_GROUP = {
     "size=small": ("of small enterprises", "small enterprises"),
     "size=medium": ("of medium-sized enterprises", "medium-sized enterprises"),
 }
+SECTOR_EN = {"non_manufacturing": "non-manufacturing", "wholesale_retail": "wholesale and retail",
+             "transport_logistics": "transport and logistics", "accommodation_catering": "accommodation and catering",
+             "it_finance": "IT and finance", "real_estate": "real estate", "other_services": "other services"}
 ZH_GROUP = {
     "all": "中小企业", "sector=manufacturing": "制造业中小企业", "sector=non_manufacturing": "非制造业中小企业",
     "sector=construction": "建筑业中小企业", "sector=real_estate": "房地产业中小企业",
@@ -183,7 +186,7 @@ class Names:
         dim, _, value = group.partition("=")
         if dim == "region":
             return f"SMEs in the {value.replace('_', ' ')}"
-        return f"{value.replace('_', ' ').replace(' finance', ' and finance').replace('wholesale retail', 'wholesale and retail')} SMEs"
+        return f"{SECTOR_EN.get(value, value.replace('_', ' '))} SMEs"
 
     def group_zh(self, group: str) -> str:
         if group in ZH_GROUP:
@@ -458,15 +461,25 @@ class Renderer:
                 p.sentences.append(q)
         return p
 
+    def breadth(self, f: Fact) -> str:
+        a, b, z, n = (f.values[k] for k in ("above", "below", "at", "total"))
+        if self.lang == "en":
+            parts = [f"{a} of the {n} components were above 50", f"{b} below"] + ([f"{z} at 50"] if z else [])
+            return join_en(parts) + "."
+        return f"{n}个分项指数中，{a}个位于扩张区间，{b}个位于收缩区间" + (f"，{z}个恰处荣枯线" if z else "") + "。"
+
     def components(self, group: str, limit: int = 3) -> list[str]:
         out = []
+        br = next((f for f in self.other if f.kind == "breadth" and f.group == group), None)
+        if br:
+            out.append(self.breadth(br))
         mv = next((f for f in self.other if f.kind == "movers" and f.group == group), None)
         if mv and group == "all":
             out.append(self.movers(mv))
         ranked = sorted((q for q in self.questions if "extreme" in self.by.get((q, group), {})),
                         key=lambda q: -self.by[(q, group)]["extreme"].values["months"])
         for q in ranked:
-            if self.by[(q, group)]["extreme"].values["months"] < 6 or len(out) >= limit + (1 if mv else 0):
+            if self.by[(q, group)]["extreme"].values["months"] < 6 or len(out) >= limit + bool(mv) + bool(br):
                 continue
             s = self.compact_record(q, group)
             if s:
@@ -578,10 +591,5 @@ def narrative(df: pd.DataFrame, period: str, methodology, lang: str = "en", adju
         raise InputError(f"language {lang!r} is not supported: use one of {', '.join(LANGS)}")
     if facts is None:
         facts = build_facts(df, period, methodology, adjustment=adjustment, today=today)
-    adj = next((a for a in ([adjustment] if adjustment else [])), None) or _adj_of(df, period)
+    adj = adjustment or choose_adjustment(df, period)
     return Narrative(period, lang, adj, render(facts, methodology, lang, period), facts)
-
-
-def _adj_of(df: pd.DataFrame, period: str) -> str:
-    from smepulse.release.facts import choose_adjustment
-    return choose_adjustment(df, period)

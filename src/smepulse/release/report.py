@@ -219,6 +219,7 @@ def _f(x, signed=False):
     v = published(x)
     if v is None:
         return "–"
+    v = v + 0.0 if v != 0 else 0.0  # no "-0.0"
     return f"{v:+.1f}" if signed else f"{v:.1f}"
 
 
