@@ -227,3 +227,43 @@ def test_cli(release, tmp_path):
     assert isinstance(r.exception, InputError) and "does not exist" in str(r.exception)
     r = runner.invoke(app, ["release", "--help"])
     assert "Example: smepulse release" in r.output
+
+
+# ------------------------------------------------------------------------------------------- from a store
+
+def test_release_from_store_shows_revisions_and_respects_as_of(tmp_path):
+    from datetime import datetime
+
+    from smepulse.index.engine import IndexResult
+    from smepulse.release.report import context, load_from_store, render_markdown
+    from smepulse.store import open_store
+    df = synthetic_series(M, end="2026-09", months=18, groups=["all", "sector=manufacturing"])
+    df["flag"] = df["flag"].astype(object).fillna("")  # the store's convention for "not flagged"
+    flash = df[df.period == "2026-09"].copy()
+    flash["value"] = flash["value"] - 0.4
+    revised = df[df.period == "2026-08"].copy()
+    revised["value"] = revised["value"] + 0.5
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as st:
+        st.save_series(IndexResult(df[df.period < "2026-09"], M, "a"), kind="final", as_of=datetime(2026, 9, 25))
+        st.save_series(IndexResult(flash, M, "b"), kind="flash", as_of=datetime(2026, 10, 10))
+        st.save_series(IndexResult(df[df.period == "2026-09"], M, "c"), kind="final", as_of=datetime(2026, 10, 25))
+        st.save_series(IndexResult(revised, M, "d"), kind="final", as_of=datetime(2026, 11, 5))
+    head = df[(df.series == "headline") & (df.group == "all") & (df.adjustment == "sa")].set_index("period")["value"]
+
+    data = load_from_store(path, "smei")
+    assert data.as_of == "2026-11-05"
+    rel = build_release(data, "2026-09", M, "en", today=TODAY, charts=False)
+    rev = {(r["label"], r["period"]): r for r in context(rel)["revisions"]}
+    aug, sep = rev[("Headline SMEI", "2026-08")], rev[("Headline SMEI", "2026-09")]
+    assert aug["first"] == f"{published(head['2026-08']):.1f}"
+    assert aug["latest"] == f"{published(head['2026-08'] + 0.5):.1f}" and aug["revision"] == "+0.5"
+    assert sep["flash"] == f"{published(head['2026-09'] - 0.4):.1f}" and sep["flash_rev"] == "+0.4"
+    md = render_markdown(rel)
+    assert "| Headline SMEI | 2026-08 |" in md and "+0.5" in md
+    # as of 2026-10-20 only the flash of September had been published: the release describes the flash
+    early = load_from_store(path, "smei", as_of=datetime(2026, 10, 20))
+    rel = build_release(early, "2026-09", M, "en", today=TODAY, charts=False)
+    lvl = next(f for f in rel.facts if f.kind == "level" and f.series == "headline" and f.group == "all")
+    assert lvl.values["value"] == published(head["2026-09"] - 0.4)
+    assert not any(r["period"] == "2026-08" and r["revision"] == "+0.5" for r in context(rel)["revisions"])
