@@ -220,7 +220,16 @@ def _month_text(period: str, lang: str) -> str:
 
 def to_svg(chart) -> str:
     import vl_convert as vlc
-    return vlc.vegalite_to_svg(chart.to_dict(), vl_version=VL_VERSION)
+    return vlc.vegalite_to_svg(spec(chart), vl_version=VL_VERSION)
+
+
+def spec(chart) -> dict:
+    """The Vega-Lite spec, validated once and kept on the chart (to_dict validates against the schema: slow)."""
+    cached = getattr(chart, "_smepulse_spec", None)
+    if cached is None:
+        cached = chart.to_dict()
+        object.__setattr__(chart, "_smepulse_spec", cached)
+    return cached
 
 
 def to_png(chart, scale: float = 2.0) -> bytes:
@@ -230,7 +239,7 @@ def to_png(chart, scale: float = 2.0) -> bytes:
 
 def specs(charts: dict) -> dict:
     """Vega-Lite JSON specs (for the web page and the JSON export)."""
-    return {k: c.to_dict() for k, c in charts.items()}
+    return {k: spec(c) for k, c in charts.items()}
 
 
 def non_blank(svg: str) -> int:

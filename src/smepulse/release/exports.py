@@ -139,6 +139,7 @@ def _clean(x):
 
 
 def release_json(data, period: str, methodology, facts, releases, rows: pd.DataFrame) -> dict:
+    from smepulse.release.charts import specs
     month = rows[rows["period"] == period]
     return {
         "survey": methodology.name, "methodology_version": methodology.version, "methodology_sha256":
@@ -148,7 +149,7 @@ def release_json(data, period: str, methodology, facts, releases, rows: pd.DataF
         "facts": [f.to_dict() for f in facts],
         "narrative": {r.lang: [{"title": p.title, "group": p.group, "sentences": p.sentences}
                                for p in r.narrative.paragraphs] for r in releases},
-        "charts": {r.lang: {k: c.to_dict() for k, c in r.charts.items()} for r in releases},
+        "charts": {r.lang: specs(r.charts) for r in releases},
         "series": [{k: _clean(v) for k, v in rec.items()} for rec in month.to_dict(orient="records")],
     }
 

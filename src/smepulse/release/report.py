@@ -5,6 +5,7 @@ the PDF (WeasyPrint renders the same HTML with print CSS) and a Markdown version
 """
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -99,6 +100,7 @@ class Release:
     narrative: Narrative
     charts: dict = field(default_factory=dict)      # name -> Altair chart
     svgs: dict = field(default_factory=dict)        # name -> SVG text
+    _context: tuple | None = field(default=None, repr=False)
 
     @property
     def title(self) -> str:
@@ -228,6 +230,16 @@ def _n(x):
 
 
 def context(rel: Release) -> dict:
+    """Everything the templates show (computed once per release and chart set)."""
+    key = tuple(sorted(rel.svgs))
+    if rel._context is not None and rel._context[0] == key:
+        return rel._context[1]
+    ctx = _context(rel)
+    rel._context = (key, ctx)
+    return ctx
+
+
+def _context(rel: Release) -> dict:
     m, lang, period = rel.methodology, rel.lang, rel.period
     ui = UI[lang]
     names = Names(m, lang)
@@ -310,6 +322,8 @@ def context(rel: Release) -> dict:
         "side": ui[lvl.values["side"]] if lvl else "", "headline_change": ch.values if ch else None,
         "headline_se_change": _f(ch.values.get("se_change")) if ch else "–",
         "paragraphs": rel.narrative.paragraphs, "svgs": rel.svgs, "chart_titles": chart_titles,
+        "svg_uris": {k: "data:image/svg+xml;base64," + base64.b64encode(v.encode("utf-8")).decode("ascii")
+                     for k, v in rel.svgs.items()},
         "tables": tables, "matrix": matrix, "composite_labels": [label(s) for s in composites],
         "revisions": revisions, "notes": notes, "extra_notes": getattr(m, "notes", None) if lang == "en" else None,
         "source": rel.data.source, "as_of": rel.data.as_of, "vintage": rel.data.vintage,
@@ -319,8 +333,9 @@ def context(rel: Release) -> dict:
 
 
 def _chart_title(chart) -> str:
-    t = chart.to_dict().get("title", "")
-    return t.get("text", "") if isinstance(t, dict) else str(t)
+    t = getattr(chart, "title", "")
+    t = getattr(t, "text", t)
+    return t if isinstance(t, str) else ""
 
 
 # ---------------------------------------------------------------------------------------------- rendering
