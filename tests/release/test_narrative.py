@@ -257,3 +257,12 @@ def test_never_claims_what_the_numbers_do_not_show():
     df = frame({("headline", "all"): ("2025-01", [50.0, None, 51.2])})
     fs = build_facts(df, "2025-03", M, today=TODAY)
     assert not facts_of(fs, "change")
+
+
+def test_back_above_50_after_one_month_below():
+    df = frame({("headline", "all"): ("2025-01", [51.0, 52.0, 49.5, 51.2])}, se_change=0.3)
+    fs = build_facts(df, "2025-04", M, today=TODAY)
+    assert facts_of(fs, "crossing")[0].values["months"] == 2
+    assert narrative(df, "2025-04", M, "en", facts=fs).sentences()[0] == \
+        "Headline SMEI rebounded to 51.2 in April, back above 50."
+    assert narrative(df, "2025-04", M, "zh", facts=fs).sentences()[0] == "4月，中小企业信心指数回升至51.2，重回50以上。"

@@ -276,6 +276,10 @@ def _extreme(f: Fact, lang: str, ref: str, alone: bool) -> str:
 
 def _crossing(f: Fact, lang: str, ref: str) -> str:
     above, n = f.values["side"] == "expansion", f.values["months"]
+    if n == 2:  # only last month was on the other side: "back above 50" rather than "first in two months"
+        if lang == "en":
+            return f"back {'above' if above else 'below'} 50"
+        return "重回50以上" if above else "重新跌破50"
     if lang == "en":
         what = f"the first {'above' if above else 'below'}-50 reading"
         if n is None:
