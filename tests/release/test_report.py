@@ -84,6 +84,10 @@ def test_tables_have_every_group_with_n_and_se(release):
     table = re.search(r'id="table-all".*?</table>', html, re.S).group(0)
     assert table.count("<tr") == 1 + len(M.composites) + len(M.questions)
     assert "suppressed" in html  # the suppressed sector is flagged, not shown as a number
+    df = release["df"]
+    sales = df[(df.period == PERIOD) & (df.series == "sales") & (df.group == "all") & (df.adjustment == "nsa")].iloc[0]
+    shares = f"{published(sales.up):.1f} / {published(sales.same):.1f} / {published(sales.down):.1f}"
+    assert re.search(r"<tr[^>]*><th>Sales</th>.*?</tr>", table).group(0).count(shares) == 1
 
 
 @pytest.fixture(scope="module")

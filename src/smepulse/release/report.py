@@ -225,6 +225,13 @@ def _f(x, signed=False):
     return f"{v:+.1f}" if signed else f"{v:.1f}"
 
 
+def _shares(r) -> str:
+    """Answer shares (%) up / same / down of a question row (unadjusted rows carry them)."""
+    if "up" not in r or pd.isna(r.get("up")):
+        return ""
+    return f"{_f(r.get('up'))} / {_f(r.get('same'))} / {_f(r.get('down'))}"
+
+
 def _n(x):
     return "–" if x is None or pd.isna(x) else f"{int(x):,}"
 
@@ -274,8 +281,7 @@ def _context(rel: Release) -> dict:
                 "se": _f(r.get("se")) if "se" in r else "–",
                 "ci": (f"{_f(r.get('ci_low'))} – {_f(r.get('ci_high'))}" if pd.notna(r.get("ci_low", None)) else "–"),
                 "n": _n(r.get("n")), "flag": ui["suppressed"] if str(r.get("flag")) == "suppressed" else "",
-                "shares": (f"{_f(r.get('up'))} / {_f(r.get('same'))} / {_f(r.get('down'))}"
-                           if pd.notna(r.get("up", None)) else ""),
+                "shares": _shares(now_nsa.loc[(s, g)] if (s, g) in now_nsa.index else r),
                 "shares_only": shares_only, "composite": s in composites,
                 "adjustment": "" if src is now else "nsa"}
 
