@@ -271,3 +271,20 @@ def test_release_from_store_shows_revisions_and_respects_as_of(tmp_path):
     lvl = next(f for f in rel.facts if f.kind == "level" and f.series == "headline" and f.group == "all")
     assert lvl.values["value"] == published(head["2026-09"] - 0.4)
     assert not any(r["period"] == "2026-08" and r["revision"] == "+0.5" for r in context(rel)["revisions"])
+
+
+def test_interactive_html_draws_the_same_specs_offline(browser, release, tmp_path):
+    rel = build_release(release["data"], PERIOD, M, "zh", today=TODAY)
+    path = write_release(rel, tmp_path / "interactive.html", interactive=True)
+    html = path.read_text(encoding="utf-8")
+    assert "vegaEmbed" in html and "cdn" not in html.lower() and "<script src" not in html
+    page, external = _open(browser, path)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.wait_for_selector("#vega-heatmap[data-embedded='yes']", timeout=20000)
+    for name in CHARTS:
+        page.wait_for_selector(f"#vega-{name}[data-embedded='yes']", timeout=20000)
+        el = page.locator(f"#vega-{name} svg").first
+        assert non_white(el.screenshot()) > 0.03, name
+    assert external == [] and errors == []
+    page.close()

@@ -248,3 +248,16 @@ def non_blank(svg: str) -> int:
 
 
 
+
+
+_BUNDLE: str | None = None
+
+
+def js_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one JavaScript bundle (from vl-convert, no network): serve it locally
+    or inline it; never load these libraries from a CDN."""
+    global _BUNDLE
+    if _BUNDLE is None:
+        import vl_convert as vlc
+        _BUNDLE = vlc.javascript_bundle(vl_version=VL_VERSION)
+    return _BUNDLE

@@ -27,6 +27,8 @@ def release_cmd(
     methodology: str = typer.Option("smei", "--methodology", help="Methodology (survey) name or YAML file."),
     exports: bool = typer.Option(True, "--exports/--no-exports", help="Also write CSV, Excel, JSON and SDMX-CSV "
                                  "next to --out."),
+    interactive: bool = typer.Option(False, "--interactive", help="HTML: inline the Vega bundle (about 0.9 MB, "
+                                     "from vl-convert) so charts have tooltips; still one file, no network."),
 ) -> None:
     """Write the release of one month: headline box, narrative, charts, tables with n, SE and revisions,
     methodology notes. From the store by default, or from a tidy series file (--series).
@@ -51,7 +53,7 @@ def release_cmd(
     else:
         data = load_from_store(store, m.name, as_of=_date(as_of, "--as-of"))
     rel = build_release(data, period, m, lang)
-    path = write_release(rel, out, fmt)
+    path = write_release(rel, out, fmt, interactive=interactive)
     console.print(f"wrote the {lang} release of {period} to [bold]{path}[/bold]")
     if exports:
         from smepulse.release.exports import write_exports

@@ -358,11 +358,21 @@ def env() -> Environment:
     return _ENV
 
 
-def render_html(rel: Release, pdf: bool = False) -> str:
+def render_html(rel: Release, pdf: bool = False, interactive: bool = False) -> str:
+    """The page. `interactive`: also inline the Vega bundle (from vl-convert, about 0.9 MB) and let vega-embed
+    draw the same specs with tooltips; the static SVGs stay in place until the script replaces them."""
     if rel.charts and len(rel.svgs) < len(rel.charts):
         render_svgs([rel])
     css = (Path(__file__).parent / "templates" / "release.css").read_text(encoding="utf-8")
-    return env().get_template("release.html.j2").render(**context(rel), css=css, pdf=pdf)
+    extra = {}
+    if interactive and not pdf and rel.charts:
+        import json
+
+        from smepulse.release.charts import js_bundle, specs
+        extra = {"js_bundle": js_bundle().replace("</script", "<\\/script"),
+                 "specs_json": json.dumps(specs(rel.charts), ensure_ascii=False).replace("</", "<\\/")}
+    return env().get_template("release.html.j2").render(**context(rel), css=css, pdf=pdf, interactive=bool(extra),
+                                                         **extra)
 
 
 def render_markdown(rel: Release, chart_files: dict | None = None) -> str:
@@ -378,8 +388,9 @@ def write_pdf(html: str, path: Path) -> Path:
     return path
 
 
-def write_release(rel: Release, out: str | Path, fmt: str | None = None) -> Path:
-    """Write the release as HTML, PDF or Markdown (format from `fmt` or the file's suffix)."""
+def write_release(rel: Release, out: str | Path, fmt: str | None = None, interactive: bool = False) -> Path:
+    """Write the release as HTML, PDF or Markdown (format from `fmt` or the file's suffix). `interactive`
+    (HTML only): charts drawn by an inlined vega-embed bundle, still a single file that needs no network."""
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".") or "html").lower()
     if fmt not in FORMATS:
@@ -398,7 +409,7 @@ def write_release(rel: Release, out: str | Path, fmt: str | None = None) -> Path
                 files[name] = f"{chart_dir.name}/{name}.svg"
         tmp.write_text(render_markdown(rel, files), encoding="utf-8")
     elif fmt == "html":
-        tmp.write_text(render_html(rel), encoding="utf-8")
+        tmp.write_text(render_html(rel, interactive=interactive), encoding="utf-8")
     else:
         write_pdf(render_html(rel, pdf=True), tmp)
     tmp.replace(out)
