@@ -42,7 +42,7 @@ def release(tmp_path_factory):
     df = synthetic_series(M, end="2026-10", suppress=("sector=accommodation_catering",))
     src = write_series(df, out / "series.csv")
     data = load_series_file(src)
-    written = release_files(data, PERIOD, M, out, today=TODAY)
+    written = release_files(data, PERIOD, M, out, today=TODAY, exports=False)  # exports: test_exports.py
     return {"dir": out, "files": written, "data": data, "df": df}
 
 
