@@ -218,6 +218,17 @@ def test_movers_contrasts_and_shares():
     zh = narrative(df, "2025-12", M, "zh", facts=fs).text
     assert "近95%的中小企业预期未来三个月美元兑人民币汇率保持稳定" in zh
     assert "制造业中小企业信心指数（52.4）高于非制造业中小企业（49.1）" in zh
+    # only the headline is compared when the sub-indexes are absent; with them, the widest significant gap
+    df2 = pd.concat([df, frame({("credit", "sector=manufacturing"): ("2025-11", [50.0, 55.0]),
+                                ("credit", "sector=non_manufacturing"): ("2025-11", [50.0, 47.5]),
+                                ("expectation", "sector=manufacturing"): ("2025-11", [50.0, 51.0]),
+                                ("expectation", "sector=non_manufacturing"): ("2025-11", [50.0, 50.5])})])
+    fs2 = build_facts(df2, "2025-12", M, today=TODAY)
+    assert {f.series for f in facts_of(fs2, "contrast")} == {"headline", "credit", "expectation"}
+    en2 = narrative(df2, "2025-12", M, "en", facts=fs2).text
+    assert "The widest gap was in the credit sub-index (55 for manufacturing SMEs against 47.5)." in en2
+    zh2 = narrative(df2, "2025-12", M, "zh", facts=fs2).text
+    assert "分项指数中差距最大的是信贷指数（制造业中小企业55.0，非制造业中小企业47.5）。" in zh2
     assert "新订单（上升2.3个点至52.3）" in zh
     assert "4个分项指数中，2个位于扩张区间，1个位于收缩区间，1个恰处荣枯线。" in zh
 

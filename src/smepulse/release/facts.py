@@ -364,7 +364,7 @@ def build_facts(df: pd.DataFrame, period: str, methodology, adjustment: str | No
             if br:
                 facts.append(br)
     for a, b in CONTRASTS:
-        for s in composites[:1]:
+        for s in composites:  # the headline first, then the sub-indexes
             c = contrast(table, s, a, b, period, adjustment)
             if c:
                 facts.append(c)

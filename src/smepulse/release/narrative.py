@@ -534,6 +534,15 @@ class Renderer:
                     f"在抽样误差范围内。")
         return f"{s}（{fmt_zh(va)}）{'高于' if gap > 0 else '低于'}{name.group_zh(b)}（{fmt_zh(vb)}），差距超出抽样误差。"
 
+    def widest(self, f: Fact) -> str:
+        """The sub-index with the widest gap between the two groups (beyond sampling error)."""
+        va, vb = f.values["value_a"], f.values["value_b"]
+        if self.lang == "en":
+            return (f"The widest gap was in {self.names.series(f.series, 'all')} ({fmt_en(va)} for "
+                    f"{self.names.group_noun(f.values['a'])} against {fmt_en(vb)}).")
+        return (f"分项指数中差距最大的是{self.names.series(f.series, 'all', with_group=False)}"
+                f"（{self.names.group_zh(f.values['a'])}{fmt_zh(va)}，{self.names.group_zh(f.values['b'])}{fmt_zh(vb)}）。")
+
     def shares(self, f: Fact) -> str:
         sh = f.values["shares"]
         en = self.lang == "en"
@@ -572,7 +581,15 @@ class Renderer:
         sh = [self.shares(f) for f in self.other if f.kind == "shares"]
         if comp or sh:
             out.append(Paragraph("Components" if en else "分项指数", comp + sh))
-        con = [self.contrast(f) for f in self.other if f.kind == "contrast"]
+        con = []
+        for a, b in CONTRASTS:
+            fs = [f for f in self.other if f.kind == "contrast" and f.group == f"{a}|{b}"]
+            head = [f for f in fs if f.series == self.m.headline]
+            con += [self.contrast(f) for f in head or fs[:1]]
+            sub = [f for f in fs if f.series != self.m.headline and not f.values["within_error"]
+                   and f.values["gap"] != 0]
+            if head and sub:
+                con.append(self.widest(max(sub, key=lambda f: abs(f.values["gap"]))))
         if con:
             out.append(Paragraph("Sectors and groups" if en else "行业与企业类型", con))
         groups = list(dict.fromkeys(g for (_, g) in self.by if g != "all"))
