@@ -11,7 +11,7 @@ import pyarrow.csv as pacsv
 from smepulse.errors import InputError
 from smepulse.index.diffusion import FORMULAS
 from smepulse.methodology import Methodology
-from smepulse.periods import MONTH_RE
+from smepulse.periods import MONTH_RE, QUARTER_RE
 
 
 def read_series(path: str | Path, methodology: Methodology | None = None) -> pd.DataFrame:
@@ -25,7 +25,7 @@ def read_series(path: str | Path, methodology: Methodology | None = None) -> pd.
         elif path.suffix.lower() in (".xlsx", ".xls"):
             df = pd.read_excel(path, dtype={"period": str})
         else:
-            df = pd.read_csv(path, dtype={"period": str, "series": str, "group": str})
+            df = pd.read_csv(path, dtype={"period": str, "series": str, "group": str, "adjustment": str})
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty", file=str(path)) from None
     if df.empty:
@@ -40,12 +40,14 @@ def read_series(path: str | Path, methodology: Methodology | None = None) -> pd.
         df["group"] = "all"
     df["group"] = df["group"].fillna("all")
     line = pd.Series(np.arange(2, len(df) + 2), index=df.index)
-    bad = ~df["period"].astype(str).str.match(MONTH_RE.pattern)
+    df["period"] = df["period"].astype(str)
+    bad = ~(df["period"].str.match(MONTH_RE.pattern) | df["period"].str.match(QUARTER_RE.pattern))
     if bad.any():
         i = bad.idxmax()
-        raise InputError(f"period must be YYYY-MM, got {df.at[i, 'period']!r}", file=str(path),
+        raise InputError(f"period must be YYYY-MM or YYYYQn, got {df.at[i, 'period']!r}", file=str(path),
                          row=int(line[i]), column="period")
-    for col in [c for c in ("value", "up", "same", "down") if c in df.columns]:
+    numeric = ("value", "up", "same", "down", "n", "n_eff", "se", "se_change", "ci_low", "ci_high")
+    for col in [c for c in numeric if c in df.columns]:
         raw = df[col]
         num = pd.to_numeric(raw, errors="coerce")
         bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")

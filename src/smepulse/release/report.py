@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from smepulse.errors import InputError
-from smepulse.periods import MONTH_RE, QUARTER_RE, from_index, month_name, to_index
+from smepulse.errors import InputError, StoreError
+from smepulse.index.series_io import read_series
+from smepulse.periods import from_index, month_name, to_index
 from smepulse.release.facts import COMPOSITE_ORDER, Fact, build_facts, choose_adjustment, published
 from smepulse.release.narrative import LANGS, Names, Narrative, fmt_zh, narrative
 
@@ -113,42 +114,9 @@ class Release:
 
 def load_series_file(path: str | Path) -> ReleaseData:
     """A tidy series file as `compute`/`demo`/`series` write it (CSV, Parquet or Excel); months and quarters."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", file=str(path))
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
-        elif path.suffix.lower() in (".xlsx", ".xls"):
-            df = pd.read_excel(path, dtype={"period": str})
-        else:
-            df = pd.read_csv(path, dtype={"period": str, "series": str, "group": str, "adjustment": str})
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty", file=str(path)) from None
-    if df.empty:
-        raise InputError("the file has a header but no rows", file=str(path))
-    for col in ("period", "series", "value"):
-        if col not in df.columns:
-            raise InputError("required column is missing (see docs/formats.md, Series)", file=str(path), column=col)
-    if "group" not in df.columns:
-        df["group"] = "all"
+    df = read_series(path)
     if "adjustment" not in df.columns:
         df["adjustment"] = "nsa"
-    df["group"] = df["group"].fillna("all")
-    df["period"] = df["period"].astype(str)
-    bad = ~(df["period"].str.match(MONTH_RE.pattern) | df["period"].str.match(QUARTER_RE.pattern))
-    if bad.any():
-        i = int(bad.to_numpy().argmax())
-        raise InputError(f"period must be YYYY-MM or YYYYQn, got {df['period'].iloc[i]!r}", file=str(path),
-                         row=i + 2, column="period")
-    for col in ("value", "n", "n_eff", "up", "same", "down", "se", "se_change", "ci_low", "ci_high"):
-        if col in df.columns:
-            num = pd.to_numeric(df[col], errors="coerce")
-            bad = num.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
-            if bad.any():
-                i = int(bad.to_numpy().argmax())
-                raise InputError(f"not a number: {df[col].iloc[i]!r}", file=str(path), row=i + 2, column=col)
-            df[col] = num
     return ReleaseData(df, source=str(path))
 
 
@@ -163,29 +131,14 @@ def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | N
         revs = []
         for s in COMPOSITE_ORDER:
             try:
-                h = st.history(survey, s, "all")
-            except Exception:  # noqa: BLE001 - a composite the survey lacks
+                revs.append(st.revisions(survey, s, "all", as_of=as_of).assign(series=s))
+            except StoreError:  # a composite this survey does not have
                 continue
-            if as_of is not None and not h.empty:
-                h = h[h["as_of"] <= pd.Timestamp(as_of)]
-            if h.empty:
-                continue
-            revs.append(_revisions(h).assign(series=s))
     rev = pd.concat(revs, ignore_index=True) if revs else None
     latest = df["as_of"].max() if "as_of" in df else None
     vint = df.loc[df["as_of"] == latest, "vintage_id"].iloc[0] if latest is not None else None
     return ReleaseData(df, source=str(store), revisions=rev, as_of=str(latest)[:10] if latest is not None else None,
                        vintage=vint)
-
-
-def _revisions(h: pd.DataFrame) -> pd.DataFrame:
-    keys = ["period", "adjustment"]
-    final = h[h["kind"] != "flash"]
-    g = final.groupby(keys)
-    out = pd.DataFrame({"first_release": g["value"].first(), "latest": g["value"].last(), "vintages": g.size()})
-    flash = h[h["kind"] == "flash"].groupby(keys)["value"].first()
-    out = out.join(flash.rename("flash"), how="outer")
-    return out.reset_index()
 
 
 # ---------------------------------------------------------------------------------------------- building

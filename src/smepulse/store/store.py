@@ -206,19 +206,26 @@ class Store:
             raise StoreError(f"nothing of '{survey}' was published as of {as_of or 'now'} in store {self.path}")
         return df
 
-    def history(self, survey: str, series: str, group: str = "all", adjustment: str | None = None) -> pd.DataFrame:
-        """Every published value of one series and group: period, adjustment, as_of, kind, vintage_id, value."""
+    def history(self, survey: str, series: str, group: str = "all", adjustment: str | None = None,
+                as_of: datetime | str | None = None) -> pd.DataFrame:
+        """Every value of one series and group published (by `as_of`): period, adjustment, as_of, kind,
+        vintage_id, value."""
         sql = ('SELECT s.period, s.adjustment, v.as_of, v.kind, s.vintage_id, s.value FROM series s '
                'JOIN vintage v USING (vintage_id) WHERE v.survey = ? AND s.series = ? AND s."group" = ?')
         params = [survey, series, group]
+        if as_of is not None:
+            sql += " AND v.as_of <= CAST(? AS TIMESTAMP)"
+            params.append(str(as_of))
         if adjustment:
             sql += " AND s.adjustment = ?"
             params.append(adjustment)
         return self.con.execute(sql + " ORDER BY s.period, s.adjustment, v.as_of, v.created_at", params).df()
 
-    def revisions(self, survey: str, series: str, group: str = "all", adjustment: str | None = None) -> pd.DataFrame:
-        """First release, latest and revision per period; flash vintages give the flash-to-final revision."""
-        h = self.history(survey, series, group, adjustment)
+    def revisions(self, survey: str, series: str, group: str = "all", adjustment: str | None = None,
+                  as_of: datetime | str | None = None) -> pd.DataFrame:
+        """First release, latest and revision per period (as known on `as_of`); flash vintages give the
+        flash-to-final revision."""
+        h = self.history(survey, series, group, adjustment, as_of)
         if h.empty:
             raise StoreError(f"no published values of {series} [{group}] for survey '{survey}'")
         keys = ["period", "adjustment"]
