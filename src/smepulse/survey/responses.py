@@ -211,7 +211,7 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
         problems.append(f"{where(rows[1], 'firm_id')}: duplicate response of firm {firm!r} for {period} "
                         f"(also at {row_label} {rows[0]})")
     if problems:
-        raise InputError(f"{len(problems)} problem(s) found; nothing was imported:\n" + "\n".join(problems))
+        raise InputError(f"{len(problems)} problem(s) found; nothing was computed or imported:\n" + "\n".join(problems))
 
     weight = "weight" if "weight" in cols else "1.0"
     keep = ", ".join(_q(c) for c in cols if c not in ("weight",))
