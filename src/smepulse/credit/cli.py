@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from importlib.util import find_spec
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from smepulse.credit import cli_data
 from smepulse.errors import InputError
 
 app = typer.Typer(help="SME credit: train, score and report PD models.", no_args_is_help=True)
@@ -150,6 +150,4 @@ def scorecard(
     console.print(t)
 
 
-if find_spec("smepulse.credit.cli_data"):
-    from smepulse.credit import cli_data
-    cli_data.register(app)
+cli_data.register(app)  # simulate and features: the data half of the pillar
