@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -50,18 +51,26 @@ def print_summary(series: pd.DataFrame, m: Methodology, period: str | None = Non
               and pd.notna(cur.get((composites[-1], g)))]
     if not groups or not composites:
         return
-    table = Table(title=f"By group, {month_name(period)}: value (change on month)", title_justify="left")
+    table = Table(title=f"By group, {month_name(period)} (change: {composites[-1]}, on the month)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("by", no_wrap=True)
     table.add_column("group", no_wrap=True)
     for c in composites:
-        table.add_column(c, justify="right")
-    table.add_column("n", justify="right")
+        table.add_column(c if len(c) <= 8 else c[:6] + ".", justify="right", no_wrap=True, min_width=5)
+    table.add_column("change", justify="right", no_wrap=True, min_width=5)
+    table.add_column("n", justify="right", no_wrap=True, min_width=3)
+    section = None
     for g in groups:
-        cells = []
-        for c in composites:
-            v = cur.get((c, g))
-            d = v - old.get((c, g), float("nan")) if v is not None else None
-            cells.append(f"{_fmt(v)} ({_fmt(d, True)})")
-        table.add_row(g, *cells, str(n.get((composites[-1], g), "")))
+        dim, _, value = g.partition("=")
+        if section is not None and dim != section:
+            table.add_section()  # one block per classification keeps the labels short
+        cells = [_fmt(cur.get((c, g))) for c in composites]
+        last = composites[-1]
+        change = cur.get((last, g), float("nan")) - old.get((last, g), float("nan"))
+        first = section != dim or not table.rows
+        table.add_row(dim if first else "", value.replace("_", " "), *cells, _fmt(change, True),
+                      str(n.get((last, g), "")))
+        section = dim
     console.print(table)
     hidden = s[(s["period"] == period) & (s["flag"] == "suppressed") & s["series"].isin(composites)]
     if not hidden.empty:
