@@ -187,14 +187,7 @@ class Store:
             if df.empty:
                 raise StoreError(f"no vintage {vintage_id!r} in store {self.path}")
             return df
-        params: list = [survey]
-        where = "v.survey = ?"
-        if as_of is not None:
-            where += " AND v.as_of <= CAST(? AS TIMESTAMP)"
-            params.append(str(as_of))
-        if kind:
-            where += " AND v.kind = ?"
-            params.append(kind)
+        where, params = _vintages_where(survey, as_of, kind)
         df = self.con.execute(f"""
             SELECT * EXCLUDE (rn) FROM (
                 SELECT s.*, v.as_of, v.kind, row_number() OVER (
@@ -210,12 +203,10 @@ class Store:
                 as_of: datetime | str | None = None) -> pd.DataFrame:
         """Every value of one series and group published (by `as_of`): period, adjustment, as_of, kind,
         vintage_id, value."""
+        where, params = _vintages_where(survey, as_of)
         sql = ('SELECT s.period, s.adjustment, v.as_of, v.kind, s.vintage_id, s.value FROM series s '
-               'JOIN vintage v USING (vintage_id) WHERE v.survey = ? AND s.series = ? AND s."group" = ?')
-        params = [survey, series, group]
-        if as_of is not None:
-            sql += " AND v.as_of <= CAST(? AS TIMESTAMP)"
-            params.append(str(as_of))
+               f'JOIN vintage v USING (vintage_id) WHERE {where} AND s.series = ? AND s."group" = ?')
+        params += [series, group]
         if adjustment:
             sql += " AND s.adjustment = ?"
             params.append(adjustment)
@@ -241,6 +232,19 @@ class Store:
             out = out.join(flash[["value"]].rename(columns={"value": "flash"}), how="outer")
             out["flash_revision"] = out["first_release"] - out["flash"]
         return out.reset_index()
+
+
+def _vintages_where(survey: str, as_of: datetime | str | None = None,
+                    kind: str | None = None) -> tuple[str, list]:
+    """SQL condition on `vintage v`: this survey's vintages published by `as_of`, of one kind if given."""
+    where, params = "v.survey = ?", [survey]
+    if as_of is not None:
+        where += " AND v.as_of <= CAST(? AS TIMESTAMP)"
+        params.append(str(as_of))
+    if kind:
+        where += " AND v.kind = ?"
+        params.append(kind)
+    return where, params
 
 
 def open_store(path: str | Path) -> Store:
