@@ -35,6 +35,7 @@ def run_pandas(path: str, out: str) -> dict:
     """The same numbers with pandas groupby: rake to the sector and region targets, melt, group, share."""
     import numpy as np
     import pandas as pd
+
     from smepulse.methodology import load_methodology
     t = time.perf_counter()
     m = load_methodology("smei")
@@ -121,7 +122,7 @@ def main() -> None:
         t_ours = statistics.median(r["seconds"] for r in ours)
         rss = max(r["max_rss_mb"] for r in ours)
         print(f"smepulse compute: median {t_ours:.2f} s over {len(ours)} runs "
-              f"({', '.join('%.2f' % r['seconds'] for r in ours)}), peak RSS {rss:.0f} MB")
+              f"({', '.join('{:.2f}'.format(r['seconds']) for r in ours)}), peak RSS {rss:.0f} MB")
         if not args.no_pandas:
             theirs = [measure("pandas", path, str(Path(tmp) / "pandas.csv")) for _ in range(max(1, args.repeats // 2))]
             t_pd = statistics.median(r["seconds"] for r in theirs)

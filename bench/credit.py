@@ -119,6 +119,7 @@ def bench_binning() -> dict:
     """Binning (+ WOE logistic) on Taiwan, same 70/30 split for every library."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
+
     from smepulse.credit.data import TAIWAN_TARGET, load_taiwan, split_rows
     df = load_taiwan(DATA)
     y = df.pop(TAIWAN_TARGET)

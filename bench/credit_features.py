@@ -127,7 +127,7 @@ def main() -> None:
         t, pand = timed(five_pandas, data, apps)
         pand_t.append(t)
     ref = full.set_index("application_id")[FIVE].astype(float)
-    for name, df in (("duckdb", duck), ("pandas", pand)):
+    for _name, df in (("duckdb", duck), ("pandas", pand)):
         pd.testing.assert_frame_equal(df, ref, check_exact=False, rtol=1e-6, check_names=False)
     d, q = statistics.median(duck_t), statistics.median(pand_t)
     print(f"five features, {len(apps):,} applications (all three implementations agree): duckdb median {d:.2f} s "

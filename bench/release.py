@@ -24,9 +24,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from smepulse.methodology import load_methodology
-    from smepulse.release.report import (ReleaseData, build_release, load_from_store, render_html, render_svgs,
-                                         write_pdf)
     from smepulse.release.facts import build_facts
+    from smepulse.release.report import ReleaseData, build_release, load_from_store, render_html, render_svgs, write_pdf
     from smepulse.release.sample import synthetic_series
 
     m = load_methodology("smei")

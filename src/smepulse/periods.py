@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
+from smepulse.errors import InputError
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
@@ -46,3 +49,13 @@ def month_name(period: str, lang: str = "en") -> str:
 
 def index_array(periods: pd.Series) -> np.ndarray:
     return (periods.str.slice(0, 4).astype(int) * 12 + periods.str.slice(5, 7).astype(int) - 1).to_numpy()
+
+
+def parse_date_option(text: str | None, option: str) -> datetime | None:
+    """A command-line date (`2026-11-05` or an ISO datetime); None stays None."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} must be a date like 2026-11-05, got {text!r}") from None

@@ -8,15 +8,13 @@ import string
 import pandas as pd
 import pytest
 import typer
+from test_features_hand import write_hand_dataset  # sibling module: pytest puts this folder on sys.path
 from typer.testing import CliRunner
 
 from smepulse.credit import cli_data
-from smepulse.credit.features import (RATIO_FEATURES, TARGET, build_features, feature_specs, feature_sql,
-                                      outcome_specs)
+from smepulse.credit.features import RATIO_FEATURES, TARGET, build_features, feature_specs, feature_sql, outcome_specs
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.errors import CreditError, InputError
-
-from test_features_hand import write_hand_dataset  # sibling module: pytest puts this folder on sys.path
 
 
 @pytest.fixture()

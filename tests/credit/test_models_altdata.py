@@ -19,7 +19,7 @@ def test_champion_on_simulated_alternative_data(tmp_path):
     assert m.metrics["split"]["kind"] == "out-of-time"
     assert m.metrics["auc"] > 0.65
     assert m.metrics["leakage"] == []  # point-in-time features: nothing knows the outcome
-    mono = dict(zip(m.features, m.estimator.monotone_constraints_))
+    mono = dict(zip(m.features, m.estimator.monotone_constraints_, strict=False))
     assert all(mono[c] == np.sign(specs[c].monotone) for c in m.features
                if c in specs and not m.schema.is_categorical(c))
     out, _ = m.score_frame(f.head(30))

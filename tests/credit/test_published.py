@@ -1,12 +1,18 @@
 """Checks against published figures and documented facts of the real public credit datasets."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from smepulse.credit.data import (SBA_ORIGINATION_FEATURES, TAIWAN_TARGET, load_german, load_sba_case,
-                                  load_sba_national, load_taiwan, sba_specs)
+from smepulse.credit.data import (
+    SBA_ORIGINATION_FEATURES,
+    TAIWAN_TARGET,
+    load_german,
+    load_sba_case,
+    load_sba_national,
+    load_taiwan,
+    sba_specs,
+)
 from smepulse.credit.governance import leakage_check
 from smepulse.credit.models import LogisticPD
 from smepulse.credit.schema import FeatureSchema

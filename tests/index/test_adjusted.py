@@ -9,7 +9,7 @@ from smepulse.index import compose, compute
 from smepulse.index.adjusted import add_seasonal
 from smepulse.index.engine import COLUMNS, IndexResult
 from smepulse.methodology import load_methodology
-from smepulse.release.publish import adjust_with_errors
+from smepulse.pipeline.publish import adjust_with_errors
 from smepulse.sim.survey import simulate_survey
 from smepulse.survey.responses import from_frame
 

@@ -1,14 +1,13 @@
 """Bad input: a clear error naming file, line/row and column; nothing half-written."""
 import pandas as pd
 import pytest
+from helpers import DOZEN, SMEI
 from typer.testing import CliRunner
 
 from smepulse.errors import InputError, MethodologyError, StoreError
 from smepulse.methodology import load_methodology
 from smepulse.store import open_store
 from smepulse.survey.responses import load_responses
-
-from helpers import DOZEN, SMEI
 
 runner = CliRunner()
 
@@ -105,7 +104,8 @@ def test_cli_reports_error_and_exit_code(tmp_path):
     df = DOZEN.copy()
     df.loc[0, "sales"] = "x"
     src = _csv(tmp_path, df)
-    import subprocess, sys
+    import subprocess
+    import sys
     proc = subprocess.run([sys.executable, "-c", "from smepulse.cli import main; main()", "compute",
                            "--responses", str(src), "--out", str(tmp_path / "o.csv")],
                           capture_output=True, text=True)

@@ -1,6 +1,7 @@
 """The front door end to end: sim -> compute (with a store) -> vintages; demo on a small panel."""
 import pandas as pd
 import pytest
+from helpers import SMEI
 from typer.testing import CliRunner
 
 from smepulse.cli import app
@@ -9,8 +10,6 @@ from smepulse.index.weighting import frame_from_methodology
 from smepulse.sim.survey import simulate_survey
 from smepulse.store import open_store
 from smepulse.survey.responses import from_frame
-
-from helpers import SMEI
 
 runner = CliRunner()
 

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import DOZEN, run, value
 
 from smepulse.methodology import load_methodology
-
-from helpers import DOZEN, run, value
 
 
 def test_unweighted_diffusion_with_blank_and_inverted_question():

@@ -2,14 +2,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import SMEI
 
 from smepulse.index import compute
 from smepulse.index.precision import attach, bootstrap
 from smepulse.index.weighting import frame_from_methodology
 from smepulse.sim.survey import simulate_survey
 from smepulse.survey.responses import from_frame
-
-from helpers import SMEI
 
 FRAME = frame_from_methodology(SMEI)
 

@@ -1,12 +1,11 @@
 """Properties that hold for any set of responses (hypothesis)."""
 import pandas as pd
+from helpers import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smepulse.index import balance, diffusion
 from smepulse.index.weighting import rake
-
-from helpers import run
 
 SECTORS = ["manufacturing", "construction", "it_finance"]
 ANSWER = st.sampled_from(["up", "same", "down", None])

@@ -9,8 +9,15 @@ import pytest
 from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
 from smepulse.periods import month_range
-from smepulse.release.facts import (build_facts, check_period, classify_move, crossing, n_month_extreme, published,
-                                    streak)
+from smepulse.release.facts import (
+    build_facts,
+    check_period,
+    classify_move,
+    crossing,
+    n_month_extreme,
+    published,
+    streak,
+)
 from smepulse.release.narrative import approx_share, narrative, num_zh
 
 M = load_methodology("smei")
@@ -21,7 +28,7 @@ def frame(spec: dict, se_change: float = 0.5, se: float = 0.4) -> pd.DataFrame:
     """spec: {(series, group): (first_month, [values...])} -> tidy monthly rows (NSA only)."""
     rows = []
     for (series, group), (start, values) in spec.items():
-        for p, v in zip(month_range(start, len(values)), values):
+        for p, v in zip(month_range(start, len(values)), values, strict=False):
             rows.append({"period": p, "series": series, "group": group, "adjustment": "nsa", "value": v,
                          "n": 100, "se": se, "se_change": se_change})
     return pd.DataFrame(rows)

@@ -10,7 +10,7 @@ from smepulse.errors import StoreError
 from smepulse.index import compose
 from smepulse.index.engine import COLUMNS, IndexResult
 from smepulse.methodology import load_methodology
-from smepulse.release.publish import publish
+from smepulse.pipeline.publish import publish
 from smepulse.sim.survey import simulate_survey
 from smepulse.store import open_store
 from smepulse.survey.responses import from_frame

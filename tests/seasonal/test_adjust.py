@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from seasonal_helpers import PATTERN, index_series, tidy
 
 from smepulse.errors import SeasonalError
 from smepulse.seasonal.adjust import adjust_frame, adjust_series
 from smepulse.seasonal.spec import SpecOptions
-
-from seasonal_helpers import PATTERN, index_series, tidy
 
 
 @pytest.mark.parametrize("decomposition", ["x11", "seats"])
@@ -105,7 +104,7 @@ def test_parallel_equals_serial():
     serial = adjust_many(df, workers=1)
     parallel = adjust_many(df, workers=2)
     assert [r.series for r in parallel] == [r.series for r in serial]  # input order kept
-    for a, b in zip(serial, parallel):
+    for a, b in zip(serial, parallel, strict=False):
         assert np.array_equal(a.sa.to_numpy(), b.sa.to_numpy()) and a.model == b.model
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from seasonal_helpers import index_series, tidy
 from typer.testing import CliRunner
 
 from smepulse.cli import app
-from seasonal_helpers import index_series, tidy
 
 runner = CliRunner()
 

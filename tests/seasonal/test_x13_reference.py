@@ -15,7 +15,7 @@ def reference(shared_data):
     out = run_spec_file(ref_dir / "Hobby_toy_and_game_stores.spc",
                         data_file=ref_dir / "Hobby_toy_and_game_stores.dat")
     tables = pd.read_csv(ref_dir / "Hobby_toy_and_game_stores_x13_tables.csv")
-    tables.index = [f"{y}-{m:02d}" for y, m in zip(tables["year"], tables["month"])]
+    tables.index = [f"{y}-{m:02d}" for y, m in zip(tables["year"], tables["month"], strict=False)]
     return out, tables
 
 

@@ -83,7 +83,7 @@ def test_attrition_replaced_in_same_stratum_keeps_panel_size(big):
     replaced = f["entry_period"] > periods[0]
     assert replaced.sum() == pytest.approx(0.02 * 2000 * 35, rel=0.1)  # ~2% a month
     strata = ["sector", "region", "size"]
-    for prev, cur in zip(periods[:-1], periods[1:]):
+    for prev, cur in zip(periods[:-1], periods[1:], strict=False):
         left = f.loc[f["exit_period"] == prev, strata].value_counts().sort_index()
         came = f.loc[f["entry_period"] == cur, strata].value_counts().sort_index()
         pd.testing.assert_series_equal(left, came, check_names=False)

@@ -9,7 +9,13 @@ from rich.console import Console
 from rich.table import Table
 
 from smepulse.credit import cli_data
-from smepulse.errors import InputError
+from smepulse.credit.data import read_table
+from smepulse.credit.features import feature_specs
+from smepulse.credit.metadata import FeatureSpec
+from smepulse.credit.report import write_report
+from smepulse.credit.train import Scaling, load_model
+from smepulse.credit.train import train as fit
+from smepulse.errors import CreditError, InputError
 
 app = typer.Typer(help="SME credit: train, score and report PD models.", no_args_is_help=True)
 console = Console()
@@ -17,10 +23,8 @@ console = Console()
 
 def _specs(path: Path | None) -> dict:
     """Feature metadata from a JSON list of FeatureSpec fields (name, description, monotone, ...)."""
-    from smepulse.credit.metadata import FeatureSpec
     if path is None:  # default: the metadata of smepulse's own alternative-data features, if present
         try:
-            from smepulse.credit.features import feature_specs
             return feature_specs()
         except (ImportError, AttributeError):
             return {}
@@ -62,9 +66,6 @@ def train(
 
     Example: smepulse credit train --data loans.csv --target default --time-column applied_on --out models/v1
     """
-    from smepulse.credit.data import read_table
-    from smepulse.credit.train import Scaling
-    from smepulse.credit.train import train as fit
     df = read_table(data)
     excl = [c.strip() for c in exclude.split(",") if c.strip()]
     with console.status("training..."):
@@ -96,8 +97,6 @@ def score(
 
     Example: smepulse credit score --model models/v1 --data new_applications.csv --out scored.csv
     """
-    from smepulse.credit.data import read_table
-    from smepulse.credit.train import load_model
     m = load_model(model)
     df = read_table(data)
     res, notes = m.score_frame(df, top_n=top)
@@ -122,8 +121,6 @@ def report(
 
     Example: smepulse credit report models/v1 --out models/v1/report.html
     """
-    from smepulse.credit.report import write_report
-    from smepulse.credit.train import load_model
     path = write_report(load_model(model_dir), out)
     console.print(f"report written to {path}")
 
@@ -136,8 +133,6 @@ def scorecard(
 
     Example: smepulse credit scorecard models/card
     """
-    from smepulse.credit.train import load_model
-    from smepulse.errors import CreditError
     m = load_model(model_dir)
     if m.kind != "scorecard":
         raise CreditError(f"{model_dir} holds a {m.kind} model; train with --model scorecard for a points table")

@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from smepulse.credit.features import build_features, feature_specs
 from smepulse.errors import CreditError
+from smepulse.sim.credit import SimConfig, simulate
 
 console = Console()
 
@@ -37,7 +39,6 @@ def simulate_cmd(
 
     Example: smepulse credit simulate --firms 100000 --start 2023-01-01 --months 24 --default-rate 0.02 --seed 1 --out data/sim
     """
-    from smepulse.sim.credit import SimConfig, simulate
     try:
         dt.date.fromisoformat(start)
     except ValueError as exc:
@@ -63,7 +64,6 @@ def features_cmd(
 
     Example: smepulse credit features --data data/sim --out data/features.parquet
     """
-    from smepulse.credit.features import build_features, feature_specs
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise CreditError(f"--out {out}: use a .parquet or .csv file name")
     t0 = time.perf_counter()

@@ -38,7 +38,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def _read_arff(path: Path) -> pd.DataFrame:
-    from scipy.io import arff
+    from scipy.io import arff  # noqa: PLC0415 (ARFF files are rare)
     data, _meta = arff.loadarff(str(path))
     df = pd.DataFrame(data)
     for col in df.columns:  # nominal attributes come back as bytes
@@ -79,7 +79,7 @@ def binary_target(df: pd.DataFrame, target: str, *, allow_missing: bool = False)
     if len(levels) != 2 and not (len(levels) == 1 and levels[0] in (0, 1)):
         raise InputError(f"target must be binary (two values), found {len(levels)}: {levels[:6]}",
                          column=target)
-    if set(levels) <= {0, 1, True, False, 0.0, 1.0}:
+    if set(levels) <= {0, 1}:
         return y.astype("Float64").astype(float)
     bad_words = ("1", "bad", "default", "chgoff", "yes", "y", "true", "2")
     bad = [lv for lv in levels if str(lv).strip().lower() in bad_words]

@@ -2,6 +2,7 @@
 (identical predictions, several times the rows per second of LightGBM's own predictor)."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,9 @@ class CompiledScorer:
         if model.kind != "lightgbm":
             raise CreditError(f"compiled scoring needs a lightgbm model, not {model.kind}")
         try:
-            import lleaves
+            import lleaves  # noqa: PLC0415 (lleaves/llvmlite compile on import: only for compiled scoring)
         except ImportError as exc:  # pinned in requirements.lock; absent only in odd installs
             raise CreditError("compiled scoring needs lleaves (pip install -r requirements.lock)") from exc
-        import tempfile
         self.model, self.n_jobs = model, n_jobs
         self._dir = tempfile.TemporaryDirectory()
         txt = Path(self._dir.name) / "model.txt"

@@ -1,7 +1,7 @@
 """Metadata every credit feature carries: what it means, whether it exists at decision time, its expected direction."""
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
     def importance(self) -> dict:
         gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
         total = gain.sum() or 1.0
-        return {f: float(g / total) for f, g in zip(self.feature_names_in_, gain)}
+        return {f: float(g / total) for f, g in zip(self.feature_names_in_, gain, strict=False)}
 
 
 class LogisticPD(ClassifierMixin, BaseEstimator):
@@ -140,7 +140,7 @@ class LogisticPD(ClassifierMixin, BaseEstimator):
     @property
     def coefficients_(self) -> dict:
         """Intercept and coefficients on the original scale of numeric inputs (for published checks)."""
-        coef = dict(zip(self.columns_, self.lr_.coef_[0]))
+        coef = dict(zip(self.columns_, self.lr_.coef_[0], strict=False))
         intercept = float(self.lr_.intercept_[0])
         out = {}
         for c in self.feature_names_in_:

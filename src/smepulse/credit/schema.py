@@ -29,7 +29,7 @@ class Prepared:
 class FeatureSchema:
     """fit(X) learns which columns are numeric / categorical (and their levels); transform enforces it."""
 
-    def fit(self, X: pd.DataFrame) -> "FeatureSchema":
+    def fit(self, X: pd.DataFrame) -> FeatureSchema:
         self.numeric_, self.categories_, self.money_, self.dropped_ = [], {}, [], {}
         n = len(X)
         for col in X.columns:

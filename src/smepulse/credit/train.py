@@ -6,7 +6,7 @@ import json
 import pickle
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -220,7 +220,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
                          "test": np.round(scaling_or_points(est, model, scaling, X_test, p_test), 1).tolist()[:20000]}
 
     medians = {c: float(X_train[c].median()) for c in X.columns if not schema.is_categorical(c)}
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     dhash = data_hash(df)
     manifest = {
         "format": FORMAT, "model_version": f"{model}-{created:%Y%m%dT%H%M%SZ}-{dhash[7:15]}",

@@ -5,13 +5,14 @@ adjusted components, so readers can reproduce it. `approach="direct"` adjusts co
 """
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from smepulse.index.compose import compose, quarterly
-from smepulse.index.engine import COLUMNS, IndexResult, SUPPRESSED
+from smepulse.index.engine import COLUMNS, SUPPRESSED, IndexResult
 from smepulse.seasonal.adjust import AdjustmentResult, adjust_many
 
 Approach = Literal["indirect", "direct"]

@@ -44,7 +44,7 @@ def _rake(totals: np.ndarray, members: list[np.ndarray], shares: list[np.ndarray
     t = totals.copy()
     grand = totals.sum(axis=1, keepdims=True)
     for _ in range(RAKE_ITER):
-        for mem, sh in zip(members, shares):
+        for mem, sh in zip(members, shares, strict=False):
             onehot = np.eye(len(sh))[mem]                # K x V
             cur = t @ onehot                              # B x V
             target = grand * sh[None, :]

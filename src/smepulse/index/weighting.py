@@ -36,7 +36,7 @@ def read_frame(path: str | Path, methodology: Methodology) -> pd.DataFrame:
         raise InputError(f"share must be a number >= 0, got {df['share'].iloc[i]!r}", file=str(path),
                          row=int(i) + 2, column="share")
     df["share"] = shares
-    for i, (dim, value) in enumerate(zip(df["dimension"], df["value"])):
+    for i, (dim, value) in enumerate(zip(df["dimension"], df["value"], strict=False)):
         cls = methodology.classifications.get(dim)
         if cls is None:
             raise InputError(f"unknown classification {dim!r}", file=str(path), row=i + 2, column="dimension")

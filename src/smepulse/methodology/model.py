@@ -74,7 +74,7 @@ class Composite(_Strict):
     require_all: bool = True
 
     @model_validator(mode="after")
-    def _weights_sum_to_one(self) -> "Composite":
+    def _weights_sum_to_one(self) -> Composite:
         total = sum(t.weight for t in self.terms)
         if abs(total - 1) > WEIGHT_TOLERANCE:
             raise ValueError(f"weights of composite '{self.id}' sum to {total:.6g}, not 1")
@@ -90,7 +90,7 @@ class Classification(_Strict):
     derived: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _derived_known(self) -> "Classification":
+    def _derived_known(self) -> Classification:
         for name, members in self.derived.items():
             unknown = sorted(set(members) - set(self.values))
             if unknown:
@@ -113,7 +113,7 @@ class Target(_Strict):
         return str(v)
 
     @model_validator(mode="after")
-    def _sum(self) -> "Target":
+    def _sum(self) -> Target:
         total = sum(self.shares.values())
         if abs(total - 1) > 1e-4:
             raise ValueError(f"target shares for '{self.dimension}' sum to {total:.6g}, not 1")
@@ -149,7 +149,7 @@ class Methodology(_Strict):
     sha256: str = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Methodology":
+    def _consistent(self) -> Methodology:
         known = {q.id for q in self.questions if not q.shares_only} | set(self.inputs)
         ids = [q.id for q in self.questions]
         if len(ids) != len(set(ids)):

@@ -6,10 +6,10 @@ vega-embed), `to_svg` / `to_png` render the same spec with vl-convert (bundled J
 from __future__ import annotations
 
 import altair as alt
-
 import pandas as pd
 
-from smepulse.periods import from_index, to_index
+from smepulse.periods import from_index, month_name, to_index
+from smepulse.release.narrative import SECTOR_EN, ZH_GROUP
 
 FONT = "Noto Sans CJK SC"  # covers Latin and CJK; one family, so every SVG renderer resolves it
 VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # "6.4"
@@ -55,10 +55,8 @@ def _label(methodology, series: str, lang: str) -> str:
 
 
 def _sector_label(group: str, methodology, lang: str) -> str:
-    from smepulse.release.narrative import ZH_GROUP
     if lang == "zh":
         return ZH_GROUP.get(group, group).replace("中小企业", "")
-    from smepulse.release.narrative import SECTOR_EN
     value = group.split("=", 1)[1]
     return SECTOR_EN.get(value, value.replace("_", " "))
 
@@ -121,7 +119,7 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
     if not s.empty:
         marked = "adjustment" in s and (s["adjustment"] != adjustment).any() and adjustment == "sa"
         s["name"] = [_sector_label(g, methodology, lang) + (" †" if marked and a != adjustment else "")
-                     for g, a in zip(s["group"], s["adjustment"] if "adjustment" in s else [adjustment] * len(s))]
+                     for g, a in zip(s["group"], s["adjustment"] if "adjustment" in s else [adjustment] * len(s), strict=False)]
         lo, hi = min(30.0, float(s["value"].min()) - 2), max(70.0, float(s["value"].max()) + 2)
         y = alt.Y("name:N", title=None, sort="-x")
         base = alt.Chart(s)
@@ -214,12 +212,11 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
 
 
 def _month_text(period: str, lang: str) -> str:
-    from smepulse.periods import month_name
     return month_name(period, lang)
 
 
 def to_svg(chart) -> str:
-    import vl_convert as vlc
+    import vl_convert as vlc  # noqa: PLC0415 (vl-convert loads a JS engine: only when charts are drawn)
     return vlc.vegalite_to_svg(spec(chart), vl_version=VL_VERSION)
 
 
@@ -233,7 +230,7 @@ def spec(chart) -> dict:
 
 
 def to_png(chart, scale: float = 2.0) -> bytes:
-    import vl_convert as vlc
+    import vl_convert as vlc  # noqa: PLC0415 (vl-convert loads a JS engine: only when charts are drawn)
     return vlc.vegalite_to_png(chart.to_dict(), vl_version=VL_VERSION, scale=scale)
 
 
@@ -258,6 +255,6 @@ def js_bundle() -> str:
     or inline it; never load these libraries from a CDN."""
     global _BUNDLE
     if _BUNDLE is None:
-        import vl_convert as vlc
+        import vl_convert as vlc  # noqa: PLC0415 (vl-convert loads a JS engine: only when charts are drawn)
         _BUNDLE = vlc.javascript_bundle(vl_version=VL_VERSION)
     return _BUNDLE

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from smepulse.periods import QUARTER_RE
+from smepulse.release.charts import specs
+from smepulse.release.facts import COMPOSITE_ORDER, build_facts, choose_adjustment
 
 SERIES_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
                   "se_change", "ci_low", "ci_high", "flag", "vintage_id", "as_of", "kind"]
@@ -84,10 +86,8 @@ def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str |
     published value of `adjustment` (SA where the series has it, else NSA: the sheet says which), then the
     respondents (n) and standard error of the headline; share-only questions as their answer shares.
     A first sheet `release` holds every row of the release month in the tidy format."""
-    from smepulse.release.facts import choose_adjustment
     adjustment = adjustment or choose_adjustment(rows, period)
     codes = {q.id: q.codes for q in methodology.questions if q.shares_only}
-    from smepulse.release.facts import COMPOSITE_ORDER
     order = {s: i for i, s in enumerate(list(COMPOSITE_ORDER) + [c.id for c in methodology.composites] +
                                         [q.id for q in methodology.questions])}
     sheets = {"release": rows[rows["period"] == period].drop(columns=[c for c in ("vintage_id",) if c in rows])}
@@ -99,7 +99,7 @@ def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str |
             sub = part[part["series"] == s]
             if s in codes:
                 sub = sub[sub["adjustment"] == "nsa"] if "adjustment" in sub else sub
-                for code, col in zip(codes[s], ("up", "same", "down")):
+                for code, col in zip(codes[s], ("up", "same", "down"), strict=False):
                     cols[f"{s} {code} %"] = sub.set_index("period")[col]
                 continue
             adj = adjustment if has is None or has.get(s, False) else "nsa"
@@ -139,7 +139,6 @@ def _clean(x):
 
 
 def release_json(data, period: str, methodology, facts, releases, rows: pd.DataFrame) -> dict:
-    from smepulse.release.charts import specs
     month = rows[rows["period"] == period]
     return {
         "survey": methodology.name, "methodology_version": methodology.version, "methodology_sha256":
@@ -157,7 +156,6 @@ def release_json(data, period: str, methodology, facts, releases, rows: pd.DataF
 def write_exports(data, period: str, methodology, out_dir: str | Path, stem: str = "release", facts=None,
                   releases=None) -> dict[str, Path]:
     """`{stem}_series.csv`, `{stem}_series.xlsx` (one sheet per group), `{stem}.json`, `{stem}_sdmx.csv`."""
-    from smepulse.release.facts import build_facts
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = release_rows(data, period)

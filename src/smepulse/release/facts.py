@@ -332,7 +332,7 @@ def shares_fact(df: pd.DataFrame, question, group: str, period: str) -> Fact | N
     if rows.empty or rows[["up", "same", "down"]].isna().all(axis=None):
         return None
     r = rows.iloc[0]
-    shares = {code: published(r[col]) for code, col in zip(question.codes, ("up", "same", "down"))}
+    shares = {code: published(r[col]) for code, col in zip(question.codes, ("up", "same", "down"), strict=False)}
     return Fact("shares", question.id, group, period, {"shares": shares, "n": _int(r.get("n"))})
 
 

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 
 from smepulse.errors import InputError
+from smepulse.methodology import load_methodology
+from smepulse.periods import parse_date_option
+from smepulse.release.exports import write_exports
+from smepulse.release.narrative import LANGS
+from smepulse.release.report import FORMATS, build_release, load_from_store, load_series_file, write_release
 
 console = Console()
 
@@ -16,13 +20,13 @@ def release_cmd(
     period: str = typer.Option(..., "--period", help="Month to write about, YYYY-MM (a closed month in the data)."),
     out: Path = typer.Option(..., "--out", help="Report file to write (.html, .pdf or .md)."),
     lang: str = typer.Option("en", "--lang", help="Language: en or zh (简体中文)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="html, pdf or md (default: from --out's suffix, "
+    fmt: str | None = typer.Option(None, "--format", help="html, pdf or md (default: from --out's suffix, "
                                                             "else html)."),
-    series: Optional[Path] = typer.Option(None, "--series", help="Tidy series file as `compute`, `demo` or "
+    series: Path | None = typer.Option(None, "--series", help="Tidy series file as `compute`, `demo` or "
                                           "`series` write it (instead of a store)."),
     store: Path = typer.Option(Path("demo/smepulse.duckdb"), "--store", help="Store of published vintages "
                                "(default: the one `make demo` writes)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="With --store: what had been published by this "
+    as_of: str | None = typer.Option(None, "--as-of", help="With --store: what had been published by this "
                                         "date (YYYY-MM-DD)."),
     methodology: str = typer.Option("smei", "--methodology", help="Methodology (survey) name or YAML file."),
     exports: bool = typer.Option(True, "--exports/--no-exports", help="Also write CSV, Excel, JSON and SDMX-CSV "
@@ -35,11 +39,6 @@ def release_cmd(
 
     Example: smepulse release --period 2026-10 --lang zh --format pdf --out release_zh.pdf
     """
-    from smepulse.methodology import load_methodology
-    from smepulse.release.cli import _date
-    from smepulse.release.report import (FORMATS, build_release, load_from_store, load_series_file,
-                                         write_release)
-    from smepulse.release.narrative import LANGS
     if lang not in LANGS:
         raise InputError(f"--lang {lang!r} is not supported: use one of {', '.join(LANGS)}")
     fmt = (fmt or out.suffix.lstrip(".") or "html").lower()
@@ -51,11 +50,10 @@ def release_cmd(
             raise InputError("--as-of applies to a store; a series file is already one vintage")
         data = load_series_file(series)
     else:
-        data = load_from_store(store, m.name, as_of=_date(as_of, "--as-of"))
+        data = load_from_store(store, m.name, as_of=parse_date_option(as_of, "--as-of"))
     rel = build_release(data, period, m, lang)
     path = write_release(rel, out, fmt, interactive=interactive)
     console.print(f"wrote the {lang} release of {period} to [bold]{path}[/bold]")
     if exports:
-        from smepulse.release.exports import write_exports
         written = write_exports(data, period, m, out.parent, stem=out.stem, facts=rel.facts, releases=[rel])
         console.print("exports: " + ", ".join(str(p) for p in written.values()), soft_wrap=True)

@@ -6,6 +6,7 @@ the PDF (WeasyPrint renders the same HTML with print CSS) and a Markdown version
 from __future__ import annotations
 
 import base64
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,8 +18,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from smepulse.errors import InputError, StoreError
 from smepulse.index.series_io import read_series
 from smepulse.periods import from_index, month_name, to_index
+from smepulse.release.charts import build_charts, js_bundle, specs, to_svg
+from smepulse.release.exports import write_exports
 from smepulse.release.facts import COMPOSITE_ORDER, Fact, build_facts, choose_adjustment, published
 from smepulse.release.narrative import LANGS, Names, Narrative, fmt_zh, narrative
+from smepulse.store import open_store
 
 FORMATS = ("html", "pdf", "md")
 DEFAULT_STORE = Path("demo/smepulse.duckdb")
@@ -122,7 +126,6 @@ def load_series_file(path: str | Path) -> ReleaseData:
 
 def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | None = None) -> ReleaseData:
     """What had been published by `as_of` (default now), with first-release/latest revisions of the composites."""
-    from smepulse.store import open_store
     if not str(store).startswith(("postgres", "postgresql")) and not Path(store).exists():
         raise InputError(f"store {store} does not exist: run `smepulse demo --out demo` or `smepulse publish`, or "
                          "give --store PATH or --series FILE")
@@ -154,14 +157,12 @@ def build_release(data: ReleaseData, period: str, methodology, lang: str = "en",
     nar = narrative(df, period, methodology, lang, adjustment=adjustment, facts=facts)
     rel = Release(period, lang, methodology, data, adjustment, facts, nar)
     if charts:
-        from smepulse.release.charts import build_charts
         rel.charts = build_charts(df, period, methodology, lang, adjustment)
     return rel
 
 
 def render_svgs(releases: list[Release]) -> None:
     """Render every chart of every release to SVG with vl-convert (serially: it holds the GIL)."""
-    from smepulse.release.charts import to_svg
     for r in releases:
         for k, c in r.charts.items():
             if k not in r.svgs:
@@ -319,9 +320,7 @@ def render_html(rel: Release, pdf: bool = False, interactive: bool = False) -> s
     css = (Path(__file__).parent / "templates" / "release.css").read_text(encoding="utf-8")
     extra = {}
     if interactive and not pdf and rel.charts:
-        import json
 
-        from smepulse.release.charts import js_bundle, specs
         extra = {"js_bundle": js_bundle().replace("</script", "<\\/script"),
                  "specs_json": json.dumps(specs(rel.charts), ensure_ascii=False).replace("</", "<\\/")}
     return env().get_template("release.html.j2").render(**context(rel), css=css, pdf=pdf, interactive=bool(extra),
@@ -336,7 +335,7 @@ def render_markdown(rel: Release, chart_files: dict | None = None) -> str:
 
 
 def write_pdf(html: str, path: Path) -> Path:
-    from weasyprint import HTML
+    from weasyprint import HTML  # noqa: PLC0415 (WeasyPrint is slow to import: only for PDF)
     HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
     return path
 
@@ -387,7 +386,6 @@ def release_files(data: ReleaseData, period: str, methodology, out_dir: str | Pa
             written[f"{rel.lang}.{fmt}"] = write_release(rel, out_dir / f"{stem}_{rel.lang}.{fmt}", fmt)
     t3 = time.perf_counter()
     if exports:
-        from smepulse.release.exports import write_exports
         written.update(write_exports(data, period, methodology, out_dir, stem=stem, facts=facts, releases=rels))
     if timings is not None:
         timings.update({"facts": t1 - t0, "narrative_charts": t2 - t1, "documents": t3 - t2,

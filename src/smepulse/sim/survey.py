@@ -197,7 +197,7 @@ def _cells(m: Methodology) -> _Cells:
     if values["exporter"] != ["yes", "no"]:
         raise SmepulseError(f"exporter values must be ['yes', 'no'], got {values['exporter']}")
     grids = np.meshgrid(*(np.arange(len(values[d])) for d in DIMENSIONS), indexing="ij")
-    return _Cells(values, {d: g.ravel() for d, g in zip(DIMENSIONS, grids)})
+    return _Cells(values, {d: g.ravel() for d, g in zip(DIMENSIONS, grids, strict=False)})
 
 
 def _shares(values: list[str], given: dict[str, float] | None) -> np.ndarray:
@@ -424,7 +424,7 @@ def population_truth(model: _Model, nodes: int = 15) -> pd.DataFrame:
             pb, pw = (better * weights) @ masks / den, (worse * weights) @ masks / den
         shares = {"better": pb, "same": 1 - pb - pw, "worse": pw}
         order = ("worse", "same", "better") if q.inverted else ("better", "same", "worse")
-        for code, key in zip(q.codes, order):
+        for code, key in zip(q.codes, order, strict=False):
             emit(q.id, f"pct:{code}", 100 * shares[key])
         if not q.shares_only:
             di[q.id] = 100 * (pb + 0.5 * shares["same"])

@@ -192,7 +192,7 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
     counts = con.execute("SELECT " + ", ".join(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)"
                                                for _, cond, _ in checks)
                          + " FROM r").fetchall()[0] if checks else []
-    for (col, cond, msg), count in zip(checks, counts):
+    for (col, cond, msg), count in zip(checks, counts, strict=False):
         if count:
             rows = con.execute(f"SELECT {ROW}, CAST({_q(col)} AS VARCHAR) FROM r WHERE {cond} "
                                f"ORDER BY {ROW} LIMIT {MAX_EXAMPLES}").fetchall()

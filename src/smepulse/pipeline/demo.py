@@ -13,7 +13,8 @@ from smepulse.index.series_io import write_series
 from smepulse.index.summary import print_summary
 from smepulse.methodology import load_methodology
 from smepulse.periods import from_index, to_index
-from smepulse.release.publish import publish
+from smepulse.pipeline.publish import publish
+from smepulse.release.report import load_from_store, release_files
 from smepulse.sim.survey import simulate_survey
 from smepulse.store import open_store
 from smepulse.survey.responses import from_frame
@@ -77,7 +78,6 @@ def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, s
 
 def _write_releases(store_path: Path, period: str, m, out: Path, console: Console) -> dict:
     """The release of the latest month in English and Chinese (HTML, PDF, Markdown) and its exports."""
-    from smepulse.release.report import load_from_store, release_files
     with console.status("writing the English and Chinese releases"):
         written = release_files(load_from_store(store_path, m.name), period, m, out)
     docs = ", ".join(str(written[k]) for k in ("en.html", "zh.html", "en.pdf", "zh.pdf", "en.md", "zh.md"))

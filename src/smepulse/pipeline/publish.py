@@ -1,9 +1,9 @@
 """Publish a vintage: compute from the stored responses, add sampling error and seasonal adjustment, store it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 import pandas as pd
 

@@ -1,0 +1,131 @@
+"""Pipeline commands: compute, import, publish, demo (they wire index, seasonal, store and release together)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from smepulse.index.engine import compute as compute_indices
+from smepulse.index.series_io import write_series
+from smepulse.index.summary import print_summary
+from smepulse.index.weighting import frame_from_methodology, read_frame
+from smepulse.methodology import load_methodology
+from smepulse.periods import parse_date_option
+from smepulse.pipeline.demo import run_demo
+from smepulse.pipeline.publish import adjust_with_errors, publish, with_precision
+from smepulse.store import open_store
+from smepulse.survey.responses import load_responses
+
+console = Console()
+
+
+def _frame(frame: str | None, m):
+    if frame is None:
+        return None
+    if frame == "methodology":
+        if not m.targets:
+            raise typer.BadParameter(f"methodology {m.name} has no target shares")
+        return frame_from_methodology(m)
+    return read_frame(frame, m)
+
+
+def compute(
+    responses: Path = typer.Option(..., "--responses", help="Wide responses file: CSV, Parquet or Excel."),
+    out: Path = typer.Option(..., "--out", help="Tidy series file to write (CSV or Parquet)."),
+    methodology: str = typer.Option("smei", "--methodology", help="Preset name or a methodology YAML file."),
+    frame: str | None = typer.Option(None, "--frame", help="Target shares file (dimension, value, share"
+                                        "[, effective]) to post-stratify/rake to, or 'methodology' for the "
+                                        "methodology's own targets."),
+    min_n: int | None = typer.Option(None, "--min-n", help="Override the publication minimum."),
+    store: Path | None = typer.Option(None, "--store", help="Also import the responses and save the "
+                                         "series as a new vintage in this store file."),
+    replicates: int | None = typer.Option(None, "--replicates", help="Bootstrap replicates for standard "
+                                             "errors (0 = none; default from the methodology, 500 for smei)."),
+    seasonal: str = typer.Option("x13", "--seasonal", help="Seasonal adjustment for the `sa` rows: x13 (with "
+                                 "the Chinese New Year regressor), stl or none. Series under 3 years fall back "
+                                 "to STL, under 2 years to none, with a note."),
+) -> None:
+    """Compute every diffusion index, sub-index and headline for every month and group.
+
+    Example: smepulse compute --methodology smei --responses answers.csv --frame methodology --out indices.csv
+    """
+    m = load_methodology(methodology)
+    resp = load_responses(responses, m)
+    weights = _frame(frame, m)
+    result = with_precision(compute_indices(resp, weights, min_n=min_n), resp, weights, replicates)
+    if seasonal != "none":
+        result = adjust_with_errors(result, method=seasonal)
+    write_series(result.series, out)
+    if store is not None:
+        with open_store(store) as st:
+            st.save_methodology(m)
+            st.import_responses(resp)
+            vid = st.save_series(result, note=f"compute {responses}")
+        console.print(f"stored vintage {vid} in {store}")
+    print_summary(result.series, m, console=console)
+    for note in result.notes:
+        console.print(f"[dim]{note}[/dim]")
+    console.print(f"wrote {len(result.series):,} rows to {out}")
+
+
+def import_cmd(
+    responses: Path = typer.Option(..., "--responses", help="Wide responses file: CSV, Parquet or Excel."),
+    store: Path = typer.Option(..., "--store", help="Store file (created if missing)."),
+    methodology: str = typer.Option("smei", "--methodology"),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite responses already stored."),
+) -> None:
+    """Import responses into the store, all or nothing.
+
+    Example: smepulse import --responses december.csv --store smepulse.duckdb
+    """
+    m = load_methodology(methodology)
+    resp = load_responses(responses, m)
+    with open_store(store) as st:
+        st.save_methodology(m)
+        import_id = st.import_responses(resp, replace=replace)
+        rows = st.con.execute("SELECT rows, answers FROM import_log WHERE import_id = ?", [import_id]).fetchall()[0]
+    console.print(f"imported {rows[0]:,} responses ({rows[1]:,} answers) into {store} (import {import_id})")
+
+
+def publish_cmd(
+    store: Path = typer.Option(..., "--store", help="Store file with imported responses."),
+    methodology: str = typer.Option("smei", "--methodology"),
+    flash_cutoff: str | None = typer.Option(None, "--flash-cutoff", help="Publish a flash estimate from the "
+                                               "responses received by this date (YYYY-MM-DD)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Publication date of this vintage (default now)."),
+    seasonal: bool = typer.Option(True, "--seasonal/--no-seasonal"),
+    replicates: int | None = typer.Option(None, "--replicates", help="Bootstrap replicates (0 = none; "
+                                             "default from the methodology)."),
+) -> None:
+    """Compute, add sampling error and seasonal adjustment, and store the result as a new vintage.
+
+    Example: smepulse publish --store smepulse.duckdb --flash-cutoff 2026-11-10 --as-of 2026-11-10
+    """
+    m = load_methodology(methodology)
+    with open_store(store) as st:
+        p = publish(st, m, kind="flash" if flash_cutoff else "final", cutoff=flash_cutoff,
+                    as_of=parse_date_option(as_of, "--as-of") or parse_date_option(flash_cutoff, "--flash-cutoff"), seasonal=seasonal,
+                    replicates=replicates)
+    console.print(f"published {p.kind} vintage {p.vintage_id} ({len(p.result.series):,} rows) in {store}")
+
+
+def demo(
+    out: Path = typer.Option(Path("demo"), "--out", help="Folder for the store, indices.csv and reports."),
+    firms: int = typer.Option(600, "--firms", help="Panel size."),
+    months: int = typer.Option(36, "--months", help="Months simulated."),
+    seed: int = typer.Option(0, "--seed"),
+    seasonal: bool = typer.Option(True, "--seasonal/--no-seasonal", help="Seasonally adjust with X-13."),
+) -> None:
+    """Simulate a 600-firm survey, store it, compute and adjust every index, and summarise the latest month.
+
+    Example: smepulse demo --out demo
+    """
+    run_demo(out, n_firms=firms, n_months=months, seed=seed, seasonal=seasonal, console=console)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+    app.command("compute")(compute)
+    app.command("import")(import_cmd)
+    app.command("publish")(publish_cmd)
