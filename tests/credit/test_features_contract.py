@@ -30,11 +30,14 @@ def test_every_feature_has_metadata_with_renderable_reasons(hand):
     for name, s in specs.items():
         assert isinstance(s, FeatureSpec) and s.name == name and s.description
         assert s.available_at_decision and s.monotone in (-1, 0, 1)
-        for tpl in (s.reason_en, s.reason_zh):
+        for tpl in (s.reason_en, s.reason_zh, s.reason_rise_en, s.reason_rise_zh):
             fields = {f for _, f, _, _ in string.Formatter().parse(tpl) if f is not None}
-            assert fields <= {"value", "pct"}, (name, tpl)
+            assert fields <= {"value", "pct", "abs"}, (name, tpl)
             assert ("pct" in fields) <= (name in RATIO_FEATURES), f"{name}: {{pct}} only for ratio features"
-            tpl.format(value=0.25, pct=25.0)  # renders as the model side will render it
+            tpl.format(value=0.25, pct=25.0, abs=0.25)  # renders as the model side will render it
+        # a template that says the value fell has a rising twin, so a rise is never told as a fall
+        if re.search(r"\b(fell|down|below)\b", s.reason_en) or re.search("下降|减少|低于|比.*低", s.reason_zh):
+            assert s.reason_rise_en and s.reason_rise_zh, f"{name}: a 'fell' template needs reason_rise_*"
         assert re.search(r"[\u4e00-\u9fff]", s.reason_zh), f"{name}: reason_zh is not Chinese"
     assert {n for n, s in specs.items() if s.monotone == 1} >= {"refund_rate_90d", "prior_defaults",
                                                                   "utility_overdue_bills", "days_since_last_sale"}

@@ -27,7 +27,8 @@ def _book(n=3000, seed=0):
 SPECS = {"sales_drop": FeatureSpec("sales_drop", "fall in sales over the last 3 months", monotone=1,
                                    reason_en="sales fell {value:.0%} over the last 3 months",
                                    reason_zh="近3个月销售额下降 {value:.0%}"),
-         "age": FeatureSpec("age", "years in business", monotone=-1)}
+         # "age" here is the firm's age, not a person's: not protected (the policy's name pattern would say so)
+         "age": FeatureSpec("age", "years in business", monotone=-1, protected=False)}
 
 
 def test_metric_hand_examples():
@@ -131,12 +132,13 @@ def test_artefact_is_versioned_and_self_describing(tmp_path):
 def test_generic_sentences():
     s = FeatureSpec("dso", "days sales outstanding")
     assert sentence(s, 95.0, 40.0) == "days sales outstanding is high (value 95)"
-    assert sentence(s, 95.0, 40.0, "zh") == "days sales outstanding偏高（数值 95）"
-    assert sentence(s, None, 40.0) == "days sales outstanding is missing"
+    # no English prose in the zh text: the column is quoted as data
+    assert sentence(s, 95.0, 40.0, "zh") == "指标“days sales outstanding”偏高（数值 95）"
+    assert sentence(s, None, 40.0) == "no data on days sales outstanding"
     ratio = FeatureSpec("r", "refund rate", reason_en="refunds were {pct:.1f}% of sales")
     assert sentence(ratio, 0.123, 0.05) == "refunds were 12.3% of sales"
     bad_template = FeatureSpec("c", "channel", reason_en="share {value:.0%}")
-    assert sentence(bad_template, "web", None) == "channel is web"
+    assert sentence(bad_template, "web", None) == "channel is “web”"
 
 
 def _selected_book(n=10000, seed=1):

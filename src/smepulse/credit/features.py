@@ -18,19 +18,24 @@ The `apps` table carries two data-independent helper columns computed from the d
 `lookback_start` (d - 480 days) and `cny_shift` (days between the Chinese New Year of d's year and
 the year before, to compare a window with the same window relative to the holiday a year earlier).
 
-Reason templates (FeatureSpec.reason_en / reason_zh) use exactly two placeholders: `{value}`, the
-feature value, and `{pct}`, abs(value) * 100, which appears only in templates of the ratio features
-listed in `RATIO_FEATURES` (shares, rates, growth rates). Format specs used: `{value:,.0f}`,
-`{value:.0f}`, `{value:.1f}`, `{pct:.0f}`, `{pct:.1f}`.
+Reason templates (FeatureSpec.reason_en / reason_zh) use three placeholders: `{value}`, the
+feature value, `{abs}`, its absolute value, and `{pct}`, abs(value) * 100, which appears only in
+templates of the ratio features listed in `RATIO_FEATURES` (shares, rates, growth rates). Signed
+features (growth, trend, change) also have `reason_rise_*`: `reason_*` says "fell" and is used only
+for a value < 0, `reason_rise_*` ("grew only") for a value >= 0, so the words follow the sign.
+Format specs used: `{value:,.0f}`, `{value:.0f}`, `{value:.1f}`, `{pct:.0f}`, `{pct:.1f}`, `{abs:.0f}`.
+The metadata (descriptions in en and zh, directions, templates, category labels) is in `feature_meta.yaml`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+import yaml
 
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.errors import CreditError, InputError
@@ -223,8 +228,10 @@ util_k AS (  -- bills issued before d; paid counts only if paid before d
 util_f AS (
   SELECT application_id,
     SUM(CASE WHEN lag <= 365 THEN 1 ELSE 0 END) AS utility_bills_365d,
-    AVG(CASE WHEN lag <= 180 AND due = 1 THEN CASE WHEN days_late > 0 THEN 1.0 ELSE 0.0 END END) AS utility_late_share_180d,
-    AVG(CASE WHEN lag <= 365 AND due = 1 THEN CASE WHEN days_late > 0 THEN 1.0 ELSE 0.0 END END) AS utility_late_share_365d,
+    AVG(CASE WHEN lag <= 180 AND due = 1 THEN CASE WHEN days_late > 0 THEN 1.0 ELSE 0.0 END END)
+      AS utility_late_share_180d,
+    AVG(CASE WHEN lag <= 365 AND due = 1 THEN CASE WHEN days_late > 0 THEN 1.0 ELSE 0.0 END END)
+      AS utility_late_share_365d,
     AVG(CASE WHEN lag <= 180 AND due = 1 THEN days_late END) AS utility_days_late_mean_180d,
     AVG(CASE WHEN lag <= 365 AND due = 1 THEN days_late END) AS utility_days_late_mean_365d,
     SUM(overdue) AS utility_overdue_bills,
@@ -394,8 +401,9 @@ def build_features(data_dir: str | Path, applications: pd.DataFrame | str | Path
         con.execute(f"SET threads = {int(threads)}")
     paths = _register(con, data_dir)
     _check_span(con, apps, source, paths["transactions"])
+    ids = list(set(apps["firm_id"].tolist()))
     unknown = set(apps["firm_id"]) - {r[0] for r in con.execute(
-        "SELECT firm_id FROM firms WHERE firm_id IN (SELECT * FROM unnest(?))", [list(set(apps["firm_id"].tolist()))]).fetchall()}
+        "SELECT firm_id FROM firms WHERE firm_id IN (SELECT * FROM unnest(?))", [ids]).fetchall()}
     if unknown:
         raise InputError(f"firm_id(s) {sorted(unknown)[:5]} not in the firms table {paths['firms']}",
                          file=source, column="firm_id")
@@ -432,207 +440,36 @@ def build_features(data_dir: str | Path, applications: pd.DataFrame | str | Path
 
 
 # ------------------------------------------------------------------ metadata
-# metric: (description, monotone, reason_en, reason_zh); "{w}" is filled with the window length.
-_WINDOW_META: dict[str, tuple[str, int, str, str]] = {
-    "revenue": ("platform sales in the {w} days before the application (CNY)", -1,
-                "platform sales over the last {w} days were only {value:,.0f} CNY", "近{w}天平台销售额仅{value:,.0f}元"),
-    "active_days": ("days with at least one sale in the last {w} days", -1,
-                    "sold on only {value:.0f} of the last {w} days", "近{w}天仅有{value:.0f}天有销售"),
-    "active_share": ("share of the last {w} days with a sale", -1,
-                     "sold on only {pct:.0f}% of the last {w} days", "近{w}天有销售的天数仅占{pct:.0f}%"),
-    "revenue_per_active_day": ("mean sales per trading day over the last {w} days (CNY)", -1,
-                               "sales per trading day were only {value:,.0f} CNY over the last {w} days",
-                               "近{w}天日均销售额仅{value:,.0f}元"),
-    "sales_cv": ("coefficient of variation of daily sales over trading days in the last {w} days", 1,
-                 "daily sales were volatile over the last {w} days (variation {pct:.0f}%)",
-                 "近{w}天日销售额波动大（变异系数{pct:.0f}%）"),
-    "sales_trend": ("slope of log daily sales per 30 days over the last {w} days", -1,
-                    "sales trended down by about {pct:.0f}% a month over the last {w} days",
-                    "近{w}天销售额每月下降约{pct:.0f}%"),
-    "customers": ("customer payments received in the last {w} days", -1,
-                  "only {value:,.0f} customer payments in the last {w} days", "近{w}天仅有{value:,.0f}笔客户付款"),
-    "avg_ticket": ("mean payment per customer in the last {w} days (CNY)", 0,
-                   "average payment per customer was {value:,.0f} CNY over the last {w} days",
-                   "近{w}天客单价为{value:,.0f}元"),
-    "top_customer_share": ("share of sales from the largest customer of each day, last {w} days", 1,
-                           "{pct:.0f}% of sales in the last {w} days came from single large customers",
-                           "近{w}天{pct:.0f}%的销售额来自单一大客户"),
-    "max_day_share": ("share of the {w}-day sales made on the single best day", 1,
-                      "{pct:.0f}% of the last {w} days' sales came on one day",
-                      "近{w}天{pct:.0f}%的销售额集中在一天"),
-    "refund_rate": ("refunds as a share of sales in the last {w} days", 1,
-                    "refunds were {pct:.1f}% of sales over the last {w} days", "近{w}天退款占销售额{pct:.1f}%"),
-    "refund_days": ("days with a refund in the last {w} days", 0,
-                    "refunds on {value:.0f} of the last {w} days", "近{w}天有{value:.0f}天发生退款"),
-    "supplier_payments": ("payments to suppliers in the last {w} days", -1,
-                          "only {value:.0f} supplier payments in the last {w} days", "近{w}天仅向供应商付款{value:.0f}笔"),
-    "supplier_amount": ("amount paid to suppliers in the last {w} days (CNY)", 0,
-                        "paid suppliers {value:,.0f} CNY over the last {w} days", "近{w}天向供应商付款{value:,.0f}元"),
-    "supplier_to_sales": ("supplier payments as a share of sales in the last {w} days", 0,
-                          "supplier payments were {pct:.0f}% of sales over the last {w} days",
-                          "近{w}天供应商付款占销售额{pct:.0f}%"),
-}
-_RATIO_METRICS = {"active_share", "sales_cv", "sales_trend", "top_customer_share", "max_day_share",
-                  "refund_rate", "supplier_to_sales"}
-
-# name: (description, monotone, ratio, reason_en, reason_zh)
-_OTHER_META: dict[str, tuple[str, int, bool, str, str]] = {
-    "sector": ("industry sector (categorical)", 0, False, "sector: {value}", "行业：{value}"),
-    "region": ("region of China: east, central, west, northeast (categorical)", 0, False,
-               "region: {value}", "地区：{value}"),
-    "size": ("firm size class: micro, small, medium (categorical)", 0, False, "firm size: {value}", "企业规模：{value}"),
-    "firm_age_days": ("days since the firm was founded", -1, False,
-                      "the business is only {value:.0f} days old", "企业成立仅{value:.0f}天"),
-    "platform_tenure_days": ("days since the firm joined the payment platform", -1, False,
-                             "only {value:.0f} days of payment-platform history", "支付平台经营记录仅{value:.0f}天"),
-    "owner_age": ("owner's age in years", 0, False, "owner age {value:.0f}", "经营者年龄{value:.0f}岁"),
-    "employees": ("number of employees", -1, False, "only {value:.0f} employees", "员工仅{value:.0f}人"),
-    "requested_amount": ("loan amount applied for (CNY)", 1, False,
-                         "the amount requested ({value:,.0f} CNY) is large", "申请金额较大（{value:,.0f}元）"),
-    "term_months": ("loan term applied for (months)", 0, False, "term {value:.0f} months", "期限{value:.0f}个月"),
-    "amount_to_revenue_365d": ("requested amount over platform sales of the last 365 days", 1, True,
-                               "the loan is {pct:.0f}% of last year's platform sales",
-                               "申请金额为近一年平台销售额的{pct:.0f}%"),
-    "amount_to_monthly_revenue_90d": ("requested amount over mean monthly sales of the last 90 days", 1, False,
-                                      "the loan equals {value:.1f} months of recent sales",
-                                      "申请金额相当于近期{value:.1f}个月的销售额"),
-    "growth_30d_vs_prev_30d": ("sales of the last 30 days over the 30 days before, minus 1", -1, True,
-                               "sales fell {pct:.0f}% from the previous month", "近30天销售额较前30天下降{pct:.0f}%"),
-    "growth_90d_vs_prev_90d": ("sales of the last 90 days over the 90 days before, minus 1", -1, True,
-                               "sales fell {pct:.0f}% over the last 3 months", "近3个月销售额下降{pct:.0f}%"),
-    "growth_180d_vs_prev_180d": ("sales of the last 180 days over the 180 days before, minus 1", -1, True,
-                                 "sales fell {pct:.0f}% over the last 6 months", "近6个月销售额下降{pct:.0f}%"),
-    "growth_30d_vs_365d_avg": ("sales of the last 30 days over the 365-day monthly mean, minus 1", -1, True,
-                               "last month's sales were {pct:.0f}% below the yearly average",
-                               "近30天销售额比近一年月均低{pct:.0f}%"),
-    "yoy_growth_30d": ("sales of the last 30 days over the same 30 days a year earlier, minus 1", -1, True,
-                       "sales fell {pct:.0f}% year on year (last 30 days)", "近30天销售额同比下降{pct:.0f}%"),
-    "yoy_growth_90d": ("sales of the last 90 days over the same 90 days a year earlier, minus 1", -1, True,
-                       "sales fell {pct:.0f}% year on year (last 3 months)", "近3个月销售额同比下降{pct:.0f}%"),
-    "cny_aligned_yoy_growth_90d": (
-        "sales of the last 90 days over the same 90 days relative to the previous Chinese New Year, minus 1",
-        -1, True, "sales fell {pct:.0f}% from the same Spring-Festival-aligned period a year earlier",
-        "近3个月销售额较上年春节同期下降{pct:.0f}%"),
-    "active_days_change_30d": ("trading days in the last 30 days minus those in the 30 days before", -1, False,
-                               "trading days changed by {value:.0f} from the previous month",
-                               "近30天经营天数较前30天变化{value:.0f}天"),
-    "days_since_last_sale": (f"days since the last sale (capped at {LOOKBACK_DAYS})", 1, False,
-                             "no sales for {value:.0f} days", "已{value:.0f}天无销售"),
-    "sales_history_days": (f"days since the first sale in the look-back (capped at {LOOKBACK_DAYS})", -1, False,
-                           "only {value:.0f} days of sales history", "销售记录仅{value:.0f}天"),
-    "days_since_last_supplier_payment": (f"days since the last supplier payment (capped at {LOOKBACK_DAYS})", 1,
-                                         False, "no supplier payment for {value:.0f} days", "已{value:.0f}天未向供应商付款"),
-    "supplier_gap_mean_365d": ("mean days between supplier payments, last 365 days", 1, False,
-                               "supplier payments were {value:.0f} days apart on average",
-                               "向供应商付款平均间隔{value:.0f}天"),
-    "supplier_gap_std_365d": ("standard deviation of days between supplier payments, last 365 days", 1, False,
-                              "supplier payments were irregular (gaps vary by {value:.0f} days)",
-                              "向供应商付款不规律（间隔波动{value:.0f}天）"),
-    "supplier_gap_max_365d": ("longest gap between supplier payments in the last 365 days (days)", 1, False,
-                              "a {value:.0f}-day gap without paying suppliers", "曾有{value:.0f}天未向供应商付款"),
-    "distinct_suppliers_365d": ("distinct suppliers paid in the last 365 days", 0, False,
-                                "paid {value:.0f} suppliers last year", "近一年向{value:.0f}家供应商付款"),
-    "distinct_suppliers_90d": ("distinct suppliers paid in the last 90 days", -1, False,
-                               "paid only {value:.0f} suppliers in the last 3 months", "近3个月仅向{value:.0f}家供应商付款"),
-    "supplier_months_paid_365d": ("30-day blocks of the last 365 days with a supplier payment", -1, False,
-                                  "paid suppliers in only {value:.0f} of the last 12 months",
-                                  "近12个月中仅{value:.0f}个月向供应商付款"),
-    "top_supplier_share_365d": ("share of supplier payments to the largest supplier, last 365 days", 0, True,
-                                "{pct:.0f}% of supplier payments went to one supplier",
-                                "{pct:.0f}%的供应商付款集中于一家"),
-    "tax_filings_365d": ("tax filings filed in the last 365 days", -1, False,
-                         "only {value:.0f} tax filings in the last year", "近一年仅申报纳税{value:.0f}次"),
-    "tax_declared_sales_90d": ("sales declared in tax filings filed in the last 90 days (CNY)", -1, False,
-                               "declared only {value:,.0f} CNY of sales to the tax office in 3 months",
-                               "近3个月申报销售额仅{value:,.0f}元"),
-    "tax_declared_sales_365d": ("sales declared in tax filings filed in the last 365 days (CNY)", -1, False,
-                                "declared only {value:,.0f} CNY of sales to the tax office in a year",
-                                "近一年申报销售额仅{value:,.0f}元"),
-    "tax_paid_365d": ("tax paid with filings of the last 365 days (CNY)", -1, False,
-                      "paid only {value:,.0f} CNY of tax in a year", "近一年纳税仅{value:,.0f}元"),
-    "tax_late_filings_365d": ("tax filings after their due date, last 365 days", 1, False,
-                              "{value:.0f} late tax filings in the last year", "近一年逾期申报纳税{value:.0f}次"),
-    "tax_late_share_365d": ("share of tax filings after their due date, last 365 days", 1, True,
-                            "{pct:.0f}% of tax filings were late", "{pct:.0f}%的纳税申报逾期"),
-    "tax_days_late_mean_365d": ("mean days past the due date of tax filings, last 365 days", 1, False,
-                                "tax filings were {value:.1f} days late on average", "纳税申报平均逾期{value:.1f}天"),
-    "days_since_last_tax_filing": ("days since the last tax filing", 1, False,
-                                   "no tax filing for {value:.0f} days", "已{value:.0f}天未申报纳税"),
-    "tax_declared_growth_90d": ("declared sales filed in the last 90 days over the 90 days before, minus 1", -1, True,
-                                "declared sales fell {pct:.0f}% quarter on quarter", "申报销售额环比下降{pct:.0f}%"),
-    "platform_to_tax_sales_90d": ("platform sales over declared sales, periods filed in the last 90 days", 1,
-                                  True, "platform sales were {pct:.0f}% of the sales declared for tax",
-                                  "平台销售额为申报销售额的{pct:.0f}%"),
-    "platform_to_tax_sales_365d": ("platform sales over declared sales, periods filed in the last 365 days", 1,
-                                   True, "platform sales were {pct:.0f}% of the sales declared for tax over a year",
-                                   "近一年平台销售额为申报销售额的{pct:.0f}%"),
-    "utility_bills_365d": ("utility bills issued in the last 365 days", -1, False,
-                           "only {value:.0f} utility bills in the last year", "近一年仅有{value:.0f}期水电账单"),
-    "utility_late_share_180d": ("share of utility bills due in the last 180 days paid late or still unpaid", 1,
-                                True, "{pct:.0f}% of utility bills in 6 months were paid late",
-                                "近6个月{pct:.0f}%的水电费逾期缴纳"),
-    "utility_late_share_365d": ("share of utility bills due in the last 365 days paid late or still unpaid", 1,
-                                True, "{pct:.0f}% of utility bills in a year were paid late",
-                                "近一年{pct:.0f}%的水电费逾期缴纳"),
-    "utility_days_late_mean_180d": ("mean days utility bills were paid after due, last 180 days", 1, False,
-                                    "utility bills were paid {value:.1f} days late on average",
-                                    "水电费平均逾期{value:.1f}天"),
-    "utility_days_late_mean_365d": ("mean days utility bills were paid after due, last 365 days", 1, False,
-                                    "utility bills were paid {value:.1f} days late on average over a year",
-                                    "近一年水电费平均逾期{value:.1f}天"),
-    "utility_overdue_bills": ("utility bills past due and unpaid at the application date", 1, False,
-                              "{value:.0f} utility bills are overdue", "有{value:.0f}期水电费逾期未缴"),
-    "utility_amount_90d": ("utility bills issued in the last 90 days (CNY)", 0, False,
-                           "utility bills of {value:,.0f} CNY in 3 months", "近3个月水电费{value:,.0f}元"),
-    "utility_yoy_growth_90d": ("utility bills of the last 90 days over the same 90 days a year earlier, minus 1",
-                               -1, True, "electricity use fell {pct:.0f}% year on year", "用电量同比下降{pct:.0f}%"),
-    "prior_loans": ("loans started before the application", 0, False,
-                    "{value:.0f} earlier loans", "此前有{value:.0f}笔贷款"),
-    "prior_platform_loans": ("earlier loans from this platform", 0, False,
-                             "{value:.0f} earlier loans from us", "此前在本平台有{value:.0f}笔贷款"),
-    "prior_loan_amount": ("total amount of earlier loans (CNY)", 0, False,
-                          "earlier loans total {value:,.0f} CNY", "此前贷款合计{value:,.0f}元"),
-    "prior_defaults": ("earlier loans that defaulted before the application", 1, False,
-                       "{value:.0f} earlier loans defaulted", "此前有{value:.0f}笔贷款违约"),
-    "prior_late_loans": ("earlier loans with a repayment 30+ days late before the application", 1, False,
-                         "{value:.0f} earlier loans were repaid late", "此前有{value:.0f}笔贷款逾期还款"),
-    "prior_late_loans_365d": ("earlier loans first 30+ days late within the last 365 days", 1, False,
-                              "{value:.0f} late loan repayments in the last year", "近一年有{value:.0f}笔贷款逾期"),
-    "prior_repaid_loans": ("earlier loans fully repaid before the application", -1, False,
-                           "only {value:.0f} loans repaid so far", "此前仅结清{value:.0f}笔贷款"),
-    "open_loans": ("loans outstanding at the application date", 1, False,
-                   "{value:.0f} other loans outstanding", "当前有{value:.0f}笔未结清贷款"),
-    "open_loan_amount": ("original amount of loans outstanding at the application date (CNY)", 1, False,
-                         "{value:,.0f} CNY of loans outstanding", "未结清贷款{value:,.0f}元"),
-    "days_since_last_loan": ("days since the most recent earlier loan started", -1, False,
-                             "took another loan only {value:.0f} days ago", "距上一笔贷款仅{value:.0f}天"),
-}
+# Descriptions (en, zh), directions of risk and reason templates live in feature_meta.yaml (data, not code).
+META_FILE = Path(__file__).with_name("feature_meta.yaml")
 _HEAD = ("sector", "region", "size", "firm_age_days", "platform_tenure_days", "owner_age", "employees",
          "requested_amount", "term_months", "amount_to_revenue_365d", "amount_to_monthly_revenue_90d")
 _LOAN = ("prior_loans", "prior_platform_loans", "prior_loan_amount", "prior_defaults", "prior_late_loans",
          "prior_late_loans_365d", "prior_repaid_loans", "open_loans", "open_loan_amount", "days_since_last_loan")
 
 
+@lru_cache(maxsize=1)
+def _meta() -> dict:
+    return yaml.safe_load(META_FILE.read_text(encoding="utf-8"))
+
+
+def _spec(name: str, entry: dict, w: str = "") -> tuple[FeatureSpec, bool]:
+    fields = {k: (v.replace("{w}", w).replace("{lookback}", str(LOOKBACK_DAYS)) if isinstance(v, str) else v)
+              for k, v in entry.items() if k != "ratio"}
+    return FeatureSpec(name, **fields), bool(entry.get("ratio"))
+
+
 def _window_spec(name: str) -> tuple[FeatureSpec, bool] | None:
     metric, _, rest = name.rpartition("_")
-    if metric not in _WINDOW_META or not rest.endswith("d") or not rest[:-1].isdigit():
+    if metric not in _meta()["window_metrics"] or not rest.endswith("d") or not rest[:-1].isdigit():
         return None
-    w = rest[:-1]
-    desc, mono, en, zh = _WINDOW_META[metric]
-    return FeatureSpec(name, desc.format(w=w), True, mono, en.replace("{w}", w), zh.replace("{w}", w)), \
-        metric in _RATIO_METRICS
+    return _spec(name, _meta()["window_metrics"][metric], rest[:-1])
 
 
 def _all_specs() -> list[tuple[FeatureSpec, bool]]:
-    names = list(_HEAD) + _sales_names() + list(SUP_FEATURES) + list(TAX_FEATURES) + list(UTIL_FEATURES) + list(_LOAN)
-    out = []
-    for n in names:
-        ws = _window_spec(n)
-        if ws is None:
-            desc, mono, ratio, en, zh = _OTHER_META[n]
-            ws = FeatureSpec(n, desc, True, mono, en, zh), ratio
-        out.append(ws)
-    return out
+    names = list(_HEAD) + _sales_names() + list(SUP_FEATURES) + list(TAX_FEATURES) + list(UTIL_FEATURES) \
+        + list(_LOAN)
+    return [_window_spec(n) or _spec(n, _meta()["features"][n]) for n in names]
 
 
 def feature_specs() -> dict[str, FeatureSpec]:

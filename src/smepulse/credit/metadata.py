@@ -1,7 +1,7 @@
 """Metadata every credit feature carries: what it means, whether it exists at decision time, its expected direction."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -12,9 +12,22 @@ class FeatureSpec:
     available_at_decision: bool = True
     # Expected direction of the effect on default risk: +1 higher value -> higher PD, -1 -> lower PD, 0 none imposed.
     monotone: int = 0
-    # Plain-language templates for an adverse reason, e.g. "sales fell {value:.0%} over the last 3 months".
+    # Plain-language templates for an adverse reason, e.g. "sales fell {pct:.0f}% over the last 3 months".
+    # With reason_rise_* set the feature is signed: reason_* is used when the value is < 0, reason_rise_* when >= 0.
     reason_en: str = ""
     reason_zh: str = ""
+    reason_rise_en: str = ""
+    reason_rise_zh: str = ""
+    # "categorical" or "numeric" to override detection ("" = detect: text, codes, low-cardinality integers).
+    kind: str = ""
+    # Protected or prohibited attribute (age, gender, marital status...): never given as a reason.
+    # None: decided by the policy file's name patterns (credit/protected.yaml); True/False overrides it.
+    protected: bool | None = None
+    # Chinese description for generic sentences ("" = quote `description` as data in the zh text).
+    description_zh: str = ""
+    # Readable labels of category values, e.g. {"wholesale_retail": "批发零售"}.
+    labels_en: dict = field(default_factory=dict)
+    labels_zh: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,58 +1,403 @@
-"""Reason codes as plain sentences (English and Chinese) from per-feature adverse contributions."""
+"""Reasons for a credit decision, in English and Chinese, that never contradict the applicant's data.
+
+A feature becomes a reason for an applicant only when all of these hold (docs/credit_data.md):
+1. it pushed this applicant's risk up: its contribution (TreeSHAP log-odds, or coef x deviation) is > 0;
+2. it is not a protected or prohibited attribute (`protected.yaml`, `FeatureSpec.protected`, or the
+   `protected=` names/patterns a lender passes): age, gender, marital status... are never reasons;
+3. if the feature has a direction of risk (`FeatureSpec.monotone`), the value lies on the risky side of
+   the training reference (median; the mean for 0/1 flags) or is missing: a model's interaction that
+   makes a good value look bad is not told to the applicant as if the value were bad.
+The words follow the value: a signed feature (growth, trend, change) has a falling template used when
+the value is < 0 and a rising one used when it is >= 0; a generic sentence says high/low against the
+training reference; a category (declared, text, or detected: codes, low-cardinality integers) is named
+with its translated label and never compared. A feature without a Chinese text gets a neutral Chinese
+template that quotes the column as data (指标“X”偏高（数值 95）), never English prose in the zh text.
+
+`ReasonBook` is learned at fit time (kinds, references) and is plain data (`to_dict` / `from_dict`).
+`explain(model, applicant)` scores one applicant with reasons in well under a millisecond of model time.
+"""
 from __future__ import annotations
+
+import math
+import re
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from smepulse.credit.metadata import FeatureSpec
+from smepulse.errors import CreditError
+
+POLICY_FILE = Path(__file__).with_name("protected.yaml")
+CODE_NAME = re.compile(r"(?i)((^|_)(code|naics|sic|zip|postcode|type|status|category|class|sector|industry|"
+                       r"region|state|education|id)($|_))|(code|naics|zip)$")
+MAX_CODE_LEVELS = 12
 
 
-def _fmt_value(v) -> str:
-    if isinstance(v, (float, np.floating)):
+def protected_patterns(path: str | Path = POLICY_FILE) -> list[str]:
+    """Regular expressions of protected attribute names from a policy file (`patterns:` list)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        pats = [str(p) for p in data.get("patterns", [])]
+        for p in pats:
+            re.compile(p)
+    except (OSError, yaml.YAMLError, re.error, AttributeError) as exc:
+        raise CreditError(f"{path}: not a protected-attribute policy (a 'patterns:' list of regexes): {exc}") from exc
+    return pats
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str            # feature name
+    value: object        # the applicant's value (None = missing)
+    contribution: float  # log-odds pushed up by this feature (> 0)
+    en: str
+    zh: str
+    claim: str           # what the words assert: fell, rose, high, low, typical, category, missing, template
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "value": self.value, "contribution": self.contribution,
+                "en": self.en, "zh": self.zh, "claim": self.claim}
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
+
+def _fmt(v, integer: bool = False) -> str:
+    if integer or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
+        return f"{int(v):,}" if abs(v) >= 10_000 else str(int(v))
+    if isinstance(v, float):
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}"
     return str(v)
 
 
-def sentence(spec: FeatureSpec, value, median: float | None, lang: str = "en") -> str:
-    """FeatureSpec's template when it has one and it formats; else '<description> is high/low (value X)'."""
-    template = spec.reason_en if lang == "en" else spec.reason_zh
-    if template and value is not None and not (isinstance(value, float) and np.isnan(value)):
-        try:
-            # {pct} = abs(value) * 100: the feature pipeline's convention for shares and growth rates
-            pct = abs(value) * 100 if isinstance(value, (int, float, np.number)) else value
-            return template.format(value=value, pct=pct)
-        except (ValueError, TypeError, KeyError, IndexError):
-            pass  # e.g. a numeric template on a category: fall through to the generic sentence
-    desc = spec.description or spec.name
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return f"{desc} is missing" if lang == "en" else f"{desc}缺失"
-    if median is None or not isinstance(value, (int, float, np.number)):
-        return f"{desc} is {_fmt_value(value)}" if lang == "en" else f"{desc}为 {_fmt_value(value)}"
-    high = float(value) > median
-    if lang == "en":
-        return f"{desc} is {'high' if high else 'low'} (value {_fmt_value(value)})"
-    return f"{desc}{'偏高' if high else '偏低'}（数值 {_fmt_value(value)}）"
+def _template(tpl: str, value) -> str | None:
+    if not tpl:
+        return None
+    try:
+        num = isinstance(value, (int, float))
+        return tpl.format(value=value, pct=abs(value) * 100 if num else value, abs=abs(value) if num else value)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None  # e.g. a numeric format on a category: the generic sentence is used instead
 
 
-def top_reasons(contrib: pd.DataFrame, X: pd.DataFrame, specs: dict[str, FeatureSpec],
-                medians: dict[str, float], top_n: int = 3) -> pd.DataFrame:
-    """For each row, the `top_n` features pushing risk up most (contribution > 0), as sentences.
+class ReasonBook:
+    """Per-feature reason rules learned from the training rows (scikit-learn contract)."""
 
-    Columns: reason_1..n (English), reason_zh_1..n, reason_code_1..n (feature names)."""
-    vals = contrib.to_numpy()
-    order = np.argsort(-vals, axis=1)[:, :top_n]
-    cols = np.asarray(contrib.columns)
-    out = {f"{k}_{i + 1}": [None] * len(X) for k in ("reason", "reason_zh", "reason_code")
-           for i in range(top_n)}
-    for r in range(len(X)):
-        for i, j in enumerate(order[r]):
-            if vals[r, j] <= 0:
+    def __init__(self, specs: Mapping[str, FeatureSpec] | None = None, protected: Iterable[str] = (),
+                 policy: str | Path | None = POLICY_FILE, max_code_levels: int = MAX_CODE_LEVELS):
+        self.specs = dict(specs or {})
+        self.protected = tuple(protected)
+        self.policy = policy
+        self.max_code_levels = max_code_levels
+
+    # ------------------------------------------------------------------ fit
+    def _is_protected(self, name: str, pats: list[re.Pattern]) -> bool:
+        spec = self.specs.get(name)
+        if name in self.protected:
+            return True
+        if spec is not None and spec.protected is not None:
+            return bool(spec.protected)  # explicit metadata: "age" meaning years in business is not protected
+        return any(p.fullmatch(name) for p in pats)
+
+    def _kind(self, name: str, s: pd.Series, declared: bool) -> str:
+        spec = self.specs.get(name)
+        if spec and spec.kind in ("categorical", "numeric"):
+            return spec.kind
+        if declared or isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s) \
+                or not pd.api.types.is_numeric_dtype(s):
+            return "categorical"
+        if spec and (spec.monotone or spec.reason_en):
+            return "numeric"  # a direction of risk or a numeric template: a quantity
+        if CODE_NAME.search(name):
+            return "categorical"
+        v = s.dropna().to_numpy(float)
+        if v.size and np.all(v == np.round(v)) and np.unique(v).size <= self.max_code_levels:
+            return "categorical"  # low-cardinality integers: codes, not amounts
+        return "numeric"
+
+    def fit(self, X: pd.DataFrame, categorical: Iterable[str] = ()) -> ReasonBook:
+        pats = [re.compile(p, re.IGNORECASE) for p in self.protected if not str(p).isidentifier()]
+        pats += [re.compile(p, re.IGNORECASE) for p in (protected_patterns(self.policy) if self.policy else [])]
+        declared = set(categorical)
+        self.features_ = list(X.columns)
+        self.kind_, self.reference_, self.direction_, self.protected_ = {}, {}, {}, []
+        for c in self.features_:
+            kind = self._kind(c, X[c], c in declared)
+            self.kind_[c] = kind
+            spec = self.specs.get(c)
+            self.direction_[c] = int(np.sign(spec.monotone)) if spec and kind == "numeric" else 0
+            if kind == "numeric":
+                v = pd.to_numeric(X[c], errors="coerce").dropna()
+                ref = float(v.mean() if v.nunique() <= 2 else v.median()) if len(v) else float("nan")
+                self.reference_[c] = ref
+            if self._is_protected(c, pats):
+                self.protected_.append(c)
+        self._prepare()
+        return self
+
+    def _prepare(self) -> None:
+        f = self.features_
+        self._num = np.array([self.kind_[c] == "numeric" for c in f])
+        self._dir = np.array([self.direction_[c] for c in f], float)
+        self._ref = np.array([self.reference_.get(c, np.nan) for c in f], float)
+        self._prot = np.array([c in set(self.protected_) for c in f])
+        self._integer = {c: self.kind_[c] == "categorical" for c in f}
+
+    def to_dict(self) -> dict:
+        return {"features": [{"name": c, "kind": self.kind_[c], "reference": self.reference_.get(c),
+                              "direction": self.direction_[c], "protected": c in self.protected_}
+                             for c in self.features_],
+                "specs": [s.to_dict() for s in self.specs.values()], "protected": list(self.protected),
+                "max_code_levels": self.max_code_levels}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ReasonBook:
+        book = cls({s["name"]: FeatureSpec(**s) for s in d.get("specs", [])}, d.get("protected", ()),
+                   None, d.get("max_code_levels", MAX_CODE_LEVELS))
+        rows = d["features"]
+        book.features_ = [r["name"] for r in rows]
+        book.kind_ = {r["name"]: r["kind"] for r in rows}
+        book.reference_ = {r["name"]: float(r["reference"]) for r in rows if r["reference"] is not None}
+        book.direction_ = {r["name"]: int(r["direction"]) for r in rows}
+        book.protected_ = [r["name"] for r in rows if r["protected"]]
+        book._prepare()
+        return book
+
+    # ------------------------------------------------------------------ words
+    def sentence(self, name: str, value) -> tuple[str, str, str]:
+        """(en, zh, claim) for `name` at `value`; the words never contradict the value."""
+        spec = self.specs.get(name) or FeatureSpec(name, name)
+        desc = spec.description or name
+        zdesc = spec.description_zh or f"指标“{desc}”"  # quoted as data: no English prose in the zh text
+        if _missing(value):
+            return f"no data on {desc}", f"{zdesc}无数据", "missing"
+        if self.kind_.get(name) == "categorical":
+            key = _fmt(value) if isinstance(value, (int, float, np.number)) else str(value)
+            label_en = str(spec.labels_en.get(key, key))
+            label_zh = str(spec.labels_zh.get(key, label_en))
+            en = _template(spec.reason_en, label_en) or f"{desc} is “{label_en}”"
+            zcat = spec.description_zh or f"字段“{desc}”"
+            zh = _template(spec.reason_zh, label_zh) or f"{zcat}的取值为“{label_zh}”"
+            return en, zh, "category"
+        x = float(value)
+        if spec.reason_rise_en or spec.reason_rise_zh:  # signed: the template follows the sign
+            rising = x >= 0
+            en = _template(spec.reason_rise_en if rising else spec.reason_en, x)
+            zh = _template(spec.reason_rise_zh if rising else spec.reason_zh, x)
+            claim = "rose" if rising else "fell"
+        else:
+            en, zh, claim = _template(spec.reason_en, x), _template(spec.reason_zh, x), "template"
+        ref = self.reference_.get(name, float("nan"))
+        if en is None or zh is None:
+            if math.isnan(ref) or x == ref:
+                g_en, g_zh, g_claim = f"{desc} is {_fmt(x)}", f"{zdesc}为 {_fmt(x)}", "typical"
+            elif x > ref:
+                g_en, g_zh, g_claim = f"{desc} is high (value {_fmt(x)})", f"{zdesc}偏高（数值 {_fmt(x)}）", "high"
+            else:
+                g_en, g_zh, g_claim = f"{desc} is low (value {_fmt(x)})", f"{zdesc}偏低（数值 {_fmt(x)}）", "low"
+            if en is None and zh is None:
+                claim = g_claim
+            en, zh = en or g_en, zh or g_zh
+        elif self.direction_.get(name, 0) == 0 and claim == "template" and not math.isnan(ref) and x != ref:
+            # a neutral template ("term 24 months") says which side of the typical value this applicant is on
+            hi = x > ref
+            typ = f"{ref * 100:.{1 if abs(ref) < 0.1 else 0}f}%" if "{pct" in spec.reason_en else _fmt(ref)
+            en += f" ({'above' if hi else 'below'} the typical {typ})"
+            zh += f"（{'高于' if hi else '低于'}通常水平{typ}）"
+            claim = "high" if hi else "low"
+        return en, zh, claim
+
+    # ------------------------------------------------------------------ selection
+    def eligible(self, contrib: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+        """Mask of (row, feature) cells that may be given as reasons: rules 1-3 of the module doc."""
+        ok = (contrib > 0) & ~self._prot[None, :]
+        with np.errstate(invalid="ignore"):
+            side = self._dir[None, :] * (numeric - self._ref[None, :])
+        gated = self._num & (self._dir != 0)
+        ok &= ~gated[None, :] | np.isnan(numeric) | (side > 0)
+        return ok
+
+    def _numeric(self, X: pd.DataFrame) -> np.ndarray:
+        cols = [pd.to_numeric(X[c], errors="coerce").to_numpy(float) if n else np.zeros(len(X))
+                for c, n in zip(self.features_, self._num, strict=True)]
+        return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+
+    def top(self, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, valid) of the top_n eligible features per row by contribution."""
+        score = np.where(self.eligible(contrib, numeric), contrib, -np.inf)
+        k = min(top_n, score.shape[1])
+        if k == 0:
+            return np.zeros((len(score), 0), int), np.zeros((len(score), 0), bool)
+        part = np.argpartition(-score, k - 1, axis=1)[:, :k] if score.shape[1] > k else \
+            np.tile(np.arange(score.shape[1]), (len(score), 1))
+        vals = np.take_along_axis(score, part, 1)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        idx = np.take_along_axis(part, order, 1)
+        return idx, np.isfinite(np.take_along_axis(score, idx, 1))
+
+    def explain_row(self, contrib: np.ndarray, values: list, top_n: int = 3) -> list[Reason]:
+        """Reasons for one applicant: contributions and values in the order of `features_`."""
+        numeric = np.array([[float(v) if n and not _missing(v) else np.nan
+                             for v, n in zip(values, self._num, strict=True)]])
+        idx, valid = self.top(np.asarray(contrib, float)[None, :], numeric, top_n)
+        out = []
+        for j, ok in zip(idx[0], valid[0], strict=True):
+            if not ok:
                 break
-            name = cols[j]
-            spec = specs.get(name) or FeatureSpec(name, name)
-            v = X.iat[r, X.columns.get_loc(name)]
-            v = None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)
-            out[f"reason_{i + 1}"][r] = sentence(spec, v, medians.get(name), "en")
-            out[f"reason_zh_{i + 1}"][r] = sentence(spec, v, medians.get(name), "zh")
-            out[f"reason_code_{i + 1}"][r] = name
-    return pd.DataFrame(out, index=X.index)
+            name, v = self.features_[j], values[j]
+            en, zh, claim = self.sentence(name, v)
+            out.append(Reason(name, None if _missing(v) else v, float(contrib[j]), en, zh, claim))
+        return out
+
+    def frame(self, contrib: pd.DataFrame, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
+        """Columns reason_1..n (English), reason_zh_1..n, reason_code_1..n; None where fewer apply."""
+        c = contrib[self.features_].to_numpy(float)
+        Xf = X[self.features_]
+        idx, valid = self.top(c, self._numeric(Xf), top_n)
+        cols = [Xf[f].to_numpy(object) for f in self.features_]
+        out = {f"{k}_{i + 1}": [None] * len(X) for k in ("reason", "reason_zh", "reason_code") for i in range(top_n)}
+        cache: dict = {}
+        for r, i in zip(*np.nonzero(valid), strict=True):
+            j = idx[r, i]
+            name, v = self.features_[j], cols[j][r]
+            v = None if _missing(v) else (v.item() if hasattr(v, "item") else v)
+            key = (j, v)
+            if key not in cache:
+                cache[key] = self.sentence(name, v)
+            en, zh, _ = cache[key]
+            out[f"reason_{i + 1}"][r], out[f"reason_zh_{i + 1}"][r], out[f"reason_code_{i + 1}"][r] = en, zh, name
+        return pd.DataFrame(out, index=X.index)
+
+
+def sentence(spec: FeatureSpec, value, median: float | None, lang: str = "en") -> str:
+    """One sentence for `spec` at `value` against a reference `median` (kind detected from the value)."""
+    book = ReasonBook({spec.name: spec}, policy=None)
+    book.features_ = [spec.name]
+    numeric = spec.kind != "categorical" and (_missing(value) or isinstance(value, (int, float, np.number)))
+    book.kind_ = {spec.name: "numeric" if numeric else "categorical"}
+    book.reference_ = {spec.name: float("nan") if median is None else float(median)}
+    book.direction_ = {spec.name: int(np.sign(spec.monotone))}
+    book.protected_ = []
+    en, zh, _ = book.sentence(spec.name, value)
+    return en if lang == "en" else zh
+
+
+# ---------------------------------------------------------------------- one applicant, fast
+@dataclass(frozen=True)
+class Explanation:
+    pd: float
+    score: float
+    reasons: list[Reason]
+
+    def to_dict(self) -> dict:
+        return {"pd": self.pd, "score": self.score, "reasons": [r.to_dict() for r in self.reasons]}
+
+
+class _Fast:
+    """A model's LightGBM path without pandas: a float vector per applicant, one pred_contrib call."""
+
+    def __init__(self, model):
+        est = model.estimator
+        self.model, self.booster, self.iters = model, est.booster_, est.best_iteration_
+        self.features = list(model.features)
+        schema = model.schema
+        self.levels = {c: {lv: float(i) for i, lv in enumerate(schema.categories_[c])}
+                       for c in self.features if schema.is_categorical(c)}
+        self.money = set(schema.money_)
+        self.book = model_reason_book(model)
+
+    def vector(self, applicant: Mapping) -> tuple[np.ndarray, list]:
+        x = np.empty((1, len(self.features)))
+        values = []
+        for j, c in enumerate(self.features):
+            if c not in applicant:
+                raise CreditError(f"applicant field '{c}' the model needs is missing")
+            v = applicant[c]
+            if _missing(v):
+                x[0, j] = np.nan
+                values.append(None)
+            elif c in self.levels:
+                v = str(v)
+                x[0, j] = self.levels[c].get(v, np.nan)  # unseen category: scored as missing
+                values.append(v if v in self.levels[c] else None)
+            else:
+                try:
+                    f = float(str(v).replace(",", "").replace("$", "")) if c in self.money and isinstance(v, str) \
+                        else float(v)
+                except (TypeError, ValueError):
+                    raise CreditError(f"applicant field '{c}': {v!r} is not a number") from None
+                if not math.isfinite(f):
+                    raise CreditError(f"applicant field '{c}': {v!r} is not a finite number")
+                x[0, j] = f
+                values.append(f)
+        return x, values
+
+    def explain(self, applicant: Mapping, top_n: int) -> Explanation:
+        x, values = self.vector(applicant)
+        c = self.booster.predict(x, pred_contrib=True, num_iteration=self.iters, num_threads=1)[0]
+        p_raw = 1.0 / (1.0 + math.exp(-float(c.sum())))
+        pd_ = float(self.model.calibrator.transform(np.array([p_raw]))[0])
+        score = float(np.round(self.model.scaling.score(np.array([pd_]))[0], 1))
+        return Explanation(pd_, score, self.book.explain_row(c[:-1], values, top_n))
+
+
+_FAST: dict[int, tuple[weakref.ref, _Fast]] = {}
+
+
+def model_reason_book(model) -> ReasonBook:
+    """The model's ReasonBook (learned at training); models saved before it get one from their medians."""
+    book = getattr(model, "reason_book", None)
+    if book is not None:
+        return book
+    book = ReasonBook(model.specs)
+    book.features_ = list(model.features)
+    book.kind_ = {c: "categorical" if model.schema.is_categorical(c) else "numeric" for c in book.features_}
+    book.reference_ = {c: v for c, v in model.medians.items() if c in book.kind_}
+    book.direction_ = {c: int(np.sign(model.specs[c].monotone)) if c in model.specs and book.kind_[c] == "numeric"
+                       else 0 for c in book.features_}
+    pats = [re.compile(p, re.IGNORECASE) for p in protected_patterns()]
+    book.protected_ = [c for c in book.features_ if book._is_protected(c, pats)]
+    book._prepare()
+    return book
+
+
+def explain(model, applicant: Mapping, top_n: int = 3) -> Explanation:
+    """PD, score and up to `top_n` true reasons (en and zh) for one applicant given as a mapping of
+    feature name -> value (numbers, category labels, None for missing). LightGBM models take a fast
+    path (no pandas: one `pred_contrib` call on a float vector); other kinds go through `score_frame`.
+    Raises CreditError naming the field when a value the model needs is missing or not a number."""
+    if model.kind == "lightgbm":
+        hit = _FAST.get(id(model))
+        if hit is None or hit[0]() is not model:
+            fast = _Fast(model)
+            _FAST[id(model)] = (weakref.ref(model), fast) if _weakrefable(model) else (lambda: model, fast)
+            hit = _FAST[id(model)]
+        return hit[1].explain(applicant, top_n)
+    missing = [c for c in model.features if c not in applicant]
+    if missing:
+        raise CreditError(f"applicant field '{missing[0]}' the model needs is missing")
+    df = pd.DataFrame([{c: applicant[c] for c in model.features}])
+    prep = model.schema.transform(df)
+    if prep.row_errors.iat[0]:
+        raise CreditError(f"applicant {prep.row_errors.iat[0]}")
+    X = prep.X[model.features]
+    p = model.pd_from_prepared(X)
+    score = float(np.round(model.score_from_prepared(X, p), 1)[0])
+    book = model_reason_book(model)
+    contrib = model.estimator.contributions(X)[book.features_].to_numpy(float)[0]
+    values = [None if _missing(v) else (v.item() if hasattr(v, "item") else v) for v in X.iloc[0].tolist()]
+    return Explanation(float(p[0]), score, book.explain_row(contrib, values, top_n))
+
+
+def _weakrefable(obj) -> bool:
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True

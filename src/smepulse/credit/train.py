@@ -20,7 +20,7 @@ from smepulse.credit.data import SEED, binary_target, check_features, data_hash,
 from smepulse.credit.governance import leakage_check, unavailable_features
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.models import LightGBMPD, LogisticPD
-from smepulse.credit.reasons import top_reasons
+from smepulse.credit.reasons import ReasonBook, model_reason_book
 from smepulse.credit.reject import augment, kgb_model
 from smepulse.credit.schema import FeatureSchema
 from smepulse.credit.scorecard import WoeScorecard
@@ -54,6 +54,7 @@ class CreditModel:
     scaling: Scaling
     manifest: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    reason_book: ReasonBook | None = None  # reason rules learned at training (credit/reasons.py)
 
     @property
     def features(self) -> list[str]:
@@ -80,7 +81,7 @@ class CreditModel:
             p = self.pd_from_prepared(X)
             out.loc[ok, "pd"] = p
             out.loc[ok, "score"] = np.round(self.score_from_prepared(X, p), 1)
-            reasons = top_reasons(self.estimator.contributions(X), X, self.specs, self.medians, top_n)
+            reasons = model_reason_book(self).frame(self.estimator.contributions(X), X, top_n)
         out = out.join(reasons)
         out["score_error"] = prep.row_errors
         if not ok.all():
@@ -216,10 +217,12 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
                importance=est.importance())
     if model == "scorecard":
         met["scorecard_table"] = est.table().to_dict("records")
-    met["score_hist"] = {"train": np.round(scaling_or_points(est, model, scaling, X_train, p_train), 1).tolist()[:20000],
-                         "test": np.round(scaling_or_points(est, model, scaling, X_test, p_test), 1).tolist()[:20000]}
+    met["score_hist"] = {
+        "train": np.round(scaling_or_points(est, model, scaling, X_train, p_train), 1).tolist()[:20000],
+        "test": np.round(scaling_or_points(est, model, scaling, X_test, p_test), 1).tolist()[:20000]}
 
     medians = {c: float(X_train[c].median()) for c in X.columns if not schema.is_categorical(c)}
+    book = ReasonBook(specs).fit(X_train, categorical=[c for c in X.columns if schema.is_categorical(c)])
     created = datetime.now(UTC)
     dhash = data_hash(df)
     manifest = {
@@ -236,7 +239,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         "metrics": {k: met[k] for k in ("auc", "gini", "ks", "brier", "psi_score", "n_train", "n_test")},
         "split": met["split"], "warnings": notes,
     }
-    return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met)
+    return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met, reason_book=book)
 
 
 def scaling_or_points(est, kind: str, scaling: Scaling, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
