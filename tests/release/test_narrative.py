@@ -21,6 +21,8 @@ from smepulse.release.facts import (
 from smepulse.release.narrative import approx_share, narrative, num_zh
 
 M = load_methodology("smei")
+# every group gets a paragraph (the default writes them for notable groups only: test_release_structure.py)
+M_ALL = M.model_copy(update={"release": M.release.model_copy(update={"notable_groups_only": False})})
 TODAY = date(2026, 11, 26)
 
 
@@ -98,7 +100,11 @@ def test_crossing_and_streak():
     (2.0, 0.5, 0.4, "rose", False),
     (2.0, None, None, "rose", False),
     (0.5, 0.8, 0.1, "edged_up", True),      # within 1.96 * 0.8: cautious
-    (1.4, 0.8, 0.1, "edged_up", True),
+    (1.4, 0.8, 0.1, "rose", True),         # the size decides the verb; the margin is said separately
+    (7.7, 5.0, 0.1, "rose_sharply", True),  # issue 9: not "edged up 7.7 points"
+    (-10.2, 6.0, 0.1, "slumped", True),     # issue 9: not "eased" after "down 10.2 points"
+    (-4.8, 1.0, 0.1, "slumped", False),     # the same 4.8-point fall is worded the same in every group
+    (-4.8, 3.0, 0.1, "slumped", True),
     (0.3, 0.8, 0.1, "little_changed", True),
     (0.0, 0.8, 0.1, "steady", True),
     (-0.6, 0.2, 0.1, "eased", False),      # small although beyond error
@@ -126,11 +132,13 @@ def test_rebound_to_eight_month_high_and_quarter():
                         "change": 0.6}
     en = narrative(df, "2025-12", M, "en", facts=fs).sentences()
     assert ("The performance sub-index of manufacturing SMEs rebounded 2 points to 52.2 in December, reaching an "
-            "eight-month high.") in en
+            "eight-month high.") not in en
+    assert "The performance sub-index of manufacturing SMEs rebounded 2 points to 52.2 in December, an eight-month " \
+           "high." in en
     assert "On average, the performance sub-index increased by 0.6 points from Q3 to 51.3 in Q4." in en
     zh = narrative(df, "2025-12", M, "zh", facts=fs).sentences()
-    assert "12月，制造业中小企业运营指数较上月回升2.0个点至52.2，创八个月新高。" in zh
-    assert "第四季度，运营指数均值为51.3，较第三季度上升0.6个点。" in zh
+    assert "12月，制造业中小企业运营分类指数较上月回升2.0个点至52.2，创八个月新高。" in zh
+    assert "第四季度，运营分类指数均值为51.3，较第三季度上升0.6个点。" in zh
 
 
 def test_rise_in_chinese_and_streak():
@@ -145,8 +153,8 @@ def test_rise_in_chinese_and_streak():
     assert "有数据以来" in zh
     vals = [52.5, 49.0, 51.6, 51.0, 51.4]
     df = frame({("performance", "sector=manufacturing"): ("2025-08", vals)})
-    zh = narrative(df, "2025-12", M, "zh", today=TODAY).text
-    en = narrative(df, "2025-12", M, "en", today=TODAY).text
+    zh = narrative(df, "2025-12", M_ALL, "zh", today=TODAY).text
+    en = narrative(df, "2025-12", M_ALL, "en", today=TODAY).text
     assert "连续三个月位于扩张区间" in zh and "the third consecutive month above 50" in en
     assert "创" not in zh  # 51.4 is below October's 51.6: a two-month high at most, not reported
 
@@ -157,10 +165,10 @@ def test_cross_border_sales_edge_up_to_highest_since_april():
     fs = build_facts(df, "2025-12", M, today=TODAY)
     ch = facts_of(fs, "change", "sales")[0]
     assert ch.values["move"] == "edged_up" and ch.values["within_error"]  # 0.5 <= 1.96 * 0.8
-    en = narrative(df, "2025-12", M, "en", facts=fs).sentences()
-    assert "The sales sub-index for cross-border trading SMEs edged up to its highest reading since April." in en
-    zh = narrative(df, "2025-12", M, "zh", facts=fs).sentences()
-    assert "跨境贸易中小企业销售分项指数小幅升至4月以来最高水平。" in zh
+    en = narrative(df, "2025-12", M_ALL, "en", facts=fs).sentences()
+    assert "The sales index for cross-border trading SMEs edged up to its highest reading since April." in en
+    zh = narrative(df, "2025-12", M_ALL, "zh", facts=fs).sentences()
+    assert "跨境贸易中小企业销售指数小幅升至4月以来最高水平。" in zh
 
 
 def test_headline_retreat_to_lowest_since_last_year_and_first_below_50():
@@ -175,16 +183,17 @@ def test_headline_retreat_to_lowest_since_last_year_and_first_below_50():
     en = narrative(df, "2025-08", M, "en", facts=fs).sentences()
     assert en[0] == ("Headline SMEI retreated to 50 in August, the lowest reading since September 2024; the "
                      "performance sub-index fell to 49.7, the first below-50 reading in six months.")
-    assert en[1] == "The headline's fall of 1.2 points exceeds the sampling error of the change (95% margin ±0.8)."
+    assert en[1] == ("The headline's fall of 1.2 points exceeds the margin of sampling error of the change "
+                     "(95% margin ±0.8).")
     zh = narrative(df, "2025-08", M, "zh", facts=fs).sentences()
-    assert zh[0] == "8月，中小企业信心指数回落至50.0，为2024年9月以来最低；运营指数降至49.7，为六个月来首次跌破50。"
+    assert zh[0] == "8月，中小企业信心指数回落至50.0，为2024年9月以来最低；运营分类指数降至49.7，为六个月来首次跌破50。"
 
 
 def test_within_error_is_cautious_in_both_languages():
     df = frame({("headline", "all"): ("2025-01", [50.0, 51.0, 51.2, 51.5])}, se_change=0.6)
     en = narrative(df, "2025-04", M, "en", today=TODAY).sentences()
     assert en[0].startswith("Headline SMEI was little changed at 51.5 in April")
-    assert "is within the sampling error" in en[1]
+    assert "is within the margin of sampling error" in en[1]
     zh = narrative(df, "2025-04", M, "zh", today=TODAY).sentences()
     assert zh[0].startswith("4月，中小企业信心指数基本持平于51.5")
 
@@ -217,10 +226,11 @@ def test_movers_contrasts_and_shares():
     en = narrative(df, "2025-12", M, "en", facts=fs).text
     assert "2 of the 4 components were above 50, 1 below and 1 at 50." in en
     assert ("the biggest gains were in new orders (up 2.3 points to 52.3) and profit (up 1.1 points to 51.1); "
-            "the biggest declines were in funding cost (down 1.8 points to 48.2)") in en
-    assert "Manufacturing SMEs were more confident than non-manufacturing SMEs: the headline SMEI stood at 52.4 " \
-           "against 49.1." in en
-    assert "the gap of 0.2 points is within sampling error" in en
+            "the biggest declines were in funding cost (index down 1.8 points to 48.2: more firms reported higher "
+            "funding cost)") in en
+    assert "The headline SMEI was higher for manufacturing SMEs than for non-manufacturing SMEs: 52.4 against " \
+           "49.1, a gap beyond the margin of sampling error." in en
+    assert "the gap of 0.2 points is within the margin of sampling error" in en
     assert "Nearly 95% of SMEs expect a stable USD/CNY over the next three months" in en
     zh = narrative(df, "2025-12", M, "zh", facts=fs).text
     assert "近95%的中小企业预期未来三个月美元兑人民币汇率保持稳定" in zh
@@ -235,9 +245,9 @@ def test_movers_contrasts_and_shares():
     en2 = narrative(df2, "2025-12", M, "en", facts=fs2).text
     assert "The widest gap was in the credit sub-index (55 for manufacturing SMEs against 47.5)." in en2
     zh2 = narrative(df2, "2025-12", M, "zh", facts=fs2).text
-    assert "分项指数中差距最大的是信贷指数（制造业中小企业55.0，非制造业中小企业47.5）。" in zh2
+    assert "分类指数中差距最大的是信贷分类指数（制造业中小企业55.0，非制造业中小企业47.5）。" in zh2
     assert "新订单（上升2.3个点至52.3）" in zh
-    assert "4个分项指数中，2个位于扩张区间，1个位于收缩区间，1个恰处荣枯线。" in zh
+    assert "4项指数中，2项位于扩张区间，1项位于收缩区间，1项恰处荣枯线。" in zh
 
 
 def test_helpers():

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from smepulse.errors import MethodologyError
+from smepulse.methodology.release_config import ReleaseConfig
 
 PRESET_DIR = Path(__file__).parent / "presets"
 WEIGHT_TOLERANCE = 1e-6
@@ -145,6 +146,7 @@ class Methodology(_Strict):
     headline: str | None = None
     classifications: dict[str, Classification] = Field(default_factory=dict)
     targets: tuple[Target, ...] = ()
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     source_file: str = ""
     sha256: str = ""
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from smepulse.periods import QUARTER_RE
 from smepulse.release.charts import specs
-from smepulse.release.facts import COMPOSITE_ORDER, build_facts, choose_adjustment
+from smepulse.release.facts import build_facts, choose_adjustment, composite_order
 
 SERIES_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
                   "se_change", "ci_low", "ci_high", "flag", "vintage_id", "as_of", "kind"]
@@ -88,7 +88,7 @@ def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str |
     A first sheet `release` holds every row of the release month in the tidy format."""
     adjustment = adjustment or choose_adjustment(rows, period)
     codes = {q.id: q.codes for q in methodology.questions if q.shares_only}
-    order = {s: i for i, s in enumerate(list(COMPOSITE_ORDER) + [c.id for c in methodology.composites] +
+    order = {s: i for i, s in enumerate(composite_order(methodology) +
                                         [q.id for q in methodology.questions])}
     sheets = {"release": rows[rows["period"] == period].drop(columns=[c for c in ("vintage_id",) if c in rows])}
     for g, part in rows.groupby("group", sort=False):

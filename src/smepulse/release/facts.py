@@ -8,19 +8,52 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from smepulse.errors import InputError
+from smepulse.methodology.release_config import Thresholds
 from smepulse.periods import MONTH_RE, from_index, to_index
 
 SIDES = ("expansion", "contraction", "unchanged")
 MIN_EXTREME_MONTHS = 3      # a record is reported from a "three-month high" on
 MIN_STREAK = 3              # "third consecutive month above 50" and longer
-COMPOSITE_ORDER = ("headline", "performance", "expectation", "credit")
-CONTRASTS = (("sector=manufacturing", "sector=non_manufacturing"), ("exporter=yes", "exporter=no"))
-Z = 1.96
+Z = 1.96                    # only the default: the level comes from the methodology (`z_of`)
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def z_of(methodology) -> float:
+    """The two-sided normal quantile of the methodology's confidence level (0.95 -> 1.96)."""
+    conf = methodology.sampling.confidence if methodology is not None else 0.95
+    return round(NormalDist().inv_cdf(0.5 + conf / 2), 4)
+
+
+def confidence_pct(methodology) -> str:
+    conf = methodology.sampling.confidence * 100
+    return f"{conf:.0f}" if conf == round(conf) else f"{conf:g}"
+
+
+def neutral_of(methodology) -> float:
+    """No-change level: 50 for diffusion indices, 0 for balances."""
+    return 0.0 if methodology is not None and methodology.formula == "balance" else 50.0
+
+
+def component_ids(methodology) -> list[str]:
+    """The components of the composites: index questions (surveys) or published input series (presets)."""
+    return [q.id for q in methodology.questions if not q.shares_only] + list(methodology.inputs)
+
+
+def composite_order(methodology, have: set | None = None) -> list[str]:
+    """Composites in reading order: the release config's `composite_order`, else the headline first and then the
+    methodology's order. `have`: only those present in the data."""
+    ids = [c.id for c in methodology.composites]
+    order = [c for c in methodology.release.composite_order if c in ids]
+    if methodology.headline and methodology.headline not in order:
+        order.insert(0, methodology.headline)
+    order += [c for c in ids if c not in order]
+    return [c for c in order if have is None or c in have]
 
 
 def published(x) -> float | None:
@@ -30,8 +63,8 @@ def published(x) -> float | None:
     return float(Decimal(repr(float(x))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def side(value: float) -> str:
-    return "expansion" if value > 50 else "contraction" if value < 50 else "unchanged"
+def side(value: float, neutral: float = 50.0) -> str:
+    return "expansion" if value > neutral else "contraction" if value < neutral else "unchanged"
 
 
 @dataclass(frozen=True)
@@ -88,57 +121,79 @@ def n_month_extreme(values: pd.Series, period: str) -> dict | None:
     return {"direction": direction, "months": t - m, "since": from_index(m), "start": from_index(int(s.index[0]))}
 
 
-def crossing(values: pd.Series, period: str) -> dict | None:
+def crossing(values: pd.Series, period: str, neutral: float = 50.0) -> dict | None:
     """First above- (below-) 50 reading in N months: last month on the other side or at 50, and the last
     month on this side N months back (None and `start` when there is none in the data)."""
     s = _as_months(values)
     t = to_index(period)
     if t not in s.index or (t - 1) not in s.index:
         return None
-    now = side(s[t])
-    if now == "unchanged" or side(s[t - 1]) == now:
+    now = side(s[t], neutral)
+    if now == "unchanged" or side(s[t - 1], neutral) == now:
         return None
     before = s[s.index < t]
-    same = before[before.map(side) == now]
+    same = before[before.map(lambda x: side(x, neutral)) == now]
     if same.empty:
         return {"side": now, "months": None, "since": None, "start": from_index(int(s.index[0]))}
     m = int(same.index[-1])
     return {"side": now, "months": t - m, "since": from_index(m), "start": from_index(int(s.index[0]))}
 
 
-def streak(values: pd.Series, period: str) -> dict | None:
+def streak(values: pd.Series, period: str, neutral: float = 50.0) -> dict | None:
     """k-th consecutive month on the same side of 50 (calendar months without gaps). `from_start` when the run
     reaches the first month of the data (then it is at least k)."""
     s = _as_months(values)
     t = to_index(period)
     if t not in s.index:
         return None
-    now = side(s[t])
+    now = side(s[t], neutral)
     if now == "unchanged":
         return None
     k, m = 0, t
-    while m in s.index and side(s[m]) == now:
+    while m in s.index and side(s[m], neutral) == now:
         k, m = k + 1, m - 1
     return {"side": now, "months": k, "from_start": m < s.index[0], "start": from_index(int(s.index[0]))}
 
 
-def classify_move(change: float, se_change: float | None, previous_change: float | None) -> dict:
-    """The verb key for a change of published values (see docs/narrative.md for the thresholds)."""
+def classify_move(change: float, se_change: float | None, previous_change: float | None,
+                  thresholds: Thresholds = DEFAULT_THRESHOLDS, z: float = Z) -> dict:
+    """The verb key for a change of published values: the size alone decides the verb (thresholds of the
+    release config); `within_error` says separately whether the change is within z x se_change, and the text
+    then says so ("within the margin of sampling error"). See docs/narrative.md."""
     size = abs(change)
-    within = se_change is not None and not np.isnan(se_change) and size <= Z * se_change
+    within = se_change is not None and not np.isnan(se_change) and size <= z * se_change
     if change == 0:
         move = "steady"
-    elif within and size < 0.5:
+    elif size < thresholds.little:
         move = "little_changed"
-    elif within or size < 1.0:
+    elif size < thresholds.moderate:
         move = "edged_up" if change > 0 else "eased"
     elif change > 0:
         move = "rebounded" if previous_change is not None and previous_change < 0 else "rose"
-        move += "_sharply" if size >= 3.0 else ""
+        move += "_sharply" if size >= thresholds.large else ""
     else:
-        move = "slumped" if size >= 3.0 else (
+        move = "slumped" if size >= thresholds.large else (
             "retreated" if previous_change is not None and previous_change > 0 else "fell")
     return {"move": move, "within_error": bool(within)}
+
+
+def grade(move: str) -> tuple[int, int]:
+    """(sign, size class) a verb key claims: size 0 none, 1 little, 2 small, 3 moderate, 4 large."""
+    table = {"steady": (0, 0), "little_changed": (0, 1), "edged_up": (1, 2), "eased": (-1, 2), "rose": (1, 3),
+             "rebounded": (1, 3), "fell": (-1, 3), "retreated": (-1, 3), "rose_sharply": (1, 4),
+             "rebounded_sharply": (1, 4), "slumped": (-1, 4)}
+    return table[move]
+
+
+def size_class(change: float, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> int:
+    size = abs(change)
+    if size == 0:
+        return 0
+    if size < thresholds.little:
+        return 1
+    if size < thresholds.moderate:
+        return 2
+    return 3 if size < thresholds.large else 4
 
 
 # ---------------------------------------------------------------------------------------------- the table
@@ -177,16 +232,31 @@ def check_period(df: pd.DataFrame, period: str, today: date | None = None) -> No
 
 
 class Table:
-    """The rows of one adjustment split once by (series, group), indexed by period."""
+    """The rows of one adjustment split once by (series, group), indexed by period. A (series, group) without
+    rows in that adjustment falls back to its unadjusted rows (`adjustment_of` says which was used), so a group
+    too short for seasonal adjustment keeps its history."""
 
     def __init__(self, df: pd.DataFrame, adjustment: str):
+        self.adjustment = adjustment
         if "adjustment" in df.columns:
-            df = df[df["adjustment"] == adjustment]
-        self.parts = {k: v.set_index("period").sort_index() for k, v in df.groupby(["series", "group"], sort=False)}
+            main = df[df["adjustment"] == adjustment]
+            nsa = df[df["adjustment"] == "nsa"] if adjustment != "nsa" else main.iloc[:0]
+        else:
+            main, nsa = df, df.iloc[:0]
+        self.parts = {k: v.set_index("period").sort_index() for k, v in main.groupby(["series", "group"], sort=False)
+                      if v["value"].notna().any()}
+        self.used = dict.fromkeys(self.parts, adjustment)
+        for k, v in nsa.groupby(["series", "group"], sort=False):
+            if k not in self.parts:
+                self.parts[k] = v.set_index("period").sort_index()
+                self.used[k] = "nsa"
         self.empty = df.iloc[:0].set_index("period")
 
     def get(self, series: str, group: str) -> pd.DataFrame:
         return self.parts.get((series, group), self.empty)
+
+    def adjustment_of(self, series: str, group: str) -> str:
+        return self.used.get((series, group), self.adjustment)
 
 
 def _values(df, series: str, group: str, adjustment: str) -> pd.DataFrame:
@@ -195,17 +265,23 @@ def _values(df, series: str, group: str, adjustment: str) -> pd.DataFrame:
     return Table(df[(df["series"] == series) & (df["group"] == group)], adjustment).get(series, group)
 
 
-def series_facts(df: pd.DataFrame, series: str, group: str, period: str, adjustment: str) -> list[Fact]:
-    """Level, change, extreme, crossing, streak and quarterly facts of one series and group."""
+def series_facts(df: pd.DataFrame, series: str, group: str, period: str, adjustment: str,
+                 methodology=None) -> list[Fact]:
+    """Level, change, extreme, crossing, streak and quarterly facts of one series and group. `methodology`
+    gives the no-change level (50 or 0), the confidence level and the verb thresholds (defaults otherwise)."""
     rows = _values(df, series, group, adjustment)
+    used = df.adjustment_of(series, group) if isinstance(df, Table) else adjustment
+    neutral, z = neutral_of(methodology), z_of(methodology)
+    thresholds = methodology.release.thresholds if methodology is not None else DEFAULT_THRESHOLDS
     monthly = rows[[len(p) == 7 for p in rows.index]]  # YYYY-MM rows (quarters are YYYYQn)
     if period not in monthly.index or pd.isna(monthly.at[period, "value"]):
         return []
     values = monthly["value"].dropna()
     v = published(values[period])
     se = published(monthly.at[period, "se"]) if "se" in monthly else None
-    facts = [Fact("level", series, group, period, {"value": v, "side": side(v), "se": se,
-                                                    "n": _int(monthly.at[period, "n"]) if "n" in monthly else None})]
+    facts = [Fact("level", series, group, period, {"value": v, "side": side(v, neutral), "se": se,
+                                                    "n": _int(monthly.at[period, "n"]) if "n" in monthly else None,
+                                                    "adjustment": used})]
     t = to_index(period)
     prev_p = from_index(t - 1)
     if prev_p in values.index:
@@ -217,8 +293,9 @@ def series_facts(df: pd.DataFrame, series: str, group: str, period: str, adjustm
         se_change = None if se_change is None or pd.isna(se_change) else float(se_change)
         facts.append(Fact("change", series, group, period,
                           {"value": v, "previous": prev, "change": change,
-                           "se_change": published(se_change), "margin": published(Z * se_change) if se_change else None,
-                           "previous_change": prev_change, **classify_move(change, se_change, prev_change)},
+                           "se_change": published(se_change), "margin": published(z * se_change) if se_change else None,
+                           "previous_change": prev_change, "adjustment": used,
+                           **classify_move(change, se_change, prev_change, thresholds, z)},
                           {"previous": prev_p}))
         values = _as_months(values)  # rounded once for the three tests below
         ext = n_month_extreme(values, period)
@@ -226,12 +303,12 @@ def series_facts(df: pd.DataFrame, series: str, group: str, period: str, adjustm
             facts.append(Fact("extreme", series, group, period,
                               {"value": v, "direction": ext["direction"], "months": ext["months"]},
                               {"since": ext["since"], "start": ext["start"]}))
-        cr = crossing(values, period)
+        cr = crossing(values, period, neutral)
         if cr:
             facts.append(Fact("crossing", series, group, period, {"value": v, "side": cr["side"],
                                                                   "months": cr["months"]},
                               {"since": cr["since"], "start": cr["start"]}))
-        st = streak(values, period)
+        st = streak(values, period, neutral)
         if st and st["months"] >= MIN_STREAK and not cr:
             facts.append(Fact("streak", series, group, period,
                               {"value": v, "side": st["side"], "months": st["months"], "from_start": st["from_start"]},
@@ -306,9 +383,10 @@ def breadth(facts: list[Fact], components: list[str], group: str, period: str) -
                  "at": sides.count("unchanged"), "total": len(sides)})
 
 
-def contrast(df: pd.DataFrame, series: str, a: str, b: str, period: str, adjustment: str) -> Fact | None:
+def contrast(df: pd.DataFrame, series: str, a: str, b: str, period: str, adjustment: str,
+             z: float = Z) -> Fact | None:
     """Two groups compared on one series: the gap, and whether it exceeds sampling error (independent samples:
-    1.96 * sqrt(se_a^2 + se_b^2))."""
+    z * sqrt(se_a^2 + se_b^2), z from the methodology's confidence level)."""
     ra, rb = _values(df, series, a, adjustment), _values(df, series, b, adjustment)
     if period not in ra.index or period not in rb.index:
         return None
@@ -317,7 +395,7 @@ def contrast(df: pd.DataFrame, series: str, a: str, b: str, period: str, adjustm
         return None
     sea = ra.at[period, "se"] if "se" in ra else np.nan
     seb = rb.at[period, "se"] if "se" in rb else np.nan
-    margin = Z * float(np.hypot(sea, seb)) if pd.notna(sea) and pd.notna(seb) else None
+    margin = z * float(np.hypot(sea, seb)) if pd.notna(sea) and pd.notna(seb) else None
     gap = published(va - vb)
     return Fact("contrast", series, f"{a}|{b}", period,
                 {"a": a, "b": b, "value_a": va, "value_b": vb, "gap": gap,
@@ -329,7 +407,8 @@ def shares_fact(df: pd.DataFrame, question, group: str, period: str) -> Fact | N
     rows = df[(df["series"] == question.id) & (df["group"] == group) & (df["period"] == period)]
     if "adjustment" in rows.columns:
         rows = rows[rows["adjustment"] == "nsa"]
-    if rows.empty or rows[["up", "same", "down"]].isna().all(axis=None):
+    if rows.empty or not {"up", "same", "down"} <= set(rows.columns) or \
+            rows[["up", "same", "down"]].isna().all(axis=None):
         return None
     r = rows.iloc[0]
     shares = {code: published(r[col]) for code, col in zip(question.codes, ("up", "same", "down"), strict=False)}
@@ -346,26 +425,25 @@ def build_facts(df: pd.DataFrame, period: str, methodology, adjustment: str | No
     check_period(df, period, today)
     adjustment = adjustment or choose_adjustment(df, period)
     have = set(df["series"].unique())
-    composites = [c for c in COMPOSITE_ORDER if c in have]
-    composites += [c.id for c in methodology.composites if c.id not in composites and c.id in have]
-    questions = [q for q in methodology.questions if not q.shares_only and q.id in have]
+    composites = composite_order(methodology, have)
+    components = [c for c in component_ids(methodology) if c in have]
     present = list(dict.fromkeys(df["group"].unique()))
     groups = groups or (["all"] if "all" in present else []) + [g for g in present if g != "all"]
     facts: list[Fact] = []
     table = Table(df, adjustment)
     for g in groups:
-        for s in composites + [q.id for q in questions]:
-            facts += series_facts(table, s, g, period, adjustment)
-        mv = movers(table, [q.id for q in questions], g, period, adjustment)
+        for s in composites + components:
+            facts += series_facts(table, s, g, period, adjustment, methodology)
+        mv = movers(table, components, g, period, adjustment)
         if mv:
             facts.append(mv)
         if g == "all":
-            br = breadth(facts, [q.id for q in questions], g, period)
+            br = breadth(facts, components, g, period)
             if br:
                 facts.append(br)
-    for a, b in CONTRASTS:
+    for a, b in methodology.release.contrasts:
         for s in composites:  # the headline first, then the sub-indexes
-            c = contrast(table, s, a, b, period, adjustment)
+            c = contrast(table, s, a, b, period, adjustment, z_of(methodology))
             if c:
                 facts.append(c)
     for q in methodology.questions:

@@ -14,40 +14,24 @@ import pandas as pd
 
 from smepulse.errors import InputError
 from smepulse.periods import to_index
-from smepulse.release.facts import COMPOSITE_ORDER, CONTRASTS, Fact, build_facts, choose_adjustment
+from smepulse.release.facts import (
+    Fact,
+    build_facts,
+    choose_adjustment,
+    component_ids,
+    composite_order,
+    confidence_pct,
+    neutral_of,
+)
 
 LANGS = ("en", "zh")
 SINCE_FORM_FROM = 10  # from ten months on a record names the month ("lowest since September 2024")
+NOTABLE_RECORD = 6    # a group paragraph is written for a record of six months or more
 
 EN_NUM = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 EN_ORD = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
           "eleventh", "twelfth"]
 ZH_DIGITS = "零一二三四五六七八九"
-
-# group phrases: English "of/for ... SMEs" after a series name, a plural noun for contrasts; Chinese prefix
-EN_GROUP = {
-    "sector=manufacturing": ("of manufacturing SMEs", "manufacturing SMEs"),
-    "sector=non_manufacturing": ("of non-manufacturing SMEs", "non-manufacturing SMEs"),
-    "exporter=yes": ("for cross-border trading SMEs", "cross-border trading SMEs"),
-    "exporter=no": ("for domestic SMEs", "domestic SMEs"),
-    "size=micro": ("of micro enterprises", "micro enterprises"),
-    "size=small": ("of small enterprises", "small enterprises"),
-    "size=medium": ("of medium-sized enterprises", "medium-sized enterprises"),
-}
-SECTOR_EN = {"non_manufacturing": "non-manufacturing", "wholesale_retail": "wholesale and retail",
-             "transport_logistics": "transport and logistics", "accommodation_catering": "accommodation and catering",
-             "it_finance": "IT and finance", "real_estate": "real estate", "other_services": "other services"}
-ZH_GROUP = {
-    "all": "中小企业", "sector=manufacturing": "制造业中小企业", "sector=non_manufacturing": "非制造业中小企业",
-    "sector=construction": "建筑业中小企业", "sector=real_estate": "房地产业中小企业",
-    "sector=wholesale_retail": "批发零售业中小企业", "sector=transport_logistics": "交通物流业中小企业",
-    "sector=accommodation_catering": "住宿餐饮业中小企业", "sector=it_finance": "信息技术与金融业中小企业",
-    "sector=other_services": "其他服务业中小企业", "region=east": "东部地区中小企业",
-    "region=central": "中部地区中小企业", "region=west": "西部地区中小企业", "region=northeast": "东北地区中小企业",
-    "size=micro": "微型企业", "size=small": "小型企业", "size=medium": "中型企业",
-    "exporter=yes": "跨境贸易中小企业", "exporter=no": "非跨境贸易中小企业",
-}
-
 
 # ---------------------------------------------------------------------------------------------- formatting
 
@@ -130,13 +114,19 @@ def join_en(items: list[str]) -> str:
 # ---------------------------------------------------------------------------------------------- names
 
 class Names:
-    """Series and group names in one language, from the methodology's bilingual texts."""
+    """Series and group names in one language, from the methodology's bilingual texts and its release config.
+
+    Chinese follows NBS / Caixin usage: the headline by its own name (中小企业信心指数), a sub-index (composite)
+    is a 分类指数 (运营分类指数), the index of a question is a 指数 (新订单指数)."""
 
     def __init__(self, methodology, lang: str):
         self.m, self.lang = methodology, lang
         self.text = {q.id: q.text for q in methodology.questions}
-        self.text.update({c.id: c.text for c in methodology.composites})
+        self.text.update({c.id: c.text for c in methodology.composites if c.text is not None})
+        self.text.update(methodology.release.labels)
         self.composites = {c.id for c in methodology.composites}
+        self.inverted = {q.id for q in methodology.questions if q.inverted}
+        self.groups = methodology.release.groups
 
     def label(self, series: str) -> str:
         t = self.text.get(series)
@@ -148,24 +138,30 @@ class Names:
         return raw.split("（")[0]
 
     def series(self, series: str, group: str = "all", with_group: bool = True) -> str:
-        """English: 'the performance sub-index of manufacturing SMEs' / 'Headline SMEI'. Chinese: '制造业中小企业运营指数'."""
+        """English: 'the performance sub-index of manufacturing SMEs' / 'the headline SMEI'. Chinese:
+        '制造业中小企业运营分类指数'."""
         if self.lang == "en":
             if series == self.m.headline:
                 base = "the " + self.label(series).replace("Headline", "headline")
-            else:
+            elif series in self.composites:
                 base = f"the {self.label(series).lower()} sub-index"
+            else:
+                base = f"the {self.label(series).lower()} index"
             if not with_group or group == "all":
                 return base
             return f"{base} {self.group_phrase(group)}"
         if series == self.m.headline:
-            name = "信心指数"
+            name = self.label(series)
         elif series in self.composites:
-            name = f"{self.label(series)}指数"
+            name = f"{self.label(series)}分类指数"
         else:
-            name = f"{self.label(series)}分项指数"
-        if not with_group or (group == "all" and series != self.m.headline):
+            name = f"{self.label(series)}指数"
+        if not with_group or group == "all":
             return name
-        return self.group_zh(group) + name
+        prefix = self.group_zh(group)
+        if series == self.m.headline and prefix.endswith("中小企业") and name.startswith("中小企业"):
+            name = name[len("中小企业"):]
+        return prefix + name
 
     def subject(self, series: str, group: str) -> str:
         """At the start of a sentence."""
@@ -173,32 +169,70 @@ class Names:
             return self.label(series)  # "Headline SMEI"
         return cap(self.series(series, group))
 
+    def _dim_value(self, group: str) -> tuple[str, str, str]:
+        dim, _, value = group.partition("=")
+        c = self.m.classifications.get(dim)
+        dim_text = (getattr(c.text, self.lang) if c and c.text else dim.replace("_", " "))
+        return dim, value, dim_text
+
     def group_phrase(self, group: str) -> str:
-        if group in EN_GROUP:
-            return EN_GROUP[group][0]
+        if group in self.groups:
+            return self.groups[group].en_phrase
         return f"of {self.group_noun(group)}"
 
     def group_noun(self, group: str) -> str:
         if group == "all":
-            return "SMEs"
-        if group in EN_GROUP:
-            return EN_GROUP[group][1]
-        dim, _, value = group.partition("=")
-        if dim == "region":
-            return f"SMEs in the {value.replace('_', ' ')}"
-        return f"{SECTOR_EN.get(value, value.replace('_', ' '))} SMEs"
+            return "SMEs" if self.m.kind == "survey" else "all respondents"
+        if group in self.groups:
+            return self.groups[group].en_noun
+        _, value, dim_text = self._dim_value(group)
+        return f"respondents with {dim_text.lower()} {value.replace('_', ' ')}"
 
     def group_zh(self, group: str) -> str:
-        if group in ZH_GROUP:
-            return ZH_GROUP[group]
-        dim, _, value = group.partition("=")
-        c = self.m.classifications.get(dim)
-        return f"{c.text.zh if c else dim}为{value}的中小企业"
+        if group in self.groups:
+            return self.groups[group].zh
+        if group == "all":
+            return "全部受访企业"
+        _, value, dim_text = self._dim_value(group)
+        return f"{dim_text}为{value}的受访企业"
 
     def group_title(self, group: str) -> str:
         if self.lang == "en":
-            return "All SMEs" if group == "all" else cap(self.group_noun(group))
-        return "全部中小企业" if group == "all" else self.group_zh(group)
+            if group == "all":
+                return "All SMEs" if self.m.kind == "survey" else "All respondents"
+            return cap(self.group_noun(group))
+        if group == "all":
+            return "全部中小企业" if self.m.kind == "survey" else "全部受访企业"
+        return self.group_zh(group)
+
+    def group_short(self, group: str) -> str:
+        """A group's name without 'SMEs' (chart and table labels): 'manufacturing', '制造业'."""
+        if self.lang == "zh":
+            return self.group_title(group).removesuffix("中小企业").removesuffix("地区") or self.group_title(group)
+        noun = self.group_title(group)
+        for cut in (" SMEs", "SMEs in the "):
+            noun = noun.replace(cut, "")
+        return cap(noun)
+
+
+def group_order(methodology, groups: list[str]) -> list[str]:
+    """'all' first, then the contrasts' groups, then each classification's values in the release config's
+    `group_order` (else the methodology's order: regions east, central, west, northeast), derived groups last."""
+    rank = {}
+    k = 0
+    for a, b in methodology.release.contrasts:
+        for g in (a, b):
+            if g not in rank:
+                rank[g], k = k, k + 1
+    for dim, c in methodology.classifications.items():
+        values = list(methodology.release.group_order.get(dim, ())) + list(c.values) + list(c.derived or {})
+        for v in values:
+            g = f"{dim}={v}"
+            if g not in rank:
+                rank[g], k = k, k + 1
+    out = [g for g in groups if g == "all"]
+    rest = [g for g in groups if g != "all"]
+    return out + sorted(rest, key=lambda g: (rank.get(g, k + 1), rest.index(g)))
 
 
 # ---------------------------------------------------------------------------------------------- clauses
@@ -211,6 +245,19 @@ ZH_DETAILED = {"rose": "上升", "rebounded": "回升", "edged_up": "小幅上�
 ZH_SUMMARY = {"rose": "升至", "rebounded": "回升至", "edged_up": "小幅升至", "eased": "小幅回落至", "fell": "降至",
               "retreated": "回落至", "slumped": "大幅降至", "rose_sharply": "大幅升至", "rebounded_sharply": "大幅回升至",
               "steady": "持平于", "little_changed": "基本持平于"}
+WITHIN_EN = "within the margin of sampling error"
+WITHIN_ZH = "变动在抽样误差范围内"
+
+# sides of the no-change level, by formula: diffusion indices around 50, balances around 0
+SIDE_WORDS = {
+    "diffusion": {"en": {"expansion": "in expansion territory (above 50)",
+                         "contraction": "in contraction territory (below 50)",
+                         "unchanged": "exactly at the 50 no-change mark"},
+                  "zh": {"expansion": "位于扩张区间", "contraction": "位于收缩区间", "unchanged": "恰处50荣枯线"}},
+    "balance": {"en": {"expansion": "a positive balance (above zero)", "contraction": "a negative balance (below zero)",
+                       "unchanged": "a zero balance"},
+                "zh": {"expansion": "差额为正", "contraction": "差额为负", "unchanged": "差额为零"}},
+}
 
 
 def verb_en(change: Fact, points: bool) -> str:
@@ -231,77 +278,79 @@ def verb_zh(change: Fact, points: bool) -> str:
         return f"与上月持平，为{fmt_zh(v)}"
     if mv == "little_changed":
         return f"与上月基本持平，为{fmt_zh(v)}"
-    if points:
-        return f"较上月{ZH_DETAILED[mv]}{fmt_zh(abs(change.values['change']))}个点至{fmt_zh(v)}"
-    return f"{ZH_SUMMARY[mv]}{fmt_zh(v)}"
+    return f"较上月{ZH_DETAILED[mv]}{fmt_zh(abs(change.values['change']))}个点至{fmt_zh(v)}"
 
 
-def extras(facts: dict, lang: str, ref: str, combined_ok: bool = True) -> list[str]:
-    """At most two clauses, in this order of priority: a crossing of 50, then the record (not repeated when
-    the crossing already implies it); a streak only when neither applies; else the side of 50."""
-    out = []
-    cr, st, ex, lv = (facts.get(k) for k in ("crossing", "streak", "extreme", "level"))
-    if cr:
-        out.append(_crossing(cr, lang, ref))
-    if ex and not (cr and (cr.values["months"] is None or ex.values["months"] <= cr.values["months"])):
-        out.append(_extreme(ex, lang, ref, alone=not out))
-    if st and not out:
-        out.append(_streak(st, lang, ref))
-    if not out and lv:
-        out.append({"en": {"expansion": "in expansion territory (above 50)",
-                           "contraction": "in contraction territory (below 50)",
-                           "unchanged": "exactly at the 50 no-change mark"},
-                    "zh": {"expansion": "位于扩张区间", "contraction": "位于收缩区间",
-                           "unchanged": "恰处50荣枯线"}}[lang][lv.values["side"]])
-    return out
+class Clauses:
+    """Crossings, records, streaks and sides of the no-change level (50 or 0) in one language."""
 
+    def __init__(self, lang: str, ref: str, formula: str = "diffusion"):
+        self.lang, self.ref, self.formula = lang, ref, formula
+        self.level = "50" if formula == "diffusion" else ("zero" if lang == "en" else "0")
 
-def _extreme(f: Fact, lang: str, ref: str, alone: bool) -> str:
-    n, hi, since = f.values["months"], f.values["direction"] == "high", f.months["since"]
-    if lang == "en":
-        word = "high" if hi else "low"
+    def extras(self, facts: dict) -> list[str]:
+        """At most two clauses, in this order of priority: a crossing of the no-change level, then the record
+        (not repeated when the crossing already implies it); a streak only when neither applies; else the side."""
+        out = []
+        cr, st, ex, lv = (facts.get(k) for k in ("crossing", "streak", "extreme", "level"))
+        if cr:
+            out.append(self.crossing(cr))
+        if ex and not (cr and (cr.values["months"] is None or ex.values["months"] <= cr.values["months"])):
+            out.append(self.extreme(ex, alone=not out))
+        if st and not out:
+            out.append(self.streak(st))
+        if not out and lv:
+            out.append(SIDE_WORDS[self.formula][self.lang][lv.values["side"]])
+        return out
+
+    def extreme(self, f: Fact, alone: bool) -> str:
+        n, hi, since, ref = f.values["months"], f.values["direction"] == "high", f.months["since"], self.ref
+        if self.lang == "en":
+            word = "high" if hi else "low"
+            if since is None:
+                return (f"the {'highest' if hi else 'lowest'} reading since the series began in "
+                        f"{month_en(f.months['start'], '')}")
+            if n < SINCE_FORM_FROM:
+                article = "an" if num_en(n)[0] in "aeiou" else "a"
+                return f"{article} {num_en(n)}-month {word}"
+            return f"the {'highest' if hi else 'lowest'} reading since {month_en(since, ref)}"
+        word = "高" if hi else "低"
         if since is None:
-            return f"the {'highest' if hi else 'lowest'} reading since the series began in {month_en(f.months['start'], '')}"
+            return f"为有数据以来（{month_zh(f.months['start'], '')}起）最{word}"
         if n < SINCE_FORM_FROM:
-            article = "an" if num_en(n)[0] in "aeiou" else "a"
-            return f"{'reaching ' if alone else ''}{article} {num_en(n)}-month {word}"
-        return f"the {'highest' if hi else 'lowest'} reading since {month_en(since, ref)}"
-    word = "高" if hi else "低"
-    if since is None:
-        return f"为有数据以来（{month_zh(f.months['start'], '')}起）最{word}"
-    if n < SINCE_FORM_FROM:
-        return f"创{num_zh(n)}个月新{word}"
-    return f"为{month_zh(since, ref)}以来最{word}"
+            return f"创{num_zh(n)}个月新{word}"
+        return f"为{month_zh(since, ref)}以来最{word}"
 
-
-def _crossing(f: Fact, lang: str, ref: str) -> str:
-    above, n = f.values["side"] == "expansion", f.values["months"]
-    if n == 2:  # only last month was on the other side: "back above 50" rather than "first in two months"
-        if lang == "en":
-            return f"back {'above' if above else 'below'} 50"
-        return "重回50以上" if above else "重新跌破50"
-    if lang == "en":
-        what = f"the first {'above' if above else 'below'}-50 reading"
+    def crossing(self, f: Fact) -> str:
+        above, n, lvl = f.values["side"] == "expansion", f.values["months"], self.level
+        if n == 2:  # only last month was on the other side: "back above 50" rather than "first in two months"
+            if self.lang == "en":
+                return f"back {'above' if above else 'below'} {lvl}"
+            return f"重回{lvl}以上" if above else f"重新跌破{lvl}"
+        if self.lang == "en":
+            what = f"the first {'above' if above else 'below'}-{lvl} reading"
+            if n is None:
+                return f"{what} since the series began in {month_en(f.months['start'], '')}"
+            return f"{what} in {num_en(n)} months"
+        what = f"首次升至{lvl}以上" if above else f"首次跌破{lvl}"
         if n is None:
-            return f"{what} since the series began in {month_en(f.months['start'], '')}"
-        return f"{what} in {num_en(n)} months"
-    what = "首次升至50以上" if above else "首次跌破50"
-    if n is None:
-        return f"为有数据以来（{month_zh(f.months['start'], '')}起）{what}"
-    return f"为{num_zh(n)}个月来{what}"
+            return f"为有数据以来（{month_zh(f.months['start'], '')}起）{what}"
+        return f"为{num_zh(n)}个月来{what}"
 
-
-def _streak(f: Fact, lang: str, ref: str) -> str:
-    above, k = f.values["side"] == "expansion", f.values["months"]
-    if lang == "en":
-        where = "above 50" if above else "below 50"
+    def streak(self, f: Fact) -> str:
+        above, k = f.values["side"] == "expansion", f.values["months"]
+        if self.lang == "en":
+            where = f"{'above' if above else 'below'} {self.level}"
+            if f.values["from_start"]:
+                return f"{where} in every month since the series began in {month_en(f.months['start'], '')}"
+            return f"the {ordinal_en(k)} consecutive month {where}"
+        if self.formula == "diffusion":
+            where = "位于扩张区间" if above else "位于收缩区间"
+        else:
+            where = "差额为正" if above else "差额为负"
         if f.values["from_start"]:
-            return f"{where} in every month since the series began in {month_en(f.months['start'], '')}"
-        return f"the {ordinal_en(k)} consecutive month {where}"
-    where = "扩张区间" if above else "收缩区间"
-    if f.values["from_start"]:
-        return f"自{month_zh(f.months['start'], '')}有数据以来持续位于{where}"
-    return f"连续{num_zh(k)}个月位于{where}"
+            return f"自{month_zh(f.months['start'], '')}有数据以来持续{where}"
+        return f"连续{num_zh(k)}个月{where}"
 
 
 def _join_extras(parts: list[str], lang: str) -> str:
@@ -351,11 +400,14 @@ class Narrative:
 
 
 class Renderer:
-    def __init__(self, facts: list[Fact], methodology, lang: str, period: str):
+    def __init__(self, facts: list[Fact], methodology, lang: str, period: str, adjustment: str = "sa"):
         if lang not in LANGS:
             raise InputError(f"language {lang!r} is not supported: use one of {', '.join(LANGS)}")
-        self.lang, self.period, self.m = lang, period, methodology
+        self.lang, self.period, self.m, self.adjustment = lang, period, methodology, adjustment
         self.names = Names(methodology, lang)
+        self.cl = Clauses(lang, period, methodology.formula)
+        self.conf = confidence_pct(methodology)
+        self.thresholds = methodology.release.thresholds
         self.by = defaultdict(dict)
         self.other: list[Fact] = []
         for f in facts:
@@ -363,26 +415,36 @@ class Renderer:
                 self.by[(f.series, f.group)][f.kind] = f
             else:
                 self.other.append(f)
-        self.composites = [s for s in COMPOSITE_ORDER if s == methodology.headline or
-                           s in {c.id for c in methodology.composites}]
-        self.composites += [c.id for c in methodology.composites if c.id not in self.composites]
-        self.questions = [q.id for q in methodology.questions if not q.shares_only]
+        self.composites = composite_order(methodology)
+        self.questions = component_ids(methodology)
+        self.neutral = neutral_of(methodology)
+
+    def _nsa_mark(self, fs: dict) -> str:
+        lv = fs.get("level")
+        if self.adjustment == "sa" and lv is not None and lv.values.get("adjustment") == "nsa":
+            return " (not seasonally adjusted)" if self.lang == "en" else "（未经季节调整）"
+        return ""
 
     # -- one series
-    def movement(self, series: str, group: str, points: bool, month: bool, subject: bool = True) -> str | None:
-        """'The performance sub-index of manufacturing SMEs rebounded 2 points to 52.2 in December, reaching an
-        eight-month high' (no full stop)."""
+    def movement(self, series: str, group: str, points: bool, month: bool, subject: bool = True,
+                 error_clause: bool = True) -> str | None:
+        """'The performance sub-index of manufacturing SMEs rebounded 2 points to 52.2 in December, an
+        eight-month high' (no full stop). A change within the margin of sampling error says so."""
         fs = self.by.get((series, group))
         if not fs or "level" not in fs:
             return None
         en = self.lang == "en"
-        who = self.names.subject(series, group) if subject else self.names.series(series, group)
-        if "change" in fs:
-            body = (verb_en if en else verb_zh)(fs["change"], points)
+        who = (self.names.subject(series, group) if subject else self.names.series(series, group)) + self._nsa_mark(fs)
+        ch = fs.get("change")
+        if ch:
+            body = (verb_en if en else verb_zh)(ch, points)
         else:  # no comparable previous month: the level only, never a change
             v = fs["level"].values["value"]
             body = f"stood at {fmt_en(v)}" if en else f"为{fmt_zh(v)}"
-        tail = _join_extras(extras(fs, self.lang, self.period), self.lang)
+        parts = self.cl.extras(fs)
+        if ch and error_clause and ch.values["within_error"] and ch.values["move"] not in ("steady", "little_changed"):
+            parts = parts[:1] + [WITHIN_EN if en else WITHIN_ZH]
+        tail = _join_extras(parts, self.lang)
         if en:
             return f"{who} {body}{' in ' + month_en(self.period, self.period) if month else ''}{tail}"
         when = f"{month_zh(self.period, self.period)}，" if month else ""
@@ -405,8 +467,17 @@ class Renderer:
             return f"{qz}，{name}均值为{fmt_zh(v)}，与{pqz}持平。"
         return f"{qz}，{name}均值为{fmt_zh(v)}，较{pqz}{'上升' if d > 0 else '下降'}{fmt_zh(abs(d))}个点。"
 
+    def meaning(self, series: str, change: float) -> str:
+        """What a move of an inverted question's index means ('fewer firms reported higher funding cost')."""
+        if series not in self.names.inverted or change == 0:
+            return ""
+        lab = self.names.label(series)
+        if self.lang == "en":
+            return f"{'fewer' if change > 0 else 'more'} firms reported higher {lab.lower()}"
+        return f"报告{lab}上升的企业{'减少' if change > 0 else '增多'}"
+
     def compact_record(self, series: str, group: str) -> str | None:
-        """Components: 'The sales sub-index for cross-border trading SMEs edged up to its highest reading since
+        """Components: 'The sales index for cross-border trading SMEs edged up to its highest reading since
         April.' (always the since-form)."""
         fs = self.by.get((series, group), {})
         ex, ch = fs.get("extreme"), fs.get("change")
@@ -415,13 +486,15 @@ class Renderer:
         hi = ex.values["direction"] == "high"
         since, start = ex.months["since"], ex.months["start"]
         mv = ch.values["move"]
+        mean = self.meaning(series, ch.values["change"])
         if self.lang == "en":
             what = f"{'highest' if hi else 'lowest'} reading since " + (
                 month_en(since, self.period) if since else f"the series began in {month_en(start, '')}")
-            return f"{self.names.subject(series, group)} {EN_DETAILED[mv]} to its {what}."
+            return f"{self.names.subject(series, group)} {EN_DETAILED[mv]} to its {what}" + \
+                (f" ({mean})" if mean else "") + "."
         what = (f"{month_zh(since, self.period)}以来" if since else f"有数据以来（{month_zh(start, '')}起）") + \
             f"最{'高' if hi else '低'}水平"
-        return f"{self.names.subject(series, group)}{ZH_SUMMARY[mv]}{what}。"
+        return f"{self.names.subject(series, group)}{ZH_SUMMARY[mv]}{what}" + (f"，{mean}" if mean else "") + "。"
 
     def error_sentence(self, series: str, group: str) -> str | None:
         ch = self.by.get((series, group), {}).get("change")
@@ -432,17 +505,17 @@ class Renderer:
             move = f"{'rise' if d > 0 else 'fall'} of {points_en(d)}"
             where = "is within" if within else "exceeds"
             who = "The headline's" if series == self.m.headline else cap(self.names.series(series, group)) + "'s"
-            return f"{who} {move} {where} the sampling error of the change (95% margin ±{fmt_en(mg)})."
+            return f"{who} {move} {where} the margin of sampling error of the change ({self.conf}% margin ±{fmt_en(mg)})."
         move = f"{'上升' if d > 0 else '下降'}{fmt_zh(abs(d))}个点"
         where = "在抽样误差范围内" if within else "超出抽样误差"
-        return f"{self.names.series(series, group)}较上月{move}，{where}（95%置信区间±{fmt_zh(mg)}个点）。"
+        return f"{self.names.series(series, group)}较上月{move}，{where}（{self.conf}%置信水平下误差幅度±{fmt_zh(mg)}个点）。"
 
     # -- paragraphs
     def overview(self) -> Paragraph:
         en = self.lang == "en"
         p = Paragraph("Overview" if en else "概览", group="all")
         head = self.m.headline
-        lead = self.movement(head, "all", points=False, month=True)
+        lead = self.movement(head, "all", points=False, month=True, error_clause=False)
         if lead:
             notable, rest = [], []
             for s in self.composites:
@@ -467,10 +540,13 @@ class Renderer:
 
     def breadth(self, f: Fact) -> str:
         a, b, z, n = (f.values[k] for k in ("above", "below", "at", "total"))
+        lvl = self.cl.level
         if self.lang == "en":
-            parts = [f"{a} of the {n} components were above 50", f"{b} below"] + ([f"{z} at 50"] if z else [])
+            parts = [f"{a} of the {n} components were above {lvl}", f"{b} below"] + ([f"{z} at {lvl}"] if z else [])
             return join_en(parts) + "."
-        return f"{n}个分项指数中，{a}个位于扩张区间，{b}个位于收缩区间" + (f"，{z}个恰处荣枯线" if z else "") + "。"
+        if self.m.formula == "diffusion":
+            return f"{n}项指数中，{a}项位于扩张区间，{b}项位于收缩区间" + (f"，{z}项恰处荣枯线" if z else "") + "。"
+        return f"{n}项差额中，{a}项为正，{b}项为负" + (f"，{z}项为零" if z else "") + "。"
 
     def components(self, group: str, limit: int = 3) -> list[str]:
         out = []
@@ -491,15 +567,19 @@ class Renderer:
         return out
 
     def movers(self, f: Fact) -> str:
+        """The components that moved most. Every component index reads 'higher = better' (inverted questions
+        are inverted in the index), so rises are improvements; an inverted question says what its move means."""
         en = self.lang == "en"
         lab = self.names.label
 
         def item(x):
+            mean = self.meaning(x["series"], x["change"])
             if en:
-                return f"{lab(x['series']).lower()} ({'up' if x['change'] > 0 else 'down'} {points_en(x['change'])} " \
-                       f"to {fmt_en(x['value'])})"
-            return f"{lab(x['series'])}（{'上升' if x['change'] > 0 else '下降'}{fmt_zh(abs(x['change']))}个点至" \
-                   f"{fmt_zh(x['value'])}）"
+                idx = "index " if mean else ""
+                return (f"{lab(x['series']).lower()} ({idx}{'up' if x['change'] > 0 else 'down'} "
+                        f"{points_en(x['change'])} to {fmt_en(x['value'])}" + (f": {mean}" if mean else "") + ")")
+            return (f"{lab(x['series'])}{'指数' if mean else ''}（{'上升' if x['change'] > 0 else '下降'}"
+                    f"{fmt_zh(abs(x['change']))}个点至{fmt_zh(x['value'])}" + (f"，{mean}" if mean else "") + "）")
         up, down = f.values["up"], f.values["down"]
         if en:
             parts = []
@@ -513,7 +593,7 @@ class Renderer:
             parts.append("和".join(item(x) for x in up) + "升幅最大")
         if down:
             parts.append("和".join(item(x) for x in down) + "降幅最大")
-        return "分项指数中，" + "；".join(parts) + "。"
+        return "各项指数中，" + "；".join(parts) + "。"
 
     def contrast(self, f: Fact) -> str:
         a, b = f.values["a"], f.values["b"]
@@ -523,11 +603,12 @@ class Renderer:
             series = name.series(f.series, "all")
             if f.values["within_error"] or gap == 0:
                 return (f"{cap(series)} was similar for {name.group_noun(a)} ({fmt_en(va)}) and "
-                        f"{name.group_noun(b)} ({fmt_en(vb)}): the gap of {points_en(gap)} is within sampling error.")
+                        f"{name.group_noun(b)} ({fmt_en(vb)}): the gap of {points_en(gap)} is within the margin of "
+                        "sampling error.")
             hi, lo = (a, b) if gap > 0 else (b, a)
             vh, vl = max(va, vb), min(va, vb)
-            return (f"{cap(name.group_noun(hi))} were more confident than {name.group_noun(lo)}: "
-                    f"{series} stood at {fmt_en(vh)} against {fmt_en(vl)}.")
+            return (f"{cap(series)} was higher for {name.group_noun(hi)} than for {name.group_noun(lo)}: "
+                    f"{fmt_en(vh)} against {fmt_en(vl)}, a gap beyond the margin of sampling error.")
         s = name.series(f.series, a)
         if f.values["within_error"] or gap == 0:
             return (f"{s}（{fmt_zh(va)}）与{name.group_zh(b)}（{fmt_zh(vb)}）相差{fmt_zh(abs(gap))}个点，"
@@ -540,27 +621,44 @@ class Renderer:
         if self.lang == "en":
             return (f"The widest gap was in {self.names.series(f.series, 'all')} ({fmt_en(va)} for "
                     f"{self.names.group_noun(f.values['a'])} against {fmt_en(vb)}).")
-        return (f"分项指数中差距最大的是{self.names.series(f.series, 'all', with_group=False)}"
+        return (f"分类指数中差距最大的是{self.names.series(f.series, 'all', with_group=False)}"
                 f"（{self.names.group_zh(f.values['a'])}{fmt_zh(va)}，{self.names.group_zh(f.values['b'])}{fmt_zh(vb)}）。")
 
     def shares(self, f: Fact) -> str:
-        sh = f.values["shares"]
+        """A share-only question: the release config's sentence for it, else the shares listed."""
+        sh = {k: v for k, v in f.values["shares"].items() if v is not None}
         en = self.lang == "en"
-        if set(sh) == {"appreciate", "stable", "depreciate"}:
-            qual, x = approx_share(sh["stable"])
-            if en:
-                lead = f"{cap(qual + ' ') if qual else ''}{fmt_en(x)}% of SMEs expect a stable USD/CNY over the next " \
-                       "three months"
-                lead = cap(lead)
-                return (f"{lead}; {fmt_en(sh['appreciate'])}% expect the CNY to appreciate and "
-                        f"{fmt_en(sh['depreciate'])}% expect it to depreciate.")
-            q = {"nearly": "近", "over": "超过", "": ""}[qual]
-            return (f"{q}{fmt_en(x)}%的中小企业预期未来三个月美元兑人民币汇率保持稳定；{fmt_zh(sh['appreciate'])}%预期"
-                    f"人民币升值，{fmt_zh(sh['depreciate'])}%预期人民币贬值。")
+        tpl = self.m.release.shares_sentences.get(f.series)
+        if tpl is not None and set(sh) == set(f.values["shares"]):
+            fields = {}
+            for k, v in sh.items():
+                qual, x = approx_share(v)
+                fields[k], fields[f"{k}_zh"] = fmt_en(v), fmt_zh(v)
+                fields[f"{k}_approx"] = (f"{qual} " if qual else "") + fmt_en(x)
+                fields[f"{k}_approx_zh"] = {"nearly": "近", "over": "超过", "": ""}[qual] + fmt_en(x)
+            return cap(" ".join((tpl.en if en else tpl.zh).split()) .format(**fields)) if en else \
+                tpl.zh.format(**fields)
         label = self.names.label(f.series)
         if en:
-            return f"{label}: " + ", ".join(f"{fmt_en(v)}% {k}" for k, v in sh.items() if v is not None) + "."
-        return f"{label}：" + "，".join(f"{k} {fmt_zh(v)}%" for k, v in sh.items() if v is not None) + "。"
+            return f"{label}: " + ", ".join(f"{fmt_en(v)}% {k.replace('_', ' ')}" for k, v in sh.items()) + "."
+        return f"{label}：" + "，".join(f"{k} {fmt_zh(v)}%" for k, v in sh.items()) + "。"
+
+    def notable(self, group: str) -> bool:
+        """A group gets its own paragraph when its headline or a sub-index moved beyond the margin of sampling
+        error (or, without standard errors, by at least the `moderate` threshold), crossed the no-change level
+        or set a record of six months or more."""
+        for s in self.composites:
+            fs = self.by.get((s, group), {})
+            ch = fs.get("change")
+            if "crossing" in fs or ("extreme" in fs and fs["extreme"].values["months"] >= NOTABLE_RECORD):
+                return True
+            if ch and ch.values["move"] not in ("steady", "little_changed"):
+                if ch.values.get("margin") is None:
+                    if abs(ch.values["change"]) >= self.thresholds.moderate:
+                        return True
+                elif not ch.values["within_error"]:
+                    return True
+        return False
 
     def group(self, group: str) -> Paragraph | None:
         p = Paragraph(self.names.group_title(group), group=group)
@@ -580,9 +678,9 @@ class Renderer:
         comp = self.components("all")
         sh = [self.shares(f) for f in self.other if f.kind == "shares"]
         if comp or sh:
-            out.append(Paragraph("Components" if en else "分项指数", comp + sh))
+            out.append(Paragraph("Components" if en else "各项指数", comp + sh))
         con = []
-        for a, b in CONTRASTS:
+        for a, b in self.m.release.contrasts:
             fs = [f for f in self.other if f.kind == "contrast" and f.group == f"{a}|{b}"]
             head = [f for f in fs if f.series == self.m.headline]
             con += [self.contrast(f) for f in head or fs[:1]]
@@ -593,16 +691,17 @@ class Renderer:
         if con:
             out.append(Paragraph("Sectors and groups" if en else "行业与企业类型", con))
         groups = list(dict.fromkeys(g for (_, g) in self.by if g != "all"))
-        order = {g: i for i, g in enumerate([a for pair in CONTRASTS for a in pair])}
-        for g in sorted(groups, key=lambda g: (order.get(g, 99), groups.index(g))):
+        for g in group_order(self.m, groups):
+            if self.m.release.notable_groups_only and not self.notable(g):
+                continue
             p = self.group(g)
             if p:
                 out.append(p)
         return [p for p in out if p.sentences]
 
 
-def render(facts: list[Fact], methodology, lang: str, period: str) -> list[Paragraph]:
-    return Renderer(facts, methodology, lang, period).render()
+def render(facts: list[Fact], methodology, lang: str, period: str, adjustment: str = "sa") -> list[Paragraph]:
+    return Renderer(facts, methodology, lang, period, adjustment).render()
 
 
 def narrative(df: pd.DataFrame, period: str, methodology, lang: str = "en", adjustment: str | None = None,
@@ -613,4 +712,4 @@ def narrative(df: pd.DataFrame, period: str, methodology, lang: str = "en", adju
     if facts is None:
         facts = build_facts(df, period, methodology, adjustment=adjustment, today=today)
     adj = adjustment or choose_adjustment(df, period)
-    return Narrative(period, lang, adj, render(facts, methodology, lang, period), facts)
+    return Narrative(period, lang, adj, render(facts, methodology, lang, period, adj), facts)

@@ -10,6 +10,7 @@ from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
 from smepulse.periods import parse_date_option
 from smepulse.release.exports import write_exports
+from smepulse.release.facts import composite_order
 from smepulse.release.narrative import LANGS
 from smepulse.release.report import FORMATS, build_release, load_from_store, load_series_file, write_release
 
@@ -50,7 +51,7 @@ def release_cmd(
             raise InputError("--as-of applies to a store; a series file is already one vintage")
         data = load_series_file(series)
     else:
-        data = load_from_store(store, m.name, as_of=parse_date_option(as_of, "--as-of"))
+        data = load_from_store(store, m.name, as_of=parse_date_option(as_of, "--as-of"), composites=composite_order(m))
     rel = build_release(data, period, m, lang)
     path = write_release(rel, out, fmt, interactive=interactive)
     console.print(f"wrote the {lang} release of {period} to [bold]{path}[/bold]")

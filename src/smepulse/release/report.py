@@ -20,13 +20,14 @@ from smepulse.index.series_io import read_series
 from smepulse.periods import from_index, month_name, to_index
 from smepulse.release.charts import build_charts, js_bundle, specs, to_svg
 from smepulse.release.exports import write_exports
-from smepulse.release.facts import COMPOSITE_ORDER, Fact, build_facts, choose_adjustment, published
+from smepulse.release.facts import Fact, build_facts, choose_adjustment, composite_order, published
 from smepulse.release.narrative import LANGS, Names, Narrative, fmt_zh, narrative
 from smepulse.store import open_store
 
 FORMATS = ("html", "pdf", "md")
 DEFAULT_STORE = Path("demo/smepulse.duckdb")
 REVISION_MONTHS = 6
+OPTIONAL_COLUMNS = ("n", "n_eff", "up", "same", "down", "se", "se_change", "ci_low", "ci_high", "flag")
 
 UI = {
     "en": {
@@ -121,10 +122,14 @@ def load_series_file(path: str | Path) -> ReleaseData:
     df = read_series(path)
     if "adjustment" not in df.columns:
         df["adjustment"] = "nsa"
+    for c in OPTIONAL_COLUMNS:  # a plain `period, series, group, value, n` file has none of these
+        if c not in df.columns:
+            df[c] = None if c == "flag" else float("nan")
     return ReleaseData(df, source=str(path))
 
 
-def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | None = None) -> ReleaseData:
+def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | None = None,
+                    composites: list[str] | None = None) -> ReleaseData:
     """What had been published by `as_of` (default now), with first-release/latest revisions of the composites."""
     if not str(store).startswith(("postgres", "postgresql")) and not Path(store).exists():
         raise InputError(f"store {store} does not exist: run `smepulse demo --out demo` or `smepulse publish`, or "
@@ -132,7 +137,7 @@ def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | N
     with open_store(store) as st:
         df = st.series(survey, as_of=as_of)
         revs = []
-        for s in COMPOSITE_ORDER:
+        for s in composites or ("headline", "performance", "expectation", "credit"):
             try:
                 revs.append(st.revisions(survey, s, "all", as_of=as_of).assign(series=s))
             except StoreError:  # a composite this survey does not have
@@ -212,7 +217,7 @@ def _context(rel: Release) -> dict:
     now = adj[adj["period"] == period].set_index(["series", "group"])
     before = adj[adj["period"] == prev].set_index(["series", "group"])
     now_nsa = nsa[nsa["period"] == period].set_index(["series", "group"])
-    composites = [c for c in COMPOSITE_ORDER if c in {x.id for x in m.composites}]
+    composites = composite_order(m)
     questions = [q for q in m.questions]
 
     def label(s):
@@ -263,7 +268,7 @@ def _context(rel: Release) -> dict:
         rv = rel.data.revisions
         rv = rv[(rv["adjustment"] == rel.adjustment) & (rv["period"] <= period)
                 & (rv["period"] > from_index(to_index(period) - REVISION_MONTHS))]
-        rv = rv.assign(_o=rv["series"].map({s: i for i, s in enumerate(COMPOSITE_ORDER)})).sort_values(["_o", "period"])
+        rv = rv.assign(_o=rv["series"].map({s: i for i, s in enumerate(composites)})).sort_values(["_o", "period"])
         for _, r in rv.iterrows():
             revisions.append({"label": label(r["series"]), "period": r["period"], "first": _f(r["first_release"]),
                               "latest": _f(r["latest"]),
