@@ -140,7 +140,8 @@ def test_no_reason_contradicts_its_value_on_the_scored_book(sim_model):
             check_reason(book, code, v, out[f"reason_{i}"].iat[r], out[f"reason_zh_{i}"].iat[r])
             n += 1
     assert len(f) > 2000 and n > 3000
-    assert out["reason_1"].str.contains("fell").any() and out["reason_1"].str.contains("grew only").any()
+    words = pd.concat([out[f"reason_{i}"] for i in (1, 2, 3)]).dropna()
+    assert words.str.contains("fell").sum() > 50  # signed features are among the reasons checked
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

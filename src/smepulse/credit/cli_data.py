@@ -21,14 +21,17 @@ console = Console()
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=console, transient=True)
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console, transient=True)
 
 
 def simulate_cmd(
     firms: int = typer.Option(10_000, "--firms", help="Number of firms."),
-    start: str = typer.Option("2023-01-01", "--start", help="First day of data, YYYY-MM-DD."),
-    months: int = typer.Option(24, "--months", help="Months of data."),
+    start: str = typer.Option("2023-01-01", "--start",
+                              help="First day of the application window, YYYY-MM-DD (data begin earlier)."),
+    months: int = typer.Option(24, "--months", help="Months of the application window (the data end after it)."),
+    history_months: int = typer.Option(16, "--history-months",
+                                       help="Months of flows before --start: the features' full look-back."),
     default_rate: float = typer.Option(0.02, "--default-rate", help="Mean 12-month default rate of applications."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
     thin_share: float = typer.Option(0.15, "--thin-share", help="Share of new businesses with thin files."),
@@ -37,14 +40,14 @@ def simulate_cmd(
 ) -> None:
     """Write a synthetic SME alternative-data set (firms, transactions, tax, utilities, loans, applications) as Parquet.
 
-    Example: smepulse credit simulate --firms 100000 --start 2023-01-01 --months 24 --default-rate 0.02 --seed 1 --out data/sim
+    Example: smepulse credit simulate --firms 100000 --start 2023-01-01 --months 24 --seed 1 --out data/sim
     """
     try:
         dt.date.fromisoformat(start)
     except ValueError as exc:
         raise CreditError(f"--start must be YYYY-MM-DD, got '{start}'") from exc
     cfg = SimConfig(n_firms=firms, start=start, months=months, default_rate=default_rate, seed=seed,
-                    thin_share=thin_share, workers=workers)
+                    thin_share=thin_share, workers=workers, history_months=history_months)
     t0 = time.perf_counter()
     with _progress() as bar:
         task = bar.add_task("simulating firms", total=None)
@@ -57,8 +60,8 @@ def simulate_cmd(
 def features_cmd(
     data: Path = typer.Option(..., "--data", help="Directory written by `credit simulate` (or the same layout)."),
     out: Path = typer.Option(..., "--out", help="Output file: .parquet or .csv."),
-    applications: Path | None = typer.Option(None, "--applications",
-                                             help="Applications file (.parquet/.csv); default DATA/applications.parquet."),
+    applications: Path | None = typer.Option(
+        None, "--applications", help="Applications file (.parquet/.csv); default DATA/applications.parquet."),
 ) -> None:
     """Build the point-in-time feature table, with the target default_12m, for every application.
 

@@ -84,6 +84,12 @@ class SimConfig:
     shocks: tuple[SectorShock, ...] | None = None  # None: one seeded random shock
     chunk_firms: int = 2_500  # firms per Parquet part; bounds memory (about 0.3 GB per worker)
     workers: int = 1  # processes writing chunks in parallel; output is the same for any number
+    # Months of flows before `start`, so every application has the features' full look-back (480 days).
+    history_months: int = 16
+    # Counterfactual futures for look-ahead tests: health innovations (firm and macro) from this month
+    # ('YYYY-MM') on are drawn from `fork_seed`; everything dated before it must not change.
+    fork_month: str | None = None
+    fork_seed: int = 0
 
     def validate(self) -> None:
         if self.n_firms < 1:
@@ -92,6 +98,8 @@ class SimConfig:
             raise CreditError(f"months must be 6-240, got {self.months}")
         if not 0.001 <= self.default_rate <= 0.5:
             raise CreditError(f"default_rate must be in [0.001, 0.5], got {self.default_rate}")
+        if not 0 <= self.history_months <= 60:
+            raise CreditError(f"history_months must be 0-60, got {self.history_months}")
         if not 0 <= self.thin_share <= 1:
             raise CreditError(f"thin_share must be in [0, 1], got {self.thin_share}")
         for s in self.shocks or ():
@@ -136,16 +144,29 @@ def _firms(cfg: SimConfig, rng: np.random.Generator, start, end) -> dict:
     return f
 
 
-def _health(cfg: SimConfig, f: dict, rng: np.random.Generator, n_months: int, start) -> np.ndarray:
+def _health(cfg: SimConfig, f: dict, n_months: int, start, origin, fork: bool) -> np.ndarray:
+    """Monthly health, column 0 = month `origin`. Innovations are drawn whole (firm x month) from their
+    own stream, so a fork changes months >= fork_month and nothing before them."""
     n = cfg.n_firms
+    rng = np.random.default_rng([cfg.seed, 2])
     age = np.maximum((start - f["founded"]).astype(float) / 365.25, 0.1)
     mu = (SECTOR_HEALTH[f["sector"]] + REGION_HEALTH[f["region"]] + SIZE_HEALTH[f["size"]]
           + 0.12 * np.log(age) - 0.15 * f["thin"] - 0.006 * np.abs(f["owner_age"] - 45)
           + 0.3 - 0.5 * (f["conc"] - 0.3) * SECTOR_B2B[f["sector"]] + rng.normal(0, 0.45, n))
-    macro = rng.normal(0, 0.08, n_months).cumsum() * 0.5
+    x0 = rng.normal(0, HEALTH_SD / np.sqrt(1 - PHI**2), n)
+    eps = rng.normal(0, HEALTH_SD, (n_months, n)).astype(np.float32)
+    d_macro = rng.normal(0, 0.08, n_months)
+    shock_list = _shocks(cfg, rng, start.astype("datetime64[M]"))
+    if fork and cfg.fork_month:
+        k = int((np.datetime64(cfg.fork_month, "M") - origin).astype(int))
+        if 0 <= k < n_months:
+            alt = np.random.default_rng([cfg.seed, 3, cfg.fork_seed])
+            eps[k:] = alt.normal(0, HEALTH_SD, (n_months - k, n))
+            d_macro[k:] = alt.normal(0, 0.08, n_months - k)
+    macro = d_macro.cumsum() * 0.5
     shocks = np.zeros((len(SECTORS), n_months))
-    month0 = start.astype("datetime64[M]")
-    for s in _shocks(cfg, rng, month0):
+    month0 = origin
+    for s in shock_list:
         m = int((np.datetime64(s.start, "M") - month0).astype(int))
         lo, hi = max(m, 0), min(m + s.months, n_months)
         if lo < hi:
@@ -153,9 +174,9 @@ def _health(cfg: SimConfig, f: dict, rng: np.random.Generator, n_months: int, st
             ramp = np.minimum(1.0, np.minimum(np.arange(lo, hi) - m + 1, m + s.months - np.arange(lo, hi)) / 2)
             shocks[SECTORS.index(s.sector), lo:hi] += s.size * ramp
     h = np.empty((n, n_months), dtype=np.float32)
-    x = rng.normal(0, HEALTH_SD / np.sqrt(1 - PHI**2), n)
+    x = x0
     for t in range(n_months):  # loop over months (tens), vectorised over firms
-        x = PHI * x + rng.normal(0, HEALTH_SD, n)
+        x = PHI * x + eps[t]
         h[:, t] = mu + x + macro[t] + shocks[f["sector"], t]
     return h
 
@@ -169,14 +190,25 @@ def _shocks(cfg: SimConfig, rng: np.random.Generator, month0) -> tuple[SectorSho
 
 
 # ------------------------------------------------------------------ applications and loans
-def _applications(cfg: SimConfig, f: dict, h: np.ndarray, rng, start, end) -> pd.DataFrame:
+def _mi(dates: np.ndarray, origin) -> np.ndarray:
+    """Month index of dates in the health array (column 0 = month `origin`)."""
+    return (dates.astype("datetime64[M]") - origin).astype(int)
+
+
+def _month_day(origin, m: np.ndarray) -> np.ndarray:
+    return (origin + m).astype("datetime64[D]")
+
+
+def _applications(cfg: SimConfig, f: dict, h: np.ndarray, h_cal: np.ndarray, origin, start, end) -> pd.DataFrame:
+    """Applications with their platform-loan outcome. Every draw has a fixed shape (no draw count depends
+    on health), so a different future changes outcomes after an application and nothing before it."""
     n = cfg.n_firms
+    rng = np.random.default_rng([cfg.seed, 4])
     k = rng.poisson(cfg.apps_per_firm, n)
     k[f["thin"]] = np.maximum(k[f["thin"]], 1)  # new businesses are here to borrow
     firm = np.repeat(np.arange(n), k)
     span = int((end - start).astype(int))
-    first_day = 60  # two months of history before the first application
-    date = start + rng.integers(first_day, span, firm.size).astype("timedelta64[D]")
+    date = start + rng.integers(0, span, firm.size).astype("timedelta64[D]")  # history precedes the start
     order = np.lexsort((date, firm))
     firm, date = firm[order], date[order]
     # Thin-file firms joined the platform 20-180 days before their first application.
@@ -188,29 +220,44 @@ def _applications(cfg: SimConfig, f: dict, h: np.ndarray, rng, start, end) -> pd
     # One application per firm-day.
     keep = np.r_[True, (firm[1:] != firm[:-1]) | (date[1:] != date[:-1])]
     firm, date = firm[keep], date[keep]
+    m = firm.size
 
-    m_app = (date.astype("datetime64[M]") - start.astype("datetime64[M]")).astype(int)
+    m_app = _mi(date, origin)
     monthly_rev = np.exp(f["logrev"][firm] + 0.8 * h[firm, m_app]) * 26
-    amount = np.maximum(5_000, np.round(monthly_rev * rng.uniform(0.5, 3.0, firm.size), -3))
-    term = rng.choice(np.array([6, 12, 24]), firm.size, p=[0.3, 0.5, 0.2])
-    # Monthly default hazard from the future health path (months 1..12 after the application).
-    fut = h[firm[:, None], m_app[:, None] + np.arange(1, 13)]
+    amount = np.maximum(5_000, np.round(monthly_rev * rng.uniform(0.5, 3.0, m), -3))
+    term = rng.choice(np.array([6, 12, 24]), m, p=[0.3, 0.5, 0.2])
+    # Step s (0..11): in month m_app+1+s the firm may stop paying, with a hazard from that month's
+    # health (the future health innovations are what the features cannot see). 30 days later it is
+    # first late (30+ days past due), 90 days later in default (90+ days past due): every event is
+    # dated in or after the month whose health caused it.
+    steps = np.arange(12)
+    fut = m_app[:, None] + 1 + steps
     lev = np.log(amount / monthly_rev)
-    score = HAZARD_SLOPE * fut + 0.25 * lev[:, None] + 0.4 * f["thin"][firm][:, None]
-    damp = np.where(np.arange(12)[None, :] >= term[:, None], 0.3, 1.0)  # repaid short loans mostly stop the clock
-    a = _calibrate(score, damp, cfg.default_rate)
-    hazard = _sigmoid(a + score) * damp
+    base = 0.25 * lev[:, None] + 0.4 * f["thin"][firm][:, None]
+    damp = np.where(steps[None, :] >= term[:, None], 0.3, 1.0)  # repaid short loans mostly stop the clock
+    # Intercept from the unforked path: a counterfactual future must not move the hazard of the past.
+    # A stop in steps 0-8 becomes a default within 12 months (step 8 about half the time).
+    w12 = np.where(steps < 8, 1.0, np.where(steps == 8, 0.5, 0.0))
+    a = _calibrate(HAZARD_SLOPE * h_cal[firm[:, None], fut] + base, damp * w12, cfg.default_rate)
+    hazard = _sigmoid(a + HAZARD_SLOPE * h[firm[:, None], fut] + base) * damp
     hit = rng.random(hazard.shape) < hazard
-    dm = np.where(hit.any(1), hit.argmax(1), -1)  # month index (0..11) of default, -1 none
-    dday = date + (dm * 30 + rng.integers(1, 31, firm.size)).astype("timedelta64[D]")
-    default_date = np.where(dm >= 0, dday, np.datetime64("NaT"))
-    apps = pd.DataFrame({"firm_id": firm, "application_date": date, "amount": amount,
-                         "term_months": term, "default_date": default_date})
-    # The platform would not lend again after a default: drop later applications of the firm.
+    dm = np.where(hit.any(1), hit.argmax(1), -1)
+    stop = _month_day(origin, m_app + 1 + np.maximum(dm, 0)) + rng.integers(0, 28, m).astype("timedelta64[D]")
+    nat = np.datetime64("NaT")
+    default_date = np.where(dm >= 0, stop + np.timedelta64(90, "D"), nat)
+    # Late but cured: one month of the first year of the term, its own health.
+    cs = np.minimum(rng.integers(0, 12, m), term - 1)
+    cured = (dm < 0) & (rng.random(m) < _sigmoid(-3.0 - 1.2 * h[firm, m_app + 1 + cs]))
+    cured_late = _month_day(origin, m_app + 1 + cs) + rng.integers(0, 28, m).astype("timedelta64[D]") \
+        + np.timedelta64(30, "D")
+    late = np.where(dm >= 0, stop + np.timedelta64(30, "D"), np.where(cured, cured_late, nat))
+    apps = pd.DataFrame({"application_id": np.arange(1, m + 1), "firm_id": firm, "application_date": date,
+                         "amount": amount, "term_months": term, "default_date": default_date,
+                         "first_late_date": late})
+    # The platform would not lend again after a default: drop later applications of the firm (ids are
+    # given before, so an application's id does not depend on what happens after it).
     first_def = apps.groupby("firm_id")["default_date"].transform("min")
-    apps = apps[~(apps["application_date"] > first_def)].reset_index(drop=True)
-    apps.insert(0, "application_id", np.arange(1, len(apps) + 1))
-    return apps
+    return apps[~(apps["application_date"] > first_def)].reset_index(drop=True)
 
 
 def _calibrate(score: np.ndarray, damp: np.ndarray, rate: float) -> float:
@@ -223,19 +270,21 @@ def _calibrate(score: np.ndarray, damp: np.ndarray, rate: float) -> float:
     return (lo + hi) / 2
 
 
-def _distress(f: dict, h: np.ndarray, apps: pd.DataFrame, rng, start) -> None:
+def _distress(cfg: SimConfig, f: dict, h: np.ndarray, apps: pd.DataFrame, origin) -> None:
     """After a default health collapses; 70% of defaulters close within 90 days."""
+    rng = np.random.default_rng([cfg.seed, 5])
+    u, delay = rng.random(cfg.n_firms), rng.integers(0, 91, cfg.n_firms)  # per firm: fixed shapes
     d = apps.dropna(subset=["default_date"]).groupby("firm_id")["default_date"].min()
     firm = d.index.to_numpy()
     ddate = d.to_numpy().astype("datetime64[D]")
-    m = (ddate.astype("datetime64[M]") - start.astype("datetime64[M]")).astype(int)
+    m = _mi(ddate, origin)
     cols = np.arange(h.shape[1])
     h[firm] -= 1.5 * (cols[None, :] >= m[:, None])
-    closes = rng.random(firm.size) < 0.7
-    f["exit"][firm[closes]] = ddate[closes] + rng.integers(0, 91, closes.sum()).astype("timedelta64[D]")
+    closes = u[firm] < 0.7
+    f["exit"][firm[closes]] = ddate[closes] + delay[firm[closes]].astype("timedelta64[D]")
 
 
-def _loans(cfg: SimConfig, f: dict, h: np.ndarray, apps: pd.DataFrame, rng, start, end) -> pd.DataFrame:
+def _loans(cfg: SimConfig, f: dict, h: np.ndarray, apps: pd.DataFrame, origin, start, end) -> pd.DataFrame:
     nat = np.datetime64("NaT")
     # Platform loans: one per application, outcomes from the simulation.
     a_date = apps["application_date"].to_numpy().astype("datetime64[D]")
@@ -244,42 +293,47 @@ def _loans(cfg: SimConfig, f: dict, h: np.ndarray, apps: pd.DataFrame, rng, star
     a_mat = (a_date.astype("datetime64[M]") + a_term).astype("datetime64[D]") + (
         a_date - a_date.astype("datetime64[M]").astype("datetime64[D]"))
     has_def = ~np.isnat(a_def)
-    late = np.where(has_def, a_def - rng.integers(45, 75, len(apps)).astype("timedelta64[D]"), nat)
-    m_app = (a_date.astype("datetime64[M]") - start.astype("datetime64[M]")).astype(int)
-    cured_p = _sigmoid(-3.0 - 1.2 * h[apps["firm_id"].to_numpy(), m_app + 1])
-    cured = ~has_def & (rng.random(len(apps)) < cured_p)
-    cured_day = a_date + (rng.random(len(apps)) * (a_mat - a_date).astype(float)).astype("timedelta64[D]")
-    late = np.where(cured, cured_day, late)
-    late = np.where(late <= a_date, a_date + np.timedelta64(1, "D"), late)
     platform = pd.DataFrame({
         "firm_id": apps["firm_id"].to_numpy(), "lender": "platform",
         "application_id": apps["application_id"].to_numpy(), "start_date": a_date,
-        "amount": apps["amount"].to_numpy(), "term_months": a_term, "first_late_date": late,
+        "amount": apps["amount"].to_numpy(), "term_months": a_term,
+        "first_late_date": apps["first_late_date"].to_numpy().astype("datetime64[D]"),
         "default_date": a_def, "repaid_date": np.where(has_def, nat, a_mat)})
-    # Loans from other lenders, some before the data start: outcomes from health over the term.
+    # Loans from other lenders, some before the data start. Month by month over the term, a firm may
+    # stop paying (hazard from that month's health): late 30 days later, default 90 days later; or be
+    # late once and cure. Events are dated in or after the month whose health drew them.
+    rng = np.random.default_rng([cfg.seed, 6])
     k = rng.poisson(0.8, cfg.n_firms)
     firm = np.repeat(np.arange(cfg.n_firms), k)
+    m = firm.size
     s = start - np.timedelta64(3 * 365, "D") + rng.integers(0, 3 * 365 + int((end - start).astype(int)),
-                                                           firm.size).astype("timedelta64[D]")
+                                                           m).astype("timedelta64[D]")
     s = np.maximum(s, f["founded"][firm] + np.timedelta64(30, "D"))
-    term = rng.choice(np.array([12, 24, 36]), firm.size)
+    term = rng.choice(np.array([12, 24, 36]), m)
     mat = s + (term * 30.4).astype("timedelta64[D]")
-    m0 = np.clip((s.astype("datetime64[M]") - start.astype("datetime64[M]")).astype(int), 0, h.shape[1] - 1)
-    m1 = np.clip(m0 + term, 0, h.shape[1] - 1)
-    hmin = np.minimum(h[firm, m0], h[firm, m1])
-    p_def = _sigmoid(-4.2 + 1.6 * -hmin)
-    p_late = _sigmoid(-2.4 + 1.4 * -hmin)
-    u = rng.random(firm.size)
-    frac = rng.random(firm.size)
-    dur = (mat - s).astype(float)
-    o_def = np.where(u < p_def, s + (frac * dur).astype("timedelta64[D]"), nat)
-    o_late = np.where(u < p_def, o_def - np.timedelta64(60, "D"),
-                      np.where(u < p_def + p_late, s + (frac * dur * 0.8).astype("timedelta64[D]"), nat))
-    o_late = np.where(o_late <= s, s + np.timedelta64(1, "D"), o_late)
+    steps = np.arange(36)
+    midx = np.clip(_mi(s, origin)[:, None] + steps, 0, h.shape[1] - 1)
+    hh = h[firm[:, None], midx]
+    within = steps[None, :] < term[:, None]
+    u_def, u_late = rng.random((m, 36)), rng.random((m, 36))
+    day_def, day_late = rng.integers(0, 28, m), rng.integers(0, 28, m)
+    amount = np.round(np.exp(f["logrev"][firm] + 3.5 + rng.normal(0, 0.6, m)), -3)
+    stop_hit = within & (u_def < _sigmoid(-7.0 - 1.6 * hh))
+    late_hit = within & (u_late < _sigmoid(-5.6 - 1.4 * hh))
+
+    def when(hit, day):
+        j = np.where(hit.any(1), hit.argmax(1), -1)
+        month = _month_day(origin, np.clip(_mi(s, origin) + np.maximum(j, 0), 0, None))
+        return j, np.maximum(month, s + np.timedelta64(1, "D")) + day.astype("timedelta64[D]")
+
+    j_def, stop = when(stop_hit, day_def)
+    j_late, cure = when(late_hit, day_late)
+    o_def = np.where(j_def >= 0, stop + np.timedelta64(90, "D"), nat)
+    o_late = np.where(j_def >= 0, stop + np.timedelta64(30, "D"),
+                      np.where(j_late >= 0, cure + np.timedelta64(30, "D"), nat))
     other = pd.DataFrame({
-        "firm_id": firm, "lender": "other", "application_id": pd.array([pd.NA] * firm.size, "Int64"),
-        "start_date": s, "amount": np.round(np.exp(f["logrev"][firm] + 3.5 + rng.normal(0, 0.6, firm.size)), -3),
-        "term_months": term, "first_late_date": o_late, "default_date": o_def,
+        "firm_id": firm, "lender": "other", "application_id": pd.array([pd.NA] * m, "Int64"),
+        "start_date": s, "amount": amount, "term_months": term, "first_late_date": o_late, "default_date": o_def,
         "repaid_date": np.where(np.isnat(o_def), mat, nat)})
     other = other[other["start_date"] < np.minimum(end, f["exit"][firm])]
     loans = pd.concat([platform, other], ignore_index=True)
@@ -312,12 +366,14 @@ def _day_effects(days: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _daily_health(h: np.ndarray, days: np.ndarray, start) -> np.ndarray:
-    """Health interpolated linearly between month midpoints."""
-    t = (days - start).astype(float) / 30.44 - 0.5
-    i0 = np.clip(np.floor(t).astype(int), 0, h.shape[1] - 1)
-    i1 = np.clip(i0 + 1, 0, h.shape[1] - 1)
-    w = np.clip(t - np.floor(t), 0, 1).astype(np.float32)
-    return h[:, i0] * (1 - w) + h[:, i1] * w
+    """Health on each day, moving from the previous month's value to the current month's over the month
+    (column 0 of `h` is the month before `start`). Never toward the next month: no look-ahead."""
+    month = days.astype("datetime64[M]")
+    m = (month - start.astype("datetime64[M]")).astype(int)
+    first = month.astype("datetime64[D]")
+    length = ((month + 1).astype("datetime64[D]") - first).astype(float)
+    w = (((days - first).astype(float) + 1) / length).astype(np.float32)
+    return h[:, m] * (1 - w) + h[:, m + 1] * w
 
 
 def _flows(f: dict, ids: np.ndarray, h: np.ndarray, days: np.ndarray, eff: dict, rng, start, end):
@@ -343,20 +399,24 @@ def _flows(f: dict, ids: np.ndarray, h: np.ndarray, days: np.ndarray, eff: dict,
     alive = (days[None, :] >= f["onboard"][ids][:, None]) & (days[None, :] < f["exit"][ids][:, None])
     active = alive & (rng.random(shape, dtype=f32) < p_active)
     amount = np.where(active, np.round(amount, 2), f32(0))
+    # Per-cell draws are made for every firm-day (fixed shapes), so a different future elsewhere never
+    # shifts the random numbers of a past day.
+    z_cust, z_share = rng.standard_normal(shape, dtype=f32), rng.standard_normal(shape, dtype=f32)
+    u_ref, e_ref = rng.random(shape, dtype=f32), rng.standard_exponential(shape, dtype=f32)
     fi, di = np.nonzero(active)
     amt = amount[fi, di]
     # Per-row quantities only where the firm traded: far fewer cells than firm x day.
     sec_r = sec[fi]
     lam = amt / SECTOR_TICKET[sec_r].astype(f32)  # Poisson by its normal approximation: 10x faster
-    cust = 1 + np.maximum(0, np.round(lam + np.sqrt(lam) * rng.standard_normal(fi.size, dtype=f32))).astype(np.int32)
+    cust = 1 + np.maximum(0, np.round(lam + np.sqrt(lam) * z_cust[fi, di])).astype(np.int32)
     conc = np.where(SECTOR_B2B[sec_r], f["conc"][ids][fi], 0.0)
-    share = np.clip(conc * np.exp(0.3 * rng.standard_normal(fi.size, dtype=f32)), 1.0 / cust, 1)
+    share = np.clip(conc * np.exp(0.3 * z_share[fi, di]), 1.0 / cust, 1)
     top = np.round(amt * share, 2)
     h_r = hd[fi, di]
     rate = SECTOR_REFUND[sec_r] * np.exp(-0.9 * h_r)  # expected refunds / sales
     p_ref = np.minimum(0.9, 1 - np.exp(-cust * rate))
-    ref_on = rng.random(fi.size) < p_ref
-    ref_amt = np.minimum(amt, amt * rng.exponential(1.0, fi.size) * rate / np.maximum(p_ref, 1e-6))[ref_on]
+    ref_on = u_ref[fi, di] < p_ref
+    ref_amt = np.minimum(amt, amt * e_ref[fi, di] * rate / np.maximum(p_ref, 1e-6))[ref_on]
     n_ref = np.maximum(1, np.round(cust[ref_on] * rate[ref_on])).astype(np.int32)
     sales = (ids[fi], days[di], 0, amt, cust, top)
     refunds = (ids[fi[ref_on]], days[di[ref_on]], 1, np.maximum(0.01, np.round(ref_amt, 2)), n_ref, None)
@@ -471,17 +531,21 @@ def _core(cfg: SimConfig):
     except ValueError as exc:
         raise CreditError(f"start must be YYYY-MM-DD, got '{cfg.start}'") from exc
     end = (start.astype("datetime64[M]") + cfg.months).astype("datetime64[D]")
-    rng = np.random.default_rng([cfg.seed, 0])
-    f = _firms(cfg, rng, start, end)
-    h = _health(cfg, f, rng, cfg.months + 13, start)
-    apps = _applications(cfg, f, h, rng, start, end)
-    _distress(f, h, apps, rng, start)
-    return f, h, apps, start, end, rng
+    pre = max(36, cfg.history_months) + 1  # other lenders' loans start up to 3 years before the start
+    origin = start.astype("datetime64[M]") - pre
+    n_months = pre + cfg.months + 13
+    f = _firms(cfg, np.random.default_rng([cfg.seed, 0]), start, end)
+    h_cal = _health(cfg, f, n_months, start, origin, fork=False)
+    h = _health(cfg, f, n_months, start, origin, fork=True) if cfg.fork_month else h_cal.copy()
+    apps = _applications(cfg, f, h, h_cal, origin, start, end)
+    del h_cal
+    _distress(cfg, f, h, apps, origin)
+    return f, h, apps, start, end, origin
 
 
 def simulate_applications(cfg: SimConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(firms, applications) exactly as `simulate` writes them, without the flows: quick studies."""
-    f, _h, apps, start, end, _rng = _core(cfg)
+    f, _h, apps, start, end, _origin = _core(cfg)
     return _firm_table(f, start), _app_table(apps, end)
 
 
@@ -489,8 +553,10 @@ def simulate(cfg: SimConfig, out_dir: str | Path,
              progress: Callable[[int, int], None] | None = None) -> SimResult:
     """Write the alternative-data tables for `cfg` under `out_dir`; deterministic given cfg."""
     out = Path(out_dir)
-    f, h, apps, start, end, rng = _core(cfg)
-    loans = _loans(cfg, f, h, apps, rng, start, end)
+    f, h, apps, start, end, origin = _core(cfg)
+    loans = _loans(cfg, f, h, apps, origin, start, end)
+    data_start = (start.astype("datetime64[M]") - cfg.history_months).astype("datetime64[D]")
+    i0 = int((data_start.astype("datetime64[M]") - origin).astype(int)) - 1  # the month before the data
     for d in out.glob("*/part-*.parquet") if out.exists() else ():
         d.unlink()  # a rerun into the same directory must not mix old parts
     res = SimResult(out, cfg, {})
@@ -498,8 +564,10 @@ def simulate(cfg: SimConfig, out_dir: str | Path,
     res.rows["applications"] = _write(_app_table(apps, end), out / "applications.parquet")
     res.rows["loans"] = _write(_dates_to_date32(loans, ["start_date", "first_late_date", "default_date",
                                                          "repaid_date"]), out / "loans.parquet")
-    chunks = [(c, lo, min(lo + cfg.chunk_firms, cfg.n_firms)) for c, lo in enumerate(range(0, cfg.n_firms, cfg.chunk_firms))]
-    jobs = [(cfg.seed, c, lo, {k: v[lo:hi] for k, v in f.items()}, h[lo:hi], start, end, cfg.months, out)
+    chunks = [(c, lo, min(lo + cfg.chunk_firms, cfg.n_firms))
+              for c, lo in enumerate(range(0, cfg.n_firms, cfg.chunk_firms))]
+    months = cfg.months + cfg.history_months
+    jobs = [(cfg.seed, c, lo, {k: v[lo:hi] for k, v in f.items()}, h[lo:hi, i0:], data_start, end, months, out)
             for c, lo, hi in chunks]
     res.rows.update(transactions=0, tax=0, utilities=0)
     workers = max(1, min(cfg.workers, len(jobs)))
@@ -515,21 +583,23 @@ def simulate(cfg: SimConfig, out_dir: str | Path,
             progress(i, len(jobs))
     if workers > 1:
         pool.shutdown()
-    meta = {"generator": "smepulse.sim.credit", "config": asdict(cfg), "data_end": str(end), "rows": res.rows}
+    meta = {"generator": "smepulse.sim.credit", "config": asdict(cfg), "data_start": str(data_start),
+            "data_end": str(end), "rows": res.rows}
     (out / "simulation.json").write_text(json.dumps(meta, indent=2, default=str))
     return res
 
 
 def _chunk(job) -> dict[str, int]:
     """Generate and write the flows of one chunk of firms (runs in a worker process)."""
-    seed, c, lo, f, h, start, end, months, out = job
+    seed, c, lo, f, h_ext, start, end, months, out = job  # start: first day of data; h_ext[:, 0]: month before
+    h = h_ext[:, 1:]
     ids = np.arange(h.shape[0])
     days = np.arange(start, end)
     eff = _day_effects(days)
     month_starts = _month_starts(start, months)
     mi = (days.astype("datetime64[M]") - start.astype("datetime64[M]")).astype(int)
     rng = np.random.default_rng([seed, 1, c])
-    sales, refunds, amount = _flows(f, ids, h, days, eff, rng, start, end)
+    sales, refunds, amount = _flows(f, ids, h_ext, days, eff, rng, start, end)
     sup = _suppliers(f, ids, h, month_starts, rng, end)
     month_sales = np.add.reduceat(amount, np.r_[0, np.nonzero(np.diff(mi))[0] + 1], axis=1)
     del amount
@@ -557,12 +627,14 @@ def _app_table(apps: pd.DataFrame, end) -> pd.DataFrame:
     a = apps.copy()
     d = a["application_date"].to_numpy().astype("datetime64[D]")
     dd = a["default_date"].to_numpy().astype("datetime64[D]")
-    mature = (d.astype("datetime64[M]") + 12).astype("datetime64[D]") + (d - d.astype("datetime64[M]").astype("datetime64[D]")) <= end
+    in_month = d - d.astype("datetime64[M]").astype("datetime64[D]")
+    horizon = (d.astype("datetime64[M]") + 12).astype("datetime64[D]") + in_month  # 12 months after d
+    mature = horizon <= end
     maturity = (d.astype("datetime64[M]") + a["term_months"].to_numpy()).astype("datetime64[D]")
     seen_def = ~np.isnat(dd) & (dd < end)
     a["default_date"] = np.where(seen_def, dd, np.datetime64("NaT"))
     a["outcome"] = np.where(seen_def, "default", np.where(maturity < end, "repaid", "open"))
-    a["default_12m"] = np.where(mature, seen_def.astype(float), np.nan)
+    a["default_12m"] = np.where(mature, (seen_def & (dd < horizon)).astype(float), np.nan)
     a["currency"] = "CNY"
     a = a[["application_id", "firm_id", "application_date", "amount", "term_months", "currency",
            "outcome", "default_date", "default_12m"]]
