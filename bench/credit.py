@@ -8,6 +8,11 @@
 3. Model-only single-row latency (p50/p99) for both.
 4. Scorecard binning time and AUC on the Taiwan data: optbinning vs toad vs scorecardpy where they
    install (pip install toad scorecardpy; not in requirements.lock). Failures are reported, not hidden.
+5. Reasons (`--reasons`, or `--reasons-only`): a champion trained by `credit train` on a simulated
+   book; one applicant with reasons (`smepulse.credit.reasons.explain`, exact TreeSHAP) p50/p99, and
+   batch scoring with reasons (`batch_reasons`, path pushes and TreeSHAP) against the peer, LightGBM's
+   own `pred_contrib` (contributions only, no reasons), in the same run; plus how often the fast path's
+   top reasons agree with TreeSHAP's.
 Timings are medians of repeats: the machine has 2 noisy cores.
 """
 from __future__ import annotations
@@ -183,6 +188,50 @@ def bench_binning() -> dict:
     return out
 
 
+def bench_reasons(firms: int, repeats: int = 3) -> dict:
+    from smepulse.credit.features import build_features, feature_specs
+    from smepulse.credit.reasons import batch_reasons, explain, float_matrix
+    from smepulse.credit.train import train
+    from smepulse.sim.credit import SimConfig, simulate
+    with tempfile.TemporaryDirectory() as d:
+        simulate(SimConfig(n_firms=firms, seed=1, workers=2), d)
+        f = build_features(d)
+    lab = f[f.default_12m.notna()]
+    m = train(lab, "default_12m", time_column="application_date", exclude=["application_id", "firm_id"],
+              specs=feature_specs())
+    est = m.estimator
+    res: dict = {"firms": firms, "trees": int(est.best_iteration_), "features": len(m.features),
+                 "test_auc": round(float(m.metrics["auc"]), 4)}
+    apps = [f.iloc[i].to_dict() for i in range(min(2000, len(f)))]
+    explain(m, apps[0])
+    lat = []
+    for a in apps:
+        t = time.perf_counter_ns()
+        explain(m, a)
+        lat.append((time.perf_counter_ns() - t) / 1e6)
+    res["explain_ms"] = {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))}
+    X = m.schema.transform(f).X[m.features]
+    X = pd.concat([X] * max(1, 100_000 // len(X)), ignore_index=True)
+    M = float_matrix(m, X)
+    n = len(X)
+    res["batch_rows"] = n
+
+    def peer():
+        est.booster_.predict(M, pred_contrib=True, num_iteration=est.best_iteration_, num_threads=2)
+    batch_reasons(m, X.head(100))  # precompute the path tables once per model
+    for name, fn in (("pred_contrib_peer", peer), ("batch_reasons_path", lambda: batch_reasons(m, X)),
+                     ("batch_reasons_treeshap", lambda: batch_reasons(m, X, method="treeshap"))):
+        sec, _ = timed(fn, repeats)
+        res[f"{name}_rows_per_s"] = n / sec
+    res["path_vs_peer"] = res["batch_reasons_path_rows_per_s"] / res["pred_contrib_peer_rows_per_s"]
+    a, b = batch_reasons(m, X), batch_reasons(m, X, method="treeshap")
+    res["top1_agreement"] = float((a.reason_code_1 == b.reason_code_1).mean())
+    sa = a[["reason_code_1", "reason_code_2", "reason_code_3"]].to_numpy()
+    sb = b[["reason_code_1", "reason_code_2", "reason_code_3"]].to_numpy()
+    res["top3_overlap"] = float(np.mean([len(set(x) & set(y)) / 3 for x, y in zip(sa, sb, strict=True)]))
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -190,9 +239,20 @@ def main() -> None:
     ap.add_argument("--score-rows", type=int, default=10_000_000)
     ap.add_argument("--rounds", type=int, default=100)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--reasons", action="store_true", help="also benchmark reasons (section 5)")
+    ap.add_argument("--reasons-only", action="store_true", help="only section 5")
+    ap.add_argument("--reason-firms", type=int, default=20_000)
     a = ap.parse_args()
     res = {"command": " ".join([".venv/bin/python", "bench/credit.py", *sys.argv[1:]]),
            "machine": f"{platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}"}
+    if a.reasons or a.reasons_only:
+        res["reasons"] = bench_reasons(a.reason_firms)
+        res["load_avg_after_reasons"] = os.getloadavg()
+        print(json.dumps(res["reasons"], indent=2), flush=True)
+        if a.reasons_only:
+            if a.json:
+                a.json.write_text(json.dumps(res, indent=2))
+            return
     res["load_avg_before"] = os.getloadavg()
     res["champion"] = bench_champion(a.rows, a.features, a.score_rows, a.rounds)
     res["load_avg_after"] = os.getloadavg()

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from smepulse.credit.data import load_german
 from smepulse.credit.features import build_features, feature_specs
 from smepulse.credit.metadata import FeatureSpec
-from smepulse.credit.reasons import ReasonBook, explain, model_reason_book
+from smepulse.credit.reasons import (
+    PathContributions,
+    ReasonBook,
+    batch_reasons,
+    explain,
+    float_matrix,
+    model_reason_book,
+)
 from smepulse.credit.train import train
 from smepulse.errors import CreditError
 from smepulse.sim.credit import SimConfig, simulate
@@ -221,3 +228,30 @@ def test_model_trained_from_a_csv_gets_true_bilingual_fallbacks(shared_data):
             assert not re.search("[A-Za-z]", re.sub("“[^”]*”", "", zh)), zh
     assert (out["reason_1"] == "checking_status is “A11”").any()
     assert (out["reason_zh_1"] == "字段“checking_status”的取值为“A11”").any()
+
+
+def test_path_contributions_add_up_and_batch_reasons_are_true(sim_model):
+    """The fast batch path: pushes + bias equal the raw score exactly; its reasons pass every check."""
+    m, f = sim_model
+    X = m.schema.transform(f).X[m.features]
+    est = m.estimator
+    M = float_matrix(m, X)
+    c = PathContributions(est.booster_, est.best_iteration_, len(m.features)).predict(M)
+    raw = est.booster_.predict(M, raw_score=True, num_iteration=est.best_iteration_)
+    assert np.allclose(c.sum(axis=1), raw, atol=1e-9)
+    book = model_reason_book(m)
+    out = batch_reasons(m, X, top_n=3)
+    n = 0
+    for i in (1, 2, 3):
+        for r in np.flatnonzero(out[f"reason_code_{i}"].notna().to_numpy()):
+            code = out[f"reason_code_{i}"].iat[r]
+            v = X[code].iat[r]
+            v = None if pd.isna(v) else (str(v) if book.kind_[code] == "categorical" else float(v))
+            j = m.features.index(code)
+            check_reason(book, code, v, out[f"reason_{i}"].iat[r], out[f"reason_zh_{i}"].iat[r], c[r, j])
+            n += 1
+    assert n > 3000
+    exact = batch_reasons(m, X, method="treeshap")
+    pd.testing.assert_frame_equal(exact, m.score_frame(f)[0][exact.columns])  # treeshap = the scoring path
+    with pytest.raises(CreditError, match="method"):
+        batch_reasons(m, X, method="guess")
