@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from smepulse.index.compose import compose, quarterly
+from smepulse.index.compose import SUPPRESSED, compose, quarterly
 from smepulse.index.diffusion import FORMULAS
 from smepulse.index.weighting import rake, targets_by_period
 from smepulse.methodology import Methodology
@@ -20,7 +20,6 @@ from smepulse.survey.responses import Responses, _in_list, _q
 
 COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
            "se_change", "ci_low", "ci_high", "flag"]
-SUPPRESSED = "suppressed"
 
 
 @dataclass
@@ -161,17 +160,22 @@ def compute(resp: Responses, frame: pd.DataFrame | None = None, min_n: int | Non
     notes.insert(0, f"weights: {weighting}")
     agg = _aggregate(resp, cells)
     questions = _question_rows(agg, resp)
+    minimum = m.publication_minimum if min_n is None else min_n
+    # Disclosure control: suppress question cells first, then compose only from the published ones.
+    q_low = questions["n_eff"].fillna(0) < minimum
+    questions["flag"] = np.where(q_low, SUPPRESSED, "")
+    questions.loc[q_low, ["value", "up", "same", "down"]] = np.nan
     # Composites use index questions only; shares-only questions have no value.
-    comp = compose(questions[questions["value"].notna()], m)
+    comp = compose(questions[questions["value"].notna() | q_low], m)
     sizes = agg[["period", "group", "respondents", "sw", "sw2"]]
     comp = comp.merge(sizes, on=["period", "group"], how="left")
     comp["n"] = comp.pop("respondents").astype("int64")
     comp["n_eff"] = comp.pop("sw") ** 2 / comp.pop("sw2")
+    c_low = (comp["n_eff"].fillna(0) < minimum) | comp["value"].isna()
+    comp["flag"] = np.where(c_low, SUPPRESSED, "")
+    comp.loc[c_low, "value"] = np.nan
     out = pd.concat([questions, comp], ignore_index=True)
-    minimum = m.publication_minimum if min_n is None else min_n
-    low = out["n_eff"].fillna(0) < minimum
-    out["flag"] = np.where(low, SUPPRESSED, "")
-    out.loc[low, ["value", "up", "same", "down"]] = np.nan
+    low = out["flag"] == SUPPRESSED
     out["adjustment"] = "nsa"
     for c in ("se", "se_change", "ci_low", "ci_high"):  # filled by precision.attach when requested
         out[c] = np.nan

@@ -16,7 +16,7 @@ from scipy import sparse
 from scipy.stats import norm
 
 from smepulse.errors import InputError
-from smepulse.index.diffusion import invert_value
+from smepulse.index.compose import SUPPRESSED, compose_values
 from smepulse.index.weighting import targets_by_period
 from smepulse.methodology import Methodology
 from smepulse.survey.responses import Responses, _q
@@ -102,26 +102,6 @@ def _index_values(tallies: np.ndarray, m: Methodology, qobjs) -> np.ndarray:
     return better - worse
 
 
-def _composites(values: dict[str, np.ndarray], m: Methodology) -> None:
-    for comp in m.composites:
-        num = den = 0.0
-        complete = True
-        for t in comp.terms:
-            x = values.get(t.series)
-            if x is None:
-                complete = False
-                continue
-            if t.inverted:
-                x = invert_value(x, m.formula)
-            ok = ~np.isnan(x)
-            complete = complete & ok
-            num = num + np.where(ok, t.weight * np.nan_to_num(x), 0.0)
-            den = den + np.where(ok, t.weight, 0.0)
-        usable = complete if comp.require_all else den > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values[comp.id] = np.where(usable, num / np.where(den > 0, den, 1), np.nan)
-
-
 def _std(arr: np.ndarray) -> np.ndarray:
     """Standard deviation over replicates (axis 0); NaN where fewer than two replicates have a value."""
     ok = (~np.isnan(arr)).sum(axis=0)
@@ -131,13 +111,29 @@ def _std(arr: np.ndarray) -> np.ndarray:
     return np.where(ok > 1, sd, np.nan)
 
 
+def _suppressed_cells(published: pd.DataFrame | None) -> dict[str, list[tuple[str, str]]]:
+    """period -> (series, group) cells the estimate suppressed."""
+    if published is None or "flag" not in published.columns:
+        return {}
+    sup = published[published["flag"] == SUPPRESSED]
+    out: dict[str, list[tuple[str, str]]] = {}
+    for period, series, group in zip(sup["period"], sup["series"], sup["group"], strict=True):
+        out.setdefault(period, []).append((series, group))
+    return out
+
+
 def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: int | None = None,
-              seed: int | None = None, multipliers: pd.DataFrame | None = None) -> pd.DataFrame:
+              seed: int | None = None, multipliers: pd.DataFrame | None = None,
+              published: pd.DataFrame | None = None) -> pd.DataFrame:
     """Standard errors and the SE of the change on the month for every index, series and group.
 
     multipliers: a statistics office's own replicate weight factors instead of the bootstrap, as a
     DataFrame indexed by firm_id with one column per replicate. Returns tidy rows: period, series,
     group, se, se_change (monthly and quarterly), and the replicate values in `attrs["replicates"]`.
+
+    published: the estimate's tidy series (from `compute`). Its suppressed question cells are left out of
+    every replicate's composites, exactly as the estimate leaves them out (disclosure control), so the
+    standard errors are those of the published composites.
     """
     m = resp.methodology
     B = replicates or m.sampling.replicates
@@ -167,6 +163,7 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
     targets = targets_by_period(frame[frame["dimension"].isin(rake_dims)], sorted(df["period"].unique())) \
         if rake_dims else None
 
+    masked = _suppressed_cells(published)
     rows, by_period = [], {}
     for period, g in df.groupby("period", sort=True):
         month = _Month(g, m, dims, qids)
@@ -193,7 +190,13 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
         tallies = tallies.reshape(B, len(month.labels), len(qids), 3)
         values = _index_values(tallies, m, qobjs)
         vals = {q: values[:, :, i] for i, q in enumerate(qids)}
-        _composites(vals, m)
+        hidden = {}
+        for series, group in masked.get(period, ()):
+            if series in vals and group in month.labels:
+                g = month.labels.index(group)
+                vals[series][:, g] = np.nan
+                hidden.setdefault(series, np.zeros(vals[series].shape, dtype=bool))[:, g] = True
+        compose_values(vals, m, hidden)
         by_period[period] = (month.labels, vals)
 
     periods = sorted(by_period)

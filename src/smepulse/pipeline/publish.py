@@ -26,7 +26,7 @@ class Published:
 def with_precision(result: IndexResult, resp, frame: pd.DataFrame | None, replicates: int | None) -> IndexResult:
     if replicates == 0:
         return result
-    errors = bootstrap(resp, frame, replicates=replicates)
+    errors = bootstrap(resp, frame, replicates=replicates, published=result.series)
     notes = result.notes + [f"sampling error: stratified bootstrap, {replicates or result.methodology.sampling.replicates}"
                             f" replicates over firms (strata: {', '.join(result.methodology.sampling.strata) or 'none'})"]
     return IndexResult(attach(result.series, errors, result.methodology), result.methodology, result.input_hash,
