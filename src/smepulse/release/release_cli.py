@@ -49,7 +49,7 @@ def release_cmd(
     if series is not None:
         if as_of:
             raise InputError("--as-of applies to a store; a series file is already one vintage")
-        data = load_series_file(series)
+        data = load_series_file(series, m)
     else:
         data = load_from_store(store, m.name, as_of=parse_date_option(as_of, "--as-of"), composites=composite_order(m))
     rel = build_release(data, period, m, lang)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -117,9 +119,36 @@ class Release:
 
 # ---------------------------------------------------------------------------------------------- inputs
 
-def load_series_file(path: str | Path) -> ReleaseData:
-    """A tidy series file as `compute`/`demo`/`series` write it (CSV, Parquet or Excel); months and quarters."""
-    df = read_series(path)
+VALUE_RANGES = {"diffusion": (0.0, 100.0), "balance": (-100.0, 100.0)}
+
+
+def check_series_values(df: pd.DataFrame, path: str | Path, formula: str = "diffusion") -> None:
+    """Every number a release shows must be finite and in range: values within the formula's range (0-100 for
+    diffusion indices, -100-100 for balances), shares 0-100, counts and standard errors not negative. The error
+    names the file, the line (row 2 is the first data line of a CSV) and the column."""
+    lo, hi = VALUE_RANGES.get(formula, (-math.inf, math.inf))
+    ranges = {"value": (lo, hi), "ci_low": (lo, hi), "ci_high": (lo, hi), "up": (0.0, 100.0), "same": (0.0, 100.0),
+              "down": (0.0, 100.0), "n": (0.0, math.inf), "n_eff": (0.0, math.inf), "se": (0.0, math.inf),
+              "se_change": (0.0, math.inf)}
+    lines = pd.Series(np.arange(2, len(df) + 2), index=df.index)
+    for col, (a, b) in ranges.items():
+        if col not in df.columns:
+            continue
+        x = pd.to_numeric(df[col], errors="coerce")
+        bad = x.notna() & ~(np.isfinite(x) & (x >= a) & (x <= b))
+        if bad.any():
+            i = bad.idxmax()
+            v = x[i]
+            what = "is not a finite number" if not np.isfinite(v) else f"is outside {a:g} to {b:g}"
+            raise InputError(f"{col} {v!r} {what} ({formula} series): correct or remove the row",
+                             file=str(path), row=int(lines[i]), column=col)
+
+
+def load_series_file(path: str | Path, methodology=None) -> ReleaseData:
+    """A tidy series file as `compute`/`demo`/`series` write it (CSV, Parquet or Excel); months and quarters.
+    A plain `period, series, group, value, n` file is enough; values are checked finite and in range."""
+    df = read_series(path, methodology).reset_index(drop=True)
+    check_series_values(df, path, getattr(methodology, "formula", "diffusion"))
     if "adjustment" not in df.columns:
         df["adjustment"] = "nsa"
     for c in OPTIONAL_COLUMNS:  # a plain `period, series, group, value, n` file has none of these
