@@ -40,27 +40,24 @@ def test_multiplicative_mode_factor_is_ratio():
     assert np.abs(est - (1 + (PATTERN - PATTERN.mean()) / 10)).max() < 0.03
 
 
-def test_short_series_falls_back_to_stl_with_warning():
+def test_explicit_stl_on_a_short_series():
     y = index_series(30, seed=4)
-    frame = adjust_frame(tidy({"short": y}), method="x13")
+    frame = adjust_frame(tidy({"short": y}), method="stl")
     assert (frame["method"] == "stl").all()
     assert frame["note"].str.contains("STL").all()
-    assert any("30 months" in w for w in frame.attrs["warnings"])
     sa = frame[frame["adjustment"] == "sa"]["value"].to_numpy()
     # STL must take out most of the seasonal swing (range of the pattern is 6 points).
     assert np.std(sa - 50) < 0.6 * np.std(y.to_numpy() - 50)
 
 
 def test_very_short_series_left_unadjusted_with_warning():
-    y = index_series(18, seed=5)
-    r = adjust_series(y)
-    assert r.method == "none" and np.array_equal(r.sa, r.nsa)
-    assert r.warnings and "not seasonally adjusted" in r.warnings[0]
+    r = adjust_series(index_series(18, seed=5), method="stl")
+    assert r.method == "none" and r.status == "too_short" and r.sa.isna().all()
+    assert r.warnings and "no seasonally adjusted series" in r.warnings[0]
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda s: s.drop(s.index[40]), "missing inside the span"),
-    (lambda s: s.where(s.index != s.index[40]), "no value for"),
+    (lambda s: s.where(~s.index.isin(s.index[30:40])), "more than 10%"),
     (lambda s: s * 0 + 50, "constant"),
     (lambda s: s.iloc[::3], "not monthly"),
     (lambda s: s.set_axis([f"{p[:4]}-Q{(int(p[5:]) - 1) // 3 + 1}x{p[5:]}" for p in s.index]), "YYYY-MM"),
@@ -94,7 +91,7 @@ def test_frame_layout_and_groups_adjusted_separately():
 
 
 def test_holiday_ignored_with_warning_for_stl():
-    r = adjust_series(index_series(30), holiday="cny")
+    r = adjust_series(index_series(30), holiday="cny", method="stl")
     assert any("ignored" in w for w in r.warnings)
 
 

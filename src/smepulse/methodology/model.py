@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from smepulse.errors import MethodologyError
 from smepulse.methodology.release_config import ReleaseConfig
+from smepulse.methodology.seasonal_policy import SeasonalPolicy
 
 PRESET_DIR = Path(__file__).parent / "presets"
 WEIGHT_TOLERANCE = 1e-6
@@ -147,6 +148,7 @@ class Methodology(_Strict):
     classifications: dict[str, Classification] = Field(default_factory=dict)
     targets: tuple[Target, ...] = ()
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    seasonal: SeasonalPolicy = Field(default_factory=SeasonalPolicy)
     source_file: str = ""
     sha256: str = ""
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from smepulse.index.adjusted import add_seasonal
+from smepulse.index.adjusted import FROM_POLICY, add_seasonal
 from smepulse.index.engine import IndexResult, compute
 from smepulse.index.precision import attach, bootstrap
 from smepulse.index.weighting import frame_from_methodology
@@ -33,11 +33,14 @@ def with_precision(result: IndexResult, resp, frame: pd.DataFrame | None, replic
                        notes)
 
 
-def adjust_with_errors(result: IndexResult, method: str = "x13", holiday: str | None = "cny",
-                       on_done: Callable | None = None) -> IndexResult:
-    """Add `sa` rows; they carry the NSA standard errors (seasonal factors are treated as fixed)."""
+def adjust_with_errors(result: IndexResult, method: str | None = None, holiday: str | None = FROM_POLICY,
+                       on_done: Callable | None = None, **adjust_kwargs) -> IndexResult:
+    """Add `sa` rows under the methodology's seasonal policy (method and holiday default to it); they carry
+    the NSA standard errors (seasonal factors are treated as fixed)."""
     m = result.methodology
-    adjusted = add_seasonal(result, method=method, holiday=holiday if method == "x13" else None, on_done=on_done)
+    method = method or m.seasonal.method
+    adjusted = add_seasonal(result, method=method, holiday=holiday if method == "x13" else None, on_done=on_done,
+                            **adjust_kwargs)
     errs = result.series[["period", "series", "group", "se", "se_change"]]
     sa = attach(adjusted.series[adjusted.series["adjustment"] == "sa"], errs, m)
     nsa = adjusted.series[adjusted.series["adjustment"] == "nsa"]

@@ -1,4 +1,4 @@
-"""Adjust one series or a tidy frame of many: X-13 (X-11 or SEATS), STL for short series, or none."""
+"""Adjust one series or a tidy frame of many under the SA policy: X-13 (X-11 or SEATS), STL on request, or none."""
 from __future__ import annotations
 
 import os
@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from smepulse.errors import SeasonalError
+from smepulse.methodology.seasonal_policy import SeasonalPolicy
 from smepulse.seasonal.holidays import holiday_regressor
 from smepulse.seasonal.spec import FORECAST_MONTHS, Mode, SpecOptions, build_spec
 from smepulse.seasonal.stl import MIN_STL_MONTHS, stl_decompose
@@ -19,6 +20,9 @@ from smepulse.seasonal.x13 import run_spec
 
 Method = Literal["x13", "stl", "none"]
 MIN_X13_MONTHS = 36  # X-13 refuses fewer than 3 complete years
+DEFAULT_POLICY = SeasonalPolicy()
+DIAGNOSTIC_KEYS = ("f3.q", "f3.m07", "qssadj", "qsori", "aicc", "finmode", "automdl", "arimamdl", "f2.idseasonal",
+                   "f2.fsd8", "f2.kw", "f2.msf")
 
 
 @dataclass
@@ -41,6 +45,8 @@ class AdjustmentResult:
     diagnostics: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     spec: str = ""
+    # adjusted | too_short (no SA series) | not_seasonal (SA = NSA) | not_adjusted (method none, errors)
+    status: str = "adjusted"
 
     @property
     def note(self) -> str:
@@ -67,6 +73,8 @@ class AdjustmentResult:
                              "note": self.note})
         nsa = base.assign(adjustment="nsa", value=self.nsa.to_numpy())
         sa = base.assign(adjustment="sa", value=self.sa.to_numpy())
+        if self.status == "too_short":  # no SA series below the minimum span: NSA rows only
+            sa = sa.iloc[:0]
         cols = ["period", "series", "group", "adjustment", "value", "seasonal_factor", "trend",
                 "method", "note"]
         return pd.concat([nsa, sa], ignore_index=True)[cols]
@@ -75,54 +83,121 @@ class AdjustmentResult:
 def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
                   method: Method = "x13", mode: Mode = "additive", holiday: str | None = None,
                   holiday_window: int = 20, options: SpecOptions | None = None,
-                  regressors: pd.DataFrame | None = None) -> AdjustmentResult:
-    """Seasonally adjust one monthly series indexed by 'YYYY-MM' periods.
+                  regressors: pd.DataFrame | None = None,
+                  policy: SeasonalPolicy | None = None) -> AdjustmentResult:
+    """Seasonally adjust one monthly series indexed by 'YYYY-MM' periods, under a written policy.
 
-    Short series fall back (with a warning): under 36 months X-13 -> STL, under 24 -> none.
-    `mode` overrides options.mode; `options` sets the rest of the generated X-13 spec.
+    `policy` (the methodology's `seasonal:` section; defaults when None) sets the minimum span, the
+    identification test and the share of gaps accepted; method, mode and holiday are the arguments.
+    - fewer than policy.min_span months: status "too_short", no SA series (never an STL fallback);
+    - X-13's diagnostics find no identifiable seasonality: status "not_seasonal", SA = NSA;
+    - gaps (NaN or absent months, at most policy.max_missing_share) are estimated by regARIMA and the
+      SA value stays missing where the NSA one is.
+    method="stl" runs STL only because the caller asked for it (24 months or more).
     `regressors`: user regressors (columns, 'YYYY-MM' index) covering the series plus the forecast
     horizon (12 months for X-11, 36 for SEATS); X-13 estimates them with options.usertype.
     Raises SeasonalError (naming the series) on bad input or when X-13 fails.
     """
     if method not in ("x13", "stl", "none"):
         raise SeasonalError(f"method must be x13, stl or none, got '{method}'")
-    y = monthly_series(values.index, values.to_numpy(), series=series, group=group)
+    policy = policy or DEFAULT_POLICY
+    full = monthly_series(values.index, values.to_numpy(), series=series, group=group,
+                          max_missing_share=policy.max_missing_share if method == "x13" else 0.0)
     who = label(series, group)
+    observed = full.index[full.notna()]
+    y = full.loc[observed[0]:observed[-1]]  # leading and trailing missing months are not adjusted
     if mode == "multiplicative" and (y <= 0).any():
         raise SeasonalError(f"{who}: multiplicative adjustment needs positive values "
                             f"(min {y.min():g}); use mode='additive' for indices and balances")
     warnings: list[str] = []
     n = len(y)
-    if method == "x13" and n < MIN_X13_MONTHS:
-        warnings.append(f"only {n} months (X-13 needs {MIN_X13_MONTHS}): adjusted with STL instead"
-                        if n >= MIN_STL_MONTHS else
-                        f"only {n} months (STL needs {MIN_STL_MONTHS}): not seasonally adjusted")
-        method = "stl" if n >= MIN_STL_MONTHS else "none"
-    elif method == "stl" and n < MIN_STL_MONTHS:
-        warnings.append(f"only {n} months (STL needs {MIN_STL_MONTHS}): not seasonally adjusted")
-        method = "none"
+    if method == "x13" and n < policy.min_span:
+        warnings.append(f"only {n} months (the policy needs {policy.min_span}): no seasonally adjusted "
+                        "series, the unadjusted one is published")
+        return _unadjusted(full, series, group, mode, warnings, status="too_short")
+    if method == "stl" and n < MIN_STL_MONTHS:
+        warnings.append(f"only {n} months (STL needs {MIN_STL_MONTHS}): no seasonally adjusted series")
+        return _unadjusted(full, series, group, mode, warnings, status="too_short")
     if (holiday or regressors is not None) and method != "x13":
         warnings.append("regressors ignored: only X-13 estimates holiday and user regressor effects")
     if method == "none":
-        return _unadjusted(y, series, group, mode, warnings)
+        return _unadjusted(full, series, group, mode, warnings, status="not_adjusted")
     if method == "stl":
         return _stl(y, series, group, mode, warnings)
     opts = replace(options or SpecOptions(), mode=mode)
-    return _x13(y, series, group, opts, holiday, holiday_window, warnings, regressors)
+    result = _x13(y, series, group, opts, holiday, holiday_window, warnings, regressors)
+    seasonal, why = seasonality_identified(result.diagnostics, policy)
+    result.diagnostics["identification"] = why
+    if not seasonal:
+        result = _not_seasonal(result, why)
+    return _reindexed(result, full)
 
 
-def _unadjusted(y, series, group, mode, warnings) -> AdjustmentResult:
+def _reindexed(r: AdjustmentResult, full: pd.Series) -> AdjustmentResult:
+    """Back onto the full span; the SA value is missing wherever the NSA one is (gaps stay unpublished)."""
+    sa = r.sa.reindex(full.index).where(full.notna())
+    return replace(r, nsa=full, sa=sa, factor=r.factor.reindex(full.index), trend=r.trend.reindex(full.index),
+                   irregular=r.irregular.reindex(full.index), seasonal=r.seasonal.reindex(full.index))
+
+
+def _pair(raw: str) -> tuple[float, float]:
+    """'122.033    0.00' -> (statistic, p-value) as X-13 writes them in the .udg file."""
+    parts = raw.split()
+    try:
+        return float(parts[0]), float(parts[1])
+    except (IndexError, ValueError):
+        return float("nan"), float("nan")
+
+
+def seasonality_identified(diagnostics: dict[str, str], policy: SeasonalPolicy) -> tuple[bool, str]:
+    """Is there identifiable seasonality, by the policy's test on X-13's own diagnostics? (yes/no, why)
+
+    combined: X-13's combined test (f2.idseasonal); m7: M7 < m7_max and the stable F-test (table D8,
+    p-value in percent in the .udg file) below f_pvalue; qs: QS on the original series below qs_pvalue.
+    SEATS runs have no X-11 tables, so combined and m7 fall back to QS there.
+    """
+    f_stat, f_p = _pair(diagnostics.get("f2.fsd8", ""))
+    kw_stat, kw_p = _pair(diagnostics.get("f2.kw", ""))
+    qs_stat, qs_p = _pair(diagnostics.get("qsori", ""))
+    m7 = float(diagnostics.get("f3.m07", "nan") or "nan")
+    facts = (f"combined test {diagnostics.get('f2.idseasonal', 'n/a')}, stable F = {f_stat:.2f} (p {f_p / 100:.3g}), "
+             f"Kruskal-Wallis p {kw_p / 100:.3g}, M7 = {m7:.2f}, QS p {qs_p:.3g}")
+    test = policy.identification
+    if test in ("combined", "m7") and "f2.idseasonal" not in diagnostics:
+        test = "qs"
+    if test == "none":
+        ok = True
+    elif test == "combined":
+        ok = diagnostics["f2.idseasonal"].strip().lower().startswith("yes")
+    elif test == "m7":
+        ok = bool(m7 < policy.m7_max and f_p / 100 < policy.f_pvalue)
+    else:
+        ok = bool(qs_p < policy.qs_pvalue)
+    verdict = "identifiable seasonality" if ok else "no identifiable seasonality"
+    return ok, f"{verdict} ({test} test: {facts})"
+
+
+def _not_seasonal(r: AdjustmentResult, why: str) -> AdjustmentResult:
+    neutral = 1.0 if r.mode == "multiplicative" else 0.0
+    flat = pd.Series(neutral, index=r.nsa.index)
+    return replace(r, method="none", status="not_seasonal", sa=r.nsa.copy(), factor=flat, seasonal=flat,
+                   warnings=[*r.warnings, f"not seasonal: {why}; SA = NSA"])
+
+
+def _unadjusted(y, series, group, mode, warnings, status="not_adjusted") -> AdjustmentResult:
     neutral = 1.0 if mode == "multiplicative" else 0.0
     flat = pd.Series(neutral, index=y.index)
     nan = pd.Series(np.nan, index=y.index)
-    return AdjustmentResult(series, group, "none", mode, y, y.copy(), flat, nan, nan, flat,
-                            warnings=warnings)
+    sa = y.copy() if status == "not_adjusted" else nan
+    return AdjustmentResult(series, group, "none", mode, y, sa, flat, nan, nan, flat,
+                            warnings=warnings, status=status)
 
 
 def _stl(y, series, group, mode, warnings) -> AdjustmentResult:
     mult = mode == "multiplicative"
     if mode == "auto":
-        warnings.append("STL fallback uses additive mode (mode=auto needs X-13's test)")
+        warnings.append("STL uses additive mode (mode=auto needs X-13's test)")
+    warnings.append("adjusted with STL at the user's request (not X-13; no identification test)")
     parts = stl_decompose(y, multiplicative=mult)
     return AdjustmentResult(series, group, "stl", "multiplicative" if mult else "additive", y,
                             parts["sa"], parts["factor"], parts["trend"], parts["irregular"],
@@ -164,11 +239,13 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
     mode = ("multiplicative" if final.startswith(("mult", "log"))
             else "additive" if final else opts.mode)
     warnings += [m for m in out.messages if m.startswith("WARNING")]
-    diagnostics = {k: out.udg[k] for k in ("f3.q", "f3.m07", "qssadj", "qsori", "aicc", "finmode",
-                                           "automdl", "arimamdl") if k in out.udg}
+    diagnostics = {k: out.udg[k] for k in DIAGNOSTIC_KEYS if k in out.udg}
     if holiday:
         kept = (out.regression["variable"] == holiday_col).any()
         diagnostics["holiday"] = f"{holiday}: {'kept' if kept else 'dropped by AICc (no effect found)'}"
+    gaps = int(y.isna().sum())
+    if gaps:
+        warnings.append(f"{gaps} missing month(s) estimated by regARIMA; their SA values are not published")
     return AdjustmentResult(series, group, f"x13-{opts.decomposition}", mode, y, sa, factor,
                             out.table("trend"), out.table("irregular"), out.table("seasonal"),
                             model=out.model, outliers=out.outliers, regression=out.regression,
@@ -219,7 +296,7 @@ def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "
 
 def _passthrough(values: pd.Series, key, message: str, mode: str) -> AdjustmentResult:
     y = pd.Series(pd.to_numeric(values, errors="coerce").to_numpy(float), index=values.index)
-    return _unadjusted(y, key[0], key[1], mode, [f"not adjusted: {message}"])
+    return _unadjusted(y, key[0], key[1], mode, [f"not adjusted: {message}"], status="not_adjusted")
 
 
 def adjust_frame(df: pd.DataFrame, method: Method = "x13", holiday: str | None = None,

@@ -18,6 +18,7 @@ from smepulse.seasonal.x13 import SEATS_TABLES, X11_TABLES
 Mode = Literal["additive", "multiplicative", "auto"]
 Decomposition = Literal["x11", "seats"]
 FORECAST_MONTHS = {"x11": 12, "seats": 36}  # SEATS forces 36; user regressors must cover it
+MISSING_CODE = -99999
 
 
 @dataclass
@@ -64,8 +65,12 @@ def build_spec(values: pd.Series, options: SpecOptions, *, title: str = "series"
     """
     o = options
     safe_title = title.replace('"', "'")[:70]
-    lines = [f'series{{title="{safe_title}" start={_x13_date(values.index[0])} period=12',
-             f"  data=({_fmt(values.to_numpy())})}}"]
+    data = values.to_numpy(dtype=float)
+    gaps = bool(pd.isna(data).any())
+    # Gaps: X-13 replaces each missing-code value by a missing-value regressor and estimates it (regARIMA).
+    head = f'series{{title="{safe_title}" start={_x13_date(values.index[0])} period=12'
+    lines = [head + (f" missingcode={MISSING_CODE}" if gaps else ""),
+             f"  data=({_fmt(pd.Series(data).fillna(MISSING_CODE).to_numpy())})}}"]
     function = {"additive": "none", "multiplicative": "log", "auto": "auto"}[o.mode]
     lines.append(f"transform{{function={function}}}")
     reg = []
