@@ -1,0 +1,60 @@
+"""What an SME owner submits: the application (pydantic v2, validated at the boundary)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from smepulse.decision import uscc
+from smepulse.decision.errors import DecisionError
+
+PURPOSES = ("working_capital", "inventory", "equipment", "technology_upgrade", "other")
+MAX_AMOUNT = 50_000_000  # anything above is a typing error, not an SME request
+
+
+class Consent(BaseModel):
+    """Consent to use the firm's transaction, tax and utility data: no consent, no data used."""
+    model_config = ConfigDict(extra="forbid")
+    given: bool
+    text_version: str = Field(min_length=1, max_length=40, description="version of the consent text shown")
+    given_at: datetime | None = Field(None, description="when the applicant ticked the box (UTC)")
+
+
+class Application(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "uscc": "911101080000000194", "amount": 200000, "term_months": 12, "purpose": "working_capital",
+        "consent": {"given": True, "text_version": "consent-2026-12", "given_at": "2026-12-01T09:00:00Z"}}]})
+    uscc: str = Field(description="unified social credit code (统一社会信用代码), 18 characters, GB 32100-2015")
+    amount: float = Field(gt=0, le=MAX_AMOUNT, description="requested amount, CNY")
+    term_months: int = Field(ge=1, le=60)
+    purpose: Literal[PURPOSES] = "working_capital"
+    consent: Consent
+    application_date: date | None = Field(None, description="defaults to today (UTC)")
+    project_id: str | None = Field(None, max_length=64, description="technological transformation project id")
+    channel: str = Field("api", max_length=20)
+
+    @field_validator("uscc")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        try:
+            return uscc.validate(v)
+        except DecisionError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("amount")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ValueError("amount must be a finite number")
+        return v
+
+
+def parse_application(data: dict) -> Application:
+    """An Application, or one DecisionError naming the first bad field."""
+    try:
+        return Application.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(p) for p in e["loc"]) or "application"
+        raise DecisionError(f"application field '{where}': {e['msg']}") from None
