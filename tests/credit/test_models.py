@@ -72,13 +72,15 @@ def test_scorecard_points_follow_pdo():
     est = m.estimator
     X = m.schema.transform(df.head(200)).X
     raw = est.predict_proba(X)[:, 1]
-    score = est.score(X)
+    score = est.points_of(X)
     # score = 600 + 20/ln2 * (ln(good:bad odds) - ln 50), exactly, before calibration
     expect = 600 + 20 / np.log(2) * (np.log((1 - raw) / raw) - np.log(50))
     assert np.allclose(score, expect, atol=1e-6)
     tab = est.table()
-    pts = est.scorecard_.transform(est._frame(X.head(1)))
+    pts = est.point_frame(X.head(1))
     assert pts.sum(axis=1).iloc[0] == pytest.approx(score[0])
+    # points and PD from the same card: total points = Scaling.score(PD)
+    assert np.allclose(score, m.scaling.score(raw), atol=1e-6)
     assert {"Variable", "Bin", "Points"} <= set(tab.columns)
     # monotone metadata -> descending points in sales_drop's numeric bins
     sd = tab[(tab.Variable == "sales_drop") & ~tab.Bin.isin(["Special", "Missing"])]["Points"].to_numpy()
@@ -114,7 +116,7 @@ def test_artefact_is_versioned_and_self_describing(tmp_path):
     m = train(df, "bad", specs=SPECS, n_estimators=60, source="unit")
     d = m.save(tmp_path / "m")
     man = json.loads((d / "manifest.json").read_text())
-    assert man["format"] == "smepulse.credit.model/1" and man["smepulse_version"]
+    assert man["format"] == "smepulse.credit.model/2" and man["smepulse_version"]
     assert man["training_data_hash"].startswith("sha256:") and man["model_version"].startswith("lightgbm-")
     assert {f["name"]: f["monotone"] for f in man["features"]}["age"] == -1
     assert man["calibration"]["method"] in ("platt", "isotonic")

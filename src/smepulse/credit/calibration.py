@@ -61,6 +61,18 @@ class Calibrator(BaseEstimator):
     def transform(self, p) -> np.ndarray:
         return self._apply(self.params_, p)
 
+    def to_state(self) -> dict:
+        return {"params": self.get_params(), "method": self.method_, "cv_brier": self.cv_brier_,
+                "fitted": list(self.params_)}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Calibrator:
+        cal = cls(**state["params"])
+        cal.method_, cal.cv_brier_ = state["method"], dict(state["cv_brier"])
+        f = state["fitted"]
+        cal.params_ = (f[0], float(f[1]), float(f[2])) if f[0] == "platt" else (f[0], list(f[1]), list(f[2]))
+        return cal
+
     def to_dict(self) -> dict:
         return {"method": self.method_, "cv_brier": self.cv_brier_, "params": list(self.params_[1:])
                 if self.method_ == "platt" else {"n_knots": len(self.params_[1])}}

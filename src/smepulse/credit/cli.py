@@ -60,19 +60,22 @@ def train(
     pdo: float = typer.Option(20.0, "--pdo", help="Points to double the odds."),
     odds: float = typer.Option(50.0, "--odds", help="Good:bad odds at the base score."),
     points: float = typer.Option(600.0, "--points", help="Base score at those odds."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory at --out."),
 ) -> None:
     """Train a PD model, validate it (out-of-time when --time-column is given, else a stratified 70/30
     split, seed fixed) and write it to --out.
 
     Example: smepulse credit train --data loans.csv --target default --time-column applied_on --out models/v1
     """
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise CreditError(f"--out {out} already exists; choose a new directory or pass --force to overwrite it")
     df = read_table(data)
     excl = [c.strip() for c in exclude.split(",") if c.strip()]
     with console.status("training..."):
         m = fit(df, target, time_column=time_column, exclude=excl, model=model, specs=_specs(metadata),
                 reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
                 scaling=Scaling(pdo, odds, points), source=str(data))
-    m.save(out)
+    m.save(out, overwrite=force)
     met = m.metrics
     for w in met["warnings"]:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)

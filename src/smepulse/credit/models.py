@@ -80,6 +80,26 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
                                   pred_contrib=True)
         return pd.DataFrame(c[:, :-1], columns=self.feature_names_in_, index=X.index)
 
+    # ------------------------------------------------------------ as data (no pickle)
+    def model_text(self) -> str:
+        """LightGBM's own model text with the trees up to the chosen iteration."""
+        return self.booster_.model_to_string(num_iteration=self.best_iteration_)
+
+    def to_state(self) -> dict:
+        return {"params": self.get_params(), "feature_names_in": list(self.feature_names_in_),
+                "monotone_constraints": list(self.monotone_constraints_)}
+
+    @classmethod
+    def from_state(cls, state: dict, model_text: str) -> LightGBMPD:
+        est = cls(**state["params"])
+        est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        est.n_features_in_ = len(est.feature_names_in_)
+        est.classes_ = np.array([0, 1])
+        est.monotone_constraints_ = list(state["monotone_constraints"])
+        est.booster_ = lgb.Booster(model_str=model_text)
+        est.best_iteration_ = est.booster_.current_iteration()
+        return est
+
     def importance(self) -> dict:
         gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
         total = gain.sum() or 1.0
@@ -170,6 +190,33 @@ class LogisticPD(ClassifierMixin, BaseEstimator):
                    or name == f"{c}:missing"]
             out[c] = parts[:, idx].sum(axis=1)
         return pd.DataFrame(out, index=X.index)
+
+    def to_state(self) -> dict:
+        return {"params": self.get_params(), "feature_names_in": list(self.feature_names_in_),
+                "levels": self.levels_, "medians": self.medians_, "means": self.means_, "scales": self.scales_,
+                "flagged": sorted(self.flagged_), "columns": self.columns_,
+                "coef": self.lr_.coef_[0].tolist(), "intercept": float(self.lr_.intercept_[0]),
+                "design_means": self.design_means_.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> LogisticPD:
+        est = cls(**state["params"])
+        est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        est.n_features_in_ = len(est.feature_names_in_)
+        est.classes_ = np.array([0, 1])
+        est.levels_, est.medians_ = state["levels"], state["medians"]
+        est.means_, est.scales_, est.flagged_ = state["means"], state["scales"], set(state["flagged"])
+        est.columns_ = list(state["columns"])
+        lr = LogisticRegression(max_iter=est.max_iter, C=np.inf if est.C is None else est.C)
+        lr.coef_ = np.asarray([state["coef"]], float)
+        lr.intercept_ = np.asarray([state["intercept"]], float)
+        lr.classes_ = np.array([0, 1])
+        lr.n_features_in_ = len(est.columns_)
+        lr.feature_names_in_ = np.asarray(est.columns_, dtype=object)
+        lr.n_iter_ = np.array([0])
+        est.lr_ = lr
+        est.design_means_ = np.asarray(state["design_means"], float)
+        return est
 
     def importance(self) -> dict:
         coef = np.abs(self.lr_.coef_[0])

@@ -86,6 +86,17 @@ class FeatureSchema:
     def is_categorical(self, col: str) -> bool:
         return col in self.categories_
 
+    def to_state(self) -> dict:
+        return {"numeric": self.numeric_, "categories": self.categories_, "money": self.money_,
+                "dropped": self.dropped_, "features": self.features_}
+
+    @classmethod
+    def from_state(cls, state: dict) -> FeatureSchema:
+        s = cls()
+        s.numeric_, s.categories_ = list(state["numeric"]), {k: list(v) for k, v in state["categories"].items()}
+        s.money_, s.dropped_, s.features_ = list(state["money"]), dict(state["dropped"]), list(state["features"])
+        return s
+
     def to_dict(self) -> dict:
         return {"numeric": self.numeric_, "money": self.money_, "dropped": self.dropped_,
                 "categorical": {k: len(v) for k, v in self.categories_.items()}}

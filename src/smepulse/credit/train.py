@@ -2,8 +2,6 @@
 check governance; and the versioned, self-describing model artefact that comes out of it."""
 from __future__ import annotations
 
-import json
-import pickle
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +13,7 @@ from sklearn.model_selection import train_test_split
 
 import smepulse
 from smepulse.credit import metrics as M
+from smepulse.credit.artefact import FORMAT, dumps, loads, read_artefact, write_artefact
 from smepulse.credit.calibration import Calibrator
 from smepulse.credit.data import SEED, binary_target, check_features, data_hash, parse_time, split_rows
 from smepulse.credit.governance import leakage_check, unavailable_features
@@ -26,7 +25,6 @@ from smepulse.credit.schema import FeatureSchema
 from smepulse.credit.scorecard import WoeScorecard
 from smepulse.errors import CreditError, InputError
 
-FORMAT = "smepulse.credit.model/1"
 KINDS = ("lightgbm", "scorecard", "logistic")
 
 
@@ -44,7 +42,7 @@ class Scaling:
 
 @dataclass
 class CreditModel:
-    """A fitted PD model: schema -> estimator -> calibrator -> PD, score, reasons. Pickled whole."""
+    """A fitted PD model: schema -> estimator -> calibrator -> PD, score, reasons. Saved as data files."""
     kind: str
     schema: FeatureSchema
     estimator: object
@@ -65,7 +63,7 @@ class CreditModel:
 
     def score_from_prepared(self, X: pd.DataFrame, pd_: np.ndarray) -> np.ndarray:
         if self.kind == "scorecard":  # the scorecard's own points, which the printed table adds up to
-            return self.estimator.score(X[self.features])
+            return self.estimator.points_of(X[self.features])
         return self.scaling.score(pd_)
 
     def score_frame(self, df: pd.DataFrame, top_n: int = 3) -> tuple[pd.DataFrame, list[str]]:
@@ -89,36 +87,56 @@ class CreditModel:
         return out, notes
 
     # ------------------------------------------------------------ artefact
-    def save(self, directory: str | Path) -> Path:
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        with open(d / "model.pkl", "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        (d / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
+    def to_state(self) -> dict:
+        """Everything but the trees, as plain data (the trees go to lightgbm.txt)."""
+        return {"kind": self.kind, "schema": self.schema.to_state(), "estimator": self.estimator.to_state(),
+                "calibrator": self.calibrator.to_state(), "specs": [s.to_dict() for s in self.specs.values()],
+                "medians": self.medians, "scaling": dict(self.scaling.__dict__),
+                "reason_book": None if self.reason_book is None else self.reason_book.to_dict()}
+
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
+        """Write the model as data files pinned by manifest.json (sha256 + library versions).
+        Refuses a non-empty directory unless `overwrite` (the CLI's --force)."""
         keys = ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train", "n_test",
                 "split", "calibration", "leakage", "reject_inference", "warnings")
-        (d / "metrics.json").write_text(json.dumps({k: self.metrics[k] for k in keys if k in self.metrics},
-                                                   indent=2, default=str))
-        (d / "validation.json").write_text(json.dumps(self.metrics, indent=2, default=str))
-        if self.kind == "lightgbm":  # portable copy, loadable by LightGBM or compiled-tree tools
-            self.estimator.booster_.save_model(str(d / "lightgbm.txt"),
-                                               num_iteration=self.estimator.best_iteration_)
-        if self.kind == "scorecard":
-            self.estimator.table().to_csv(d / "scorecard.csv", index=False)
-        return d
+        files = {"model.json": dumps(self.to_state()),
+                 "metrics.json": dumps({k: self.metrics[k] for k in keys if k in self.metrics}),
+                 "validation.json": dumps(self.metrics)}
+        if self.kind == "lightgbm":  # LightGBM's own text: loadable by LightGBM or compiled-tree tools
+            files["lightgbm.txt"] = self.estimator.model_text().encode("utf-8")
+        if self.kind == "scorecard":  # for people; the model reads its tables from model.json
+            files["scorecard.csv"] = self.estimator.table().to_csv(index=False).encode("utf-8")
+        return write_artefact(directory, files, self.manifest, overwrite=overwrite)
 
 
 def load_model(directory: str | Path) -> CreditModel:
+    """Load a model directory written by `CreditModel.save`: verifies the manifest (format, library
+    versions, every file's sha256) first and reads only JSON and LightGBM text; never unpickles."""
     d = Path(directory)
-    man = d / "manifest.json"
-    if not man.is_file() or not (d / "model.pkl").is_file():
-        raise CreditError(f"{d} is not a model directory (no manifest.json / model.pkl); "
-                          "create one with `smepulse credit train`")
-    manifest = json.loads(man.read_text())
-    if manifest.get("format") != FORMAT:
-        raise CreditError(f"{man}: format {manifest.get('format')!r} is not {FORMAT!r}; retrain the model")
-    with open(d / "model.pkl", "rb") as fh:
-        return pickle.load(fh)
+    manifest, files = read_artefact(d)
+    if "model.json" not in files:
+        raise CreditError(f"{d / 'manifest.json'} does not list model.json; the model is damaged, retrain it")
+    st = loads(files["model.json"], str(d / "model.json"))
+    try:
+        kind = st["kind"]
+        if kind == "lightgbm":
+            if "lightgbm.txt" not in files:
+                raise CreditError(f"{d / 'manifest.json'} does not list lightgbm.txt; retrain the model")
+            est = LightGBMPD.from_state(st["estimator"], files["lightgbm.txt"].decode("utf-8"))
+        elif kind == "scorecard":
+            est = WoeScorecard.from_state(st["estimator"])
+        elif kind == "logistic":
+            est = LogisticPD.from_state(st["estimator"])
+        else:
+            raise CreditError(f"{d / 'model.json'}: unknown model kind {kind!r}; retrain the model")
+        specs = {r["name"]: FeatureSpec(**r) for r in st["specs"]}
+        book = None if st.get("reason_book") is None else ReasonBook.from_dict(st["reason_book"])
+        metrics = loads(files["validation.json"], str(d / "validation.json")) if "validation.json" in files else {}
+        return CreditModel(kind, FeatureSchema.from_state(st["schema"]), est, Calibrator.from_state(st["calibrator"]),
+                           specs, dict(st["medians"]), Scaling(**st["scaling"]), manifest, metrics, reason_book=book)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CreditError(f"{d / 'model.json'} is not a valid model state ({type(exc).__name__}: {exc}); "
+                          "retrain the model") from None
 
 
 # ---------------------------------------------------------------- training
@@ -243,4 +261,4 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
 
 
 def scaling_or_points(est, kind: str, scaling: Scaling, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
-    return est.score(X) if kind == "scorecard" else scaling.score(p)
+    return est.points_of(X) if kind == "scorecard" else scaling.score(p)
