@@ -100,21 +100,44 @@ def test_flash_then_final_and_late_responses_make_new_vintages(tmp_path):
     r.loc[late & (r["period"] == "2026-08"), "response_date"] += pd.Timedelta(days=15)
     r["response_date"] = r["response_date"].dt.strftime("%Y-%m-%d")
     with open_store(tmp_path / "s.duckdb") as st:
-        st.import_responses(from_frame(r, m))
+        # May-July published final in August; August's answers arrive in September
+        st.import_responses(from_frame(r[r["period"] < "2026-08"], m))
+        v1 = publish(st, m, kind="final", as_of=datetime(2026, 8, 25), seasonal=False, replicates=0)
+        st.import_responses(from_frame(r[r["period"] == "2026-08"], m))
         flash = publish(st, m, kind="flash", cutoff="2026-09-05", as_of=datetime(2026, 9, 5), seasonal=False,
                         replicates=50)
         final = publish(st, m, kind="final", as_of=datetime(2026, 9, 25), seasonal=False, replicates=50)
+        # the flash vintage holds the flash month only, not republished history
+        stored = st.series("smei", vintage_id=flash.vintage_id)
+        assert set(stored["period"]) == {"2026-08"}
         rev = st.revisions("smei", "headline", "all", "nsa").set_index("period")
         n_flash = flash.result.series.query("period == '2026-08' and series == 'headline' and group == 'all'")["n"]
         n_final = final.result.series.query("period == '2026-08' and series == 'headline' and group == 'all'")["n"]
         assert int(n_flash.iloc[0]) < int(n_final.iloc[0])
-        # earlier months had every response by the cutoff: flash equals final there
-        assert rev.loc["2026-07", "flash_revision"] == pytest.approx(0.0, abs=1e-9)
+        # the revision table names the vintage of each value; flash only where a month was flashed
+        assert rev["flash"].notna().sum() == 1 and rev.loc["2026-08", "flash_vintage"] == flash.vintage_id
+        assert rev.loc[["2026-05", "2026-06", "2026-07"], "flash"].isna().all()
+        assert (rev.loc[["2026-05", "2026-06", "2026-07"], "first_vintage"] == v1.vintage_id).all()
+        assert (rev["latest_vintage"] == final.vintage_id).all()
+        assert rev.loc["2026-08", "first_vintage"] == final.vintage_id
+        assert rev.loc["2026-07", "revision"] == pytest.approx(0.0, abs=1e-9)  # same answers, same figure
         assert rev.loc["2026-08", "flash_revision"] != 0
         assert rev.loc["2026-08", "flash"] == pytest.approx(
             flash.result.series.query("period == '2026-08' and series == 'headline' and group == 'all' "
                                       "and adjustment == 'nsa'")["value"].iloc[0])
-        assert len(st.vintages("smei")) == 2
+        assert len(st.vintages("smei")) == 3
+        # as published between flash and final: history from the first final, August from the flash
+        between = st.series("smei", as_of="2026-09-10")
+        per_period = between.groupby("period")["vintage_id"].agg(set).to_dict()
+        assert per_period == {"2026-05": {v1.vintage_id}, "2026-06": {v1.vintage_id},
+                              "2026-07": {v1.vintage_id}, "2026-08": {flash.vintage_id}}
+        # exactly one vintage per period: a later vintage with July's headline only is not filled in
+        one = final.result.series.query("period == '2026-07' and series == 'headline'")
+        partial = st.save_series(IndexResult(one, m, "partial"), as_of=datetime(2026, 9, 30))
+        now = st.series("smei")
+        july = now[now["period"] == "2026-07"]
+        assert set(july["vintage_id"]) == {partial} and len(july) == len(one)
+        assert set(now.loc[now["period"] == "2026-08", "vintage_id"]) == {final.vintage_id}
     out = tmp_path / "rev.csv"
     r = runner.invoke(app, ["revisions", "--store", str(tmp_path / "s.duckdb"), "--series", "headline",
                             "--adjustment", "nsa", "--out", str(out)])

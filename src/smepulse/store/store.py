@@ -179,8 +179,9 @@ class Store:
 
     def series(self, survey: str, as_of: datetime | str | None = None, kind: str | None = None,
                vintage_id: str | None = None) -> pd.DataFrame:
-        """What was published as of a date: for every period, series and group, the row of the latest vintage
-        on or before `as_of` that contains it (default: now). Or exactly one vintage, by id."""
+        """What was published as of a date: for every period, the rows of exactly one vintage, the latest
+        on or before `as_of` (default: now) that contains the period; nothing is filled in from older
+        vintages. Or exactly one vintage, by id."""
         if vintage_id is not None:
             df = self.con.execute("SELECT s.*, v.as_of, v.kind FROM series s JOIN vintage v USING (vintage_id) "
                                   "WHERE vintage_id = ?", [vintage_id]).df()
@@ -189,15 +190,27 @@ class Store:
             return df
         where, params = _vintages_where(survey, as_of, kind)
         df = self.con.execute(f"""
-            SELECT * EXCLUDE (rn) FROM (
-                SELECT s.*, v.as_of, v.kind, row_number() OVER (
-                    PARTITION BY s.period, s.series, s."group", s.adjustment
-                    ORDER BY v.as_of DESC, v.created_at DESC) AS rn
-                FROM series s JOIN vintage v USING (vintage_id) WHERE {where}) t
-            WHERE rn = 1 ORDER BY period, series, "group", adjustment""", params).df()
+            WITH candidates AS (
+                SELECT DISTINCT s.period, s.vintage_id, v.as_of, v.created_at
+                FROM series s JOIN vintage v USING (vintage_id) WHERE {where}),
+            chosen AS (
+                SELECT period, vintage_id FROM (
+                    SELECT period, vintage_id, row_number() OVER (
+                        PARTITION BY period ORDER BY as_of DESC, created_at DESC) AS rn FROM candidates) c
+                WHERE rn = 1)
+            SELECT s.*, v.as_of, v.kind FROM series s JOIN chosen c USING (period, vintage_id)
+            JOIN vintage v USING (vintage_id)
+            ORDER BY s.period, s.series, s."group", s.adjustment""", params).df()
         if df.empty:
             raise StoreError(f"nothing of '{survey}' was published as of {as_of or 'now'} in store {self.path}")
         return df
+
+    def last_final_month(self, survey: str, as_of: datetime | str | None = None) -> str | None:
+        """The latest month in any final vintage published by `as_of` (None if there is none)."""
+        where, params = _vintages_where(survey, as_of, "final")
+        row = self.con.execute(f"SELECT max(s.period) FROM series s JOIN vintage v USING (vintage_id) "
+                               f"WHERE {where} AND length(s.period) = 7", params).fetchall()
+        return row[0][0] if row and row[0][0] is not None else None
 
     def history(self, survey: str, series: str, group: str = "all", adjustment: str | None = None,
                 as_of: datetime | str | None = None) -> pd.DataFrame:
@@ -214,8 +227,9 @@ class Store:
 
     def revisions(self, survey: str, series: str, group: str = "all", adjustment: str | None = None,
                   as_of: datetime | str | None = None) -> pd.DataFrame:
-        """First release, latest and revision per period (as known on `as_of`); flash vintages give the
-        flash-to-final revision."""
+        """First release, latest and revision per period (as known on `as_of`), each value with the vintage
+        it comes from (`first_vintage`, `latest_vintage`); flash vintages give `flash`, `flash_vintage` and
+        the flash-to-final revision, only for the months they contain."""
         h = self.history(survey, series, group, adjustment, as_of)
         if h.empty:
             raise StoreError(f"no published values of {series} [{group}] for survey '{survey}'")
@@ -224,12 +238,15 @@ class Store:
         first = final.groupby(keys).first()
         last = final.groupby(keys).last()
         out = pd.DataFrame({"first_release": first["value"], "first_as_of": first["as_of"],
+                            "first_vintage": first["vintage_id"],
                             "latest": last["value"], "latest_as_of": last["as_of"],
+                            "latest_vintage": last["vintage_id"],
                             "vintages": final.groupby(keys).size()})
         out["revision"] = out["latest"] - out["first_release"]
         flash = h[h["kind"] == "flash"].groupby(keys).first()
         if not flash.empty:
-            out = out.join(flash[["value"]].rename(columns={"value": "flash"}), how="outer")
+            out = out.join(flash[["value", "vintage_id"]].rename(
+                columns={"value": "flash", "vintage_id": "flash_vintage"}), how="outer")
             out["flash_revision"] = out["first_release"] - out["flash"]
         return out.reset_index()
 
