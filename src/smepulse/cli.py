@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from smepulse.credit import cli as credit_cli
+from smepulse.decision import cli as decision_cli
 from smepulse.errors import SmepulseError
 from smepulse.index import cli as index_cli
 from smepulse.pipeline import cli as pipeline_cli
@@ -21,6 +22,7 @@ sim_cli.register(app)
 release_cli.register(app)
 seasonal_cli.register(app)
 app.add_typer(credit_cli.app, name="credit", help="SME credit: train, score and report models.")
+decision_cli.register(credit_cli.app)  # decisions, audit and replay (smepulse.decision)
 
 
 def main() -> None:

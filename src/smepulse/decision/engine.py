@@ -94,7 +94,7 @@ def _model_version(model) -> str | None:
     if model is None:
         return None
     m = getattr(model, "manifest", {}) or {}
-    return str(m.get("model_id") or m.get("version") or m.get("created") or model.kind)
+    return str(m.get("model_version") or model.kind)
 
 
 def apply_policy(app: Application, features: dict | None, pd_: float | None, model_reasons: list[dict],

@@ -1,0 +1,31 @@
+"""A small credit book for decision tests: simulated firms, their feature snapshots, a trained champion."""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from smepulse.credit.features import build_features, feature_specs
+from smepulse.credit.train import train
+from smepulse.decision.book import DecisionBook, build_snapshots
+from smepulse.sim.credit import SimConfig, simulate
+
+AS_OF = date(2024, 12, 1)
+
+
+@pytest.fixture(scope="session")
+def sim_book(tmp_path_factory):
+    root = tmp_path_factory.mktemp("credit_book")
+    data = root / "sim"
+    simulate(SimConfig(n_firms=600, default_rate=0.08, seed=11, months=24), data)
+    f = build_features(data)
+    lab = f[f["default_12m"].notna()].reset_index(drop=True)
+    model = train(lab, "default_12m", time_column="application_date", exclude=["application_id", "firm_id"],
+                  specs=feature_specs(), n_estimators=40)
+    model_dir = model.save(root / "champion")
+    store = root / "store.duckdb"
+    with DecisionBook(store) as book:
+        firms = pd.read_parquet(data / "firms.parquet")["firm_id"].tolist()[:200]
+        build_snapshots(data, book, AS_OF, firms)
+    return {"data": data, "model": model, "model_dir": model_dir, "store": store, "features": f, "firms": firms}
