@@ -581,8 +581,6 @@ KNOWN_FAILING: dict[str, str] = {
     'adjust-text-value': 'seasonal: read_tidy validation (#11)',
     'adjust-bad-period': 'seasonal: read_tidy validation (#11)',
     'adjust-not-parquet': 'seasonal: read_tidy validation (#11)',
-    'release-headline-150': 'release: series range checks (#11)',
-    'release-inf': 'release: series range checks (#11)',
     'credit-train-header-only': 'credit: training gates (#11)',
     'credit-train-single-class': 'credit: training gates (#11)',
     'credit-train-twelve-rows': 'credit: training gates (#11)',
