@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
-from seasonal_helpers import index_series, tidy
+from seasonal_helpers import index_series, ism_result, tidy
 
 from smepulse.errors import MethodologyError, SeasonalError
 from smepulse.index.adjusted import add_seasonal
-from smepulse.index.compose import compose
-from smepulse.index.engine import COLUMNS, IndexResult
 from smepulse.methodology import load_methodology
 from smepulse.methodology.seasonal_policy import SeasonalPolicy
 from smepulse.seasonal.adjust import adjust_frame, adjust_series, seasonality_identified
@@ -111,29 +109,9 @@ def test_gaps_are_estimated_and_stay_suppressed_in_sa():
         adjust_series(many)
 
 
-def _ism_result(months: int = 48, require_all: bool = True) -> IndexResult:
-    ism = load_methodology("ism-pmi")
-    comps = tuple(c.model_copy(update={"require_all": require_all}) for c in ism.composites)
-    ism = ism.model_copy(update={"composites": comps})
-    names = ["new_orders", "production", "employment", "supplier_deliveries", "inventories"]
-    parts = [pd.DataFrame({"period": s.index, "series": name, "value": s.to_numpy()})
-             for k, name in enumerate(names) for s in [index_series(months, seed=40 + k, scale=1 + 0.3 * k)]]
-    comps = pd.concat(parts, ignore_index=True).assign(group="all", adjustment="nsa", n=100, n_eff=100.0, flag="")
-    # Suppress two cells of one question (no value, flagged), as the engine does below the minimum.
-    cut = (comps["series"] == "employment") & comps["period"].isin(["2016-05", "2018-12"])
-    comps.loc[cut, "value"] = np.nan
-    comps.loc[cut, "flag"] = "suppressed"
-    rows = pd.concat([comps, compose(comps[comps["value"].notna()], ism).assign(n=100, n_eff=100.0, flag="")],
-                     ignore_index=True)
-    for c in COLUMNS:
-        if c not in rows:
-            rows[c] = np.nan
-    return IndexResult(rows[COLUMNS], ism, "test")
-
-
 @pytest.mark.parametrize("require_all", [False, True])
 def test_sa_and_nsa_composites_use_the_same_questions_every_month(require_all):
-    adj = add_seasonal(_ism_result(require_all=require_all), holiday=None).series
+    adj = add_seasonal(ism_result(require_all=require_all), holiday=None).series
     monthly = adj[(adj["period"].str.len() == 7) & adj["value"].notna()]
     sa = monthly[monthly["adjustment"] == "sa"]
     nsa = monthly[monthly["adjustment"] == "nsa"]
@@ -156,7 +134,7 @@ def test_sa_and_nsa_composites_use_the_same_questions_every_month(require_all):
 
 
 def test_add_seasonal_follows_the_methodology_policy():
-    result = _ism_result(months=30)
+    result = ism_result(months=30)
     adj = add_seasonal(result, holiday=None)
     assert set(adj.series["adjustment"]) == {"nsa"}
     assert any("no seasonally adjusted series" in n and "30 months" in n for n in adj.notes)

@@ -50,7 +50,8 @@ def add_seasonal(result: IndexResult, method: str | None = None, holiday: str | 
     if to_adjust.empty:
         return IndexResult(s, m, result.input_hash, [*notes, "no seasonally adjusted series: nothing to adjust"])
     adjusted = adjust_many(to_adjust[["period", "series", "group", "value"]], workers=workers, errors="warn",
-                           method=method, holiday=holiday, policy=policy, mode=policy.mode, **adjust_kwargs)
+                           on_done=on_done, method=method, holiday=holiday, policy=policy, mode=policy.mode,
+                           **adjust_kwargs)
     frames = []
     for r in adjusted:
         if r.status in ("too_short", "not_adjusted"):

@@ -97,6 +97,9 @@ def publish_cmd(
     seasonal: bool = typer.Option(True, "--seasonal/--no-seasonal"),
     replicates: int | None = typer.Option(None, "--replicates", help="Bootstrap replicates (0 = none; "
                                              "default from the methodology)."),
+    review: bool = typer.Option(False, "--review", help="Annual review of the seasonal models: re-identify "
+                                "the ARIMA model, outliers, holiday regressor and seasonality of every series "
+                                "(default: keep those stored with the last vintage, re-estimate parameters)."),
 ) -> None:
     """Compute, add sampling error and seasonal adjustment, and store the result as a new vintage.
 
@@ -106,7 +109,7 @@ def publish_cmd(
     with open_store(store) as st:
         p = publish(st, m, kind="flash" if flash_cutoff else "final", cutoff=flash_cutoff,
                     as_of=parse_date_option(as_of, "--as-of") or parse_date_option(flash_cutoff, "--flash-cutoff"), seasonal=seasonal,
-                    replicates=replicates)
+                    replicates=replicates, review=review)
     console.print(f"published {p.kind} vintage {p.vintage_id} ({len(p.result.series):,} rows) in {store}")
 
 

@@ -12,6 +12,7 @@ from smepulse.index.engine import IndexResult, compute
 from smepulse.index.precision import attach, bootstrap
 from smepulse.index.weighting import frame_from_methodology
 from smepulse.methodology import Methodology
+from smepulse.seasonal.adjust import AdjustmentResult, factors_frame, fixed_models, specs_frame
 from smepulse.store import Store
 
 
@@ -60,26 +61,60 @@ def flash_months(series: pd.DataFrame, last_final: str | None) -> list[str]:
     return new + sorted(q for q in quarters if q in set(series["period"]))
 
 
+def adjust_and_store(store: Store, result: IndexResult, save: Callable[[IndexResult], str], *,
+                     survey: str | None = None, review: bool = False, on_done: Callable | None = None,
+                     **adjust_kwargs) -> tuple[str, IndexResult]:
+    """The SA step of a vintage under the policy's partial concurrent adjustment: reuse the decisions stored
+    with the survey's latest vintage (model, outliers, holiday regressor, seasonality; parameters
+    re-estimated) unless `review` (or the policy says fixed_model: false), then save the vintage with
+    `save(result) -> vintage_id` and store its specs and factors next to it."""
+    m = result.methodology
+    prior = {} if review or not m.seasonal.fixed_model else fixed_models(store.sa_specs(survey or m.name))
+    done: list[AdjustmentResult] = []
+
+    def collect(r: AdjustmentResult) -> None:
+        done.append(r)
+        if on_done is not None:
+            on_done(r)
+
+    adjusted = adjust_with_errors(result, on_done=collect, fixed=prior, **adjust_kwargs)
+    vid = save(adjusted)
+    store.save_sa_specs(vid, specs_frame(done), factors_frame(done))
+    return vid, adjusted
+
+
 def publish(store: Store, m: Methodology, *, kind: str = "final", cutoff: str | None = None,
             as_of: datetime | None = None, seasonal: bool = True, replicates: int | None = None,
-            weighting: str = "methodology", on_adjusted: Callable | None = None, note: str = "") -> Published:
+            weighting: str = "methodology", on_adjusted: Callable | None = None, note: str = "",
+            review: bool = False) -> Published:
     """Compute every index from the store's responses (only those received by `cutoff` for a flash),
     attach standard errors, adjust seasonally (SA rows carry the NSA standard error: seasonal factors are
     treated as fixed), and store the lot as a new vintage. Earlier vintages are never changed.
 
     A flash vintage holds the flash months only (`flash_months`): the months not yet in a final vintage
-    published by `as_of`, or the latest month."""
+    published by `as_of`, or the latest month.
+
+    The seasonal models are those of the last vintage (parameters re-estimated); `review=True` re-identifies
+    them (the annual review). The SA specs and factors are stored with the vintage."""
     if kind not in ("final", "flash"):
         raise ValueError("kind must be 'final' or 'flash'")
     resp = store.responses(m, cutoff=cutoff)
     frame = frame_from_methodology(m) if weighting == "methodology" and m.targets else None
     result = with_precision(compute(resp, frame), resp, frame, replicates)
-    if seasonal:
-        result = adjust_with_errors(result, on_done=on_adjusted)
-    if kind == "flash":
-        months = flash_months(result.series, store.last_final_month(m.name, as_of))
-        result = IndexResult(result.series[result.series["period"].isin(months)].reset_index(drop=True),
-                             m, result.input_hash, result.notes + [f"flash months: {', '.join(months)}"])
     label = f"{kind}" + (f", responses received by {cutoff}" if cutoff else "")
-    vid = store.save_series(result, kind=kind, as_of=as_of, note=note or label)
-    return Published(vid, result, kind, as_of or datetime.now())
+
+    stored: list[IndexResult] = []
+
+    def save(r: IndexResult) -> str:
+        if kind == "flash":  # adjusted on the full history, then only the flash months are stored
+            months = flash_months(r.series, store.last_final_month(m.name, as_of))
+            r = IndexResult(r.series[r.series["period"].isin(months)].reset_index(drop=True),
+                            m, r.input_hash, r.notes + [f"flash months: {', '.join(months)}"])
+        stored.append(r)
+        return store.save_series(r, kind=kind, as_of=as_of, note=note or label)
+
+    if seasonal:
+        vid, _ = adjust_and_store(store, result, save, review=review, on_done=on_adjusted)
+    else:
+        vid = save(result)
+    return Published(vid, stored[-1], kind, as_of or datetime.now())

@@ -25,6 +25,18 @@ DIAGNOSTIC_KEYS = ("f3.q", "f3.m07", "qssadj", "qsori", "aicc", "finmode", "auto
                    "f2.fsd8", "f2.kw", "f2.msf")
 
 
+@dataclass(frozen=True)
+class FixedModel:
+    """What stays fixed between annual reviews (partial concurrent adjustment, ESS guidelines item 3.2):
+    the seasonality decision, the ARIMA orders, the outliers and the holiday regressor; X-13 re-estimates
+    their parameters (coefficients, factors) at every run."""
+
+    status: str                        # adjusted | not_seasonal
+    model: str = ""                    # e.g. "(0 1 1)(0 1 1)"
+    outliers: tuple[str, ...] = ()     # X-13 names: AO2016.May, LS2020.Nov, ...
+    holiday: str = ""                  # holiday:shape:window (e.g. cny:before:20), "" = no holiday regressor
+
+
 @dataclass
 class AdjustmentResult:
     """One adjusted series: the components, the model X-13 chose, and what went wrong."""
@@ -47,6 +59,17 @@ class AdjustmentResult:
     spec: str = ""
     # adjusted | too_short (no SA series) | not_seasonal (SA = NSA) | not_adjusted (method none, errors)
     status: str = "adjusted"
+    holiday: str = ""                # the holiday regressor kept, as holiday:shape:window; "" = none
+    reviewed: bool = True            # False when the model was kept from a stored specification
+
+    @property
+    def fixed_model(self) -> FixedModel | None:
+        """The decisions to keep until the next review (None when nothing was identified)."""
+        if self.status == "not_seasonal":
+            return FixedModel("not_seasonal")
+        if self.status == "adjusted" and self.method.startswith("x13"):
+            return FixedModel("adjusted", self.model, tuple(self.outliers), self.holiday)
+        return None
 
     @property
     def note(self) -> str:
@@ -84,7 +107,7 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
                   method: Method = "x13", mode: Mode = "additive", holiday: str | None = None,
                   holiday_window: int = 20, options: SpecOptions | None = None,
                   regressors: pd.DataFrame | None = None,
-                  policy: SeasonalPolicy | None = None) -> AdjustmentResult:
+                  policy: SeasonalPolicy | None = None, fixed: FixedModel | None = None) -> AdjustmentResult:
     """Seasonally adjust one monthly series indexed by 'YYYY-MM' periods, under a written policy.
 
     `policy` (the methodology's `seasonal:` section; defaults when None) sets the minimum span, the
@@ -94,6 +117,8 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     - gaps (NaN or absent months, at most policy.max_missing_share) are estimated by regARIMA and the
       SA value stays missing where the NSA one is.
     method="stl" runs STL only because the caller asked for it (24 months or more).
+    `fixed`: the decisions of the last review (FixedModel): the seasonality decision, ARIMA orders,
+    outliers and holiday regressor are kept and only their parameters re-estimated.
     `regressors`: user regressors (columns, 'YYYY-MM' index) covering the series plus the forecast
     horizon (12 months for X-11, 36 for SEATS); X-13 estimates them with options.usertype.
     Raises SeasonalError (naming the series) on bad input or when X-13 fails.
@@ -125,6 +150,19 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     if method == "stl":
         return _stl(y, series, group, mode, warnings)
     opts = replace(options or SpecOptions(), mode=mode)
+    if fixed is not None and fixed.status == "not_seasonal":
+        kept = _unadjusted(full, series, group, mode, warnings, status="not_adjusted")
+        return replace(kept, status="not_seasonal", reviewed=False,
+                       warnings=[*warnings, "not seasonal (decision kept from the last review); SA = NSA"])
+    if fixed is not None and fixed.status == "adjusted" and fixed.model:
+        opts = replace(opts, arima=fixed.model, outliers=(),
+                       variables=(*opts.variables, *(o.lower() for o in fixed.outliers)))
+        result = _x13(y, series, group, opts, fixed.holiday or None, holiday_window, warnings, regressors,
+                      test_holiday=False)
+        result.reviewed = False
+        result.outliers = list(fixed.outliers)
+        result.diagnostics["identification"] = "decision kept from the last review"
+        return _reindexed(result, full)
     result = _x13(y, series, group, opts, holiday, holiday_window, warnings, regressors)
     seasonal, why = seasonality_identified(result.diagnostics, policy)
     result.diagnostics["identification"] = why
@@ -217,18 +255,22 @@ def _user_regressors(user: pd.DataFrame, y: pd.Series, end: str, who: str) -> pd
 
 
 def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
-         user: pd.DataFrame | None = None) -> AdjustmentResult:
+         user: pd.DataFrame | None = None, test_holiday: bool = True) -> AdjustmentResult:
     who = label(series, group)
     end = (pd.Period(y.index[-1], freq="M") + FORECAST_MONTHS[opts.decomposition]).strftime("%Y-%m")
     regressors = _user_regressors(user, y, end, who) if user is not None else None
+    holiday_key = ""
     if holiday:
+        name, shape, window = parse_holiday(holiday, window)
+        holiday_key = f"{name}:{shape}:{window}"
         try:
-            reg = holiday_regressor(holiday, y.index[0], end, window=window)
+            reg = holiday_regressor(name, y.index[0], end, window=window, shape=shape)
         except SeasonalError as exc:
             raise SeasonalError(f"{who}: {exc}") from None
         regressors = reg.to_frame() if regressors is None else regressors.join(reg)
         holiday_col = str(reg.name)
-        opts = replace(opts, aictest_user=True)  # X-13 keeps the regressor only if AICc says so
+        # X-13 keeps the regressor only if AICc says so (at a review; between reviews the decision is kept).
+        opts = replace(opts, aictest_user=test_holiday)
     spec = build_spec(y, opts, title=f"{series} {group}".strip(), regressors=regressors)
     out = run_spec(spec, label=who)
     sa, factor = out.table("sa"), out.table("factor")
@@ -240,26 +282,40 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
             else "additive" if final else opts.mode)
     warnings += [m for m in out.messages if m.startswith("WARNING")]
     diagnostics = {k: out.udg[k] for k in DIAGNOSTIC_KEYS if k in out.udg}
+    kept = False
     if holiday:
-        kept = (out.regression["variable"] == holiday_col).any()
-        diagnostics["holiday"] = f"{holiday}: {'kept' if kept else 'dropped by AICc (no effect found)'}"
+        kept = bool((out.regression["variable"] == holiday_col).any())
+        diagnostics["holiday"] = f"{holiday_key}: {'kept' if kept else 'dropped by AICc (no effect found)'}"
     gaps = int(y.isna().sum())
     if gaps:
         warnings.append(f"{gaps} missing month(s) estimated by regARIMA; their SA values are not published")
     return AdjustmentResult(series, group, f"x13-{opts.decomposition}", mode, y, sa, factor,
                             out.table("trend"), out.table("irregular"), out.table("seasonal"),
                             model=out.model, outliers=out.outliers, regression=out.regression,
-                            diagnostics=diagnostics, warnings=warnings, spec=spec)
+                            diagnostics=diagnostics, warnings=warnings, spec=spec,
+                            holiday=holiday_key if kept else "")
+
+
+def parse_holiday(holiday: str, window: int = 20) -> tuple[str, str, int]:
+    """'cny' -> ('cny', 'before', window); 'cny:after:15' -> ('cny', 'after', 15)."""
+    parts = holiday.split(":")
+    try:
+        return parts[0], (parts[1] if len(parts) > 1 and parts[1] else "before"), \
+            int(parts[2]) if len(parts) > 2 else window
+    except ValueError:
+        raise SeasonalError(f"holiday '{holiday}' is not name[:shape[:window]], e.g. cny:after:15") from None
 
 
 def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "raise",
                 on_done: Callable[[AdjustmentResult], None] | None = None,
+                fixed: dict[tuple[str, str], FixedModel] | None = None,
                 **kwargs) -> list[AdjustmentResult]:
     """Adjust each (series, group) of a tidy frame, in parallel threads around X-13 processes.
 
     errors="raise" stops on the first bad series; errors="warn" passes it through unadjusted with
     the error as its note. kwargs go to adjust_series (method, mode, holiday, options, ...).
-    `on_done` is called with each result as it finishes (progress bars).
+    `on_done` is called with each result as it finishes (progress bars). `fixed` maps (series, group)
+    to the model kept from the last review (series not in it are identified afresh).
     """
     if errors not in ("raise", "warn"):
         raise SeasonalError(f"errors must be 'raise' or 'warn', got '{errors}'")
@@ -276,7 +332,7 @@ def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "
         g = parts[key]
         values = pd.Series(g["value"].to_numpy(), index=g["period"].astype(str).to_numpy())
         try:
-            result = adjust_series(values, series=key[0], group=key[1], **kwargs)
+            result = adjust_series(values, series=key[0], group=key[1], fixed=(fixed or {}).get(key), **kwargs)
         except SeasonalError as exc:
             if errors == "raise":
                 raise
@@ -320,4 +376,34 @@ def results_frame(results: list[AdjustmentResult], has_group: bool = True) -> pd
     if not has_group:
         out = out.drop(columns="group")
     out.attrs["warnings"] = [f"{label(r.series, r.group)}: {w}" for r in results for w in r.warnings]
+    return out
+
+
+SPEC_COLUMNS = ["series", "group", "status", "method", "mode", "model", "outliers", "holiday", "identification",
+                "reviewed", "spec"]
+
+
+def specs_frame(results: list[AdjustmentResult]) -> pd.DataFrame:
+    """One row per adjusted series: the decisions (status, model, outliers, holiday) and the spec text run."""
+    rows = [[r.series, r.group, r.status, r.method, r.mode, r.model, " ".join(r.outliers), r.holiday,
+             r.diagnostics.get("identification", ""), r.reviewed, r.spec] for r in results]
+    return pd.DataFrame(rows, columns=SPEC_COLUMNS)
+
+
+def factors_frame(results: list[AdjustmentResult]) -> pd.DataFrame:
+    """period, series, group, factor (combined: seasonal + holiday), seasonal: sa = nsa - factor (additive)."""
+    parts = [pd.DataFrame({"period": r.factor.index, "series": r.series, "group": r.group,
+                           "factor": r.factor.to_numpy(float), "seasonal": r.seasonal.to_numpy(float)})
+             for r in results if r.status in ("adjusted", "not_seasonal")]
+    cols = ["period", "series", "group", "factor", "seasonal"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def fixed_models(specs: pd.DataFrame) -> dict[tuple[str, str], FixedModel]:
+    """The stored decisions (a specs_frame, e.g. read back from the store) as adjust_many's `fixed`."""
+    out = {}
+    for r in specs.itertuples(index=False):
+        if r.status == "not_seasonal" or (r.status == "adjusted" and r.model):
+            out[(str(r.series), str(r.group))] = FixedModel(r.status, r.model or "",
+                                                            tuple(str(r.outliers or "").split()), r.holiday or "")
     return out

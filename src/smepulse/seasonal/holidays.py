@@ -1,9 +1,15 @@
 """Moving-holiday regressors from the lunar calendar: Chinese New Year (Spring Festival).
 
 Definition (the genhol convention used by Census and Asian statistics offices): activity is
-affected during a window of `window` days before CNY (days CNY-window .. CNY-1). For each month,
-the raw regressor is the share of that window falling in the month (January or February; December
-too if the window is longer than 20 days). Each calendar month's long-run mean over a fixed base
+affected during a window of `window` days placed by `shape`:
+- before: days CNY-window .. CNY-1 (the default; the rush before the holiday);
+- around: window/2 days before CNY to window/2 - 1 days after it (the holiday week itself);
+- after: days CNY .. CNY+window-1 (the slow restart after the holiday);
+- dip_rebound: the month-on-month change of the `around` effect (this month's share minus last
+  month's): what a "compared with last month" question shows, a dip in the holiday month and a
+  rebound the month after.
+For each month, the raw regressor is the share of that window falling in the month (January to
+March; December too if a `before` window is longer than 20 days). Each calendar month's long-run mean over a fixed base
 period (1990-2050) is subtracted, so the regressor has no seasonal mean: the fixed part of the
 holiday effect stays in the seasonal factors, and the regressor captures only the year-to-year
 movement caused by the lunar date moving between January and February.
@@ -33,17 +39,31 @@ def cny_dates() -> dict[int, dt.date]:
     return dict(_load())
 
 
-def _window_shares(year: int, window: int, dates: dict[int, dt.date]) -> dict[tuple[int, int], float]:
-    """Share of the `window` days before CNY of `year` falling in each (year, month)."""
+SHAPES = ("before", "around", "after", "dip_rebound")
+SHAPE_TAGS = {"before": "", "around": "around", "after": "after", "dip_rebound": "dip"}  # X-13 regressor names
+
+
+def _offsets(shape: str, window: int) -> range:
+    """Days relative to CNY (0 = the New Year's day) that the window covers."""
+    if shape == "before":
+        return range(-window, 0)
+    if shape == "after":
+        return range(0, window)
+    return range(-(window // 2), window - window // 2)  # around (and dip_rebound's level)
+
+
+def _window_shares(year: int, window: int, dates: dict[int, dt.date],
+                   shape: str = "before") -> dict[tuple[int, int], float]:
+    """Share of the `window` days placed by `shape` around CNY of `year` falling in each (year, month)."""
     cny = dates[year]
-    days = [cny - dt.timedelta(days=k) for k in range(1, window + 1)]
+    days = [cny + dt.timedelta(days=k) for k in _offsets(shape, window)]
     out: dict[tuple[int, int], float] = {}
     for d in days:
         out[(d.year, d.month)] = out.get((d.year, d.month), 0.0) + 1.0 / window
     return out
 
 
-def _raw_shares(first_year: int, last_year: int, window: int) -> pd.Series:
+def _raw_shares(first_year: int, last_year: int, window: int, shape: str = "before") -> pd.Series:
     """Uncentred window shares for every month of first_year..last_year."""
     dates = _load()
     # A window longer than 20 days can reach back into December: the next year's CNY matters too.
@@ -56,7 +76,7 @@ def _raw_shares(first_year: int, last_year: int, window: int) -> pd.Series:
     index = pd.period_range(f"{first_year}-01", f"{last_year}-12", freq="M")
     values = pd.Series(0.0, index=index)
     for year in need:
-        for (y, m), share in _window_shares(year, window, dates).items():
+        for (y, m), share in _window_shares(year, window, dates, shape).items():
             p = pd.Period(year=y, month=m, freq="M")
             if p in values.index:
                 values[p] += share
@@ -64,23 +84,30 @@ def _raw_shares(first_year: int, last_year: int, window: int) -> pd.Series:
 
 
 def cny_regressor(start: str = "1990-01", end: str = "2050-12", *, window: int = 20,
-                  base: tuple[int, int] = BASE_YEARS) -> pd.Series:
+                  base: tuple[int, int] = BASE_YEARS, shape: str = "before") -> pd.Series:
     """Centred CNY moving-holiday regressor for months start..end ('YYYY-MM'), index 'YYYY-MM'.
 
+    shape: before (default), around, after or dip_rebound (see the module docstring). Named cny20 for
+    the default shape, cnyafter20 / cnyaround20 / cnydip20 for the others.
     Raises SeasonalError if the CNY date table does not cover start..end (or the centring base).
     """
     if not 1 <= window <= 60:
         raise SeasonalError(f"CNY window must be 1-60 days before the holiday, got {window}")
+    if shape not in SHAPES:
+        raise SeasonalError(f"CNY shape must be one of {', '.join(SHAPES)}, got '{shape}'")
     p0, p1 = pd.Period(start, freq="M"), pd.Period(end, freq="M")
     if p1 < p0:
         raise SeasonalError(f"CNY regressor: end {end} is before start {start}")
-    shares = _raw_shares(min(p0.year, base[0]), max(p1.year, base[1]), window)
+    level = "around" if shape == "dip_rebound" else shape
+    shares = _raw_shares(min(p0.year, base[0]) - 1, max(p1.year, base[1]), window, level)
+    if shape == "dip_rebound":
+        shares = (shares - shares.shift(1)).fillna(0.0)
     in_base = (shares.index.year >= base[0]) & (shares.index.year <= base[1])
     month_mean = shares[in_base].groupby(shares.index[in_base].month).mean()
     centred = shares - month_mean.reindex(shares.index.month).to_numpy()
     out = centred[(centred.index >= p0) & (centred.index <= p1)]
     out.index = out.index.strftime("%Y-%m")
-    out.name = f"cny{window}"
+    out.name = f"cny{SHAPE_TAGS[shape]}{window}"
     return out.astype(float).round(12)
 
 

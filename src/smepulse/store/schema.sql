@@ -26,3 +26,14 @@ CREATE TABLE IF NOT EXISTS series (
     up DOUBLE PRECISION, same DOUBLE PRECISION, down DOUBLE PRECISION, se DOUBLE PRECISION,
     se_change DOUBLE PRECISION, ci_low DOUBLE PRECISION, ci_high DOUBLE PRECISION, flag VARCHAR NOT NULL,
     PRIMARY KEY (vintage_id, period, series, "group", adjustment));
+-- Seasonal adjustment per vintage (docs/seasonal.md): the decisions kept between annual reviews (status,
+-- ARIMA model, outliers, holiday regressor), the spec X-13 ran, and the factors, so any SA value can be
+-- reproduced (sa = nsa - factor, additive) and explained later.
+CREATE TABLE IF NOT EXISTS sa_spec (
+    vintage_id VARCHAR NOT NULL, series VARCHAR NOT NULL, "group" VARCHAR NOT NULL, status VARCHAR NOT NULL,
+    method VARCHAR NOT NULL, mode VARCHAR NOT NULL, model VARCHAR NOT NULL, outliers VARCHAR NOT NULL,
+    holiday VARCHAR NOT NULL, identification VARCHAR NOT NULL, reviewed BOOLEAN NOT NULL, spec VARCHAR NOT NULL,
+    PRIMARY KEY (vintage_id, series, "group"));
+CREATE TABLE IF NOT EXISTS sa_factor (
+    vintage_id VARCHAR NOT NULL, period VARCHAR NOT NULL, series VARCHAR NOT NULL, "group" VARCHAR NOT NULL,
+    factor DOUBLE PRECISION, seasonal DOUBLE PRECISION, PRIMARY KEY (vintage_id, period, series, "group"));

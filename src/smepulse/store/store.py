@@ -250,6 +250,46 @@ class Store:
             out["flash_revision"] = out["first_release"] - out["flash"]
         return out.reset_index()
 
+    # -- seasonal adjustment specifications and factors (one row set per vintage) --------------
+    SA_SPEC_COLUMNS = ("series", "group", "status", "method", "mode", "model", "outliers", "holiday",
+                       "identification", "reviewed", "spec")
+    SA_FACTOR_COLUMNS = ("period", "series", "group", "factor", "seasonal")
+
+    def save_sa_specs(self, vintage_id: str, specs: pd.DataFrame, factors: pd.DataFrame) -> None:
+        """Store the SA decisions and factors of a vintage (seasonal.adjust.specs_frame / factors_frame)."""
+        specs = specs[list(self.SA_SPEC_COLUMNS)].assign(vintage_id=vintage_id)
+        factors = factors[list(self.SA_FACTOR_COLUMNS)].assign(vintage_id=vintage_id)
+
+        def write() -> None:
+            for table, df in (("sa_spec", specs), ("sa_factor", factors)):
+                if df.empty:
+                    continue
+                self.con.register("_sa_df", df)
+                cols = ", ".join(f'"{c}"' for c in df.columns)
+                self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _sa_df")
+                self.con.unregister("_sa_df")
+
+        self._transaction(write)
+
+    def sa_specs(self, survey: str, vintage_id: str | None = None) -> pd.DataFrame:
+        """The SA decisions of one vintage, or of the survey's latest vintage that has any (empty if none)."""
+        if vintage_id is None:
+            rows = self.con.execute(
+                "SELECT v.vintage_id FROM vintage v WHERE v.survey = ? AND EXISTS (SELECT 1 FROM sa_spec s "
+                "WHERE s.vintage_id = v.vintage_id) ORDER BY v.as_of DESC, v.created_at DESC LIMIT 1",
+                [survey]).fetchall()
+            if not rows:
+                return pd.DataFrame(columns=["vintage_id", *self.SA_SPEC_COLUMNS])
+            vintage_id = rows[0][0]
+        return self.con.execute('SELECT * FROM sa_spec WHERE vintage_id = ? ORDER BY series, "group"',
+                                [vintage_id]).df()
+
+    def sa_factors(self, vintage_id: str) -> pd.DataFrame:
+        """The seasonal (and holiday) factors a vintage's SA values were computed with."""
+        return self.con.execute('SELECT * FROM sa_factor WHERE vintage_id = ? ORDER BY series, "group", period',
+                                [vintage_id]).df()
+
+
 
 def _vintages_where(survey: str, as_of: datetime | str | None = None,
                     kind: str | None = None) -> tuple[str, list]:
