@@ -24,6 +24,7 @@ from smepulse.pipeline import cli as pipeline_cli
 from smepulse.release import cli as release_cli
 from smepulse.seasonal import cli as seasonal_cli
 from smepulse.sim import cli as sim_cli
+from smepulse.web import cli as web_cli
 
 app = typer.Typer(help="smepulse: SME confidence indices and SME digital credit.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -34,6 +35,7 @@ pipeline_cli.register(app)
 sim_cli.register(app)
 release_cli.register(app)
 seasonal_cli.register(app)
+web_cli.register(app)
 app.add_typer(credit_cli.app, name="credit", help="SME credit: train, score and report models.")
 decision_cli.register(credit_cli.app)  # decisions, audit and replay (smepulse.decision)
 

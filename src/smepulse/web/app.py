@@ -1,0 +1,97 @@
+"""create_app: one FastAPI app over one store. Routers come from ROUTERS (add yours in one line)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from smepulse.methodology import load_methodology
+from smepulse.web import admin, auth, portal
+from smepulse.web.config import WebConfig
+from smepulse.web.db import Database, open_database
+from smepulse.web.i18n import pick_lang, t
+
+# Every router of the app, in order. Another part adds its routes with one line here.
+ROUTERS = [auth.router, portal.router, admin.router]
+
+STATIC = Path(__file__).parent / "static"
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413 before any handler reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise ValueError("request body too large")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def templates() -> Jinja2Templates:
+    env = Environment(loader=PackageLoader("smepulse.web", "templates"),
+                      autoescape=select_autoescape(["html"], default_for_string=True), trim_blocks=True,
+                      lstrip_blocks=True)
+    return Jinja2Templates(env=env)
+
+
+def create_app(config: WebConfig | None = None, db: Database | None = None, routers: list | None = None) -> FastAPI:
+    """The app over `config`'s store (or an already open `db`). `routers`: extra routers after ROUTERS."""
+    config = config or WebConfig()
+    db = db or open_database(config.target)
+    app = FastAPI(title="smepulse", version="1", summary="SME confidence indices: portal, read API, survey "
+                  "operations", docs_url="/docs", redoc_url=None)
+    app.state.config = config
+    app.state.db = db
+    app.state.methodology = load_methodology(config.methodology)
+    app.state.secret = db.secret()
+    app.state.cache = {}
+    tpl = templates()
+
+    def render(request: Request, name: str, status_code: int = 200, **ctx):
+        lang = pick_lang(request.query_params.get("lang") or request.cookies.get("lang"),
+                         request.headers.get("accept-language"))
+        ctx.setdefault("lang", lang)
+        return tpl.TemplateResponse(request, name, {
+            "t": lambda key: t(key, ctx["lang"]), "user": auth.current_user(request),
+            "csrf_token": auth.csrf_token(request), "methodology": app.state.methodology, **ctx},
+            status_code=status_code)
+
+    app.state.render = render
+    app.state.templates = tpl
+    for router in [*ROUTERS, *(routers or [])]:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(auth.SignInRequired)
+    async def _signin(request: Request, exc: auth.SignInRequired):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+
+    app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="smepulse_session",
+                       max_age=12 * 3600, same_site="lax", https_only=config.secure_cookies)
+    app.add_middleware(BodyLimit, limit=config.max_body)
+    return app

@@ -1,0 +1,75 @@
+"""`smepulse serve` and `smepulse users add`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from smepulse.errors import InputError
+from smepulse.web.auth import ROLES, add_user
+from smepulse.web.config import WebConfig
+from smepulse.web.db import open_database
+
+console = Console()
+users_app = typer.Typer(help="Users of the web admin.", no_args_is_help=True)
+
+
+def _target(store: Path | None, db: str | None) -> str:
+    if store is not None and db is not None:
+        raise InputError("give --store PATH or --db URL, not both")
+    if db is not None and not db.startswith(("postgresql://", "postgres://")):
+        raise InputError(f"--db {db!r}: use a postgresql:// URL (or --store PATH for a DuckDB file)")
+    return db or str(store or Path("demo/smepulse.duckdb"))
+
+
+def serve(
+    store: Path | None = typer.Option(None, "--store", help="DuckDB store file (default demo/smepulse.duckdb)."),
+    db: str | None = typer.Option(None, "--db", help="PostgreSQL URL instead of a store file."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    methodology: str = typer.Option("smei", "--methodology", help="Methodology preset or YAML the survey uses."),
+    smtp: Path | None = typer.Option(None, "--smtp", help="SMTP settings file (JSON) for invitations."),
+) -> None:
+    """Serve the portal, read API, admin and respondent forms over one store.
+
+    Example: smepulse serve --store demo/smepulse.duckdb   (then open http://127.0.0.1:8000/)
+    """
+    import uvicorn  # noqa: PLC0415 (the server is only needed by this command)
+
+    from smepulse.web.app import create_app  # noqa: PLC0415 (builds the app only when serving)
+
+    target = _target(store, db)
+    if db is None and not Path(target).exists():
+        raise InputError(f"store {target} does not exist: run `make demo` (or `smepulse demo --out demo`) first, "
+                         "or give --store PATH")
+    config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp)
+    app = create_app(config)
+    console.print(f"smepulse serving {target} on http://{host}:{port}/")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def users_add(
+    username: str = typer.Argument(..., help="User name (letters, digits, . - _)."),
+    role: str = typer.Option("viewer", "--role", help=f"One of {', '.join(ROLES)}."),
+    password: str = typer.Option(..., "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                                 help="Asked for when not given (better than on the command line)."),
+    store: Path | None = typer.Option(None, "--store", help="DuckDB store file (default demo/smepulse.duckdb)."),
+    db: str | None = typer.Option(None, "--db", help="PostgreSQL URL instead of a store file."),
+) -> None:
+    """Add a user of the web admin (or reset an existing user's password and role).
+
+    Example: smepulse users add alice --role admin --store demo/smepulse.duckdb
+    """
+    database = open_database(_target(store, db))
+    try:
+        user = add_user(database, username, password, role)
+    finally:
+        database.close()
+    console.print(f"user {user.username} ({user.role}) saved")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    users_app.command("add")(users_add)
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,87 @@
+"""The app's one handle on the store: the held DuckDB file (embedded default), plus the operational tables.
+
+The server process holds the DuckDB file open for its whole life; requests share that connection under a lock
+(DuckDB serialises writers anyway), so reads and writes from many threads never see "database is locked"."""
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from smepulse.errors import StoreError
+from smepulse.store import Store, open_store
+
+OPS_SCHEMA = (Path(__file__).parent / "ops_schema.sql").read_text(encoding="utf-8")
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Database:
+    """store: the smepulse Store (responses, vintages); ops tables live in the same database."""
+
+    def __init__(self, target: str | Path):
+        self.target = str(target)
+        self.store: Store = open_store(self.target)
+        self.lock = threading.RLock()
+        with self.lock:
+            self.store.con.execute(OPS_SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.store.close()
+
+    @contextmanager
+    def connection(self) -> Iterator:
+        """The store connection for reads (and single-statement writes), held under the lock."""
+        with self.lock:
+            yield self.store.con
+
+    @contextmanager
+    def transaction(self) -> Iterator:
+        """All or nothing: statements inside commit together or not at all."""
+        with self.lock:
+            con = self.store.con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def rows(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        with self.connection() as con:
+            return con.execute(sql, list(params)).fetchall()
+
+    def execute(self, sql: str, params: list | tuple = ()) -> None:
+        with self.connection() as con:
+            con.execute(sql, list(params))
+
+    def ping(self) -> bool:
+        try:
+            return self.rows("SELECT 1") == [(1,)]
+        except Exception:  # noqa: BLE001 (any failure means the store is not reachable)
+            return False
+
+    def secret(self) -> str:
+        """The key that signs sessions and CSRF tokens, made once per store and kept in it."""
+        with self.transaction() as con:
+            row = con.execute("SELECT value FROM web_meta WHERE key = 'secret'").fetchall()
+            if row:
+                return row[0][0]
+            value = secrets.token_urlsafe(48)
+            con.execute("INSERT INTO web_meta VALUES ('secret', ?)", [value])
+            return value
+
+
+def open_database(target: str | Path) -> Database:
+    text = str(target)
+    if not text.startswith(("postgresql://", "postgres://")) and not Path(text).parent.exists():
+        raise StoreError(f"store folder {Path(text).parent} does not exist: give --store PATH of a store "
+                         "(e.g. demo/smepulse.duckdb after `make demo`)")
+    return Database(text)

@@ -1,0 +1,333 @@
+"""The reader's side: latest release page (en/zh), series explorer, and the read API. Every page has a JSON twin."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from datetime import datetime
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from smepulse.errors import SmepulseError
+from smepulse.release.exports import release_json, release_rows
+from smepulse.release.facts import build_facts
+from smepulse.release.report import ReleaseData, build_release, render_html
+from smepulse.web.auth import get_db
+from smepulse.web.db import Database
+from smepulse.web.i18n import LANGS, pick_lang
+
+router = APIRouter()
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
+ROW_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "se", "ci_low", "ci_high", "flag", "vintage",
+               "as_of", "kind"]
+
+
+class SeriesRow(BaseModel):
+    period: str = Field(examples=["2025-12"])
+    series: str = Field(examples=["headline"])
+    group: str = Field(examples=["all"])
+    adjustment: str = Field(description="nsa or sa", examples=["sa"])
+    value: float | None = Field(description="the index (null when not publishable)", examples=[52.4])
+    n: int | None = Field(description="respondents", examples=[412])
+    se: float | None = Field(description="standard error", examples=[0.8])
+    ci_low: float | None = None
+    ci_high: float | None = None
+    flag: str = ""
+    vintage: str = Field(description="the vintage the row comes from")
+    as_of: str = Field(description="when that vintage was published")
+    kind: str = Field(description="flash or final")
+
+
+class Health(BaseModel):
+    status: str
+    store: str
+
+
+def _clean(x):
+    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+        return None
+    return x
+
+
+def _as_of(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text).isoformat(sep=" ")
+    except ValueError:
+        raise HTTPException(422, f"as_of {text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def series_rows(db: Database, survey: str, series: str, group: str = "all", adjustment: str | None = None,
+                as_of: str | None = None, vintage: str | None = None) -> list[dict]:
+    """For one series and group, each period's row from the latest vintage published by `as_of` (or one vintage)."""
+    where, params = ['v.survey = ?', 's.series = ?', 's."group" = ?'], [survey, series, group]
+    if adjustment:
+        where.append("s.adjustment = ?")
+        params.append(adjustment)
+    if vintage:
+        where.append("v.vintage_id = ?")
+        params.append(vintage)
+    if as_of:
+        where.append("v.as_of <= CAST(? AS TIMESTAMP)")
+        params.append(as_of)
+    sql = f"""SELECT period, adjustment, value, n, se, ci_low, ci_high, flag, vintage_id, as_of, kind FROM (
+        SELECT s.period, s.adjustment, s.value, s.n, s.se, s.ci_low, s.ci_high, s.flag, s.vintage_id, v.as_of,
+               v.kind, row_number() OVER (PARTITION BY s.period, s.adjustment
+                                          ORDER BY v.as_of DESC, v.created_at DESC) AS rn
+        FROM series s JOIN vintage v ON v.vintage_id = s.vintage_id WHERE {' AND '.join(where)}) t
+        WHERE rn = 1 ORDER BY period, adjustment"""
+    rows = db.rows(sql, params)
+    return [{"period": p, "series": series, "group": group, "adjustment": a, "value": _clean(v),
+             "n": None if n is None else int(n), "se": _clean(se), "ci_low": _clean(lo), "ci_high": _clean(hi),
+             "flag": fl or "", "vintage": vid, "as_of": str(at), "kind": k}
+            for p, a, v, n, se, lo, hi, fl, vid, at, k in rows]
+
+
+def _plain(x):
+    """numpy scalars and timestamps as JSON values."""
+    if hasattr(x, "item"):
+        return _clean(x.item())
+    return str(x)
+
+
+def _survey(request: Request) -> str:
+    return request.app.state.methodology.name
+
+
+def neutralise(value) -> str:
+    """A spreadsheet cell that cannot run as a formula: text starting =, +, -, @ (or tab/CR) gets a leading '."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_response(rows: list[dict], columns: list[str], filename: str) -> Response:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([neutralise(r.get(c)) for c in columns])
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# -------------------------------------------------------------------------------------------------- API
+
+@router.get("/healthz", response_model=Health, tags=["api"], responses={503: {"model": Health}})
+def healthz(request: Request, db: Database = Depends(get_db)):
+    """200 when the store answers a query, 503 when it does not."""
+    ok = db.ping()
+    return JSONResponse({"status": "ok" if ok else "unavailable", "store": "duckdb" if "://" not in db.target
+                         else "postgresql"}, status_code=200 if ok else 503)
+
+
+SeriesQ = Query("headline", max_length=64, description="series id: a question or composite of the methodology")
+GroupQ = Query("all", max_length=128, description="group, e.g. all, size=small")
+AdjQ = Query(None, pattern="^(nsa|sa)$", description="nsa or sa (default both)")
+AsOfQ = Query(None, pattern=DATE_PATTERN, description="what was published by this date (YYYY-MM-DD)")
+VintageQ = Query(None, max_length=128, description="exactly one vintage id")
+
+
+@router.get("/api/v1/series", response_model=list[SeriesRow], tags=["api"])
+def api_series(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
+               as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
+    """One series and group, each period from the latest vintage published by `as_of` (default now), or from
+    one `vintage`. Example: `/api/v1/series?series=headline&group=all&adjustment=sa`."""
+    return series_rows(db, _survey(request), series, group, adjustment, _as_of(as_of), vintage)
+
+
+@router.get("/api/v1/series.csv", tags=["api"], response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def api_series_csv(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
+                   as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
+    """The same rows as `/api/v1/series`, as CSV."""
+    rows = series_rows(db, _survey(request), series, group, adjustment, _as_of(as_of), vintage)
+    return csv_response(rows, ROW_COLUMNS, f"{series}_{group}.csv".replace("=", "-").replace('"', ""))
+
+
+class VintageRow(BaseModel):
+    vintage: str
+    kind: str
+    as_of: str
+    created_at: str
+    note: str
+
+
+@router.get("/api/v1/vintages", response_model=list[VintageRow], tags=["api"])
+def api_vintages(request: Request, db: Database = Depends(get_db)):
+    """Every vintage of the survey, oldest first."""
+    rows = db.rows("SELECT vintage_id, kind, as_of, created_at, note FROM vintage WHERE survey = ? "
+                   "ORDER BY as_of, created_at", [_survey(request)])
+    return [{"vintage": v, "kind": k, "as_of": str(a), "created_at": str(c), "note": n} for v, k, a, c, n in rows]
+
+
+class Choices(BaseModel):
+    series: list[str]
+    groups: list[str]
+
+
+@router.get("/api/v1/choices", response_model=Choices, tags=["api"])
+def api_choices(request: Request, db: Database = Depends(get_db)):
+    """The series and groups that have been published."""
+    return _choices(request, db)
+
+
+def _choices(request: Request, db: Database) -> dict:
+    key = ("choices", _latest_vintage(db, _survey(request)))
+    cache = request.app.state.cache
+    if key not in cache:
+        rows = db.rows('SELECT DISTINCT s.series, s."group" FROM series s JOIN vintage v ON v.vintage_id = '
+                       's.vintage_id WHERE v.survey = ?', [_survey(request)])
+        m = request.app.state.methodology
+        order = [c.id for c in m.composites] + [q.id for q in m.questions]
+        series = sorted({s for s, _ in rows}, key=lambda s: (order.index(s) if s in order else len(order), s))
+        groups = sorted({g for _, g in rows}, key=lambda g: (g != "all", g))
+        cache[key] = {"series": series, "groups": groups}
+    return cache[key]
+
+
+def _latest_vintage(db: Database, survey: str) -> str | None:
+    rows = db.rows("SELECT vintage_id FROM vintage WHERE survey = ? ORDER BY as_of DESC, created_at DESC LIMIT 1",
+                   [survey])
+    return rows[0][0] if rows else None
+
+
+# -------------------------------------------------------------------------------------------------- pages
+
+@router.get("/", include_in_schema=False)
+def home(request: Request):
+    return RedirectResponse("/release", status_code=303)
+
+
+def _release(request: Request, db: Database, lang: str):
+    """The release of the latest published month, built from the held store (cached per vintage and language)."""
+    survey = _survey(request)
+    vid = _latest_vintage(db, survey)
+    if vid is None:
+        return None
+    key = ("release", vid, lang)
+    cache = request.app.state.cache
+    if key not in cache:
+        m = request.app.state.methodology
+        with db.connection():
+            df = db.store.series(survey)
+            revs = []
+            for s in [c.id for c in m.composites]:
+                try:
+                    revs.append(db.store.revisions(survey, s, "all").assign(series=s))
+                except SmepulseError:
+                    continue
+        rev = pd.concat(revs, ignore_index=True) if revs else None
+        latest = df["as_of"].max()
+        data = ReleaseData(df, source="store", revisions=rev, as_of=str(latest)[:10],
+                           vintage=df.loc[df["as_of"] == latest, "vintage_id"].iloc[0])
+        period = str(df.loc[df["flag"].fillna("") == "", "period"].astype(str).max())
+        facts = build_facts(df, period, m)
+        rel = build_release(data, period, m, lang=lang, facts=facts, charts=request.app.state.config.release_charts)
+        html = render_html(rel)
+        doc = release_json(data, period, m, facts, [rel], release_rows(data, period))
+        doc.pop("charts", None)
+        doc = json.loads(json.dumps(doc, default=_plain))
+        cache[key] = (html, doc)
+    return cache[key]
+
+
+@router.get("/release", include_in_schema=False)
+def release_page(request: Request, lang: str | None = None, db: Database = Depends(get_db)):
+    lang = pick_lang(lang, request.headers.get("accept-language"))
+    got = _release(request, db, lang)
+    if got is None:
+        return request.app.state.render(request, "empty.html", lang=lang)
+    html = got[0].replace("</body>", f'<nav class="smepulse-nav"><a href="/release?lang='
+                          f'{"en" if lang == "zh" else "zh"}">{"English" if lang == "zh" else "中文"}</a> · '
+                          f'<a href="/explore?lang={lang}">{"Series explorer" if lang == "en" else "指数浏览"}</a>'
+                          f' · <a href="/release.json?lang={lang}">JSON</a></nav></body>', 1)
+    return HTMLResponse(html)
+
+
+@router.get("/release.json", tags=["pages"])
+def release_page_json(request: Request, lang: str = Query("en", pattern="^(en|zh)$"), db: Database = Depends(get_db)):
+    """The JSON twin of the release page: facts, narrative and the month's series."""
+    got = _release(request, db, lang)
+    if got is None:
+        raise HTTPException(404, "nothing published yet")
+    return got[1]
+
+
+def _explore(request: Request, db: Database, series: str, group: str, adjustment: str | None, as_of: str | None,
+             vintage: str | None) -> dict:
+    choices = _choices(request, db)
+    rows = series_rows(db, _survey(request), series, group, adjustment, _as_of(as_of), vintage)
+    adjs = sorted({r["adjustment"] for r in rows})
+    if adjustment is None and adjs:
+        adjustment = "sa" if "sa" in adjs else adjs[0]
+        rows = [r for r in rows if r["adjustment"] == adjustment]
+    return {"series": series, "group": group, "adjustment": adjustment, "as_of": as_of, "vintage": vintage,
+            "choices": choices, "rows": rows}
+
+
+@router.get("/explore", include_in_schema=False)
+def explore_page(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
+                 as_of: str | None = AsOfQ, vintage: str | None = VintageQ, lang: str | None = None,
+                 db: Database = Depends(get_db)):
+    doc = _explore(request, db, series, group, adjustment, as_of, vintage)
+    lang = pick_lang(lang, request.headers.get("accept-language"))
+    return request.app.state.render(request, "explore.html", lang=lang, doc=doc, chart=chart_svg(doc["rows"]),
+                                    query=str(request.url.query))
+
+
+@router.get("/explore.json", tags=["pages"])
+def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
+                 as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
+    """The JSON twin of the series explorer page."""
+    return _explore(request, db, series, group, adjustment, as_of, vintage)
+
+
+def chart_svg(rows: list[dict], width: int = 720, height: int = 260) -> str:
+    """A line with its confidence band, as inline SVG drawn here (no JavaScript, no CDN)."""
+    pts = [r for r in rows if r["value"] is not None]
+    if len(pts) < 2:
+        return ""
+    lows = [r["ci_low"] if r["ci_low"] is not None else r["value"] for r in pts]
+    highs = [r["ci_high"] if r["ci_high"] is not None else r["value"] for r in pts]
+    lo, hi = min(lows), max(highs)
+    pad = (hi - lo) * 0.08 or 1.0
+    lo, hi = lo - pad, hi + pad
+    left, bottom = 44, 24
+
+    def x(i: int) -> float:
+        return left + i * (width - left - 8) / (len(pts) - 1)
+
+    def y(v: float) -> float:
+        return 8 + (hi - v) * (height - bottom - 8) / (hi - lo)
+
+    band = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(highs)) + " " + " ".join(
+        f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lows))))
+    line = " ".join(f"{x(i):.1f},{y(r['value']):.1f}" for i, r in enumerate(pts))
+    ticks = "".join(f'<text x="4" y="{y(v) + 4:.1f}" font-size="11">{v:.1f}</text>'
+                    f'<line x1="{left}" x2="{width - 8}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
+                    for v in (lo + pad, (lo + hi) / 2, hi - pad))
+    step = max(1, len(pts) // 6)
+    labels = "".join(f'<text x="{x(i):.1f}" y="{height - 6}" font-size="11" text-anchor="middle">{r["period"]}</text>'
+                     for i, r in enumerate(pts) if i % step == 0)
+    return (f'<svg viewBox="0 0 {width} {height}" role="img" class="chart">{ticks}'
+            f'<polygon points="{band}" fill="#9ecae1" opacity="0.5"/>'
+            f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="2"/>{labels}</svg>')
+
+
+__all__ = ["LANGS", "router", "series_rows"]

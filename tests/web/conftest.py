@@ -1,0 +1,112 @@
+"""One small store and ONE running server per test session (uvicorn in a thread on a free loopback port)."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from smepulse.methodology import load_methodology
+from smepulse.pipeline.publish import publish
+from smepulse.sim.survey import simulate_survey
+from smepulse.store import open_store
+from smepulse.survey.responses import from_frame
+from smepulse.web.app import create_app
+from smepulse.web.auth import add_user
+from smepulse.web.config import WebConfig
+
+ADMIN = ("admin", "correct horse battery")
+VIEWER = ("viewer", "viewer password 1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_store(path: Path) -> Path:
+    """120 firms over 14 months, a flash and a final vintage (no X-13: fast)."""
+    m = load_methodology("smei")
+    sample = simulate_survey(n_firms=120, n_months=14, start="2024-01", seed=3)
+    with open_store(path) as st:
+        st.save_methodology(m)
+        st.import_responses(from_frame(sample.responses, m, source="simulator"))
+        publish(st, m, kind="flash", as_of=datetime(2025, 3, 10), seasonal=False, replicates=20)
+        publish(st, m, kind="final", as_of=datetime(2025, 3, 25), seasonal=False, replicates=20)
+    return path
+
+
+class Server:
+    def __init__(self, app, port: int):
+        self.app, self.port = app, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory) -> Path:
+    return build_store(tmp_path_factory.mktemp("web") / "smepulse.duckdb")
+
+
+@pytest.fixture(scope="session")
+def server(store_path):
+    app = create_app(WebConfig(store=store_path, release_charts=False))
+    add_user(app.state.db, *ADMIN, role="admin")
+    add_user(app.state.db, *VIEWER, role="viewer")
+    srv = Server(app, free_port()).start()
+    yield srv
+    srv.stop()
+    app.state.db.close()
+
+
+@pytest.fixture()
+def client(server):
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as c:
+        yield c
+
+
+def csrf_from(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start:html.index('"', start)]
+
+
+def sign_in(client: httpx.Client, user: tuple[str, str] = ADMIN) -> str:
+    """Sign in through the real form; returns a CSRF token for this session."""
+    page = client.get("/signin")
+    token = csrf_from(page.text)
+    r = client.post("/signin", data={"username": user[0], "password": user[1], "next": "/admin",
+                                     "csrf_token": token})
+    assert r.status_code == 303, r.text
+    return csrf_from(client.get("/admin").text)
+
+
+@pytest.fixture(scope="session")
+def web():
+    """Helpers for tests: csrf_from(html), sign_in(client, user), ADMIN, VIEWER."""
+    class Helpers:
+        pass
+    h = Helpers()
+    h.csrf_from, h.sign_in, h.ADMIN, h.VIEWER = csrf_from, sign_in, ADMIN, VIEWER
+    return h
