@@ -10,6 +10,7 @@ from rich.console import Console
 
 from smepulse.decision.book import DecisionBook, build_snapshots
 from smepulse.decision.errors import DecisionError
+from smepulse.decision.programmes import import_candidates, ledger, write_ledger
 from smepulse.decision.service import DecisionService, replay
 
 console = Console()
@@ -91,9 +92,44 @@ def replay_cmd(
                   f"pd {stored['pd']}, limit {stored['limit']}, rate {stored['annual_rate']}")
 
 
+def candidates_cmd(
+    path: Path = typer.Argument(..., help="Candidate list (CSV/Excel): uscc, list_batch, class, listed_on."),
+    store: Path = typer.Option(..., "--store", help="Store file."),
+    programme: str = typer.Option("sci_tech_relending", "--programme", help="Programme the list belongs to."),
+) -> None:
+    """Import a candidate list pushed by the authorities (firm codes with their list batch).
+
+    Example: smepulse credit candidates lists/2024-06-batch1.xlsx --store data/smepulse.duckdb
+    """
+    with DecisionBook(store) as book:
+        n = import_candidates(book, path, programme)
+    console.print(f"imported {n:,} candidates of {programme} from {path}")
+
+
+def ledger_cmd(
+    quarter: str = typer.Option(..., "--quarter", help="Quarter, e.g. 2024Q3."),
+    store: Path = typer.Option(..., "--store", help="Store file with the loans."),
+    out: Path = typer.Option(..., "--out", help="Output .csv (plus _summary.csv) or .xlsx."),
+    programme: str = typer.Option("sci_tech_relending", "--programme", help="Programme."),
+    funding_cost: float = typer.Option(0.025, "--funding-cost", help="Lender's funding cost, annual share."),
+) -> None:
+    """Write the programme ledger (台账) of a quarter's loans: eligible and refinanceable principal,
+    quota usage, funding-cost benefit.
+
+    Example: smepulse credit ledger --quarter 2024Q3 --store data/smepulse.duckdb --out ledger-2024Q3.xlsx
+    """
+    with DecisionBook(store) as book:
+        df, summary = ledger(book.loans(), quarter, programme, funding_cost)
+    write_ledger(df, summary, out)
+    console.print(f"wrote {out}: {summary['loans']} loans, refinanceable {summary['refinanceable_principal']:,.0f} "
+                  f"yuan, funding-cost benefit {summary['funding_cost_benefit']:,.2f} yuan")
+
+
 def register(credit_app: typer.Typer) -> None:
     """Add the decision commands to the `credit` group."""
     credit_app.command("snapshot")(snapshot_cmd)
     credit_app.command("decide")(decide_cmd)
     credit_app.command("replay")(replay_cmd)
+    credit_app.command("candidates")(candidates_cmd)
+    credit_app.command("ledger")(ledger_cmd)
     credit_app.add_typer(audit_app, name="audit")

@@ -20,6 +20,7 @@ from smepulse.decision.book import DecisionBook, canonical, sha256_text
 from smepulse.decision.engine import Decision, decide
 from smepulse.decision.errors import DecisionError
 from smepulse.decision.policy import Policy, load_policy
+from smepulse.decision.programmes import ProgrammeTagger
 
 # The fields a replay must reproduce exactly (timings are measurements, not outcomes).
 OUTCOME_FIELDS = ("decision", "pd", "score", "limit", "annual_rate", "reasons", "programmes", "rules_fired",
@@ -46,7 +47,7 @@ class DecisionService:
         self.model = model if model is not None else load_model(self.model_dir)
         self.model_sha256 = directory_sha256(self.model_dir)
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
-        self.programmes = programmes
+        self.programmes = programmes if programmes is not None else ProgrammeTagger(book)
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def _decide(self, app: Application, today: date) -> Decision:
@@ -112,7 +113,7 @@ def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None
     if snap is not None and sha256_text(canonical(snap.features)) != rec["snapshot_sha256"]:
         raise DecisionError(f"snapshot {snap.snapshot_id} changed since decision {decision_id}")
     d = decide(app, snap, load_model(mdir), policy, today=date.fromisoformat(rec["decided_on"]),
-               programmes=programmes)
+               programmes=programmes if programmes is not None else ProgrammeTagger(book))
     if not app.consent.given:
         d.snapshot_id = None
     stored = {k: rec[k] for k in OUTCOME_FIELDS}
