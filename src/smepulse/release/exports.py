@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -10,12 +11,36 @@ import pandas as pd
 from smepulse.periods import QUARTER_RE
 from smepulse.release.charts import specs
 from smepulse.release.facts import build_facts, choose_adjustment, composite_order
+from smepulse.release.safe import Outputs, neutralise_frame
 
 SERIES_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
                   "se_change", "ci_low", "ci_high", "flag", "vintage_id", "as_of", "kind"]
 SDMX_COLUMNS = ["DATAFLOW", "FREQ", "INDICATOR", "BREAKDOWN", "BREAKDOWN_VALUE", "RESPONSE", "ADJUSTMENT",
                 "TIME_PERIOD", "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS", "STD_ERROR", "CI_LOWER", "CI_UPPER",
                 "RESPONDENTS", "EFFECTIVE_SAMPLE"]
+
+
+ONE_DECIMAL = ("value", "ci_low", "ci_high", "up", "same", "down", "n_eff", "OBS_VALUE", "CI_LOWER", "CI_UPPER",
+               "EFFECTIVE_SAMPLE")
+TWO_DECIMALS = ("se", "se_change", "STD_ERROR")
+
+
+def _round_half_up(x, places: int):
+    if x is None or pd.isna(x) or not math.isfinite(float(x)):
+        return x
+    q = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def round_as_published(df: pd.DataFrame) -> pd.DataFrame:
+    """Values, intervals, shares and effective samples to one decimal, standard errors to two (halves away
+    from zero, as the release shows them); every other column unchanged."""
+    out = df.copy()
+    for cols, places in ((ONE_DECIMAL, 1), (TWO_DECIMALS, 2)):
+        for c in cols:
+            if c in out.columns and pd.api.types.is_numeric_dtype(out[c]):
+                out[c] = out[c].map(lambda x, p=places: _round_half_up(x, p)).astype(float)
+    return out
 
 
 def release_rows(data, period: str) -> pd.DataFrame:
@@ -81,7 +106,8 @@ def to_sdmx(df: pd.DataFrame, methodology, dataflow: str | None = None, shares_o
                             "TIME_PERIOD"]).reset_index(drop=True)
 
 
-def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str | None = None) -> dict:
+def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str | None = None,
+                 full_precision: bool = True) -> dict:
     """One sheet per group: a row per period (months, then quarterly averages), a column per series with the
     published value of `adjustment` (SA where the series has it, else NSA: the sheet says which), then the
     respondents (n) and standard error of the headline; share-only questions as their answer shares.
@@ -90,7 +116,8 @@ def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str |
     codes = {q.id: q.codes for q in methodology.questions if q.shares_only}
     order = {s: i for i, s in enumerate(composite_order(methodology) +
                                         [q.id for q in methodology.questions])}
-    sheets = {"release": rows[rows["period"] == period].drop(columns=[c for c in ("vintage_id",) if c in rows])}
+    month = rows[rows["period"] == period].drop(columns=[c for c in ("vintage_id",) if c in rows])
+    sheets = {"release": month if full_precision else round_as_published(month)}
     for g, part in rows.groupby("group", sort=False):
         has = part.groupby("series")["adjustment"].agg(lambda a: adjustment in set(a)) if "adjustment" in part \
             else None
@@ -113,16 +140,22 @@ def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str |
                     cols[f"{s} se"] = sub.set_index("period")["se"]
         wide = pd.DataFrame(cols)
         wide.index.name = "period"
+        if not full_precision:
+            for c in wide.columns:
+                if pd.api.types.is_numeric_dtype(wide[c]) and not str(c).endswith(" n"):
+                    wide[c] = wide[c].map(lambda x, p=2 if str(c).endswith(" se") else 1: _round_half_up(x, p))
         wide = wide.sort_index(key=lambda i: i.map(lambda p: (len(p) != 7, p))).reset_index()
         sheets[str(g)] = wide
     return sheets
 
 
-def write_excel(rows: pd.DataFrame, period: str, methodology, path: Path, adjustment: str | None = None) -> Path:
+def write_excel(rows: pd.DataFrame, period: str, methodology, path: Path, adjustment: str | None = None,
+                full_precision: bool = True) -> Path:
+    """One sheet per group; every text cell and header neutralised (no formula from a label, docs/release.md)."""
     used: set = set()
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name, frame in excel_sheets(rows, period, methodology, adjustment).items():
-            frame = frame.copy()
+        for name, frame in excel_sheets(rows, period, methodology, adjustment, full_precision).items():
+            frame = neutralise_frame(frame)
             for c in frame.columns:
                 if pd.api.types.is_datetime64_any_dtype(frame[c]) and getattr(frame[c].dt, "tz", None) is not None:
                     frame[c] = frame[c].dt.tz_localize(None)
@@ -154,25 +187,37 @@ def release_json(data, period: str, methodology, facts, releases, rows: pd.DataF
 
 
 def write_exports(data, period: str, methodology, out_dir: str | Path, stem: str = "release", facts=None,
-                  releases=None) -> dict[str, Path]:
-    """`{stem}_series.csv`, `{stem}_series.xlsx` (one sheet per group), `{stem}.json`, `{stem}_sdmx.csv`."""
+                  releases=None, full_precision: bool = False, outputs: Outputs | None = None) -> dict[str, Path]:
+    """`{stem}_series.csv`, `{stem}_series.xlsx` (one sheet per group), `{stem}.json`, `{stem}_sdmx.csv`.
+
+    Rounded as published (values one decimal, standard errors two) unless `full_precision`; text cells of the
+    spreadsheet-bound files neutralised; the four files appear together or not at all (`outputs`: stage them
+    with the other files of the same command)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = release_rows(data, period)
     if facts is None:
         facts = build_facts(data.series, period, methodology)
-    written = {}
-    p = out_dir / f"{stem}_series.csv"
-    rows.to_csv(p, index=False, float_format="%.6f")
-    written["csv"] = p
-    p = out_dir / f"{stem}_series.xlsx"
-    write_excel(rows, period, methodology, p, releases[0].adjustment if releases else None)
-    written["xlsx"] = p
-    p = out_dir / f"{stem}.json"
-    p.write_text(json.dumps(release_json(data, period, methodology, facts, releases or [], rows), ensure_ascii=False,
-                            default=str, indent=1), encoding="utf-8")
-    written["json"] = p
-    p = out_dir / f"{stem}_sdmx.csv"
-    to_sdmx(rows, methodology).to_csv(p, index=False, float_format="%.6f")
-    written["sdmx"] = p
+    shown = rows if full_precision else round_as_published(rows)
+    fmt = "%.6f" if full_precision else None
+    own = outputs is None
+    o = Outputs(out_dir) if own else outputs
+    try:
+        written = {"csv": out_dir / f"{stem}_series.csv", "xlsx": out_dir / f"{stem}_series.xlsx",
+                   "json": out_dir / f"{stem}.json", "sdmx": out_dir / f"{stem}_sdmx.csv"}
+        neutralise_frame(shown).to_csv(o.path(written["csv"]), index=False, float_format=fmt)
+        write_excel(rows, period, methodology, o.path(written["xlsx"]),
+                    releases[0].adjustment if releases else None, full_precision=full_precision)
+        o.path(written["json"]).write_text(json.dumps(
+            release_json(data, period, methodology, facts, releases or [], shown), ensure_ascii=False, default=str,
+            indent=1), encoding="utf-8")
+        sdmx = to_sdmx(rows, methodology)
+        sdmx = sdmx if full_precision else round_as_published(sdmx)
+        neutralise_frame(sdmx).to_csv(o.path(written["sdmx"]), index=False, float_format=fmt)
+    except BaseException:
+        if own:
+            o.discard()
+        raise
+    if own:
+        o.commit()
     return written

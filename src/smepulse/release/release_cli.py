@@ -13,6 +13,7 @@ from smepulse.release.exports import write_exports
 from smepulse.release.facts import composite_order
 from smepulse.release.narrative import LANGS
 from smepulse.release.report import FORMATS, build_release, load_from_store, load_series_file, write_release
+from smepulse.release.safe import Outputs
 
 console = Console()
 
@@ -32,6 +33,8 @@ def release_cmd(
     methodology: str = typer.Option("smei", "--methodology", help="Methodology (survey) name or YAML file."),
     exports: bool = typer.Option(True, "--exports/--no-exports", help="Also write CSV, Excel, JSON and SDMX-CSV "
                                  "next to --out."),
+    full_precision: bool = typer.Option(False, "--full-precision", help="Exports with six decimals instead of "
+                                        "rounded as published (values one decimal, standard errors two)."),
     interactive: bool = typer.Option(False, "--interactive", help="HTML: inline the Vega bundle (about 0.9 MB, "
                                      "from vl-convert) so charts have tooltips; still one file, no network."),
 ) -> None:
@@ -53,8 +56,12 @@ def release_cmd(
     else:
         data = load_from_store(store, m.name, as_of=parse_date_option(as_of, "--as-of"), composites=composite_order(m))
     rel = build_release(data, period, m, lang)
-    path = write_release(rel, out, fmt, interactive=interactive)
+    written = {}
+    with Outputs(out.parent) as o:  # the report and its exports appear together, or nothing does
+        path = write_release(rel, out, fmt, interactive=interactive, outputs=o)
+        if exports:
+            written = write_exports(data, period, m, out.parent, stem=out.stem, facts=rel.facts, releases=[rel],
+                                    full_precision=full_precision, outputs=o)
     console.print(f"wrote the {lang} release of {period} to [bold]{path}[/bold]")
-    if exports:
-        written = write_exports(data, period, m, out.parent, stem=out.stem, facts=rel.facts, releases=[rel])
+    if written:
         console.print("exports: " + ", ".join(str(p) for p in written.values()), soft_wrap=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from smepulse.errors import InputError, StoreError
 from smepulse.index.series_io import read_series
@@ -24,6 +25,7 @@ from smepulse.release.charts import build_charts, js_bundle, specs, to_svg
 from smepulse.release.exports import write_exports
 from smepulse.release.facts import Fact, build_facts, choose_adjustment, composite_order, published
 from smepulse.release.narrative import LANGS, Names, Narrative, fmt_zh, narrative
+from smepulse.release.safe import Outputs, md_escape
 from smepulse.store import open_store
 
 FORMATS = ("html", "pdf", "md")
@@ -364,7 +366,7 @@ def render_html(rel: Release, pdf: bool = False, interactive: bool = False) -> s
 def render_markdown(rel: Release, chart_files: dict | None = None) -> str:
     """Markdown; charts are linked as SVG files (`chart_files`: name -> relative path) when given."""
     md_env = Environment(loader=PackageLoader("smepulse.release", "templates"), autoescape=False,
-                         trim_blocks=True, lstrip_blocks=True)
+                         trim_blocks=True, lstrip_blocks=True, finalize=md_escape)  # every value escaped
     return md_env.get_template("release.md.j2").render(**context(rel), chart_files=chart_files or {}).strip() + "\n"
 
 
@@ -374,37 +376,44 @@ def write_pdf(html: str, path: Path) -> Path:
     return path
 
 
-def write_release(rel: Release, out: str | Path, fmt: str | None = None, interactive: bool = False) -> Path:
+def write_release(rel: Release, out: str | Path, fmt: str | None = None, interactive: bool = False,
+                  outputs: Outputs | None = None) -> Path:
     """Write the release as HTML, PDF or Markdown (format from `fmt` or the file's suffix). `interactive`
-    (HTML only): charts drawn by an inlined vega-embed bundle, still a single file that needs no network."""
+    (HTML only): charts drawn by an inlined vega-embed bundle, still a single file that needs no network.
+    `outputs`: stage the files with the others of the same command (moved into place when all succeeded)."""
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".") or "html").lower()
     if fmt not in FORMATS:
         raise InputError(f"format {fmt!r} is not supported: use one of {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    if fmt == "md":
-        if rel.charts and len(rel.svgs) < len(rel.charts):
-            render_svgs([rel])
-        chart_dir = out.with_name(f"{out.stem}_charts")
-        files = {}
-        if rel.svgs:
-            chart_dir.mkdir(exist_ok=True)
+    own = outputs is None
+    o = Outputs(out.parent) if own else outputs
+    try:
+        if fmt == "md":
+            if rel.charts and len(rel.svgs) < len(rel.charts):
+                render_svgs([rel])
+            chart_dir = out.with_name(f"{out.stem}_charts")
+            files = {}
             for name, svg in rel.svgs.items():
-                (chart_dir / f"{name}.svg").write_text(svg, encoding="utf-8")
-                files[name] = f"{chart_dir.name}/{name}.svg"
-        tmp.write_text(render_markdown(rel, files), encoding="utf-8")
-    elif fmt == "html":
-        tmp.write_text(render_html(rel, interactive=interactive), encoding="utf-8")
-    else:
-        write_pdf(render_html(rel, pdf=True), tmp)
-    tmp.replace(out)
+                o.path(chart_dir / f"{name}.svg").write_text(svg, encoding="utf-8")
+                files[name] = Markup(f"{chart_dir.name}/{name}.svg")
+            o.path(out).write_text(render_markdown(rel, files), encoding="utf-8")
+        elif fmt == "html":
+            o.path(out).write_text(render_html(rel, interactive=interactive), encoding="utf-8")
+        else:
+            write_pdf(render_html(rel, pdf=True), o.path(out))
+    except BaseException:
+        if own:
+            o.discard()
+        raise
+    if own:
+        o.commit()
     return out
 
 
 def release_files(data: ReleaseData, period: str, methodology, out_dir: str | Path, langs=LANGS,
                   formats=FORMATS, stem: str = "release", exports: bool = True, today: date | None = None,
-                  timings: dict | None = None) -> dict[str, Path]:
+                  timings: dict | None = None, full_precision: bool = False) -> dict[str, Path]:
     """Every language and format of a release in `out_dir` (release_en.html, release_zh.pdf, ...), plus the
     exports (CSV, Excel, JSON, SDMX-CSV). Facts are built once and rendered per language."""
     out_dir = Path(out_dir)
@@ -415,12 +424,15 @@ def release_files(data: ReleaseData, period: str, methodology, out_dir: str | Pa
     render_svgs(rels)
     t2 = time.perf_counter()
     written: dict[str, Path] = {}
-    for rel in rels:
-        for fmt in formats:
-            written[f"{rel.lang}.{fmt}"] = write_release(rel, out_dir / f"{stem}_{rel.lang}.{fmt}", fmt)
-    t3 = time.perf_counter()
-    if exports:
-        written.update(write_exports(data, period, methodology, out_dir, stem=stem, facts=facts, releases=rels))
+    with Outputs(out_dir) as o:  # every file in place together, or none
+        for rel in rels:
+            for fmt in formats:
+                written[f"{rel.lang}.{fmt}"] = write_release(rel, out_dir / f"{stem}_{rel.lang}.{fmt}", fmt,
+                                                             outputs=o)
+        t3 = time.perf_counter()
+        if exports:
+            written.update(write_exports(data, period, methodology, out_dir, stem=stem, facts=facts, releases=rels,
+                                         full_precision=full_precision, outputs=o))
     if timings is not None:
         timings.update({"facts": t1 - t0, "narrative_charts": t2 - t1, "documents": t3 - t2,
                         "exports": time.perf_counter() - t3})
