@@ -9,35 +9,35 @@ from rich.console import Console
 from smepulse.index.engine import compute as compute_indices
 from smepulse.index.series_io import write_series
 from smepulse.index.summary import print_summary
-from smepulse.index.weighting import frame_from_methodology, read_frame
 from smepulse.methodology import load_methodology
 from smepulse.periods import parse_date_option
 from smepulse.pipeline.demo import run_demo
-from smepulse.pipeline.publish import adjust_with_errors, publish, with_precision
+from smepulse.pipeline.publish import (
+    DEFAULT_FRAME,
+    adjust_with_errors,
+    publish,
+    require_published,
+    weighting_frame,
+    with_precision,
+)
 from smepulse.store import open_store
 from smepulse.survey.responses import load_responses
 
 console = Console()
 
 
-def _frame(frame: str | None, m):
-    if frame is None:
-        return None
-    if frame == "methodology":
-        if not m.targets:
-            raise typer.BadParameter(f"methodology {m.name} has no target shares")
-        return frame_from_methodology(m)
-    return read_frame(frame, m)
+FRAME_HELP = ("Weighting: 'methodology' (default: rake to the methodology's target shares, design weights when "
+              "it has none), 'design' (design weights only) or a target shares file (dimension, value, share"
+              "[, effective]).")
+MIN_N_HELP = "Override the publication minimum (effective sample below which a cell is suppressed)."
 
 
 def compute(
     responses: Path = typer.Option(..., "--responses", help="Wide responses file: CSV, Parquet or Excel."),
     out: Path = typer.Option(..., "--out", help="Tidy series file to write (CSV or Parquet)."),
     methodology: str = typer.Option("smei", "--methodology", help="Preset name or a methodology YAML file."),
-    frame: str | None = typer.Option(None, "--frame", help="Target shares file (dimension, value, share"
-                                        "[, effective]) to post-stratify/rake to, or 'methodology' for the "
-                                        "methodology's own targets."),
-    min_n: int | None = typer.Option(None, "--min-n", help="Override the publication minimum."),
+    frame: str = typer.Option(DEFAULT_FRAME, "--frame", help=FRAME_HELP),
+    min_n: int | None = typer.Option(None, "--min-n", help=MIN_N_HELP),
     store: Path | None = typer.Option(None, "--store", help="Also import the responses and save the "
                                          "series as a new vintage in this store file."),
     replicates: int | None = typer.Option(None, "--replicates", help="Bootstrap replicates for standard "
@@ -48,12 +48,14 @@ def compute(
 ) -> None:
     """Compute every diffusion index, sub-index and headline for every month and group.
 
-    Example: smepulse compute --methodology smei --responses answers.csv --frame methodology --out indices.csv
+    Example: smepulse compute --methodology smei --responses answers.csv --out indices.csv
     """
     m = load_methodology(methodology)
     resp = load_responses(responses, m)
-    weights = _frame(frame, m)
-    result = with_precision(compute_indices(resp, weights, min_n=min_n), resp, weights, replicates)
+    weights = weighting_frame(frame, m)
+    point = require_published(compute_indices(resp, weights, min_n=min_n),
+                              m.publication_minimum if min_n is None else min_n)
+    result = with_precision(point, resp, weights, replicates)
     if seasonal != "none":
         result = adjust_with_errors(result, method=seasonal)
     write_series(result.series, out)
@@ -100,6 +102,8 @@ def publish_cmd(
     review: bool = typer.Option(False, "--review", help="Annual review of the seasonal models: re-identify "
                                 "the ARIMA model, outliers, holiday regressor and seasonality of every series "
                                 "(default: keep those stored with the last vintage, re-estimate parameters)."),
+    frame: str = typer.Option(DEFAULT_FRAME, "--frame", help=FRAME_HELP),
+    min_n: int | None = typer.Option(None, "--min-n", help=MIN_N_HELP),
 ) -> None:
     """Compute, add sampling error and seasonal adjustment, and store the result as a new vintage.
 
@@ -108,8 +112,8 @@ def publish_cmd(
     m = load_methodology(methodology)
     with open_store(store) as st:
         p = publish(st, m, kind="flash" if flash_cutoff else "final", cutoff=flash_cutoff,
-                    as_of=parse_date_option(as_of, "--as-of") or parse_date_option(flash_cutoff, "--flash-cutoff"), seasonal=seasonal,
-                    replicates=replicates, review=review)
+                    as_of=parse_date_option(as_of, "--as-of") or parse_date_option(flash_cutoff, "--flash-cutoff"),
+                    seasonal=seasonal, replicates=replicates, frame=frame, min_n=min_n, review=review)
     console.print(f"published {p.kind} vintage {p.vintage_id} ({len(p.result.series):,} rows) in {store}")
 
 

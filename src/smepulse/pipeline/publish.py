@@ -7,13 +7,17 @@ from datetime import datetime
 
 import pandas as pd
 
+from smepulse.errors import InputError
 from smepulse.index.adjusted import FROM_POLICY, add_seasonal
+from smepulse.index.compose import SUPPRESSED
 from smepulse.index.engine import IndexResult, compute
 from smepulse.index.precision import attach, bootstrap
-from smepulse.index.weighting import frame_from_methodology
+from smepulse.index.weighting import frame_from_methodology, read_frame
 from smepulse.methodology import Methodology
 from smepulse.seasonal.adjust import AdjustmentResult, factors_frame, fixed_models, specs_frame
 from smepulse.store import Store
+
+DEFAULT_FRAME = "methodology"  # compute, publish and the demo weight to the methodology's targets by default
 
 
 @dataclass
@@ -22,6 +26,27 @@ class Published:
     result: IndexResult
     kind: str
     as_of: datetime
+
+
+def weighting_frame(frame: str | None, m: Methodology) -> pd.DataFrame | None:
+    """The target shares to weight to: 'methodology' (the default: the methodology's own targets, design
+    weights when it has none), 'design' (no reweighting) or a frame file. One default for every command."""
+    choice = DEFAULT_FRAME if frame is None else str(frame)
+    if choice == "design":
+        return None
+    if choice == "methodology":
+        return frame_from_methodology(m) if m.targets else None
+    return read_frame(choice, m)
+
+
+def require_published(result: IndexResult, minimum: int) -> IndexResult:
+    """Stop with one clear line when every cell is suppressed (nothing could be published)."""
+    s = result.series
+    if len(s) and s["value"].isna().all():
+        n = int((s["flag"] == SUPPRESSED).sum())
+        raise InputError(f"all {n} cells are suppressed: every effective sample is below the publication "
+                         f"minimum ({minimum}); add responses or lower it with --min-n")
+    return result
 
 
 def with_precision(result: IndexResult, resp, frame: pd.DataFrame | None, replicates: int | None) -> IndexResult:
@@ -85,22 +110,25 @@ def adjust_and_store(store: Store, result: IndexResult, save: Callable[[IndexRes
 
 def publish(store: Store, m: Methodology, *, kind: str = "final", cutoff: str | None = None,
             as_of: datetime | None = None, seasonal: bool = True, replicates: int | None = None,
-            weighting: str = "methodology", on_adjusted: Callable | None = None, note: str = "",
-            review: bool = False) -> Published:
+            frame: str | None = DEFAULT_FRAME, min_n: int | None = None, on_adjusted: Callable | None = None,
+            note: str = "", review: bool = False) -> Published:
     """Compute every index from the store's responses (only those received by `cutoff` for a flash),
     attach standard errors, adjust seasonally (SA rows carry the NSA standard error: seasonal factors are
     treated as fixed), and store the lot as a new vintage. Earlier vintages are never changed.
 
-    A flash vintage holds the flash months only (`flash_months`): the months not yet in a final vintage
-    published by `as_of`, or the latest month.
+    frame: 'methodology' (default, as `compute`), 'design' or a frame file. A flash vintage holds the
+    flash months only (`flash_months`): the months not yet in a final vintage published by `as_of`, or
+    the latest month.
 
     The seasonal models are those of the last vintage (parameters re-estimated); `review=True` re-identifies
     them (the annual review). The SA specs and factors are stored with the vintage."""
     if kind not in ("final", "flash"):
         raise ValueError("kind must be 'final' or 'flash'")
     resp = store.responses(m, cutoff=cutoff)
-    frame = frame_from_methodology(m) if weighting == "methodology" and m.targets else None
-    result = with_precision(compute(resp, frame), resp, frame, replicates)
+    weights = weighting_frame(frame, m)
+    point = require_published(compute(resp, weights, min_n=min_n),
+                              m.publication_minimum if min_n is None else min_n)
+    result = with_precision(point, resp, weights, replicates)
     label = f"{kind}" + (f", responses received by {cutoff}" if cutoff else "")
 
     stored: list[IndexResult] = []
