@@ -17,6 +17,7 @@ from smepulse.credit.governance import leakage_check
 from smepulse.credit.models import LogisticPD
 from smepulse.credit.schema import FeatureSchema
 from smepulse.credit.train import train
+from smepulse.errors import CreditError
 
 
 def test_sba_case_reproduces_published_logit(shared_data):
@@ -79,9 +80,12 @@ def test_sba_out_of_time_without_leaky_fields(shared_data):
 def test_sba_term_included_is_flagged_in_training(shared_data):
     df = load_sba_national(shared_data)
     cols = ["Portion", "GrAppv", "NoEmp", "UrbanRural", "Sector", "Term", "Default", "ApprovalDate"]
-    m = train(df[cols], "Default", time_column="ApprovalDate", model="logistic")
-    assert [f["feature"] for f in m.metrics["leakage"]] == ["Term"]
-    assert any("'Term'" in w and "leakage" in w for w in m.metrics["warnings"])
+    # a gate, not a warning: no model is written with Term unless the user allows it by name
+    with pytest.raises(CreditError, match=r"probable leakage, model not written: 'Term' \(AUC 0\.8"):
+        train(df[cols], "Default", time_column="ApprovalDate", model="logistic")
+    m = train(df[cols], "Default", time_column="ApprovalDate", model="logistic", allow_leaky=("Term",))
+    assert [(f["feature"], f["verdict"]) for f in m.metrics["leakage"]] == [("Term", "allowed by --allow-leaky")]
+    assert any("'Term'" in w and "--allow-leaky" in w for w in m.metrics["warnings"])
     # the metadata contract marks Term unavailable at decision time: it is dropped, with a note
     m2 = train(df[cols], "Default", time_column="ApprovalDate", model="logistic", specs=sba_specs())
     assert "Term" not in m2.features

@@ -61,6 +61,12 @@ def train(
     odds: float = typer.Option(50.0, "--odds", help="Good:bad odds at the base score."),
     points: float = typer.Option(600.0, "--points", help="Base score at those odds."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory at --out."),
+    allow_leaky: list[str] = typer.Option([], "--allow-leaky", help="Keep a column the leakage gate flags "
+                                          "(it is known at decision time); repeat for several."),
+    censor_column: str = typer.Option(None, "--censor-column", help="Column that is true where the outcome "
+                                      "is not yet observable (unmatured loans); such rows are dropped. "
+                                      "Default: a 'censored' or open-'outcome' column, else undated outcomes "
+                                      "after the last observed one."),
 ) -> None:
     """Train a PD model, validate it (out-of-time when --time-column is given, else a stratified 70/30
     split, seed fixed) and write it to --out.
@@ -74,7 +80,9 @@ def train(
     with console.status("training..."):
         m = fit(df, target, time_column=time_column, exclude=excl, model=model, specs=_specs(metadata),
                 reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
-                scaling=Scaling(pdo, odds, points), source=str(data))
+                scaling=Scaling(pdo, odds, points), source=str(data),
+                allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
+                censor_column=censor_column)
     m.save(out, overwrite=force)
     met = m.metrics
     for w in met["warnings"]:
@@ -105,6 +113,13 @@ def score(
     res, notes = m.score_frame(df, top_n=top)
     keep = [c for c in df.columns if c not in m.features]
     _write_table(df[keep].join(res), out)
+    drift = res.attrs.get("drift")
+    if drift is not None:  # PSI of the batch against the development sample, next to the scores
+        side = out.with_name(out.name + ".drift.json")
+        side.write_text(json.dumps(drift, indent=1))
+        worst = max(drift["psi_features"].items(), key=lambda kv: kv[1], default=("-", 0.0))
+        console.print(f"drift: PSI of PD {drift['psi_pd']:.3f}, largest feature PSI {worst[1]:.3f} ({worst[0]}); "
+                      f"written to {side}", highlight=False)
     for n in notes:
         console.print(f"[yellow]warning:[/] {n}", highlight=False)
     bad = res["score_error"].notna()

@@ -456,6 +456,7 @@ def _meta() -> dict:
 def _spec(name: str, entry: dict, w: str = "") -> tuple[FeatureSpec, bool]:
     fields = {k: (v.replace("{w}", w).replace("{lookback}", str(LOOKBACK_DAYS)) if isinstance(v, str) else v)
               for k, v in entry.items() if k != "ratio"}
+    fields.setdefault("timing", "before_decision")  # build_features uses only data dated before the application
     return FeatureSpec(name, **fields), bool(entry.get("ratio"))
 
 
@@ -484,4 +485,4 @@ def outcome_specs() -> dict[str, FeatureSpec]:
     """Outcome columns: never features (recorded after the decision)."""
     return {TARGET: FeatureSpec(TARGET, "1 if the loan defaulted (90+ days past due) within 12 months of the "
                                 "application, 0 if not, NaN if 12 months had not passed by the data end",
-                                available_at_decision=False)}
+                                available_at_decision=False, timing="after_decision")}

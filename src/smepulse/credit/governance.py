@@ -55,4 +55,5 @@ def leakage_check(X: pd.DataFrame, y, threshold: float = LEAKAGE_AUC) -> list[di
 
 def unavailable_features(columns, specs: dict[str, FeatureSpec]) -> list[str]:
     """Features whose metadata says they are not available at decision time."""
-    return [c for c in columns if c in specs and not specs[c].available_at_decision]
+    return [c for c in columns if c in specs and (not specs[c].available_at_decision
+                                                  or specs[c].timing == "after_decision")]

@@ -29,5 +29,10 @@ class FeatureSpec:
     labels_en: dict = field(default_factory=dict)
     labels_zh: dict = field(default_factory=dict)
 
+    # When the value is known: "before_decision" (recorded at or before the application, e.g. every
+    # point-in-time feature smepulse builds: a strong single-feature AUC is then a strong predictor,
+    # not leakage), "after_decision" (never trained on, like available_at_decision=False), "" unknown.
+    timing: str = ""
+
     def to_dict(self) -> dict:
         return asdict(self)

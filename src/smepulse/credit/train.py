@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 import smepulse
+from smepulse.credit import gates as G
 from smepulse.credit import metrics as M
 from smepulse.credit.artefact import FORMAT, dumps, loads, read_artefact, write_artefact
 from smepulse.credit.calibration import Calibrator
@@ -53,6 +54,7 @@ class CreditModel:
     manifest: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     reason_book: ReasonBook | None = None  # reason rules learned at training (credit/reasons.py)
+    reference: dict | None = None  # development-sample distributions for the drift check (gates.py)
 
     @property
     def features(self) -> list[str]:
@@ -82,6 +84,10 @@ class CreditModel:
             reasons = model_reason_book(self).frame(self.estimator.contributions(X), X, top_n)
         out = out.join(reasons)
         out["score_error"] = prep.row_errors
+        if self.reference is not None and ok.sum() >= G.DRIFT_MIN_ROWS:
+            d = G.drift(self.reference, prep.X.loc[ok, self.features], out.loc[ok, "pd"].to_numpy(float))
+            out.attrs["drift"] = d
+            notes += G.drift_notes(d)
         if not ok.all():
             notes.append(f"{int((~ok).sum())} of {len(ok)} rows could not be scored (see score_error)")
         return out, notes
@@ -92,7 +98,8 @@ class CreditModel:
         return {"kind": self.kind, "schema": self.schema.to_state(), "estimator": self.estimator.to_state(),
                 "calibrator": self.calibrator.to_state(), "specs": [s.to_dict() for s in self.specs.values()],
                 "medians": self.medians, "scaling": dict(self.scaling.__dict__),
-                "reason_book": None if self.reason_book is None else self.reason_book.to_dict()}
+                "reason_book": None if self.reason_book is None else self.reason_book.to_dict(),
+                "reference": self.reference}
 
     def save(self, directory: str | Path, overwrite: bool = False) -> Path:
         """Write the model as data files pinned by manifest.json (sha256 + library versions).
@@ -133,7 +140,8 @@ def load_model(directory: str | Path) -> CreditModel:
         book = None if st.get("reason_book") is None else ReasonBook.from_dict(st["reason_book"])
         metrics = loads(files["validation.json"], str(d / "validation.json")) if "validation.json" in files else {}
         return CreditModel(kind, FeatureSchema.from_state(st["schema"]), est, Calibrator.from_state(st["calibrator"]),
-                           specs, dict(st["medians"]), Scaling(**st["scaling"]), manifest, metrics, reason_book=book)
+                           specs, dict(st["medians"]), Scaling(**st["scaling"]), manifest, metrics, reason_book=book,
+                           reference=st.get("reference"))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise CreditError(f"{d / 'model.json'} is not a valid model state ({type(exc).__name__}: {exc}); "
                           "retrain the model") from None
@@ -154,18 +162,35 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           model: str = "lightgbm", specs: dict[str, FeatureSpec] | None = None,
           reject_inference: str | None = None, bad_factor: float = 1.0, n_estimators: int = 400,
           calibration: str = "auto", scaling: Scaling | None = None, test_size: float = 0.3,
-          source: str = "") -> CreditModel:
-    """Fit on the earlier/training 70%, calibrate on the last 20% of that, report on the held-out 30%."""
+          source: str = "", allow_leaky=(), censor_column: str | None = None,
+          min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS) -> CreditModel:
+    """Fit on the earlier/training 70%, calibrate on the last 20% of that, report on the held-out 30%.
+
+    Gates (credit/gates.py): censored rows dropped with a count, minimum sample and events, two
+    classes, probable leakage refused unless known before the decision or in `allow_leaky`."""
     specs, scaling = dict(specs or {}), scaling or Scaling()
     if model not in KINDS:
         raise CreditError(f"model must be one of {', '.join(KINDS)}, not {model!r}")
     notes: list[str] = []
-    y_all = binary_target(df, target, allow_missing=reject_inference is not None)
-    unknown = [c for c in exclude if c not in df.columns]
+    y_all = binary_target(df, target, allow_missing=True)
+    unknown = [c for c in (*exclude, *allow_leaky) if c not in df.columns]
     if unknown:
-        raise InputError("--exclude names a column that is not in the data", column=unknown[0])
+        raise InputError("--exclude / --allow-leaky names a column that is not in the data", column=unknown[0])
     time_all = parse_time(df, time_column) if time_column else None
-    drop = {target, *exclude} | ({time_column} if time_column else set())
+    censored, how = G.censored_rows(df, y_all, time_all, censor_column)
+    n_censored = int(censored.sum())
+    if n_censored:  # outcome window not closed: neither a good, a bad nor a reject
+        notes.append(f"{n_censored} rows with no outcome yet (censored: {how}) dropped")
+        keep = ~censored
+        df, y_all = df[keep].reset_index(drop=True), y_all[keep].reset_index(drop=True)
+        time_all = None if time_all is None else time_all[keep].reset_index(drop=True)
+    if y_all.isna().any() and reject_inference is None:
+        raise InputError(f"target has {int(y_all.isna().sum())} missing values that are not censored; drop them, "
+                         "use --censor-column to mark unmatured loans, or --reject-inference to treat them as "
+                         "rejected applications", column=target)
+    G.check_sample(y_all, target, min_rows, min_events)
+    drop = {target, *exclude} | ({time_column} if time_column else set()) \
+        | ({censor_column} if censor_column else set())
     X_all = df[[c for c in df.columns if c not in drop]].copy()
     for c in unavailable_features(X_all.columns, specs):
         notes.append(f"column '{c}' is not available at decision time (feature metadata); dropped")
@@ -190,6 +215,13 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     X = schema.transform(X_acc).X
     X_train, y_train = X.iloc[split.train], y.iloc[split.train]
     X_test, y_test = X.iloc[split.test], y.iloc[split.test]
+    if y_train.nunique() < 2:
+        raise CreditError(f"the training part of the split has one class of '{target}' only; "
+                          "more outcomes (or a different --time-column) are needed")
+    leaks = leakage_check(X_train, y_train)
+    refused, leak_notes = G.leak_gate(leaks, specs, tuple(allow_leaky))
+    G.refuse_leaks(refused)
+    notes += leak_notes
 
     # inner split: the last 20% of training time (or a stratified 20%) calibrates and stops boosting
     if t_acc is not None:
@@ -227,9 +259,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     p_test = cal.transform(est.predict_proba(X_test)[:, 1])
     p_train = cal.transform(est.predict_proba(X_train)[:, 1])
     met = M.full_report(y_test, p_test, p_train, X_train, X_test)
-    leaks = leakage_check(X_train, y_train)
-    notes += [lk["message"] for lk in leaks]
-    met.update(n_train=int(len(split.train)), n_test=int(len(split.test)),
+    met.update(n_censored=n_censored, censoring=how,
+               n_train=int(len(split.train)), n_test=int(len(split.test)),
                split={"kind": split.kind, "time_column": time_column, **split.detail},
                calibration=cal.to_dict(), leakage=leaks, reject_inference=ri_info, warnings=notes,
                importance=est.importance())
@@ -240,7 +271,9 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         "test": np.round(scaling_or_points(est, model, scaling, X_test, p_test), 1).tolist()[:20000]}
 
     medians = {c: float(X_train[c].median()) for c in X.columns if not schema.is_categorical(c)}
-    book = ReasonBook(specs).fit(X_train, categorical=[c for c in X.columns if schema.is_categorical(c)])
+    cats = [c for c in X.columns if schema.is_categorical(c)]
+    book = ReasonBook(specs).fit(X_train, categorical=cats)
+    reference = G.drift_reference(X_train, p_train, cats)
     created = datetime.now(UTC)
     dhash = data_hash(df)
     manifest = {
@@ -252,12 +285,14 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         "features": [{**(specs.get(c) or FeatureSpec(c, c)).to_dict(),
                       "type": "categorical" if schema.is_categorical(c) else "numeric"} for c in X.columns],
         "schema": schema.to_dict(), "calibration": cal.to_dict(), "scaling": scaling.__dict__,
-        "reject_inference": ri_info, "estimator_params": {k: v for k, v in est.get_params().items()
+        "reject_inference": ri_info, "n_censored": n_censored, "censoring": how,
+        "allowed_leaky": list(allow_leaky), "estimator_params": {k: v for k, v in est.get_params().items()
                                                           if k != "monotone"},
         "metrics": {k: met[k] for k in ("auc", "gini", "ks", "brier", "psi_score", "n_train", "n_test")},
         "split": met["split"], "warnings": notes,
     }
-    return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met, reason_book=book)
+    return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met, reason_book=book,
+                       reference=reference)
 
 
 def scaling_or_points(est, kind: str, scaling: Scaling, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
