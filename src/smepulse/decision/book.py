@@ -77,7 +77,7 @@ class VerifyResult:
 class DecisionBook:
     """Decision tables in a store file (or an open DuckDB connection, e.g. the web app's store)."""
 
-    def __init__(self, store: str | Path | duckdb.DuckDBPyConnection):
+    def __init__(self, store: str | Path | duckdb.DuckDBPyConnection, lock=None):
         if isinstance(store, duckdb.DuckDBPyConnection):
             self.con, self.path = store, None
         else:
@@ -86,7 +86,7 @@ class DecisionBook:
                 self.con, self.path = duckdb.connect(str(store)), str(store)
             except duckdb.Error as exc:
                 raise DecisionError(f"cannot open store {store}: {exc}") from None
-        self.lock = threading.RLock()
+        self.lock = lock or threading.RLock()  # share the owner's lock when sharing its connection
         with self.lock:
             self.con.execute(SCHEMA.read_text())
         self._latest: dict[str, Snapshot | None] = {}

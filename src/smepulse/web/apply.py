@@ -1,0 +1,183 @@
+"""Credit applications in the web app: the decision API, the phone-sized apply page (zh/en), the
+decision page with reasons, human review (PIPL art. 24) and the review queue for signed-in staff.
+
+The decision service reads the champion from config.extra['credit_model'] (default: STORE_DIR/credit/champion,
+which `make demo` builds) and the policy from config.extra['credit_policy'] (default: the shipped policy).
+The JSON API is for machine clients: it needs `Content-Type: application/json` (a cross-site form cannot
+send that without a CORS pre-flight, which the app never allows), so it carries no CSRF token; the HTML
+forms do.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+from fastapi import APIRouter, Body, Depends, Form, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from smepulse.decision.application import Application
+from smepulse.decision.book import DecisionBook
+from smepulse.decision.errors import DecisionError
+from smepulse.decision.service import DecisionService, IdempotencyConflict
+from smepulse.web import auth
+
+router = APIRouter()
+CONSENT_VERSION = "consent-2026-12"
+CONSENT = {
+    "en": "I agree that the lender may use my business's transaction, tax and utility data to decide on this "
+          "application (consent text " + CONSENT_VERSION + ").",
+    "zh": "本人同意贷款机构使用本企业的交易、税务和水电数据审批本次申请（授权书版本 " + CONSENT_VERSION + "）。",
+}
+WORDS = {
+    "en": {"title": "Apply for a business loan", "code": "Unified social credit code", "amount": "Amount (yuan)",
+           "term": "Term (months)", "purpose": "Purpose", "submit": "Apply", "decision": "Decision",
+           "approve": "Approved", "decline": "Declined", "refer": "Referred to our team", "limit": "Limit",
+           "rate": "Annual rate", "reasons": "Main reasons", "review": "Ask for a human review",
+           "review_sent": "Your review request is in our queue.", "queue": "Review queue", "lang": "中文"},
+    "zh": {"title": "申请经营贷款", "code": "统一社会信用代码", "amount": "金额（元）", "term": "期限（月）",
+           "purpose": "用途", "submit": "提交申请", "decision": "审批结果", "approve": "已批准", "decline": "未通过",
+           "refer": "已转人工审核", "limit": "额度", "rate": "年利率", "reasons": "主要原因",
+           "review": "申请人工复核", "review_sent": "您的复核申请已进入队列。", "queue": "复核队列", "lang": "English"},
+}
+EXAMPLE = Application.model_config["json_schema_extra"]["examples"][0]
+_lock = threading.Lock()
+
+
+def service(request: Request) -> DecisionService:
+    app = request.app
+    svc = getattr(app.state, "decision_service", None)
+    if svc is not None:
+        return svc
+    with _lock:
+        svc = getattr(app.state, "decision_service", None)
+        if svc is None:
+            cfg = app.state.config
+            db = app.state.db
+            model = Path(cfg.extra.get("credit_model") or Path(db.target).parent / "credit" / "champion")
+            if not model.is_dir():
+                raise DecisionError(f"no champion model at {model}: run `make demo` or `smepulse credit train`")
+            book = DecisionBook(db.store.con, lock=db.lock)
+            svc = DecisionService(book, model, cfg.extra.get("credit_policy"))
+            app.state.decision_service = svc
+    return svc
+
+
+def _lang(request: Request) -> str:
+    v = request.query_params.get("lang") or request.cookies.get("lang") or ""
+    return "en" if v.startswith("en") else "zh"
+
+
+def _answer(rec: dict, replayed: bool) -> dict:
+    return {"decision_id": rec["decision_id"], "decision": rec["decision"], "pd": rec["pd"], "limit": rec["limit"],
+            "annual_rate": rec["annual_rate"], "reasons": rec["reasons"], "programmes": rec["programmes"],
+            "rules_fired": rec["rules_fired"], "replayed": replayed}
+
+
+@router.post("/api/v1/credit/decisions", tags=["credit"], summary="Decide a credit application",
+             responses={200: {"description": "a replay of the first decision for this Idempotency-Key"},
+                        201: {"description": "the decision, recorded in the audit log"},
+                        409: {"description": "Idempotency-Key used with another body"},
+                        422: {"description": "the application is not valid"}}, status_code=201)
+def decide_api(request: Request, application: dict = Body(..., openapi_examples={"demo": {
+        "summary": "a firm of the demo credit book", "value": EXAMPLE}}),
+        idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"detail": "send the application as application/json"}, status_code=415)
+    try:
+        rec, replayed = service(request).submit(application, idempotency_key)
+    except IdempotencyConflict as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    except DecisionError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    return JSONResponse(_answer(rec, replayed), status_code=200 if replayed else 201)
+
+
+def _page(lang: str, body: str) -> HTMLResponse:
+    w = WORDS[lang]
+    other = "en" if lang == "zh" else "zh"
+    return HTMLResponse(f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{w['title']}</title>
+<link rel="stylesheet" href="/static/app.css"><style>main{{max-width:30rem;margin:auto;padding:1rem}}
+label{{display:block;margin:.6rem 0 .2rem}}input,select,button{{width:100%;font-size:1.1rem;padding:.5rem}}
+.consent input{{width:auto}}</style></head><body><main><p><a href="?lang={other}">{w['lang']}</a></p>{body}</main>
+</body></html>""")
+
+
+@router.get("/apply", include_in_schema=False)
+def apply_page(request: Request, uscc: str = "", error: str = ""):
+    lang, tok = _lang(request), auth.csrf_token(request)
+    w = WORDS[lang]
+    purposes = "".join(f'<option value="{p}">{p}</option>' for p in
+                       ("working_capital", "inventory", "equipment", "technology_upgrade", "other"))
+    err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return _page(lang, f"""<h1>{w['title']}</h1>{err}<form method="post" action="/apply?lang={lang}">
+<input type="hidden" name="csrf_token" value="{tok}"><input type="hidden" name="lang" value="{lang}">
+<label for="uscc">{w['code']}</label><input id="uscc" name="uscc" required maxlength="18" value="{escape(uscc)}"
+ autocapitalize="characters">
+<label for="amount">{w['amount']}</label><input id="amount" name="amount" type="number" min="1000" step="1000"
+ value="100000" required>
+<label for="term">{w['term']}</label><select id="term" name="term_months"><option>6</option><option selected>12</option>
+<option>24</option><option>36</option></select>
+<label for="purpose">{w['purpose']}</label><select id="purpose" name="purpose">{purposes}</select>
+<p class="consent"><label><input type="checkbox" name="consent" value="yes" id="consent"> {CONSENT[lang]}</label></p>
+<button type="submit" id="submit">{w['submit']}</button></form>""")
+
+
+@router.post("/apply", include_in_schema=False, dependencies=[Depends(auth.csrf_protect)])
+def apply_submit(request: Request, uscc: str = Form(...), amount: float = Form(...), term_months: int = Form(...),
+                 purpose: str = Form("working_capital"), consent: str = Form(""), lang: str = Form("zh")):
+    lang = "en" if lang == "en" else "zh"
+    body = {"uscc": uscc, "amount": amount, "term_months": term_months, "purpose": purpose, "channel": "web",
+            "consent": {"given": consent == "yes", "text_version": CONSENT_VERSION,
+                        "given_at": datetime.now(UTC).isoformat()}}
+    try:
+        rec, _ = service(request).submit(body)
+    except DecisionError as exc:
+        return RedirectResponse(f"/apply?lang={lang}&uscc={escape(uscc)}&error={escape(str(exc))[:300]}",
+                                status_code=303)
+    return RedirectResponse(f"/apply/decisions/{rec['decision_id']}?lang={lang}", status_code=303)
+
+
+@router.get("/apply/decisions/{decision_id}", include_in_schema=False)
+def decision_page(request: Request, decision_id: str, review: str = ""):
+    lang, tok = _lang(request), auth.csrf_token(request)
+    w = WORDS[lang]
+    try:
+        rec = service(request).book.record(decision_id)
+    except DecisionError:
+        return HTMLResponse("not found", status_code=404)
+    terms = ""
+    if rec["decision"] != "decline" and rec["annual_rate"] is not None:
+        terms = (f"<p>{w['limit']}: <strong id='limit'>{rec['limit']:,.0f}</strong> 元</p>"
+                 f"<p>{w['rate']}: <strong id='rate'>{rec['annual_rate'] * 100:.2f}%</strong></p>")
+    reasons = "".join(f"<li>{escape(r[lang])}</li>" for r in rec["reasons"])
+    reasons = f"<h2>{w['reasons']}</h2><ol id='reasons'>{reasons}</ol>" if reasons else ""
+    done = f"<p id='review-sent'>{w['review_sent']}</p>" if review else (
+        f'<form method="post" action="/apply/decisions/{decision_id}/review?lang={lang}">'
+        f'<input type="hidden" name="csrf_token" value="{tok}"><button id="review" type="submit">{w["review"]}'
+        "</button></form>")
+    return _page(lang, f"<h1>{w['decision']}: <span id='decision'>{w[rec['decision']]}</span></h1>{terms}"
+                       f"{reasons}{done}")
+
+
+@router.post("/apply/decisions/{decision_id}/review", include_in_schema=False,
+             dependencies=[Depends(auth.csrf_protect)])
+def review_request(request: Request, decision_id: str, note: str = Form("")):
+    lang = _lang(request)
+    try:
+        service(request).book.request_review(decision_id, note)
+    except DecisionError:
+        return HTMLResponse("not found", status_code=404)
+    return RedirectResponse(f"/apply/decisions/{decision_id}?lang={lang}&review=sent", status_code=303)
+
+
+@router.get("/admin/credit/reviews", include_in_schema=False)
+def review_queue(request: Request, user: auth.User = Depends(auth.require_user)):
+    lang = _lang(request)
+    rows = "".join(f"<tr><td>{escape(r['decision_id'])}</td><td>{escape(r['uscc'])}</td><td>{escape(r['decision'])}"
+                   f"</td><td>{r['requested_at']:%Y-%m-%d %H:%M}</td></tr>"
+                   for r in service(request).book.reviews())
+    return _page(lang, f"<h1>{WORDS[lang]['queue']}</h1><table id='queue'><tr><th>decision</th><th>code</th>"
+                       f"<th>outcome</th><th>requested</th></tr>{rows}</table>")

@@ -1,0 +1,105 @@
+"""The decision API and the apply flow over real HTTP (uvicorn on loopback)."""
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from smepulse.decision.uscc import firm_code
+from smepulse.web.app import create_app
+from smepulse.web.auth import add_user
+from smepulse.web.config import WebConfig
+
+from .conftest import AS_OF
+
+STAFF = ("risk", "risk staff password 1")
+
+
+@pytest.fixture(scope="module")
+def server(sim_book, tmp_path_factory):
+    store = tmp_path_factory.mktemp("web") / "smepulse.duckdb"
+    shutil.copy(sim_book["store"], store)
+    app = create_app(WebConfig(store=store, release_charts=False, extra={"credit_model": str(sim_book["model_dir"])}))
+    add_user(app.state.db, *STAFF, role="viewer")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    th.join(10)
+    app.state.db.close()
+
+
+def body(fid, amount=80_000):
+    return {"uscc": firm_code(fid), "amount": amount, "term_months": 12, "application_date": AS_OF.isoformat(),
+            "consent": {"given": True, "text_version": "consent-2026-12", "given_at": "2024-12-01T08:00:00Z"}}
+
+
+def test_decision_api_contract_and_idempotency(server, sim_book):
+    fid = sim_book["firms"][5]
+    r = httpx.post(f"{server}/api/v1/credit/decisions", json=body(fid), headers={"Idempotency-Key": "k-1"})
+    assert r.status_code == 201, r.text
+    a = r.json()
+    assert a["decision"] in ("approve", "decline", "refer") and a["decision_id"].startswith("dec-")
+    for k in ("pd", "limit", "annual_rate", "reasons", "programmes"):
+        assert k in a
+    assert all(set(x) >= {"code", "en", "zh"} for x in a["reasons"])
+    again = httpx.post(f"{server}/api/v1/credit/decisions", json=body(fid), headers={"Idempotency-Key": "k-1"})
+    assert again.status_code == 200 and again.json()["decision_id"] == a["decision_id"] and again.json()["replayed"]
+    other = httpx.post(f"{server}/api/v1/credit/decisions", json=body(fid, 90_000), headers={"Idempotency-Key": "k-1"})
+    assert other.status_code == 409
+    bad = httpx.post(f"{server}/api/v1/credit/decisions", json={**body(fid), "uscc": "9144030071526726XH"})
+    assert bad.status_code == 422 and "check character" in bad.json()["detail"]
+    form = httpx.post(f"{server}/api/v1/credit/decisions", content=b"uscc=x", headers={
+        "content-type": "application/x-www-form-urlencoded"})
+    assert form.status_code in (415, 422)
+
+
+def test_openapi_example_succeeds(server):
+    spec = httpx.get(f"{server}/openapi.json").json()
+    op = spec["paths"]["/api/v1/credit/decisions"]["post"]
+    example = op["requestBody"]["content"]["application/json"]["examples"]["demo"]["value"]
+    r = httpx.post(f"{server}/api/v1/credit/decisions", json={**example, "application_date": AS_OF.isoformat()})
+    assert r.status_code == 201, r.text
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_apply_in_zh_see_reasons_request_review_staff_queue(server, sim_book):
+    with httpx.Client(base_url=server, follow_redirects=True) as c:
+        page = c.get("/apply?lang=zh")
+        assert page.status_code == 200 and "统一社会信用代码" in page.text and "授权书版本" in page.text
+        fid = sim_book["firms"][7]
+        d = c.post("/apply?lang=zh", data={"csrf_token": _token(page.text), "uscc": firm_code(fid),
+                                            "amount": "2000000", "term_months": "12", "purpose": "working_capital",
+                                            "consent": "yes", "lang": "zh"})
+        assert d.status_code == 200 and "审批结果" in d.text, d.text[:500]
+        assert "<ol id='reasons'>" in d.text  # 2,000,000 is beyond any limit here: lower limit or decline, explained
+        assert re.search("[\u4e00-\u9fff]", d.text.split("<ol id='reasons'>")[1])
+        no_token = c.post(d.url.path + "/review", data={})
+        assert no_token.status_code == 403
+        sent = c.post(d.url.path + "/review?lang=zh", data={"csrf_token": _token(d.text)})
+        assert "复核申请已进入队列" in sent.text
+        decision_id = d.url.path.rsplit("/", 1)[1]
+    with httpx.Client(base_url=server) as anon:
+        assert anon.get("/admin/credit/reviews").status_code in (303, 401)
+    with httpx.Client(base_url=server, follow_redirects=True) as staff:
+        p = staff.get("/signin")
+        staff.post("/signin", data={"csrf_token": _token(p.text), "username": STAFF[0], "password": STAFF[1],
+                                    "next": "/admin/credit/reviews"})
+        q = staff.get("/admin/credit/reviews")
+        assert q.status_code == 200 and decision_id in q.text
