@@ -9,6 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from smepulse.decision.demo_book import build_credit_book
 from smepulse.index.series_io import write_series
 from smepulse.index.summary import print_summary
 from smepulse.methodology import load_methodology
@@ -72,7 +73,12 @@ def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, s
                   f"{published['flash'].vintage_id}, {published['final'].vintage_id}), "
                   f"indices [bold]{indices}[/bold] ({len(result.series):,} rows), responses.csv", soft_wrap=True)
     releases = _write_releases(store_path, latest, m, out, console)
-    return {"store": store_path, "indices": indices, "vintage": published["final"].vintage_id, "result": result,
+    with console.status("building the credit book: firms, champion model, feature snapshots"):
+        credit = build_credit_book(out, store_path, seed=seed)
+    console.print(f"Credit book: {credit['snapshots']:,} firm snapshots as of {credit['as_of']}, champion "
+                  f"{credit['champion']} (AUC {credit['auc']:.3f}); POST /api/v1/credit/decisions", soft_wrap=True)
+    return {"credit": credit, "store": store_path, "indices": indices, "vintage": published["final"].vintage_id,
+            "result": result,
             "releases": releases}
 
 
