@@ -53,7 +53,8 @@ def test_train_score_report_roundtrip(book):
     assert r.exit_code == 0, r.output
     html = (book / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "http" not in html.split("<body>")[1]
-    assert "Calibration table" in html and "out-of-time" in html
+    assert "Reliability: calibration by decile and grade" in html and "Hosmer-Lemeshow" in html
+    assert "out-of-time" in html
 
 
 def test_scorecard_model_and_table(book):

@@ -93,7 +93,26 @@ def train(
     t.add_row(*(f"{met[k]:.4f}" for k in ("auc", "gini", "ks", "brier", "psi_score")),
               str(met["n_train"]), str(met["n_test"]), met["calibration"]["method"])
     console.print(t)
+    _print_reliability(met)
     console.print(f"model written to {out}")
+
+
+def _print_reliability(met: dict) -> None:
+    rel = met.get("reliability")
+    if not rel:
+        return
+    t = Table(title=f"Reliability ({met['split']['kind']} test rows): Hosmer-Lemeshow {rel['hosmer_lemeshow']:.1f} "
+                    f"on {rel['hl_dof']} df, p = {rel['hl_p']:.3g}; binomial p = {rel['binomial_p']:.3g}")
+    for col in ("group", "n", "bads", "mean PD", "observed", "binomial p"):
+        t.add_column(col, justify="left" if col == "group" else "right")
+    for key, rows in (("decile", rel["deciles"]), ("grade", rel["grades"])):
+        for r in rows:
+            t.add_row(f"{key} {r.get('bin', r.get('grade'))}", str(r["n"]), str(int(r["bads"])),
+                      f"{r['mean_pd']:.4f}", f"{r['observed']:.4f}", f"{r['binomial_p']:.3g}")
+    console.print(t)
+    if not rel["passed"]:
+        console.print(f"[bold red]CALIBRATION FAILS on the {met['split']['kind']} test rows[/] "
+                      f"(see the warning above)", highlight=False)
 
 
 @app.command()

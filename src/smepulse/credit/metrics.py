@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 
@@ -55,12 +56,59 @@ def psi(expected, actual, bins: int = 10) -> float:
     return float(np.sum((pa - pe) * np.log(pa / pe)))
 
 
+# master scale: grade -> upper PD bound (exclusive); the last grade is open-ended
+GRADES = (("A", 0.005), ("B", 0.01), ("C", 0.02), ("D", 0.05), ("E", 0.10), ("F", 0.20), ("G", 1.0 + 1e-12))
+CALIBRATION_ALPHA = 0.05
+
+
+def grade_of(p) -> np.ndarray:
+    bounds = np.array([b for _, b in GRADES])
+    return np.array([g for g, _ in GRADES])[np.searchsorted(bounds, np.asarray(p, float), side="right")
+                                             .clip(0, len(GRADES) - 1)]
+
+
+def _binom_p(bads: int, n: int, pd_: float) -> float:
+    pd_ = min(max(pd_, 1e-12), 1 - 1e-12)
+    return float(stats.binomtest(int(bads), int(n), pd_).pvalue) if n else float("nan")
+
+
+def _rows(df: pd.DataFrame, key: str) -> list[dict]:
+    g = df.groupby(key, sort=True).agg(n=("y", "size"), bads=("y", "sum"), mean_pd=("p", "mean"),
+                                      observed=("y", "mean")).reset_index()
+    g["expected"] = g["n"] * g["mean_pd"]
+    g["binomial_p"] = [_binom_p(b, n, q) for b, n, q in zip(g["bads"], g["n"], g["mean_pd"], strict=True)]
+    return g.rename(columns={key: "bin" if key == "decile" else "grade"}).to_dict("records")
+
+
+def reliability(y, p, bins: int = 10, alpha: float = CALIBRATION_ALPHA) -> dict:
+    """Predicted vs observed by decile of PD and by grade, each row with a two-sided exact binomial
+    test (observed bads vs n * mean PD); Hosmer-Lemeshow over the deciles (chi-square, bins - 2 df);
+    a binomial test of the whole sample; `passed` = no test below `alpha` (HL and overall)."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    df = pd.DataFrame({"y": y, "p": p})
+    df["decile"] = pd.qcut(df["p"].rank(method="first"), min(bins, len(df)), labels=False) + 1
+    df["grade"] = grade_of(p)
+    dec = _rows(df, "decile")
+    e = np.array([r["expected"] for r in dec])
+    o = np.array([r["bads"] for r in dec])
+    n = np.array([r["n"] for r in dec])
+    var = e * (1 - e / n)
+    hl = float(np.sum((o - e) ** 2 / np.where(var > 0, var, np.nan), where=var > 0))
+    dof = max(1, len(dec) - 2)
+    hl_p = float(stats.chi2.sf(hl, dof))
+    overall = _binom_p(int(y.sum()), len(y), float(p.mean()))
+    return {"deciles": dec, "grades": _rows(df, "grade"), "hosmer_lemeshow": hl, "hl_dof": dof, "hl_p": hl_p,
+            "binomial_p": overall, "n": int(len(y)), "bads": int(y.sum()), "mean_pd": float(p.mean()),
+            "observed": float(y.mean()), "alpha": alpha, "passed": bool(hl_p >= alpha and overall >= alpha)}
+
+
 def full_report(y_test, p_test, p_train, X_train: pd.DataFrame, X_test: pd.DataFrame) -> dict:
     """Everything the metrics file and the HTML report need, as JSON-ready structures."""
     out = summary(y_test, p_test)
     out["psi_score"] = psi(p_train, p_test)
     out["psi_features"] = {c: psi(X_train[c], X_test[c]) for c in X_train.columns}
     out["calibration_table"] = calibration_table(y_test, p_test).to_dict("records")
+    out["reliability"] = reliability(y_test, p_test)
     out["lift_table"] = lift_table(y_test, p_test).to_dict("records")
     fpr, tpr, _ = roc_curve(y_test, p_test)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))

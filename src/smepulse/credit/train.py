@@ -2,6 +2,7 @@
 check governance; and the versioned, self-describing model artefact that comes out of it."""
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -163,7 +164,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           reject_inference: str | None = None, bad_factor: float = 1.0, n_estimators: int = 400,
           calibration: str = "auto", scaling: Scaling | None = None, test_size: float = 0.3,
           source: str = "", allow_leaky=(), censor_column: str | None = None,
-          min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS) -> CreditModel:
+          min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS,
+          horizon_months: int | None = None) -> CreditModel:
     """Fit on the earlier/training 70%, calibrate on the last 20% of that, report on the held-out 30%.
 
     Gates (credit/gates.py): censored rows dropped with a count, minimum sample and events, two
@@ -259,7 +261,15 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     p_test = cal.transform(est.predict_proba(X_test)[:, 1])
     p_train = cal.transform(est.predict_proba(X_train)[:, 1])
     met = M.full_report(y_test, p_test, p_train, X_train, X_test)
-    met.update(n_censored=n_censored, censoring=how,
+    rel = met["reliability"]
+    where = "out of time" if split.kind == "out-of-time" else "on the test set"
+    if not rel["passed"]:
+        notes.append(f"CALIBRATION FAILS {where}: mean PD {rel['mean_pd']:.4f} vs observed bad rate "
+                     f"{rel['observed']:.4f} (binomial p = {rel['binomial_p']:.3g}), Hosmer-Lemeshow "
+                     f"{rel['hosmer_lemeshow']:.1f} on {rel['hl_dof']} df (p = {rel['hl_p']:.3g}); do not use "
+                     "these PDs for pricing or provisioning before recalibrating on recent outcomes")
+    horizon = horizon_months or pd_horizon(target, specs)
+    met.update(n_censored=n_censored, censoring=how, pd_horizon_months=horizon,
                n_train=int(len(split.train)), n_test=int(len(split.test)),
                split={"kind": split.kind, "time_column": time_column, **split.detail},
                calibration=cal.to_dict(), leakage=leaks, reject_inference=ri_info, warnings=notes,
@@ -279,7 +289,10 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     manifest = {
         "format": FORMAT, "model_version": f"{model}-{created:%Y%m%dT%H%M%SZ}-{dhash[7:15]}",
         "kind": model, "created_at": created.isoformat(), "smepulse_version": smepulse.__version__,
-        "target": target, "target_definition": "1 = default (bad), PD horizon 12 months",
+        "target": target, "pd_horizon_months": horizon,
+        "target_definition": f"1 = default (bad), PD horizon {horizon} months" if horizon else
+        "1 = default (bad); PD horizon not stated in the data (name the target like default_12m or pass "
+        "horizon_months)",
         "time_column": time_column, "excluded": list(exclude), "source": source,
         "training_data_hash": dhash, "n_rows": int(len(df)),
         "features": [{**(specs.get(c) or FeatureSpec(c, c)).to_dict(),
@@ -293,6 +306,16 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     }
     return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met, reason_book=book,
                        reference=reference)
+
+
+def pd_horizon(target: str, specs: dict[str, FeatureSpec]) -> int | None:
+    """The PD horizon in months from the data: the target's name (default_12m, bad_24_months) or its
+    metadata description ("... within 12 months ..."); None when the data does not say."""
+    for text in (target, (specs.get(target) or FeatureSpec(target, "")).description):
+        m = re.search(r"(?:^|[_\s])(\d{1,3})\s*[_\s]?(?:m|mo|months?)(?:$|[_\s.,)])", str(text), re.IGNORECASE)
+        if m:
+            return int(m.group(1))
+    return None
 
 
 def scaling_or_points(est, kind: str, scaling: Scaling, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
