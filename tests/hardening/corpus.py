@@ -582,7 +582,6 @@ KNOWN_FAILING: dict[str, str] = {
     'adjust-bad-period': 'seasonal: read_tidy validation (#11)',
     'adjust-not-parquet': 'seasonal: read_tidy validation (#11)',
     'credit-train-header-only': 'credit: training gates (#11)',
-    'credit-train-single-class': 'credit: training gates (#11)',
     'credit-train-twelve-rows': 'credit: training gates (#11)',
     'compute-min-n-negative': 'index: --min-n range (#11)',
 }

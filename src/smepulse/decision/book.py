@@ -242,6 +242,9 @@ class DecisionBook:
                canonical(rec.get("programmes", [])), _now()]
 
         def write():
+            # checked again inside the transaction: concurrent accepts of one offer book one loan
+            if self.con.execute("SELECT 1 FROM credit_loan WHERE decision_id = ?", [rec["decision_id"]]).fetchone():
+                return
             self.con.execute("INSERT INTO credit_loan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         self._tx(write)
         return self.loan_for(rec["decision_id"])

@@ -14,13 +14,13 @@ from smepulse.decision.book import DecisionBook, build_snapshots
 from smepulse.sim.credit import SimConfig, simulate
 
 
-def build_credit_book(out: Path, store: Path, n_firms: int = 800, seed: int = 0,
+def build_credit_book(out: Path, store: Path, n_firms: int = 1500, seed: int = 0,
                       today: date | None = None) -> dict:
     today = today or datetime.now(UTC).date()
     as_of = today.replace(day=1)
     start = (pd.Timestamp(as_of) - pd.DateOffset(months=24)).date()
     data = out / "credit" / "sim"
-    simulate(SimConfig(n_firms=n_firms, start=start.isoformat(), months=24, default_rate=0.05, seed=seed), data)
+    simulate(SimConfig(n_firms=n_firms, start=start.isoformat(), months=24, default_rate=0.08, seed=seed), data)
     f = build_features(data)
     lab = f[f["default_12m"].notna()].reset_index(drop=True)
     model = train(lab, "default_12m", time_column="application_date", exclude=["application_id", "firm_id"],
