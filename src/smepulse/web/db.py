@@ -28,6 +28,7 @@ class Database:
         self.target = str(target)
         self.store: Store = open_store(self.target)
         self.lock = threading.RLock()
+        self._depth = 0
         with self.lock:
             self.store.con.execute(OPS_SCHEMA)
 
@@ -46,13 +47,20 @@ class Database:
         """All or nothing: statements inside commit together or not at all."""
         with self.lock:
             con = self.store.con
+            if self._depth:  # nested: part of the outer transaction
+                yield con
+                return
+            self._depth += 1
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            con.execute("COMMIT")
+            else:
+                con.execute("COMMIT")
+            finally:
+                self._depth -= 1
 
     def rows(self, sql: str, params: list | tuple = ()) -> list[tuple]:
         with self.connection() as con:

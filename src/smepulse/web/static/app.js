@@ -2,10 +2,13 @@
 // data-autosave saves each block as the respondent answers (POST with the CSRF token) and shows "saved".
 (function () {
   "use strict";
+  var last = Date.now();
   function save(form, block) {
     var data = new FormData(form);
     data.set("action", "save");
     if (block) data.set("block", block);
+    data.set("seconds", String((Date.now() - last) / 1000));
+    last = Date.now();
     return fetch(form.getAttribute("data-autosave"), {
       method: "POST", body: new URLSearchParams(data), credentials: "same-origin",
       headers: {"X-CSRF-Token": data.get("csrf_token") || "", "Accept": "application/json"}

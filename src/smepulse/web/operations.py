@@ -1,0 +1,147 @@
+"""Admin pages for survey operations (behind sign-in; writes need the admin role and a CSRF token):
+the panel, waves, links, response rates, closing and publishing."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse
+
+from smepulse.errors import SmepulseError
+from smepulse.pipeline.publish import publish
+from smepulse.web import ops
+from smepulse.web.auth import User, csrf_protect, get_db, require_admin, require_user
+from smepulse.web.db import Database
+from smepulse.web.portal import csv_response
+
+router = APIRouter()
+WRITE = [Depends(csrf_protect)]
+
+
+def _back(path: str, msg: str = "", error: str = "") -> RedirectResponse:
+    q = urlencode({k: v for k, v in (("msg", msg), ("error", error)) if v})
+    return RedirectResponse(path + (f"?{q}" if q else ""), status_code=303)
+
+
+@router.get("/admin/panel", include_in_schema=False)
+def panel_page(request: Request, msg: str = "", error: str = "", user: User = Depends(require_user),
+               db: Database = Depends(get_db)):
+    return request.app.state.render(request, "panel.html", firms=ops.panel(db), log=ops.panel_log(db), msg=msg,
+                                    error=error)
+
+
+@router.post("/admin/panel/import", include_in_schema=False, dependencies=WRITE)
+async def panel_import(request: Request, upload: UploadFile = File(..., alias="register"), user: User = Depends(require_admin),
+                       db: Database = Depends(get_db)):
+    content = await upload.read()
+    try:
+        df = ops.read_register(content, upload.filename or "register.csv")
+        got = ops.import_register(db, df, request.app.state.methodology, upload.filename or "upload", user.username)
+    except SmepulseError as exc:
+        return _back("/admin/panel", error=str(exc))
+    return _back("/admin/panel", msg=f"added {got['added']}, updated {got['updated']}")
+
+
+@router.post("/admin/panel/retire", include_in_schema=False, dependencies=WRITE)
+def panel_retire(firm_id: str = Form(...), reason: str = Form(...), user: User = Depends(require_admin),
+                 db: Database = Depends(get_db)):
+    try:
+        ops.retire_firm(db, firm_id, reason, user.username)
+    except SmepulseError as exc:
+        return _back("/admin/panel", error=str(exc))
+    return _back("/admin/panel", msg=f"retired {firm_id}")
+
+
+@router.post("/admin/panel/replace", include_in_schema=False, dependencies=WRITE)
+def panel_replace(request: Request, old_id: str = Form(...), reason: str = Form(...), firm_id: str = Form(...),
+                  name: str = Form(...), sector: str = Form(...), region: str = Form(...), size: str = Form(...),
+                  exporter: str = Form(...), weight: str = Form(...), user: User = Depends(require_admin),
+                  db: Database = Depends(get_db)):
+    new = {"firm_id": firm_id, "name": name, "sector": sector, "region": region, "size": size, "exporter": exporter,
+           "weight": weight}
+    try:
+        ops.replace_firm(db, old_id, new, request.app.state.methodology, reason, user.username)
+    except SmepulseError as exc:
+        return _back("/admin/panel", error=str(exc))
+    return _back("/admin/panel", msg=f"replaced {old_id} by {firm_id}")
+
+
+@router.get("/admin/waves", include_in_schema=False)
+def waves_page(request: Request, msg: str = "", error: str = "", user: User = Depends(require_user),
+               db: Database = Depends(get_db)):
+    return request.app.state.render(request, "waves.html", waves=ops.waves(db), msg=msg, error=error)
+
+
+@router.post("/admin/waves", include_in_schema=False, dependencies=WRITE)
+def wave_open(request: Request, period: str = Form(...), opens: date = Form(...), closes: date = Form(...),
+              user: User = Depends(require_admin), db: Database = Depends(get_db)):
+    try:
+        w = ops.open_wave(db, request.app.state.methodology, period, opens, closes)
+    except SmepulseError as exc:
+        return _back("/admin/waves", error=str(exc))
+    return _back(f"/admin/waves/{w.wave_id}", msg="opened")
+
+
+def _wave_or_404(db: Database, wave_id: str) -> ops.Wave:
+    w = ops.wave(db, wave_id)
+    if w is None:
+        raise HTTPException(404, f"no wave {wave_id}")
+    return w
+
+
+@router.get("/admin/waves/{wave_id}", include_in_schema=False)
+def wave_page(request: Request, wave_id: str, stratum: str = "size", msg: str = "", error: str = "",
+              user: User = Depends(require_user), db: Database = Depends(get_db)):
+    w = _wave_or_404(db, wave_id)
+    stratum = stratum if stratum in ("sector", "region", "size", "exporter") else "size"
+    return request.app.state.render(request, "wave.html", wave=w, rate=ops.response_rate(db, wave_id, stratum),
+                                    msg=msg, error=error)
+
+
+@router.get("/api/v1/admin/waves/{wave_id}/rate", tags=["admin"])
+def wave_rate(wave_id: str, stratum: str = "size", user: User = Depends(require_user),
+              db: Database = Depends(get_db)) -> dict:
+    """Live response rate of a wave, overall, by stratum and by fieldwork day (signed-in users)."""
+    _wave_or_404(db, wave_id)
+    try:
+        return ops.response_rate(db, wave_id, stratum)
+    except SmepulseError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/admin/waves/{wave_id}/links.csv", include_in_schema=False)
+def wave_links(request: Request, wave_id: str, user: User = Depends(require_admin), db: Database = Depends(get_db)):
+    _wave_or_404(db, wave_id)
+    rows = ops.links(db, wave_id, str(request.base_url))
+    return csv_response(rows, ["firm_id", "name", "email", "link", "submitted"], f"{wave_id}-links.csv")
+
+
+@router.post("/admin/waves/{wave_id}/close", include_in_schema=False, dependencies=WRITE)
+def wave_close(wave_id: str, user: User = Depends(require_admin), db: Database = Depends(get_db)):
+    _wave_or_404(db, wave_id)
+    try:
+        ops.close_wave(db, wave_id)
+    except SmepulseError as exc:
+        return _back(f"/admin/waves/{wave_id}", error=str(exc))
+    return _back(f"/admin/waves/{wave_id}", msg="closed")
+
+
+@router.post("/admin/waves/{wave_id}/publish", include_in_schema=False, dependencies=WRITE)
+def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cutoff: str = Form(""),
+                 seasonal: str = Form(""), replicates: int = Form(200), user: User = Depends(require_admin),
+                 db: Database = Depends(get_db)):
+    """Run the pipeline on the held store (the same `publish` the CLI runs) and store a new vintage."""
+    _wave_or_404(db, wave_id)
+    if kind not in ("flash", "final"):
+        return _back(f"/admin/waves/{wave_id}", error="kind must be flash or final")
+    try:
+        cut = date.fromisoformat(cutoff).isoformat() if kind == "flash" and cutoff else None
+        with db.connection():
+            p = publish(db.store, request.app.state.methodology, kind=kind, cutoff=cut,
+                        as_of=datetime.fromisoformat(cut) if cut else None, seasonal=bool(seasonal),
+                        replicates=max(0, min(replicates, 2000)), note=f"{kind} from the web admin ({wave_id})")
+    except (SmepulseError, ValueError) as exc:
+        return _back(f"/admin/waves/{wave_id}", error=str(exc))
+    request.app.state.cache.clear()
+    return _back(f"/admin/waves/{wave_id}", msg=f"published {p.kind} vintage {p.vintage_id}")

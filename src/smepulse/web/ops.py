@@ -1,0 +1,354 @@
+"""Survey operations on the store: the panel (register import, add, retire, replace, with a log), waves,
+invitation links, drafts and idempotent submissions, response rates. Pages and API call these; so do tests.
+
+Web answers land in the store's own `response`, `attribute` and `answer` tables (import id `web-<wave>`, whose
+`import_log.source` is `web`), with the received date as `response_date`, so `smepulse publish` and a flash
+cut-off see web answers and imported answers alike."""
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from smepulse.errors import InputError, StoreError
+from smepulse.methodology import Methodology
+from smepulse.periods import from_index, to_index
+from smepulse.web.db import Database, now
+
+REGISTER_COLUMNS = ["firm_id", "name", "sector", "region", "size", "exporter", "weight"]
+NOT_APPLICABLE = "na"
+DEVICES = ("phone", "tablet", "desktop")
+
+
+# -------------------------------------------------------------------------------------------------- panel
+
+def read_register(content: bytes, filename: str) -> pd.DataFrame:
+    """A firm register from CSV or Excel: firm_id, name, sector, region, size, exporter, weight (+ email)."""
+    suffix = Path(filename).suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            df = pd.read_excel(io.BytesIO(content), dtype=str)
+        elif suffix in (".csv", ".txt", ""):
+            df = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            raise InputError(f"use a .csv or .xlsx file, not {suffix}", file=filename)
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"cannot read the register: {exc}", file=filename) from None
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in REGISTER_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"missing columns {', '.join(missing)} (need {', '.join(REGISTER_COLUMNS)})", file=filename)
+    if "email" not in df.columns:
+        df["email"] = ""
+    return df[[*REGISTER_COLUMNS, "email"]].fillna("")
+
+
+def validate_register(df: pd.DataFrame, m: Methodology, source: str) -> pd.DataFrame:
+    """Every row checked before anything is stored: classification values from the methodology, weight > 0."""
+    out = df.copy()
+    for c in out.columns:
+        out[c] = out[c].astype(str).str.strip()
+    for i, row in enumerate(out.itertuples(index=False), start=2):
+        if not row.firm_id or len(row.firm_id) > 64:
+            raise InputError("firm_id is empty or longer than 64 characters", file=source, row=i, column="firm_id")
+        if not row.name or len(row.name) > 200:
+            raise InputError("name is empty or longer than 200 characters", file=source, row=i, column="name")
+        for dim in ("sector", "region", "size", "exporter"):
+            allowed = m.classifications[dim].values if dim in m.classifications else None
+            value = getattr(row, dim)
+            if allowed and value not in allowed:
+                raise InputError(f"{value!r} is not one of {', '.join(allowed)}", file=source, row=i, column=dim)
+        try:
+            w = float(row.weight)
+        except ValueError:
+            w = float("nan")
+        if not w > 0 or w == float("inf"):
+            raise InputError(f"weight {row.weight!r} must be a positive number", file=source, row=i, column="weight")
+    dup = out["firm_id"][out["firm_id"].duplicated()]
+    if len(dup):
+        raise InputError(f"firm_id {dup.iloc[0]!r} appears twice", file=source, column="firm_id")
+    out["weight"] = out["weight"].astype(float)
+    return out
+
+
+def import_register(db: Database, df: pd.DataFrame, m: Methodology, source: str, user: str) -> dict:
+    """All or nothing: new firms are added, known firms updated; each change logged."""
+    df = validate_register(df, m, source)
+    added = updated = 0
+    with db.transaction() as con:
+        known = {r[0] for r in con.execute("SELECT firm_id FROM firm").fetchall()}
+        t = now()
+        for r in df.itertuples(index=False):
+            values = [r.name, r.sector, r.region, r.size, r.exporter, float(r.weight), r.email]
+            if r.firm_id in known:
+                con.execute("UPDATE firm SET name = ?, sector = ?, region = ?, size = ?, exporter = ?, weight = ?, "
+                            "email = ?, updated_at = ? WHERE firm_id = ?", [*values, t, r.firm_id])
+                updated += 1
+            else:
+                con.execute("INSERT INTO firm VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+                            [r.firm_id, *values, t])
+                added += 1
+            con.execute("INSERT INTO firm_log VALUES (?, ?, ?, ?, ?, '')",
+                        [t, r.firm_id, "update" if r.firm_id in known else "add", f"register {source}", user])
+    return {"added": added, "updated": updated}
+
+
+def retire_firm(db: Database, firm_id: str, reason: str, user: str, replaced_by: str = "") -> None:
+    if not reason.strip():
+        raise InputError("say why the firm leaves the panel (reason)")
+    with db.transaction() as con:
+        if not con.execute("SELECT 1 FROM firm WHERE firm_id = ? AND status = 'active'", [firm_id]).fetchall():
+            raise InputError(f"no active firm {firm_id!r} in the panel")
+        con.execute("UPDATE firm SET status = 'retired', updated_at = ? WHERE firm_id = ?", [now(), firm_id])
+        con.execute("INSERT INTO firm_log VALUES (?, ?, 'retire', ?, ?, ?)",
+                    [now(), firm_id, reason.strip()[:500], user, replaced_by])
+
+
+def replace_firm(db: Database, old_id: str, new: dict, m: Methodology, reason: str, user: str) -> None:
+    """Retire `old_id` and add `new` (a register row) in one transaction, both logged."""
+    df = validate_register(pd.DataFrame([{**{"email": ""}, **new}]), m, "form")
+    r = df.iloc[0]
+    with db.transaction():
+        with db.connection() as con:
+            if con.execute("SELECT 1 FROM firm WHERE firm_id = ?", [r.firm_id]).fetchall():
+                raise InputError(f"firm {r.firm_id!r} is already in the panel")
+        retire_firm(db, old_id, reason, user, replaced_by=r.firm_id)
+        with db.connection() as con:
+            con.execute("INSERT INTO firm VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+                        [r.firm_id, r["name"], r.sector, r.region, r["size"], r.exporter, float(r.weight), r.email,
+                         now()])
+            con.execute("INSERT INTO firm_log VALUES (?, ?, 'replace', ?, ?, ?)",
+                        [now(), r.firm_id, reason.strip()[:500], user, old_id])
+
+
+# -------------------------------------------------------------------------------------------------- waves
+
+@dataclass(frozen=True)
+class Wave:
+    wave_id: str
+    survey: str
+    period: str
+    opens: date
+    closes: date
+    status: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+def _wave(row) -> Wave:
+    return Wave(*row)
+
+
+def wave(db: Database, wave_id: str) -> Wave | None:
+    rows = db.rows("SELECT wave_id, survey, period, opens, closes, status FROM wave WHERE wave_id = ?", [wave_id])
+    return _wave(rows[0]) if rows else None
+
+
+def waves(db: Database) -> list[Wave]:
+    return [_wave(r) for r in db.rows("SELECT wave_id, survey, period, opens, closes, status FROM wave "
+                                      "ORDER BY period DESC")]
+
+
+def open_wave(db: Database, m: Methodology, period: str, opens: date, closes: date) -> Wave:
+    """A wave for `period` with one unguessable link per active firm."""
+    try:
+        period = from_index(to_index(period))
+    except Exception:  # noqa: BLE001 (any parse failure is the user's input)
+        raise InputError(f"period {period!r} is not a month: use YYYY-MM") from None
+    if closes < opens:
+        raise InputError("fieldwork closes before it opens")
+    wave_id = f"{m.name}-{period}"
+    with db.transaction() as con:
+        if con.execute("SELECT 1 FROM wave WHERE wave_id = ?", [wave_id]).fetchall():
+            raise InputError(f"a wave for {period} already exists")
+        firms = [r[0] for r in con.execute("SELECT firm_id FROM firm WHERE status = 'active' ORDER BY firm_id")
+                 .fetchall()]
+        if not firms:
+            raise InputError("the panel is empty: import a firm register first")
+        con.execute("INSERT INTO wave VALUES (?, ?, ?, ?, ?, 'open', ?, NULL)",
+                    [wave_id, m.name, period, opens, closes, now()])
+        con.executemany("INSERT INTO invitation VALUES (?, ?, ?, ?, 0, NULL)",
+                        [[secrets.token_urlsafe(24), wave_id, f, now()] for f in firms])
+        if not con.execute("SELECT 1 FROM import_log WHERE import_id = ?", [f"web-{wave_id}"]).fetchall():
+            con.execute("INSERT INTO import_log VALUES (?, ?, 'web', 0, 0, ?)", [f"web-{wave_id}", m.name, now()])
+    return wave(db, wave_id)
+
+
+def close_wave(db: Database, wave_id: str) -> None:
+    with db.transaction() as con:
+        if not con.execute("SELECT 1 FROM wave WHERE wave_id = ? AND status = 'open'", [wave_id]).fetchall():
+            raise InputError(f"wave {wave_id} is not open")
+        con.execute("UPDATE wave SET status = 'closed', closed_at = ? WHERE wave_id = ?", [now(), wave_id])
+
+
+def links(db: Database, wave_id: str, base_url: str) -> list[dict]:
+    rows = db.rows("SELECT i.firm_id, f.name, f.email, i.token, s.received_at FROM invitation i JOIN firm f "
+                   "ON f.firm_id = i.firm_id LEFT JOIN submission s ON s.token = i.token WHERE i.wave_id = ? "
+                   "ORDER BY i.firm_id", [wave_id])
+    return [{"firm_id": f, "name": n, "email": e, "link": f"{base_url.rstrip('/')}/r/{tok}",
+             "submitted": "" if at is None else str(at)} for f, n, e, tok, at in rows]
+
+
+# -------------------------------------------------------------------------------------------------- respondents
+
+@dataclass(frozen=True)
+class Invitation:
+    token: str
+    wave: Wave
+    firm_id: str
+    firm_name: str
+    attributes: dict
+    weight: float
+
+
+def invitation(db: Database, token: str) -> Invitation | None:
+    if not token or len(token) > 64:
+        return None
+    rows = db.rows("SELECT i.token, i.wave_id, i.firm_id, f.name, f.sector, f.region, f.size, f.exporter, f.weight "
+                   "FROM invitation i JOIN firm f ON f.firm_id = i.firm_id WHERE i.token = ?", [token])
+    if not rows:
+        return None
+    tok, wid, fid, name, sector, region, size, exporter, weight = rows[0]
+    return Invitation(tok, wave(db, wid), fid, name, {"sector": sector, "region": region, "size": size,
+                                                     "exporter": exporter}, float(weight))
+
+
+def clean_answers(m: Methodology, form: dict) -> dict:
+    """Only known questions with one of their codes (or 'na'); anything else is dropped."""
+    out = {}
+    for q in m.questions:
+        v = form.get(q.id)
+        if v in (*q.codes, NOT_APPLICABLE):
+            out[q.id] = v
+    return out
+
+
+def missing_answers(m: Methodology, answers: dict) -> list[str]:
+    return [q.id for q in m.questions if q.id not in answers]
+
+
+def draft(db: Database, token: str) -> dict | None:
+    rows = db.rows("SELECT answers, lang, saves, block_seconds, started_at FROM draft WHERE token = ?", [token])
+    if not rows:
+        return None
+    a, lang, saves, secs, started = rows[0]
+    return {"answers": json.loads(a), "lang": lang, "saves": saves, "block_seconds": json.loads(secs),
+            "started_at": started}
+
+
+def save_draft(db: Database, token: str, answers: dict, lang: str, device: str, block: str = "",
+               seconds: float = 0.0) -> dict:
+    """Merge `answers` into the draft (answers kept across languages, devices and visits)."""
+    with db.transaction() as con:
+        rows = con.execute("SELECT answers, saves, block_seconds FROM draft WHERE token = ?", [token]).fetchall()
+        t = now()
+        if rows:
+            merged = {**json.loads(rows[0][0]), **answers}
+            secs = json.loads(rows[0][2])
+            if block:
+                secs[block] = round(secs.get(block, 0.0) + max(0.0, min(seconds, 3600.0)), 1)
+            con.execute("UPDATE draft SET answers = ?, lang = ?, device = ?, updated_at = ?, saves = saves + 1, "
+                        "block_seconds = ? WHERE token = ?",
+                        [json.dumps(merged), lang, device, t, json.dumps(secs), token])
+        else:
+            merged = dict(answers)
+            secs = {block: round(max(0.0, min(seconds, 3600.0)), 1)} if block else {}
+            con.execute("INSERT INTO draft VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+                        [token, json.dumps(merged), lang, device, t, t, json.dumps(secs)])
+    return merged
+
+
+def submission(db: Database, token: str) -> dict | None:
+    rows = db.rows("SELECT received_at, lang FROM submission WHERE token = ?", [token])
+    return {"received_at": rows[0][0], "lang": rows[0][1]} if rows else None
+
+
+def submit(db: Database, m: Methodology, inv: Invitation, answers: dict, lang: str, device: str) -> tuple[bool, dict]:
+    """Store the response once. Returns (created, submission); a repeat returns (False, the first one).
+
+    Raises InputError when answers are missing (nothing is stored) and StoreError when the wave is closed."""
+    with db.transaction() as con:
+        first = con.execute("SELECT received_at, lang FROM submission WHERE token = ?", [inv.token]).fetchall()
+        if first:
+            return False, {"received_at": first[0][0], "lang": first[0][1]}
+        status = con.execute("SELECT status FROM wave WHERE wave_id = ?", [inv.wave.wave_id]).fetchall()[0][0]
+        if status != "open":
+            raise StoreError(f"wave {inv.wave.wave_id} is closed")
+        rows = con.execute("SELECT answers, saves, block_seconds, started_at FROM draft WHERE token = ?",
+                           [inv.token]).fetchall()
+        saved = json.loads(rows[0][0]) if rows else {}
+        merged = {**saved, **answers}
+        missing = missing_answers(m, merged)
+        if missing:
+            raise InputError("unanswered: " + ", ".join(missing))
+        t = now()
+        survey, period, fid = inv.wave.survey, inv.wave.period, inv.firm_id
+        if con.execute("SELECT 1 FROM response WHERE survey = ? AND period = ? AND firm_id = ?",
+                       [survey, period, fid]).fetchall():
+            raise StoreError(f"the store already has a response of firm {fid} for {period} (imported)")
+        con.execute("INSERT INTO response VALUES (?, ?, ?, ?, ?, ?)",
+                    [survey, period, fid, inv.weight, t.date(), f"web-{inv.wave.wave_id}"])
+        attrs = [[survey, period, fid, d, v] for d, v in inv.attributes.items() if d in m.classifications]
+        given = [[survey, period, fid, q, a] for q, a in merged.items() if a != NOT_APPLICABLE]
+        for table, values in (("attribute", attrs), ("answer", given)):
+            if values:  # one statement per table: row-by-row executemany is slow on DuckDB
+                con.execute(f"INSERT INTO {table} VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(values)),
+                            [x for row in values for x in row])
+        con.execute("INSERT INTO submission VALUES (?, ?, ?, 'web', ?, ?, ?, ?, ?, ?)",
+                    [inv.token, inv.wave.wave_id, fid, t, rows[0][3] if rows else t, lang, device,
+                     rows[0][1] if rows else 0, rows[0][2] if rows else "{}"])
+        con.execute("UPDATE import_log SET rows = rows + 1, answers = answers + ? WHERE import_id = ?",
+                    [len(given), f"web-{inv.wave.wave_id}"])
+    return True, {"received_at": t, "lang": lang}
+
+
+def device_class(user_agent: str) -> str:
+    ua = (user_agent or "").lower()
+    if "ipad" in ua or "tablet" in ua:
+        return "tablet"
+    if "mobi" in ua or "iphone" in ua or "android" in ua:
+        return "phone"
+    return "desktop"
+
+
+# -------------------------------------------------------------------------------------------------- monitoring
+
+def response_rate(db: Database, wave_id: str, stratum: str = "size") -> dict:
+    """Invited, answered and the rate, overall, by stratum (a register column) and by fieldwork day."""
+    if stratum not in ("sector", "region", "size", "exporter"):
+        raise InputError(f"stratum {stratum!r} is not a register column")
+    by = db.rows(f'SELECT f."{stratum}", count(*), count(s.token) FROM invitation i JOIN firm f ON f.firm_id = '
+                 f'i.firm_id LEFT JOIN submission s ON s.token = i.token WHERE i.wave_id = ? GROUP BY f."{stratum}" '
+                 f'ORDER BY f."{stratum}"', [wave_id])
+    days = db.rows("SELECT CAST(received_at AS DATE) AS d, count(*) FROM submission WHERE wave_id = ? GROUP BY d "
+                   "ORDER BY d", [wave_id])
+    invited = sum(r[1] for r in by)
+    answered = sum(r[2] for r in by)
+    cumulative, running = [], 0
+    for d, k in days:
+        running += k
+        cumulative.append({"day": str(d), "answered": int(k), "cumulative": running,
+                           "rate": round(100 * running / invited, 1) if invited else 0.0})
+    return {"wave": wave_id, "invited": invited, "answered": answered,
+            "rate": round(100 * answered / invited, 1) if invited else 0.0, "stratum": stratum,
+            "strata": [{"value": v, "invited": int(n), "answered": int(a), "rate": round(100 * a / n, 1)}
+                       for v, n, a in by], "days": cumulative}
+
+
+def panel(db: Database) -> list[tuple]:
+    return db.rows("SELECT firm_id, name, sector, region, size, exporter, weight, status FROM firm ORDER BY firm_id")
+
+
+def panel_log(db: Database, limit: int = 50) -> list[tuple]:
+    return db.rows("SELECT logged_at, firm_id, action, reason, by_user, other_firm FROM firm_log "
+                   "ORDER BY logged_at DESC LIMIT ?", [limit])
+
+
+__all__ = ["DEVICES", "datetime"]

@@ -1,0 +1,101 @@
+"""The respondent's form at /r/{token}: generated from the methodology, saved on every block, submitted once."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from smepulse.errors import InputError, StoreError
+from smepulse.web import ops
+from smepulse.web.auth import csrf_protect, get_db
+from smepulse.web.db import Database
+from smepulse.web.i18n import pick_lang, t
+
+router = APIRouter()
+
+
+def _lang(request: Request, explicit: str | None, saved: str | None = None) -> str:
+    return pick_lang(explicit or saved, request.headers.get("accept-language"))
+
+
+def _page(request: Request, inv: ops.Invitation, lang: str, answers: dict, errors: list[str] | None = None,
+          status_code: int = 200, message: str = ""):
+    m = request.app.state.methodology
+    blocks = [(b, [m.question(q) for q in qs]) for b, qs in m.blocks().items()]
+    return request.app.state.render(request, "respond.html", status_code=status_code, lang=lang, inv=inv,
+                                    blocks=blocks, answers=answers, errors=errors or [], message=message,
+                                    na=ops.NOT_APPLICABLE)
+
+
+def _gone(request: Request, key: str, lang: str, status_code: int):
+    return request.app.state.render(request, "respond_done.html", status_code=status_code, lang=lang, key=key,
+                                    done=None)
+
+
+@router.get("/r/{token}", include_in_schema=False)
+def form(request: Request, token: str, lang: str | None = None, db: Database = Depends(get_db)):
+    inv = ops.invitation(db, token)
+    if inv is None:
+        return _gone(request, "link_invalid", _lang(request, lang), 404)
+    done = ops.submission(db, token)
+    if done:
+        return request.app.state.render(request, "respond_done.html", lang=_lang(request, lang, done["lang"]),
+                                        key="already_submitted", done=done)
+    if not inv.wave.is_open:
+        return _gone(request, "wave_closed", _lang(request, lang), 410)
+    d = ops.draft(db, token) or {}
+    return _page(request, inv, _lang(request, lang, d.get("lang")), d.get("answers", {}))
+
+
+@router.post("/r/{token}", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+async def post(request: Request, token: str, db: Database = Depends(get_db)):
+    form_data = await request.form()
+    fields = {k: str(v) for k, v in form_data.items()}
+    # the store work runs in the thread pool, so the event loop keeps reading other requests meanwhile
+    return await run_in_threadpool(_post, request, token, fields, db)
+
+
+def _post(request: Request, token: str, fields: dict, db: Database):
+    inv = ops.invitation(db, token)
+    lang = _lang(request, fields.get("lang"))
+    wants_json = "application/json" in request.headers.get("accept", "")
+    if inv is None:
+        return _gone(request, "link_invalid", lang, 404)
+    m = request.app.state.methodology
+    answers = ops.clean_answers(m, fields)
+    device = ops.device_class(request.headers.get("user-agent", ""))
+    action = fields.get("action", "save")
+    done = ops.submission(db, token)
+    if done:  # a double tap or a retry: the first submission stands
+        if wants_json:
+            return JSONResponse({"submitted": True, "replayed": True, "message": t("already_submitted", lang)})
+        return request.app.state.render(request, "respond_done.html", lang=lang, key="already_submitted", done=done)
+    if not inv.wave.is_open:
+        return _gone(request, "wave_closed", lang, 410)
+    if action in ("save", "lang-en", "lang-zh"):
+        try:
+            seconds = float(fields.get("seconds") or 0)
+        except ValueError:
+            seconds = 0.0
+        block = fields.get("block", "")
+        block = block if block in m.blocks() else ""
+        merged = ops.save_draft(db, token, answers, lang, device, block, seconds)
+        if action.startswith("lang-"):
+            return RedirectResponse(f"/r/{token}?lang={action[5:]}", status_code=303)
+        if wants_json:
+            return JSONResponse({"saved": True, "answered": len(merged), "message": t("saved", lang)})
+        return _page(request, inv, lang, merged, message=t("saved", lang))
+    try:
+        created, first = ops.submit(db, m, inv, answers, lang, device)
+    except InputError:
+        merged = ops.save_draft(db, token, answers, lang, device)
+        missing = ops.missing_answers(m, merged)
+        if wants_json:
+            return JSONResponse({"submitted": False, "missing": missing, "message": t("form_has_errors", lang)},
+                                status_code=422)
+        return _page(request, inv, lang, merged, errors=missing, status_code=422)
+    except StoreError:
+        return _gone(request, "wave_closed", lang, 409)
+    if wants_json:
+        return JSONResponse({"submitted": True, "replayed": not created, "message": t("thanks", lang)})
+    return request.app.state.render(request, "respond_done.html", lang=lang, key="thanks", done=first)

@@ -1,0 +1,186 @@
+"""Panel, waves, the respondent form and publishing, over real HTTP against the session's server."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+
+import httpx
+import pytest
+
+from smepulse.methodology import load_methodology
+
+M = load_methodology("smei")
+SECTORS = M.classifications["sector"].values
+SIZES = M.classifications["size"].values
+N_FIRMS = 230
+PERIOD = "2025-03"
+
+
+def register_csv(n: int = N_FIRMS) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["firm_id", "name", "sector", "region", "size", "exporter", "weight", "email"])
+    for i in range(n):
+        name = "<script>alert(1)</script> Ltd" if i == 0 else f"Firm {i}"
+        w.writerow([f"W{i:04d}", name, SECTORS[i % len(SECTORS)], ["east", "west"][i % 2], SIZES[i % 3],
+                    ["yes", "no"][i % 2], 1 + (i % 4) / 2, f"f{i}@example.com"])
+    return buf.getvalue().encode()
+
+
+def full_answers(seed: int = 0) -> dict:
+    return {q.id: q.codes[(seed + k) % 3] for k, q in enumerate(M.questions)}
+
+
+@pytest.fixture(scope="module")
+def admin(server, web):
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        c.csrf = web.sign_in(c)
+        yield c
+
+
+@pytest.fixture(scope="module")
+def wave_links(admin):
+    r = admin.post("/admin/panel/import", files={"register": ("register.csv", register_csv(), "text/csv")},
+                   data={"csrf_token": admin.csrf})
+    assert r.status_code == 303 and "added+230" in r.headers["location"], r.headers
+    r = admin.post("/admin/waves", data={"period": PERIOD, "opens": "2025-03-15", "closes": "2025-03-31",
+                                         "csrf_token": admin.csrf})
+    assert r.status_code == 303, r.text
+    text = admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def token_of(row: dict) -> str:
+    return row["link"].rsplit("/", 1)[1]
+
+
+def test_links_are_one_per_firm_and_unguessable(wave_links):
+    assert len(wave_links) == N_FIRMS
+    tokens = [token_of(r) for r in wave_links]
+    assert len(set(tokens)) == N_FIRMS and all(len(t) >= 32 for t in tokens)
+
+
+def test_firm_names_are_escaped_on_the_admin_page(admin, wave_links):
+    page = admin.get("/admin/panel").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_viewer_cannot_write(server, web, wave_links):
+    with httpx.Client(base_url=server.url) as c:
+        token = web.sign_in(c, web.VIEWER)
+        r = c.post("/admin/panel/retire", data={"firm_id": "W0001", "reason": "x", "csrf_token": token})
+        assert r.status_code == 403
+
+
+def test_write_without_sign_in_is_refused(server, wave_links):
+    with httpx.Client(base_url=server.url) as c:
+        r = c.post(f"/admin/waves/smei-{PERIOD}/close", data={})
+        assert r.status_code in (303, 401, 403)
+        assert c.get(f"/admin/waves/smei-{PERIOD}/links.csv").status_code == 303
+
+
+def _form_token(c: httpx.Client, token: str, lang: str = "zh") -> str:
+    page = c.get(f"/r/{token}", params={"lang": lang})
+    assert page.status_code == 200, page.text
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_respondent_saves_resumes_switches_and_submits_once(server, wave_links, store_path):
+    token = token_of(wave_links[1])
+    answers = full_answers(1)
+    perf = {q: a for q, a in answers.items() if M.question(q).block == "performance"}
+    with httpx.Client(base_url=server.url) as c:
+        csrf = _form_token(c, token)
+        r = c.post(f"/r/{token}", data={**perf, "action": "save", "block": "performance", "lang": "zh",
+                                        "csrf_token": csrf}, headers={"Accept": "application/json"})
+        assert r.json()["saved"] and r.json()["message"] == "已保存。"
+    with httpx.Client(base_url=server.url) as other_device:  # a new session resumes from the link
+        page = other_device.get(f"/r/{token}", params={"lang": "en"}).text
+        assert page.count("checked") == len(perf) and "Firm 1" in page and "Firm 2" not in page
+        csrf = _form_token(other_device, token, "en")
+        r = other_device.post(f"/r/{token}", data={"action": "submit", "lang": "en", "csrf_token": csrf})
+        assert r.status_code == 422 and "Please choose an answer." in r.text
+        assert r.text.count("checked") == len(perf)  # errors shown, answers kept
+        db = server.app.state.db
+        assert not db.rows("SELECT 1 FROM response WHERE firm_id = 'W0001'")  # nothing half-stored
+        r = other_device.post(f"/r/{token}", data={**answers, "action": "lang-zh", "lang": "en",
+                                                   "csrf_token": csrf})
+        assert r.status_code == 303
+        page = other_device.get(r.headers["location"]).text
+        assert "本月与上月相比" in page and page.count("checked") == len(answers)
+        for _ in range(2):  # a double tap
+            r = other_device.post(f"/r/{token}", data={**answers, "action": "submit", "lang": "zh",
+                                                       "csrf_token": csrf})
+            assert r.status_code == 200
+        assert "谢谢" in other_device.get(f"/r/{token}").text or "已提交" in other_device.get(f"/r/{token}").text
+    rows = db.rows("SELECT r.import_id, l.source, r.response_date IS NOT NULL FROM response r JOIN import_log l "
+                   "USING (import_id) WHERE r.firm_id = 'W0001' AND r.period = ?", [PERIOD])
+    assert rows == [(f"web-smei-{PERIOD}", "web", True)]
+    got = dict(db.rows("SELECT question, answer FROM answer WHERE firm_id = 'W0001' AND period = ?", [PERIOD]))
+    assert got == answers
+    para = db.rows("SELECT lang, saves, block_seconds FROM submission WHERE firm_id = 'W0001'")
+    assert para[0][0] == "zh" and para[0][1] >= 2 and "performance" in para[0][2]
+
+
+def test_bad_tokens_and_csrf(server, wave_links):
+    with httpx.Client(base_url=server.url) as c:
+        assert c.get("/r/not-a-real-token").status_code == 404
+        token = token_of(wave_links[2])
+        _form_token(c, token)
+        r = c.post(f"/r/{token}", data={**full_answers(), "action": "submit"})
+        assert r.status_code == 403  # no CSRF token
+        assert not server.app.state.db.rows("SELECT 1 FROM submission WHERE firm_id = 'W0002'")
+
+
+def test_out_of_scale_answers_are_not_stored(server, wave_links):
+    token = token_of(wave_links[3])
+    with httpx.Client(base_url=server.url) as c:
+        csrf = _form_token(c, token)
+        bad = {**full_answers(), "sales": "massively up"}
+        r = c.post(f"/r/{token}", data={**bad, "action": "submit", "csrf_token": csrf, "lang": "en"})
+        assert r.status_code == 422 and 'id="err-sales"' in r.text
+
+
+async def _respond(url: str, token: str, seed: int) -> int:
+    async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+        page = await c.get(f"/r/{token}")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        data = {**full_answers(seed), "action": "submit", "lang": "en", "csrf_token": csrf}
+        first, again = await asyncio.gather(c.post(f"/r/{token}", data=data), c.post(f"/r/{token}", data=data))
+        return first.status_code * 1000 + again.status_code
+
+
+def test_200_concurrent_submissions_are_stored_exactly_once(server, wave_links):
+    tokens = [token_of(r) for r in wave_links[10:210]]
+
+    async def main():
+        return await asyncio.gather(*(_respond(server.url, t, i) for i, t in enumerate(tokens)))
+
+    codes = asyncio.run(main())
+    assert set(codes) == {200200}
+    db = server.app.state.db
+    ids = [r["firm_id"] for r in wave_links[10:210]]
+    n = db.rows("SELECT count(*), count(DISTINCT firm_id) FROM submission WHERE firm_id IN "
+                f"({', '.join('?' for _ in ids)})", ids)[0]
+    assert n == (200, 200)
+    assert db.rows(f"SELECT count(*) FROM response WHERE period = ? AND firm_id IN ({', '.join('?' for _ in ids)})",
+                   [PERIOD, *ids])[0][0] == 200
+
+
+def test_response_rate_close_and_publish(admin, wave_links, server):
+    rate = admin.get(f"/api/v1/admin/waves/smei-{PERIOD}/rate").json()
+    answered = server.app.state.db.rows("SELECT count(*) FROM submission")[0][0]
+    assert rate["answered"] == answered and rate["invited"] == N_FIRMS
+    assert sum(s["answered"] for s in rate["strata"]) == answered and rate["days"][-1]["cumulative"] == answered
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/close", data={"csrf_token": admin.csrf})
+    assert r.status_code == 303
+    late = token_of(wave_links[220])
+    assert httpx.get(f"{server.url}/r/{late}").status_code == 410
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/publish", data={"kind": "final", "replicates": "20",
+                                                                "csrf_token": admin.csrf})
+    assert r.status_code == 303 and "published" in r.headers["location"], r.headers["location"]
+    rows = httpx.get(f"{server.url}/api/v1/series", params={"series": "headline"}).json()
+    last = [x for x in rows if x["period"] == PERIOD]
+    assert last and last[0]["n"] == answered and last[0]["kind"] == "final"
