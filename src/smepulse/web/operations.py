@@ -32,7 +32,8 @@ def panel_page(request: Request, msg: str = "", error: str = "", user: User = De
 
 
 @router.post("/admin/panel/import", include_in_schema=False, dependencies=WRITE)
-async def panel_import(request: Request, upload: UploadFile = File(..., alias="register"), user: User = Depends(require_admin),
+async def panel_import(request: Request, upload: UploadFile = File(..., alias="register"),
+                       user: User = Depends(require_admin),
                        db: Database = Depends(get_db)):
     content = await upload.read()
     try:
