@@ -8,6 +8,7 @@ from rich.console import Console
 
 from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
+from smepulse.methodology.release_config import load_release_config
 from smepulse.periods import parse_date_option
 from smepulse.release.exports import write_exports
 from smepulse.release.facts import composite_order
@@ -33,6 +34,9 @@ def release_cmd(
     methodology: str = typer.Option("smei", "--methodology", help="Methodology (survey) name or YAML file."),
     exports: bool = typer.Option(True, "--exports/--no-exports", help="Also write CSV, Excel, JSON and SDMX-CSV "
                                  "next to --out."),
+    config: Path | None = typer.Option(None, "--config", help="Release config YAML (publisher, contact, "
+                                        "fieldwork, calendar, embargo, commentary, logo, thresholds: "
+                                        "docs/release.md); replaces the methodology's `release:` block."),
     full_precision: bool = typer.Option(False, "--full-precision", help="Exports with six decimals instead of "
                                         "rounded as published (values one decimal, standard errors two)."),
     interactive: bool = typer.Option(False, "--interactive", help="HTML: inline the Vega bundle (about 0.9 MB, "
@@ -49,6 +53,8 @@ def release_cmd(
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r} is not supported: use one of {', '.join(FORMATS)}")
     m = load_methodology(methodology)
+    if config is not None:
+        m = m.model_copy(update={"release": load_release_config(config)})
     if series is not None:
         if as_of:
             raise InputError("--as-of applies to a store; a series file is already one vintage")
