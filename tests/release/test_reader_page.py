@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,8 +27,6 @@ CFG = ReleaseConfig.model_validate({
     "commentary": {"en": "Demand cooled while credit eased.", "zh": "需求降温，信贷条件改善。"},
     "response_rate": 61.5})
 M = load_methodology("smei").model_copy(update={"release": CFG})
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +63,6 @@ def test_order_and_config_fields(pages):
     # the group table marks significant changes and unadjusted values
     table = re.search(r'<section id="overview">.*?</section>', html, re.S).group(0)
     assert "change beyond the margin of sampling error" in table
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (browser tests only)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
