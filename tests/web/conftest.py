@@ -5,11 +5,14 @@ import socket
 import threading
 import time
 from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from aiosmtpd.controller import Controller
 
 from smepulse.methodology import load_methodology
 from smepulse.pipeline.publish import publish
@@ -69,9 +72,32 @@ def store_path(tmp_path_factory) -> Path:
     return build_store(tmp_path_factory.mktemp("web") / "smepulse.duckdb")
 
 
+class Mailbox:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) keeping every message it receives."""
+
+    def __init__(self):
+        self.messages: list[EmailMessage] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
-def server(store_path):
-    app = create_app(WebConfig(store=store_path, release_charts=False))
+def mailbox(tmp_path_factory):
+    box = Mailbox()
+    box.controller.start()
+    box.settings = tmp_path_factory.mktemp("smtp") / "smtp.toml"
+    box.settings.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {box.controller.port}\n'
+                            'sender = "survey@example.org"\n', encoding="utf-8")
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def server(store_path, mailbox):
+    app = create_app(WebConfig(store=store_path, release_charts=False, smtp_config=mailbox.settings))
     add_user(app.state.db, *ADMIN, role="admin")
     add_user(app.state.db, *VIEWER, role="viewer")
     srv = Server(app, free_port()).start()

@@ -9,7 +9,9 @@ import re
 import httpx
 import pytest
 
+from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
+from smepulse.web.mail import load_smtp
 
 M = load_methodology("smei")
 SECTORS = M.classifications["sector"].values
@@ -23,9 +25,9 @@ def register_csv(n: int = N_FIRMS) -> bytes:
     w = csv.writer(buf)
     w.writerow(["firm_id", "name", "sector", "region", "size", "exporter", "weight", "email"])
     for i in range(n):
-        name = "<script>alert(1)</script> Ltd" if i == 0 else f"Firm {i}"
+        name = {0: "<script>alert(1)</script> Ltd", 4: '=HYPERLINK("http://evil.example")'}.get(i, f"Firm {i}")
         w.writerow([f"W{i:04d}", name, SECTORS[i % len(SECTORS)], ["east", "west"][i % 2], SIZES[i % 3],
-                    ["yes", "no"][i % 2], 1 + (i % 4) / 2, f"f{i}@example.com"])
+                    ["yes", "no"][i % 2], 1 + (i % 4) / 2, "" if i == 6 else f"f{i}@example.com"])
     return buf.getvalue().encode()
 
 
@@ -169,6 +171,85 @@ def test_200_concurrent_submissions_are_stored_exactly_once(server, wave_links):
                    [PERIOD, *ids])[0][0] == 200
 
 
+def _links(admin) -> dict:
+    text = admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text
+    return {r["firm_id"]: r for r in csv.DictReader(io.StringIO(text))}
+
+
+def test_links_csv_neutralises_formulas(admin, wave_links):
+    raw = admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text
+    assert "'=HYPERLINK" in raw and "\n=HYPERLINK" not in raw and ",=HYPERLINK" not in raw
+
+
+def test_panel_add_replace_retire_with_a_log(admin, server, wave_links):
+    firm = {"name": "New Firm", "sector": SECTORS[0], "region": "east", "size": SIZES[0], "exporter": "no",
+            "weight": "1.5", "email": "new@example.com", "csrf_token": admin.csrf}
+    r = admin.post("/admin/panel/add", data={**firm, "firm_id": "W9000"})
+    assert r.status_code == 303 and "added+W9000" in r.headers["location"], r.headers["location"]
+    r = admin.post("/admin/panel/add", data={**firm, "firm_id": "W9000"})
+    assert "already+in+the+panel" in r.headers["location"]
+    r = admin.post("/admin/panel/add", data={**firm, "firm_id": "W9009", "sector": "mining on mars"})
+    assert "error=" in r.headers["location"] and "W9009" not in _links(admin)
+    old_token = token_of(_links(admin)["W0225"])
+    r = admin.post("/admin/panel/replace", data={**firm, "firm_id": "W9001", "old_id": "W0225",
+                                                 "reason": "closed down"})
+    assert r.status_code == 303 and "replaced" in r.headers["location"], r.headers["location"]
+    r = admin.post("/admin/panel/retire", data={"firm_id": "W0226", "reason": "refuses", "csrf_token": admin.csrf})
+    assert "retired" in r.headers["location"]
+    links = _links(admin)
+    assert {"W9000", "W9001"} <= set(links)  # firms added during fieldwork get a link of the open wave
+    assert httpx.get(f"{server.url}/r/{token_of(links['W9000'])}").status_code == 200
+    assert httpx.get(f"{server.url}/r/{old_token}").status_code == 404  # a retired firm's link stops working
+    log = server.app.state.db.rows("SELECT firm_id, action, reason, other_firm FROM firm_log WHERE firm_id IN "
+                                   "('W0225', 'W9001', 'W0226') AND action <> 'add' ORDER BY firm_id, action")
+    assert log == [("W0225", "retire", "closed down", "W9001"), ("W0226", "retire", "refuses", ""),
+                   ("W9001", "replace", "closed down", "W0225")]
+    rate = admin.get(f"/api/v1/admin/waves/smei-{PERIOD}/rate").json()
+    assert rate["invited"] == N_FIRMS + 2 - 2  # two in, two out (neither had answered)
+
+
+def test_invitations_and_reminders_by_rule(admin, server, mailbox, wave_links):
+    db = server.app.state.db
+    expected = {t for (t,) in db.rows(
+        "SELECT i.token FROM invitation i JOIN firm f USING (firm_id) LEFT JOIN submission s ON s.token = i.token "
+        "WHERE i.wave_id = ? AND s.token IS NULL AND f.status = 'active' AND f.email <> ''", [f"smei-{PERIOD}"])}
+    assert len(expected) == N_FIRMS + 2 - 2 - 201 - 1  # 201 answered, W0006 has no address
+    by_token = {token_of(r): r for r in _links(admin).values()}
+    before = len(mailbox.messages)
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "invitation", "csrf_token": admin.csrf})
+    assert f"sent+{len(expected)}+invitations" in r.headers["location"], r.headers["location"]
+    got = mailbox.messages[before:]
+    tokens = {re.search(r"/r/([A-Za-z0-9_-]+)", m.get_content()).group(1) for m in got}
+    assert tokens == expected
+    for m in got:  # each mail carries its own firm's link, in both languages
+        tok = re.search(r"/r/([A-Za-z0-9_-]+)", m.get_content()).group(1)
+        assert m["To"] == by_token[tok]["email"] and "诚邀" in m.get_content() and "Dear" in m.get_content()
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "invitation", "csrf_token": admin.csrf})
+    assert "sent+0+invitations" in r.headers["location"]  # never invited twice
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "reminder", "min_days": "3",
+                                                            "csrf_token": admin.csrf})
+    assert "sent+0+reminders" in r.headers["location"]  # too soon after the invitation
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "reminder", "min_days": "0", "max_count": "2",
+                                                            "csrf_token": admin.csrf})
+    assert f"sent+{len(expected)}+reminders" in r.headers["location"]
+    assert "Reminder" in mailbox.messages[-1]["Subject"]
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "reminder", "min_days": "0", "max_count": "2",
+                                                            "csrf_token": admin.csrf})
+    assert "sent+0+reminders" in r.headers["location"]  # at most two mails per firm
+    assert db.rows("SELECT count(*) FROM mail_log WHERE wave_id = ?", [f"smei-{PERIOD}"])[0][0] == 2 * len(expected)
+
+
+def test_smtp_settings_errors_are_one_line(tmp_path):
+    bad = tmp_path / "smtp.toml"
+    bad.write_text('[smtp]\nhost = "x"\nprot = 25\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"smtp.toml: unknown key 'prot'"):
+        load_smtp(bad)
+    bad.write_text("host = ", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_smtp(bad)
+    assert load_smtp(None) is None
+
+
 def test_response_rate_close_and_publish(admin, wave_links, server):
     rate = admin.get(f"/api/v1/admin/waves/smei-{PERIOD}/rate").json()
     answered = server.app.state.db.rows("SELECT count(*) FROM submission")[0][0]
@@ -184,3 +265,31 @@ def test_response_rate_close_and_publish(admin, wave_links, server):
     rows = httpx.get(f"{server.url}/api/v1/series", params={"series": "headline"}).json()
     last = [x for x in rows if x["period"] == PERIOD]
     assert last and last[0]["n"] == answered and last[0]["kind"] == "final"
+
+
+def test_release_commentary_is_escaped(admin, server, wave_links):
+    text = 'Rates <b>fell</b> & "credit" eased'
+    r = admin.post(f"/admin/waves/smei-{PERIOD}/publish", data={"kind": "final", "replicates": "0",
+                                                                "commentary_en": text, "csrf_token": admin.csrf})
+    assert "published" in r.headers["location"], r.headers["location"]
+    page = httpx.get(f"{server.url}/release", params={"lang": "en"}, timeout=60).text
+    assert "Rates &lt;b&gt;fell&lt;/b&gt; &amp;" in page and "<b>fell</b>" not in page
+    assert httpx.get(f"{server.url}/release.json", params={"lang": "zh"}, timeout=60).json()["commentary"] == text
+
+
+def test_benchmark_page_after_publication(server, wave_links):
+    token = token_of(wave_links[1])  # W0001 answered full_answers(1): sales 'same'
+    page = httpx.get(f"{server.url}/r/{token}", params={"lang": "en"}).text
+    assert 'id="benchmark"' in page and "Firm 1" in page
+    sector = SECTORS[1 % len(SECTORS)]
+    for qid in ("sales", "profit"):
+        row = [x for x in httpx.get(f"{server.url}/api/v1/series", params={
+            "series": qid, "group": f"sector={sector}", "adjustment": "nsa"}).json() if x["period"] == PERIOD][0]
+        everyone = [x for x in httpx.get(f"{server.url}/api/v1/series", params={
+            "series": qid, "adjustment": "nsa"}).json() if x["period"] == PERIOD][0]
+        shown = "–" if row["value"] is None else f"{round(row['value'], 1)}"
+        answer = {"up": "Up", "same": "Same", "down": "Down"}[full_answers(1)[qid]]
+        assert (f"<td>{M.question(qid).text.en}</td><td>{answer}</td><td>{shown}</td>"
+                f"<td>{round(everyone['value'], 1)}</td>") in page
+    other = httpx.get(f"{server.url}/r/{token_of(wave_links[225 - 1])}").text  # never answered: nothing shown
+    assert 'id="benchmark"' not in other

@@ -16,6 +16,7 @@ from smepulse.web import admin, apply, auth, operations, portal, respond
 from smepulse.web.config import WebConfig
 from smepulse.web.db import Database, open_database
 from smepulse.web.i18n import pick_lang, t
+from smepulse.web.mail import load_smtp
 
 # Every router of the app, in order. Another part adds its routes with one line here.
 ROUTERS = [auth.router, portal.router, admin.router, apply.router, operations.router, respond.router]
@@ -66,6 +67,7 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
     app.state.config = config
     app.state.db = db
     app.state.methodology = load_methodology(config.methodology)
+    app.state.smtp = load_smtp(config.smtp_config)
     app.state.secret = db.secret()
     app.state.cache = {}
     tpl = templates()

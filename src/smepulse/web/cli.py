@@ -29,7 +29,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     methodology: str = typer.Option("smei", "--methodology", help="Methodology preset or YAML the survey uses."),
-    smtp: Path | None = typer.Option(None, "--smtp", help="SMTP settings file (JSON) for invitations."),
+    smtp: Path | None = typer.Option(None, "--smtp", help="SMTP settings file (TOML, or JSON by suffix) for "
+                                     "invitations; without it, the links are exported as CSV."),
 ) -> None:
     """Serve the portal, read API, admin and respondent forms over one store.
 

@@ -90,6 +90,30 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status": {"en": "Status", "zh": "状态"},
     "firm": {"en": "Firm", "zh": "企业"},
     "weight": {"en": "Design weight", "zh": "设计权重"},
+    "email": {"en": "E-mail", "zh": "电子邮箱"},
+    "add_firm": {"en": "Add a firm", "zh": "添加企业"},
+    "replace_by": {"en": "Replace a firm by a new one", "zh": "以新企业替换"},
+    "old_firm": {"en": "Firm leaving", "zh": "退出的企业"},
+    "mail": {"en": "Invitations and reminders", "zh": "邀请与提醒"},
+    "send_invitations": {"en": "Send invitations", "zh": "发送邀请"},
+    "send_reminders": {"en": "Send reminders", "zh": "发送提醒"},
+    "min_days": {"en": "Minimum days since the last mail", "zh": "距上次邮件最少天数"},
+    "max_count": {"en": "Maximum mails per firm", "zh": "每家企业最多邮件数"},
+    "due_now": {"en": "Due now", "zh": "当前待发"},
+    "no_smtp": {"en": "No SMTP server is configured: download the links as CSV for a mail merge.",
+                "zh": "未配置SMTP服务器：请下载链接CSV用于邮件合并。"},
+    "commentary": {"en": "Commentary (optional, plain text)", "zh": "点评（可选，纯文本）"},
+    "stratum": {"en": "Stratum", "zh": "分层"},
+    "benchmark_title": {"en": "Your firm against its sector", "zh": "贵企业与同行业对比"},
+    "benchmark_intro": {"en": "Thank you for answering. The indices are published: here are your answers next to "
+                                "your sector's and all firms' indices (50 = no change).",
+                        "zh": "感谢您的参与。指数已发布：以下是您的回答与同行业及全部企业指数的对比（50 = 无变化）。"},
+    "your_answer": {"en": "Your answer", "zh": "您的回答"},
+    "your_sector": {"en": "Your sector", "zh": "您的行业"},
+    "all_firms": {"en": "All firms", "zh": "全部企业"},
+    "benchmark_note": {"en": "Indices above 50 mean more firms reported a rise than a fall. Figures not shown (–) "
+                              "rest on too few answers to publish.",
+                       "zh": "指数高于50表示报告上升的企业多于报告下降的企业。未显示（–）的数据因样本过少不予发布。"},
 }
 
 

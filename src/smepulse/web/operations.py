@@ -2,7 +2,7 @@
 the panel, waves, links, response rates, closing and publishing."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -10,13 +10,14 @@ from fastapi.responses import RedirectResponse
 
 from smepulse.errors import SmepulseError
 from smepulse.pipeline.publish import publish
-from smepulse.web import ops
+from smepulse.web import mail, ops
 from smepulse.web.auth import User, csrf_protect, get_db, require_admin, require_user
 from smepulse.web.db import Database
 from smepulse.web.portal import csv_response
 
 router = APIRouter()
 WRITE = [Depends(csrf_protect)]
+STRATA = ("sector", "region", "size", "exporter")
 
 
 def _back(path: str, msg: str = "", error: str = "") -> RedirectResponse:
@@ -54,13 +55,30 @@ def panel_retire(firm_id: str = Form(...), reason: str = Form(...), user: User =
     return _back("/admin/panel", msg=f"retired {firm_id}")
 
 
+def _firm_form(firm_id: str, name: str, sector: str, region: str, size: str, exporter: str, weight: str,
+               email: str) -> dict:
+    return {"firm_id": firm_id, "name": name, "sector": sector, "region": region, "size": size, "exporter": exporter,
+            "weight": weight, "email": email}
+
+
+@router.post("/admin/panel/add", include_in_schema=False, dependencies=WRITE)
+def panel_add(request: Request, firm_id: str = Form(...), name: str = Form(...), sector: str = Form(...),
+              region: str = Form(...), size: str = Form(...), exporter: str = Form(...), weight: str = Form(...),
+              email: str = Form(""), user: User = Depends(require_admin), db: Database = Depends(get_db)):
+    try:
+        ops.add_firm(db, _firm_form(firm_id, name, sector, region, size, exporter, weight, email),
+                     request.app.state.methodology, user.username)
+    except SmepulseError as exc:
+        return _back("/admin/panel", error=str(exc))
+    return _back("/admin/panel", msg=f"added {firm_id}")
+
+
 @router.post("/admin/panel/replace", include_in_schema=False, dependencies=WRITE)
 def panel_replace(request: Request, old_id: str = Form(...), reason: str = Form(...), firm_id: str = Form(...),
                   name: str = Form(...), sector: str = Form(...), region: str = Form(...), size: str = Form(...),
-                  exporter: str = Form(...), weight: str = Form(...), user: User = Depends(require_admin),
-                  db: Database = Depends(get_db)):
-    new = {"firm_id": firm_id, "name": name, "sector": sector, "region": region, "size": size, "exporter": exporter,
-           "weight": weight}
+                  exporter: str = Form(...), weight: str = Form(...), email: str = Form(""),
+                  user: User = Depends(require_admin), db: Database = Depends(get_db)):
+    new = _firm_form(firm_id, name, sector, region, size, exporter, weight, email)
     try:
         ops.replace_firm(db, old_id, new, request.app.state.methodology, reason, user.username)
     except SmepulseError as exc:
@@ -95,9 +113,10 @@ def _wave_or_404(db: Database, wave_id: str) -> ops.Wave:
 def wave_page(request: Request, wave_id: str, stratum: str = "size", msg: str = "", error: str = "",
               user: User = Depends(require_user), db: Database = Depends(get_db)):
     w = _wave_or_404(db, wave_id)
-    stratum = stratum if stratum in ("sector", "region", "size", "exporter") else "size"
+    stratum = stratum if stratum in STRATA else "size"
     return request.app.state.render(request, "wave.html", wave=w, rate=ops.response_rate(db, wave_id, stratum),
-                                    msg=msg, error=error)
+                                    msg=msg, error=error, smtp=request.app.state.smtp is not None,
+                                    strata=STRATA, due={k: len(mail.due(db, wave_id, k)) for k in mail.KINDS})
 
 
 @router.get("/api/v1/admin/waves/{wave_id}/rate", tags=["admin"])
@@ -118,6 +137,20 @@ def wave_links(request: Request, wave_id: str, user: User = Depends(require_admi
     return csv_response(rows, ["firm_id", "name", "email", "link", "submitted"], f"{wave_id}-links.csv")
 
 
+@router.post("/admin/waves/{wave_id}/mail", include_in_schema=False, dependencies=WRITE)
+def wave_mail(request: Request, wave_id: str, kind: str = Form("invitation"), min_days: float = Form(3),
+              max_count: int = Form(3), user: User = Depends(require_admin), db: Database = Depends(get_db)):
+    """Invitations (firms never mailed) or reminders (not finished, >= min_days since the last mail, < max_count)."""
+    _wave_or_404(db, wave_id)
+    try:
+        got = mail.send(db, request.app.state.methodology, request.app.state.smtp, wave_id, kind,
+                        str(request.base_url), min_days=max(0.0, min_days), max_count=max(1, min(max_count, 20)))
+    except (SmepulseError, OSError) as exc:
+        return _back(f"/admin/waves/{wave_id}", error=str(exc) or type(exc).__name__)
+    failed = f", refused {len(got['failed'])}" if got["failed"] else ""
+    return _back(f"/admin/waves/{wave_id}", msg=f"sent {got['sent']} {kind}s{failed}")
+
+
 @router.post("/admin/waves/{wave_id}/close", include_in_schema=False, dependencies=WRITE)
 def wave_close(wave_id: str, user: User = Depends(require_admin), db: Database = Depends(get_db)):
     _wave_or_404(db, wave_id)
@@ -130,7 +163,8 @@ def wave_close(wave_id: str, user: User = Depends(require_admin), db: Database =
 
 @router.post("/admin/waves/{wave_id}/publish", include_in_schema=False, dependencies=WRITE)
 def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cutoff: str = Form(""),
-                 seasonal: str = Form(""), replicates: int = Form(200), user: User = Depends(require_admin),
+                 seasonal: str = Form(""), replicates: int = Form(200), commentary_en: str = Form(""),
+                 commentary_zh: str = Form(""), user: User = Depends(require_admin),
                  db: Database = Depends(get_db)):
     """Run the pipeline on the held store (the same `publish` the CLI runs) and store a new vintage."""
     _wave_or_404(db, wave_id)
@@ -139,10 +173,10 @@ def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cuto
     try:
         cut = date.fromisoformat(cutoff).isoformat() if kind == "flash" and cutoff else None
         with db.connection():
-            p = publish(db.store, request.app.state.methodology, kind=kind, cutoff=cut,
-                        as_of=datetime.fromisoformat(cut) if cut else None, seasonal=bool(seasonal),
+            p = publish(db.store, request.app.state.methodology, kind=kind, cutoff=cut, seasonal=bool(seasonal),
                         replicates=max(0, min(replicates, 2000)), note=f"{kind} from the web admin ({wave_id})")
     except (SmepulseError, ValueError) as exc:
         return _back(f"/admin/waves/{wave_id}", error=str(exc))
+    ops.save_commentary(db, p.vintage_id, commentary_en, commentary_zh, user.username)
     request.app.state.cache.clear()
     return _back(f"/admin/waves/{wave_id}", msg=f"published {p.kind} vintage {p.vintage_id}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from smepulse.web.db import Database, now
 REGISTER_COLUMNS = ["firm_id", "name", "sector", "region", "size", "exporter", "weight"]
 NOT_APPLICABLE = "na"
 DEVICES = ("phone", "tablet", "desktop")
+EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 # -------------------------------------------------------------------------------------------------- panel
@@ -69,6 +71,8 @@ def validate_register(df: pd.DataFrame, m: Methodology, source: str) -> pd.DataF
             w = float("nan")
         if not w > 0 or w == float("inf"):
             raise InputError(f"weight {row.weight!r} must be a positive number", file=source, row=i, column="weight")
+        if row.email and not EMAIL.match(row.email):
+            raise InputError(f"email {row.email!r} is not an address", file=source, row=i, column="email")
     dup = out["firm_id"][out["firm_id"].duplicated()]
     if len(dup):
         raise InputError(f"firm_id {dup.iloc[0]!r} appears twice", file=source, column="firm_id")
@@ -92,6 +96,7 @@ def import_register(db: Database, df: pd.DataFrame, m: Methodology, source: str,
             else:
                 con.execute("INSERT INTO firm VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
                             [r.firm_id, *values, t])
+                _invite_to_open_waves(con, r.firm_id)
                 added += 1
             con.execute("INSERT INTO firm_log VALUES (?, ?, ?, ?, ?, '')",
                         [t, r.firm_id, "update" if r.firm_id in known else "add", f"register {source}", user])
@@ -124,6 +129,22 @@ def replace_firm(db: Database, old_id: str, new: dict, m: Methodology, reason: s
                          now()])
             con.execute("INSERT INTO firm_log VALUES (?, ?, 'replace', ?, ?, ?)",
                         [now(), r.firm_id, reason.strip()[:500], user, old_id])
+            _invite_to_open_waves(con, r.firm_id)
+
+
+def add_firm(db: Database, new: dict, m: Methodology, user: str) -> None:
+    """One firm from the admin form (a register row); it gets a link in every open wave."""
+    df = validate_register(pd.DataFrame([{**{"email": ""}, **new}]), m, "form")
+    with db.transaction() as con:
+        if con.execute("SELECT 1 FROM firm WHERE firm_id = ?", [df.iloc[0].firm_id]).fetchall():
+            raise InputError(f"firm {df.iloc[0].firm_id!r} is already in the panel")
+    import_register(db, df, m, "form", user)
+
+
+def _invite_to_open_waves(con, firm_id: str) -> None:
+    for (wid,) in con.execute("SELECT wave_id FROM wave WHERE status = 'open'").fetchall():
+        con.execute("INSERT INTO invitation VALUES (?, ?, ?, ?, 0, NULL) ON CONFLICT DO NOTHING",
+                    [secrets.token_urlsafe(24), wid, firm_id, now()])
 
 
 # -------------------------------------------------------------------------------------------------- waves
@@ -206,18 +227,19 @@ class Invitation:
     firm_name: str
     attributes: dict
     weight: float
+    active: bool = True
 
 
 def invitation(db: Database, token: str) -> Invitation | None:
     if not token or len(token) > 64:
         return None
-    rows = db.rows("SELECT i.token, i.wave_id, i.firm_id, f.name, f.sector, f.region, f.size, f.exporter, f.weight "
-                   "FROM invitation i JOIN firm f ON f.firm_id = i.firm_id WHERE i.token = ?", [token])
+    rows = db.rows("SELECT i.token, i.wave_id, i.firm_id, f.name, f.sector, f.region, f.size, f.exporter, f.weight, "
+                   "f.status FROM invitation i JOIN firm f ON f.firm_id = i.firm_id WHERE i.token = ?", [token])
     if not rows:
         return None
-    tok, wid, fid, name, sector, region, size, exporter, weight = rows[0]
+    tok, wid, fid, name, sector, region, size, exporter, weight, status = rows[0]
     return Invitation(tok, wave(db, wid), fid, name, {"sector": sector, "region": region, "size": size,
-                                                     "exporter": exporter}, float(weight))
+                                                     "exporter": exporter}, float(weight), status == "active")
 
 
 def clean_answers(m: Methodology, form: dict) -> dict:
@@ -324,9 +346,10 @@ def response_rate(db: Database, wave_id: str, stratum: str = "size") -> dict:
     """Invited, answered and the rate, overall, by stratum (a register column) and by fieldwork day."""
     if stratum not in ("sector", "region", "size", "exporter"):
         raise InputError(f"stratum {stratum!r} is not a register column")
+    # a firm retired during fieldwork leaves the denominator unless it had already answered
     by = db.rows(f'SELECT f."{stratum}", count(*), count(s.token) FROM invitation i JOIN firm f ON f.firm_id = '
-                 f'i.firm_id LEFT JOIN submission s ON s.token = i.token WHERE i.wave_id = ? GROUP BY f."{stratum}" '
-                 f'ORDER BY f."{stratum}"', [wave_id])
+                 f'i.firm_id LEFT JOIN submission s ON s.token = i.token WHERE i.wave_id = ? AND (f.status = '
+                 f"'active' OR s.token IS NOT NULL) GROUP BY f.\"{stratum}\" ORDER BY f.\"{stratum}\"", [wave_id])
     days = db.rows("SELECT CAST(received_at AS DATE) AS d, count(*) FROM submission WHERE wave_id = ? GROUP BY d "
                    "ORDER BY d", [wave_id])
     invited = sum(r[1] for r in by)
@@ -349,6 +372,53 @@ def panel(db: Database) -> list[tuple]:
 def panel_log(db: Database, limit: int = 50) -> list[tuple]:
     return db.rows("SELECT logged_at, firm_id, action, reason, by_user, other_firm FROM firm_log "
                    "ORDER BY logged_at DESC LIMIT ?", [limit])
+
+
+# -------------------------------------------------------------------------------------------------- after publication
+
+def benchmark(db: Database, m: Methodology, inv: Invitation) -> dict | None:
+    """The firm's own answers next to its sector's and all firms' indices for the wave's month, from the latest
+    vintage that has the month (None before publication). Non-adjusted values: what the firm's answers feed."""
+    survey, period = inv.wave.survey, inv.wave.period
+    sector = f"sector={inv.attributes['sector']}"
+    rows = db.rows("""SELECT series, "group", value, n, vintage_id, kind FROM (
+        SELECT s.series, s."group", s.value, s.n, s.vintage_id, v.kind, row_number() OVER (
+            PARTITION BY s.series, s."group" ORDER BY v.as_of DESC, v.created_at DESC) AS rn
+        FROM series s JOIN vintage v ON v.vintage_id = s.vintage_id
+        WHERE v.survey = ? AND s.period = ? AND s.adjustment = 'nsa' AND s."group" IN ('all', ?)) t
+        WHERE rn = 1""", [survey, period, sector])
+    if not rows:
+        return None
+    got = {(r[0], r[1]): r for r in rows}
+    answers = dict(db.rows("SELECT question, answer FROM answer WHERE survey = ? AND period = ? AND firm_id = ?",
+                           [survey, period, inv.firm_id]))
+
+    def value(series: str, group: str):
+        r = got.get((series, group))
+        return None if r is None or r[2] is None or r[2] != r[2] else round(float(r[2]), 1)
+
+    items = [{"id": q.id, "text": q.text, "answer": answers.get(q.id, NOT_APPLICABLE), "sector": value(q.id, sector),
+              "all": value(q.id, "all")} for q in m.index_questions]
+    comps = [{"id": c.id, "text": c.text, "sector": value(c.id, sector), "all": value(c.id, "all")}
+             for c in m.composites]
+    vintage = max(rows, key=lambda r: r[4])
+    return {"period": period, "sector": inv.attributes["sector"], "vintage": vintage[4], "kind": vintage[5],
+            "questions": items, "composites": comps}
+
+
+def save_commentary(db: Database, vintage_id: str, en: str, zh: str, user: str) -> None:
+    """The economist's paragraph for a vintage (plain text; escaped wherever it is shown)."""
+    en, zh = en.strip()[:4000], zh.strip()[:4000]
+    if not en and not zh:
+        return
+    with db.transaction() as con:
+        con.execute("DELETE FROM commentary WHERE vintage_id = ?", [vintage_id])
+        con.execute("INSERT INTO commentary VALUES (?, ?, ?, ?, ?)", [vintage_id, en or zh, zh or en, user, now()])
+
+
+def commentary(db: Database, vintage_id: str | None) -> dict | None:
+    rows = db.rows("SELECT en, zh FROM commentary WHERE vintage_id = ?", [vintage_id]) if vintage_id else []
+    return {"en": rows[0][0], "zh": rows[0][1]} if rows else None
 
 
 __all__ = ["DEVICES", "datetime"]

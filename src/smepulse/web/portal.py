@@ -6,6 +6,7 @@ import io
 import json
 import math
 from datetime import datetime
+from html import escape
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -13,14 +14,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from smepulse.errors import SmepulseError
+from smepulse.methodology.release_config import Label
 from smepulse.release.exports import release_json, release_rows
 from smepulse.release.facts import build_facts
 from smepulse.release.report import ReleaseData, build_release, render_html
 from smepulse.web.auth import get_db
 from smepulse.web.db import Database
 from smepulse.web.i18n import LANGS, pick_lang
+from smepulse.web.ops import commentary
 
 router = APIRouter()
+COMMENTARY = {"en": "Economist's commentary", "zh": "经济学家点评"}
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 ROW_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "se", "ci_low", "ci_high", "flag", "vintage",
@@ -224,6 +228,9 @@ def _release(request: Request, db: Database, lang: str):
     cache = request.app.state.cache
     if key not in cache:
         m = request.app.state.methodology
+        note = commentary(db, vid)
+        if note:  # the economist's paragraph for this vintage, from the admin's publish form
+            m = m.model_copy(update={"release": m.release.model_copy(update={"commentary": Label(**note)})})
         with db.connection():
             df = db.store.series(survey)
             revs = []
@@ -236,12 +243,17 @@ def _release(request: Request, db: Database, lang: str):
         latest = df["as_of"].max()
         data = ReleaseData(df, source="store", revisions=rev, as_of=str(latest)[:10],
                            vintage=df.loc[df["as_of"] == latest, "vintage_id"].iloc[0])
-        period = str(df.loc[df["flag"].fillna("") == "", "period"].astype(str).max())
+        months = df["period"].astype(str)
+        period = str(months[(df["flag"].fillna("") == "") & (months.str.len() == 7)].max())  # not 2025Q1
         facts = build_facts(df, period, m)
         rel = build_release(data, period, m, lang=lang, facts=facts, charts=request.app.state.config.release_charts)
         html = render_html(rel)
+        if note and 'id="commentary"' not in html:  # a release template without the commentary block
+            html = html.replace('<section id="narrative">', f'<section id="commentary"><h2>{COMMENTARY[lang]}</h2>'
+                                f'<p class="commentary">{escape(note[lang])}</p></section>\n<section id="narrative">', 1)
         doc = release_json(data, period, m, facts, [rel], release_rows(data, period))
         doc.pop("charts", None)
+        doc["commentary"] = note[lang] if note else ""
         doc = json.loads(json.dumps(doc, default=_plain))
         cache[key] = (html, doc)
     return cache[key]

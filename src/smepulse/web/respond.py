@@ -24,7 +24,22 @@ def _page(request: Request, inv: ops.Invitation, lang: str, answers: dict, error
     blocks = [(b, [m.question(q) for q in qs]) for b, qs in m.blocks().items()]
     return request.app.state.render(request, "respond.html", status_code=status_code, lang=lang, inv=inv,
                                     blocks=blocks, answers=answers, errors=errors or [], message=message,
-                                    na=ops.NOT_APPLICABLE)
+                                    na=ops.NOT_APPLICABLE, label=labeller(m, lang))
+
+
+def labeller(m, lang: str):
+    """Words for a block or an answer code: the catalogue's (block_<id>, code_<code>), else the methodology's
+    composite of that id (blocks), else the id itself, so a block or code new in the YAML still shows."""
+    composites = {c.id: c.text for c in m.composites if c.text is not None}
+
+    def label(kind: str, key: str) -> str:
+        word = t(f"{kind}_{key}", lang)
+        if word != f"{kind}_{key}":
+            return word
+        if kind == "block" and key in composites:
+            return getattr(composites[key], lang)
+        return key.replace("_", " ")
+    return label
 
 
 def _gone(request: Request, key: str, lang: str, status_code: int):
@@ -39,8 +54,14 @@ def form(request: Request, token: str, lang: str | None = None, db: Database = D
         return _gone(request, "link_invalid", _lang(request, lang), 404)
     done = ops.submission(db, token)
     if done:
-        return request.app.state.render(request, "respond_done.html", lang=_lang(request, lang, done["lang"]),
-                                        key="already_submitted", done=done)
+        lang = _lang(request, lang, done["lang"])
+        bench = ops.benchmark(db, request.app.state.methodology, inv)
+        if bench is not None:  # after publication: the firm's answers against its sector
+            return request.app.state.render(request, "benchmark.html", lang=lang, inv=inv, bench=bench,
+                                            label=labeller(request.app.state.methodology, lang))
+        return request.app.state.render(request, "respond_done.html", lang=lang, key="already_submitted", done=done)
+    if not inv.active:  # retired from the panel
+        return _gone(request, "link_invalid", _lang(request, lang), 404)
     if not inv.wave.is_open:
         return _gone(request, "wave_closed", _lang(request, lang), 410)
     d = ops.draft(db, token) or {}
@@ -59,7 +80,7 @@ def _post(request: Request, token: str, fields: dict, db: Database):
     inv = ops.invitation(db, token)
     lang = _lang(request, fields.get("lang"))
     wants_json = "application/json" in request.headers.get("accept", "")
-    if inv is None:
+    if inv is None or (not inv.active and not ops.submission(db, token)):
         return _gone(request, "link_invalid", lang, 404)
     m = request.app.state.methodology
     answers = ops.clean_answers(m, fields)
