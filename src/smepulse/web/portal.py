@@ -249,8 +249,9 @@ def _release(request: Request, db: Database, lang: str):
         rel = build_release(data, period, m, lang=lang, facts=facts, charts=request.app.state.config.release_charts)
         html = render_html(rel)
         if note and 'id="commentary"' not in html:  # a release template without the commentary block
-            html = html.replace('<section id="narrative">', f'<section id="commentary"><h2>{COMMENTARY[lang]}</h2>'
-                                f'<p class="commentary">{escape(note[lang])}</p></section>\n<section id="narrative">', 1)
+            block = (f'<section id="commentary"><h2>{COMMENTARY[lang]}</h2>'
+                     f'<p class="commentary">{escape(note[lang])}</p>')
+            html = html.replace('<section id="narrative">', block + '</section>\n<section id="narrative">', 1)
         doc = release_json(data, period, m, facts, [rel], release_rows(data, period))
         doc.pop("charts", None)
         doc["commentary"] = note[lang] if note else ""
