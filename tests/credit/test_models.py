@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
 
 from smepulse.credit.calibration import Calibrator
+from smepulse.credit.data import split_rows
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.metrics import ks_statistic, lift_table, psi
 from smepulse.credit.reasons import sentence
@@ -178,3 +180,32 @@ def test_compiled_scorer_matches_lightgbm():
     X = m.schema.transform(df).X
     fast = CompiledScorer(m, n_jobs=1)
     assert np.allclose(fast.pd(X), m.pd_from_prepared(X), atol=1e-9)
+
+
+def test_champion_is_refitted_on_every_training_row():
+    """Property of the refit: the saved booster is exactly LightGBM trained on all training rows
+    (none held out) with the cross-validated number of trees scaled by folds / (folds - 1)."""
+    df = _book(1200, seed=7)
+    m = train(df, "bad", n_estimators=120)
+    champ = m.metrics["champion"]
+    assert champ["refit_rows"] == m.metrics["n_train"] == 840
+    assert champ["refit_trees"] == round(champ["cv_trees"] * 5 / 4)
+    assert m.estimator.booster_.num_trees() == champ["refit_trees"]
+    tr = split_rows(df["bad"]).train
+    X = m.schema.transform(df.drop(columns="bad")).X
+    est = m.estimator
+    by_hand = lgb.train({**est._params(), "min_data_in_leaf": est.min_child_samples},
+                        lgb.Dataset(X.iloc[tr], df["bad"].iloc[tr].astype(float)),
+                        num_boost_round=champ["refit_trees"])
+    assert np.allclose(by_hand.predict(X.head(50)), est.predict_proba(X.head(50))[:, 1])
+
+
+def test_tuning_is_seeded_bounded_and_never_worse_than_the_defaults():
+    df = _book(800, seed=8)
+    a = train(df, "bad", n_estimators=80, tune_trials=3)
+    b = train(df, "bad", n_estimators=80, tune_trials=3)
+    ta, tb = a.metrics["champion"]["tuning"], b.metrics["champion"]["tuning"]
+    assert ta["n_trials"] == 3 and ta["best_params"] == tb["best_params"]   # same seed, same search
+    assert ta["best_logloss"] <= ta["base_logloss"]                          # trial 0 is the default
+    assert a.metrics["champion"]["params"]["num_leaves"] == ta["best_params"]["num_leaves"]
+    assert np.allclose(a.score_frame(df.head(20))[0]["pd"], b.score_frame(df.head(20))[0]["pd"])

@@ -1,17 +1,21 @@
 """Checks against published figures and documented facts of the real public credit datasets."""
 from __future__ import annotations
 
+import lightgbm as lgb
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from smepulse.credit.data import (
     SBA_ORIGINATION_FEATURES,
     TAIWAN_TARGET,
+    binary_target,
+    german_specs,
     load_german,
     load_sba_case,
     load_sba_national,
     load_taiwan,
     sba_specs,
+    split_rows,
 )
 from smepulse.credit.governance import leakage_check
 from smepulse.credit.models import LogisticPD
@@ -33,14 +37,34 @@ def test_sba_case_reproduces_published_logit(shared_data):
     assert miss == pytest.approx(0.3216, abs=0.005)
 
 
+def plain_lightgbm_auc(m, df, target) -> float:
+    """A default `LGBMClassifier()` on the champion's own split and prepared columns: the peer."""
+    y = binary_target(df, target).astype(int)
+    split = split_rows(y)
+    X = m.schema.transform(df.drop(columns=[target])).X[m.features]
+    peer = lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(X.iloc[split.train], y.iloc[split.train])
+    return roc_auc_score(y.iloc[split.test], peer.predict_proba(X.iloc[split.test])[:, 1])
+
+
 def test_taiwan_lightgbm_out_of_the_box_auc(shared_data):
     df = load_taiwan(shared_data)
     assert "ID" not in df.columns and len(df) == 30_000
     m = train(df, TAIWAN_TARGET, model="lightgbm", n_estimators=200)
     assert m.metrics["split"]["kind"] == "random-stratified"
     assert m.metrics["n_test"] == 9000
-    assert m.metrics["auc"] >= 0.77
     assert m.metrics["gini"] == pytest.approx(2 * m.metrics["auc"] - 1)
+    # measured: champion 0.7895, LGBMClassifier() 0.7832 on the same 21,000 training rows
+    assert m.metrics["auc"] >= plain_lightgbm_auc(m, df, TAIWAN_TARGET)
+    assert m.metrics["champion"]["refit_rows"] == 21_000
+
+
+def test_german_champion_beats_plain_lightgbm_on_small_data(shared_data):
+    """1,000 rows, 210 bads in training: the case where holding 20% out for good cost the most.
+    Measured: champion 0.7935 (CV picks 87 trees, refit with 109 on all 700 rows) vs 0.7688."""
+    df = load_german(shared_data)
+    m = train(df, "bad", specs=german_specs())
+    assert m.metrics["champion"]["refit_rows"] == m.metrics["n_train"] == 700
+    assert m.metrics["auc"] >= plain_lightgbm_auc(m, df, "bad") + 0.01
 
 
 def test_sba_money_and_target_parsing(shared_data):
@@ -75,6 +99,8 @@ def test_sba_out_of_time_without_leaky_fields(shared_data):
     assert oot.metrics["auc"] >= 0.60
     rnd = train(df[cols[:-1]], "Default", specs=sba_specs(), n_estimators=300)
     assert rnd.metrics["auc"] >= 0.78
+    # measured: champion 0.7968, LGBMClassifier() 0.7915 on the same random split
+    assert rnd.metrics["auc"] >= plain_lightgbm_auc(rnd, df[cols[:-1]], "Default")
 
 
 def test_sba_term_included_is_flagged_in_training(shared_data):

@@ -56,7 +56,13 @@ def train(
     bad_factor: float = typer.Option(1.0, "--bad-factor", help="Scale the inferred PD of rejects (reject inference)."),
     metadata: Path = typer.Option(None, "--metadata", help="JSON list of feature specs (name, description, "
                                   "monotone, reason_en, reason_zh); default: smepulse's own feature metadata."),
-    n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (early stopping applies)."),
+    n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (5-fold cross-validated "
+                                     "early stopping picks the number; the champion is then refitted on all "
+                                     "training rows)."),
+    tune: int = typer.Option(0, "--tune", min=0, help="Search the champion's hyperparameters with this many "
+                             "Optuna trials (seeded, cross-validated on the training rows only; 0 = off)."),
+    tune_minutes: float = typer.Option(None, "--tune-minutes", min=0.1, help="Also stop the search after this "
+                                       "many minutes (a timed search is not repeatable; --tune alone is)."),
     pdo: float = typer.Option(20.0, "--pdo", help="Points to double the odds."),
     odds: float = typer.Option(50.0, "--odds", help="Good:bad odds at the base score."),
     points: float = typer.Option(600.0, "--points", help="Base score at those odds."),
@@ -82,7 +88,7 @@ def train(
                 reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
                 scaling=Scaling(pdo, odds, points), source=str(data),
                 allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
-                censor_column=censor_column)
+                censor_column=censor_column, tune_trials=tune, tune_minutes=tune_minutes)
     m.save(out, overwrite=force)
     met = m.metrics
     for w in met["warnings"]:
@@ -93,6 +99,11 @@ def train(
     t.add_row(*(f"{met[k]:.4f}" for k in ("auc", "gini", "ks", "brier", "psi_score")),
               str(met["n_train"]), str(met["n_test"]), met["calibration"]["method"])
     console.print(t)
+    champ = met.get("champion")
+    if champ:
+        console.print(f"champion: {champ['cv_trees']} trees by {champ['cv_folds']}-fold cross-validation, "
+                      f"refitted with {champ['refit_trees']} trees on all {champ['refit_rows']} training rows",
+                      highlight=False)
     _print_reliability(met)
     console.print(f"model written to {out}")
 

@@ -67,6 +67,29 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
         self.best_iteration_ = self.booster_.best_iteration or self.n_estimators
         return self
 
+    def cross_validate(self, X: pd.DataFrame, y, folds: list[tuple[np.ndarray, np.ndarray]],
+                       sample_weight=None) -> tuple[int, np.ndarray, float]:
+        """K-fold boosting with early stopping on the folds' mean log loss (LightGBM's own `cv`).
+
+        Returns (number of trees, out-of-fold PD of every row at that number, mean held-out log loss).
+        Nothing is fitted on `self`: the caller refits on all rows with the chosen number of trees."""
+        params = {**self._params(), "metric": "binary_logloss"}
+        mono = self.monotone or {}
+        cons = [0 if _is_cat(X[c]) else int(np.sign(mono.get(c, 0))) for c in X.columns]
+        if any(cons):
+            params.update(monotone_constraints=cons, monotone_constraints_method="advanced")
+        data = lgb.Dataset(X, np.asarray(y, float), weight=sample_weight, free_raw_data=False)
+        callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)] \
+            if self.early_stopping_rounds else []
+        res = lgb.cv(params, data, num_boost_round=self.n_estimators, folds=folds, callbacks=callbacks,
+                     return_cvbooster=True, stratified=False)
+        curve = res["valid binary_logloss-mean"]
+        n_best = int(np.argmin(curve)) + 1
+        oof = np.full(len(X), np.nan)
+        for booster, (_, test) in zip(res["cvbooster"].boosters, folds, strict=True):
+            oof[test] = booster.predict(X.iloc[test], num_iteration=n_best)
+        return n_best, oof, float(curve[n_best - 1])
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         p = self.booster_.predict(X[list(self.feature_names_in_)], num_iteration=self.best_iteration_)
         return np.column_stack([1 - p, p])

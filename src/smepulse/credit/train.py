@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import smepulse
 from smepulse.credit import gates as G
@@ -106,7 +106,7 @@ class CreditModel:
         """Write the model as data files pinned by manifest.json (sha256 + library versions).
         Refuses a non-empty directory unless `overwrite` (the CLI's --force)."""
         keys = ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train", "n_test",
-                "split", "calibration", "leakage", "reject_inference", "warnings")
+                "split", "calibration", "leakage", "reject_inference", "champion", "warnings")
         files = {"model.json": dumps(self.to_state()),
                  "metrics.json": dumps({k: self.metrics[k] for k in keys if k in self.metrics}),
                  "validation.json": dumps(self.metrics)}
@@ -165,8 +165,15 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           calibration: str = "auto", scaling: Scaling | None = None, test_size: float = 0.3,
           source: str = "", allow_leaky=(), censor_column: str | None = None,
           min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS,
-          horizon_months: int | None = None) -> CreditModel:
-    """Fit on the earlier/training 70%, calibrate on the last 20% of that, report on the held-out 30%.
+          horizon_months: int | None = None, tune_trials: int = 0,
+          tune_minutes: float | None = None) -> CreditModel:
+    """Fit on the earlier/training 70%, report on the held-out 30% (out of time when dated).
+
+    The champion (lightgbm) chooses its number of trees by 5-fold cross-validation on the training
+    rows, fits the calibrator on the out-of-fold PDs and is then refitted on every training row
+    (`fit_champion`); `tune_trials` > 0 first searches its hyperparameters (credit/tune.py). The
+    challengers (scorecard, logistic) fit on the first 80% of the training rows and calibrate on the
+    last 20% (by time when dated).
 
     Gates (credit/gates.py): censored rows dropped with a count, minimum sample and events, two
     classes, probable leakage refused unless known before the decision or in `allow_leaky`."""
@@ -225,38 +232,28 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     G.refuse_leaks(refused)
     notes += leak_notes
 
-    # inner split: the last 20% of training time (or a stratified 20%) calibrates and stops boosting
-    if t_acc is not None:
-        order = np.argsort(t_acc.iloc[split.train].to_numpy(), kind="stable")
-        cut = int(len(order) * 0.8)
-        fit_idx, cal_idx = np.sort(order[:cut]), np.sort(order[cut:])
-    else:
-        fit_idx, cal_idx = train_test_split(np.arange(len(split.train)), test_size=0.2,
-                                            stratify=y_train, random_state=SEED)
-    X_fit, y_fit = X_train.iloc[fit_idx], y_train.iloc[fit_idx].to_numpy()
-    X_cal, y_cal = X_train.iloc[cal_idx], y_train.iloc[cal_idx].to_numpy()
-
-    weights, ri_info, w_cal = None, None, None
+    X_rej = None
     if reject_inference and not accepted.all():
         X_rej = schema.transform(X_all[~accepted]).X
         if time_all is not None:  # rejects from the test period would leak the future into training
             cut_time = t_acc.iloc[split.train].max()
             X_rej = X_rej[(time_all[~accepted] <= cut_time).to_numpy()]
-        # rejects split 80/20 like the accepts: calibration must see the rejected region too,
-        # or an isotonic map fitted on accepts alone would flatten the extrapolation again
-        in_cal = np.random.default_rng(SEED).random(len(X_rej)) < 0.2
-        kgb = kgb_model(X_fit, y_fit)
-        X_cal, y_cal, w_cal, _ = augment(X_cal, y_cal, X_rej[in_cal], reject_inference, bad_factor, kgb=kgb)
-        X_fit, y_fit, weights, ri_info = augment(X_fit, y_fit, X_rej[~in_cal], reject_inference,
-                                                 bad_factor, kgb=kgb)
-
     monotone = {c: s.monotone for c, s in specs.items() if s.monotone and c in X.columns}
-    est = make_estimator(model, monotone, n_estimators, scaling)
-    if model == "lightgbm":
-        est.fit(X_fit, y_fit, sample_weight=weights, eval_set=(X_cal, y_cal, w_cal))
+    champion = None
+    if model == "lightgbm":  # cross-validated trees and calibration, then a refit on every training row
+        est, cal, champion = fit_champion(X_train, y_train.to_numpy(), monotone=monotone,
+                                          n_estimators=n_estimators, calibration=calibration, X_rej=X_rej,
+                                          reject_inference=reject_inference, bad_factor=bad_factor,
+                                          tune_trials=tune_trials, tune_minutes=tune_minutes)
+        ri_info = champion.pop("reject_inference")
+        if champion.get("tuning"):
+            notes.append(f"tuned: {champion['tuning']['n_trials']} trials, cross-validated log loss "
+                         f"{champion['tuning']['best_logloss']:.4f} (untuned {champion['tuning']['base_logloss']:.4f})")
     else:
-        est.fit(X_fit, y_fit, sample_weight=weights)
-    cal = Calibrator(calibration).fit(est.predict_proba(X_cal)[:, 1], y_cal, sample_weight=w_cal)
+        est, cal, ri_info = fit_challenger(model, X_train, y_train, t_acc.iloc[split.train] if t_acc is not None
+                                           else None, monotone=monotone, n_estimators=n_estimators,
+                                           scaling=scaling, calibration=calibration, X_rej=X_rej,
+                                           reject_inference=reject_inference, bad_factor=bad_factor)
 
     p_test = cal.transform(est.predict_proba(X_test)[:, 1])
     p_train = cal.transform(est.predict_proba(X_train)[:, 1])
@@ -273,7 +270,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
                n_train=int(len(split.train)), n_test=int(len(split.test)),
                split={"kind": split.kind, "time_column": time_column, **split.detail},
                calibration=cal.to_dict(), leakage=leaks, reject_inference=ri_info, warnings=notes,
-               importance=est.importance())
+               importance=est.importance(), champion=champion)
     if model == "scorecard":
         met["scorecard_table"] = est.table().to_dict("records")
     met["score_hist"] = {
@@ -320,3 +317,73 @@ def pd_horizon(target: str, specs: dict[str, FeatureSpec]) -> int | None:
 
 def scaling_or_points(est, kind: str, scaling: Scaling, X: pd.DataFrame, p: np.ndarray) -> np.ndarray:
     return est.points_of(X) if kind == "scorecard" else scaling.score(p)
+
+
+CV_FOLDS = 5
+
+
+def fit_champion(X: pd.DataFrame, y: np.ndarray, *, monotone: dict, n_estimators: int = 400,
+                 calibration: str = "auto", X_rej: pd.DataFrame | None = None,
+                 reject_inference: str | None = None, bad_factor: float = 1.0, tune_trials: int = 0,
+                 tune_minutes: float | None = None, folds: int = CV_FOLDS, params: dict | None = None
+                 ) -> tuple[LightGBMPD, Calibrator, dict]:
+    """The champion on the training rows only: stratified `folds`-fold CV picks the number of trees
+    (early stopping on the mean held-out log loss), the calibrator is fitted on the out-of-fold PDs
+    of every training row, and the booster is refitted on all training rows with that many trees
+    (nothing is held out for good). Rejects (reject inference) join every fold with inferred outcomes."""
+    fold_of = np.empty(len(y), int)
+    for k, (_, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=SEED).split(X, y)):
+        fold_of[te] = k
+    Xa, ya, w, ri_info = X, np.asarray(y, float), None, None
+    if reject_inference and X_rej is not None and len(X_rej):
+        Xa, ya, w, ri_info = augment(X, y, X_rej, reject_inference, bad_factor, kgb=kgb_model(X, y))
+        rej_fold = np.random.default_rng(SEED).integers(0, folds, len(X_rej))
+        copies = (len(Xa) - len(X)) // len(X_rej)  # fuzzy: each reject twice, parcelling: once
+        fold_of = np.concatenate([fold_of, np.tile(rej_fold, copies)])
+    cv = [(np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)) for k in range(folds)]
+    est = LightGBMPD(monotone=monotone, n_estimators=n_estimators, **(params or {}))
+    info: dict = {"cv_folds": folds, "reject_inference": ri_info}
+    if tune_trials or tune_minutes:
+        from smepulse.credit.tune import tune  # noqa: PLC0415 (optuna only for --tune: 0.7 s import)
+        best, info["tuning"] = tune(est, Xa, ya, cv, w, n_trials=tune_trials or 1000, minutes=tune_minutes)
+        est.set_params(**best)
+    n_best, oof, loss = est.cross_validate(Xa, ya, cv, sample_weight=w)
+    cal = Calibrator(calibration).fit(oof, ya.astype(int), sample_weight=w)
+    # the fold models saw (folds-1)/folds of the rows; the refit on all of them takes proportionally
+    # more trees (measured: German 0.7926 -> 0.7935, SBA 0.7964 -> 0.7968 test AUC with 1.25 against 1.0)
+    n_final = max(1, int(round(n_best * folds / (folds - 1))))
+    est.set_params(n_estimators=n_final)
+    est.fit(Xa, ya, sample_weight=w)
+    info.update(cv_trees=n_best, refit_trees=n_final, cv_logloss=loss, refit_rows=int(len(Xa)),
+                params={k: v for k, v in est.get_params().items() if k != "monotone"})
+    return est, cal, info
+
+
+
+def fit_challenger(model: str, X_train: pd.DataFrame, y_train: pd.Series, t_train: pd.Series | None, *,
+                   monotone: dict, n_estimators: int, scaling: Scaling, calibration: str,
+                   X_rej: pd.DataFrame | None, reject_inference: str | None, bad_factor: float):
+    """Scorecard or logistic: fit on the first 80% of training rows (by time when dated, else a
+    stratified 80%), calibrate on the other 20%."""
+    if t_train is not None:
+        order = np.argsort(t_train.to_numpy(), kind="stable")
+        cut = int(len(order) * 0.8)
+        fit_idx, cal_idx = np.sort(order[:cut]), np.sort(order[cut:])
+    else:
+        fit_idx, cal_idx = train_test_split(np.arange(len(y_train)), test_size=0.2,
+                                            stratify=y_train, random_state=SEED)
+    X_fit, y_fit = X_train.iloc[fit_idx], y_train.iloc[fit_idx].to_numpy()
+    X_cal, y_cal = X_train.iloc[cal_idx], y_train.iloc[cal_idx].to_numpy()
+    weights, ri_info, w_cal = None, None, None
+    if reject_inference and X_rej is not None:
+        # rejects split 80/20 like the accepts: calibration must see the rejected region too,
+        # or an isotonic map fitted on accepts alone would flatten the extrapolation again
+        in_cal = np.random.default_rng(SEED).random(len(X_rej)) < 0.2
+        kgb = kgb_model(X_fit, y_fit)
+        X_cal, y_cal, w_cal, _ = augment(X_cal, y_cal, X_rej[in_cal], reject_inference, bad_factor, kgb=kgb)
+        X_fit, y_fit, weights, ri_info = augment(X_fit, y_fit, X_rej[~in_cal], reject_inference,
+                                                 bad_factor, kgb=kgb)
+    est = make_estimator(model, monotone, n_estimators, scaling)
+    est.fit(X_fit, y_fit, sample_weight=weights)
+    cal = Calibrator(calibration).fit(est.predict_proba(X_cal)[:, 1], y_cal, sample_weight=w_cal)
+    return est, cal, ri_info
