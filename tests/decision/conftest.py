@@ -1,17 +1,26 @@
 """A small credit book for decision tests: simulated firms, their feature snapshots, a trained champion."""
 from __future__ import annotations
 
+import shutil
+import socket
+import threading
+import time
 from datetime import date
 
 import pandas as pd
 import pytest
+import uvicorn
 
 from smepulse.credit.features import build_features, feature_specs
 from smepulse.credit.train import train
 from smepulse.decision.book import DecisionBook, build_snapshots
 from smepulse.sim.credit import SimConfig, simulate
+from smepulse.web.app import create_app
+from smepulse.web.auth import add_user
+from smepulse.web.config import WebConfig
 
 AS_OF = date(2024, 12, 1)
+STAFF = ("risk", "risk staff password 1")
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +38,25 @@ def sim_book(tmp_path_factory):
         firms = pd.read_parquet(data / "firms.parquet")["firm_id"].tolist()[:200]
         build_snapshots(data, book, AS_OF, firms)
     return {"data": data, "model": model, "model_dir": model_dir, "store": store, "features": f, "firms": firms}
+
+
+@pytest.fixture(scope="session")
+def server(sim_book, tmp_path_factory):
+    """ONE app over a copy of the credit book, served by uvicorn on a free loopback port: its base URL."""
+    store = tmp_path_factory.mktemp("web") / "smepulse.duckdb"
+    shutil.copy(sim_book["store"], store)
+    app = create_app(WebConfig(store=store, release_charts=False, extra={"credit_model": str(sim_book["model_dir"])}))
+    add_user(app.state.db, *STAFF, role="viewer")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    th.join(10)
+    app.state.db.close()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from smepulse.cli import app
 from smepulse.decision.book import DecisionBook
-from smepulse.decision.errors import DecisionError
+from smepulse.decision.errors import DecisionError, OfferNotOpen
 from smepulse.decision.service import DecisionService, IdempotencyConflict, replay
 from smepulse.decision.uscc import firm_code
 
@@ -155,3 +155,15 @@ def test_cli_audit_verify_and_replay(service, sim_book):
     bad = cli("audit", "verify", "--store", path)
     assert isinstance(bad.exception, DecisionError) and "edited" in str(bad.exception)  # main(): one line, exit 2
     service.book = DecisionBook(path)
+
+
+def test_an_offer_is_open_thirty_days_and_the_loan_starts_when_accepted(service, sim_book):
+    recs = [service.submit(body(f, amount=30_000))[0] for f in sim_book["firms"][:30]]
+    a, b = [r for r in recs if r["decision"] == "approve"][:2]
+    service.clock = lambda: datetime(2024, 12, 11, 9, tzinfo=UTC)  # accepted 10 days after the decision
+    loan = service.accept(a["decision_id"])
+    assert str(loan["start_date"])[:10] == "2024-12-11" and str(loan["maturity_date"])[:10] == "2025-12-11"
+    service.clock = lambda: datetime(2025, 1, 1, 9, tzinfo=UTC)  # 31 days: closed (policy offer_valid_days 30)
+    with pytest.raises(OfferNotOpen, match="expired 1 days ago"):
+        service.accept(b["decision_id"])
+    assert service.accept(a["decision_id"])["loan_id"] == loan["loan_id"]  # a booked loan stays booked

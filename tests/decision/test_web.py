@@ -2,44 +2,12 @@
 from __future__ import annotations
 
 import re
-import shutil
-import socket
-import threading
-import time
 
 import httpx
-import pytest
-import uvicorn
 
 from smepulse.decision.uscc import firm_code
-from smepulse.web.app import create_app
-from smepulse.web.auth import add_user
-from smepulse.web.config import WebConfig
 
-from .conftest import AS_OF
-
-STAFF = ("risk", "risk staff password 1")
-
-
-@pytest.fixture(scope="module")
-def server(sim_book, tmp_path_factory):
-    store = tmp_path_factory.mktemp("web") / "smepulse.duckdb"
-    shutil.copy(sim_book["store"], store)
-    app = create_app(WebConfig(store=store, release_charts=False, extra={"credit_model": str(sim_book["model_dir"])}))
-    add_user(app.state.db, *STAFF, role="viewer")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
-    app.state.db.close()
+from .conftest import AS_OF, STAFF
 
 
 def body(fid, amount=80_000):
@@ -103,3 +71,42 @@ def test_apply_in_zh_see_reasons_request_review_staff_queue(server, sim_book):
                                     "next": "/admin/credit/reviews"})
         q = staff.get("/admin/credit/reviews")
         assert q.status_code == 200 and decision_id in q.text
+
+
+def _approved(server, sim_book, start: int, amount=30_000) -> tuple[int, dict]:
+    for fid in sim_book["firms"][start:]:
+        r = httpx.post(f"{server}/api/v1/credit/decisions", json=body(fid, amount))
+        if r.json()["decision"] == "approve":
+            return fid, r.json()
+    raise AssertionError("no approval in the book")
+
+
+def test_accept_api_books_one_loan_and_refuses_what_is_not_an_approval(server, sim_book):
+    fid, dec = _approved(server, sim_book, 20)
+    url = f"{server}/api/v1/credit/decisions/{dec['decision_id']}/accept"
+    first = httpx.post(url)
+    assert first.status_code == 201, first.text
+    loan = first.json()
+    assert loan["amount"] == dec["limit"] == 30_000 and loan["annual_rate"] == dec["annual_rate"]
+    assert loan["start_date"] == "2024-12-01" and loan["maturity_date"] == "2025-12-01" and not loan["replayed"]
+    again = httpx.post(url)
+    assert again.status_code == 200 and again.json()["loan_id"] == loan["loan_id"] and again.json()["replayed"]
+    assert httpx.post(f"{server}/api/v1/credit/decisions/dec-nope/accept").status_code == 404
+    refused = httpx.post(f"{server}/api/v1/credit/decisions", json={**body(fid), "consent": {
+        "given": False, "text_version": "consent-2026-12"}}).json()
+    assert refused["decision"] == "decline"
+    no = httpx.post(f"{server}/api/v1/credit/decisions/{refused['decision_id']}/accept")
+    assert no.status_code == 409 and "only an approved offer" in no.json()["detail"]
+    spec = httpx.get(f"{server}/openapi.json").json()
+    assert "/api/v1/credit/decisions/{decision_id}/accept" in spec["paths"]
+
+
+def test_accept_on_the_decision_page(server, sim_book):
+    _, dec = _approved(server, sim_book, 40)
+    with httpx.Client(base_url=server, follow_redirects=True) as c:
+        page = c.get(f"/apply/decisions/{dec['decision_id']}?lang=en")
+        assert 'id="accept"' in page.text
+        assert c.post(f"/apply/decisions/{dec['decision_id']}/accept", data={}).status_code == 403  # CSRF
+        done = c.post(f"/apply/decisions/{dec['decision_id']}/accept?lang=en", data={"csrf_token": _token(page.text)})
+        assert done.status_code == 200 and "Your loan is booked" in done.text and 'id="accept"' not in done.text
+        assert f"loan-{dec['decision_id']}" in done.text

@@ -22,7 +22,7 @@ import pandas as pd
 
 from smepulse.credit.features import ID_COLUMNS, TARGET, build_features
 from smepulse.decision.engine import APPLICATION_FEATURES, Snapshot
-from smepulse.decision.errors import DecisionError
+from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
 from smepulse.decision.uscc import firm_code
 
 GENESIS = "0" * 64
@@ -187,7 +187,7 @@ class DecisionBook:
         with self.lock:
             row = self.con.execute("SELECT record FROM credit_decision WHERE decision_id = ?", [decision_id]).fetchone()
         if row is None:
-            raise DecisionError(f"decision {decision_id} is not in the audit log")
+            raise UnknownDecision(f"decision {decision_id} is not in the audit log")
         return json.loads(row[0])
 
     def idempotent(self, key: str) -> tuple[str, str] | None:
@@ -230,7 +230,7 @@ class DecisionBook:
     def book_loan(self, rec: dict, start: date) -> dict:
         """An accepted offer becomes a loan, once per decision."""
         if rec["decision"] != "approve":
-            raise DecisionError(f"decision {rec['decision_id']} is {rec['decision']}: only an approved offer "
+            raise OfferNotOpen(f"decision {rec['decision_id']} is {rec['decision']}: only an approved offer "
                                 "can be accepted")
         loan = self.loan_for(rec["decision_id"])
         if loan is not None:

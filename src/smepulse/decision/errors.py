@@ -6,3 +6,11 @@ from smepulse.errors import SmepulseError
 
 class DecisionError(SmepulseError):
     """An application, a policy file, a snapshot or an audit record that cannot be used as given."""
+
+
+class UnknownDecision(DecisionError):
+    """No record with this decision id in the audit log."""
+
+
+class OfferNotOpen(DecisionError):
+    """An offer that cannot be accepted: the decision was not an approval, or the offer expired."""

@@ -11,14 +11,14 @@ import hashlib
 import json
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from smepulse.credit.train import load_model
 from smepulse.decision.application import Application, parse_application
 from smepulse.decision.book import DecisionBook, canonical, sha256_text
 from smepulse.decision.engine import Decision, decide
-from smepulse.decision.errors import DecisionError
+from smepulse.decision.errors import DecisionError, OfferNotOpen
 from smepulse.decision.policy import Policy, load_policy
 from smepulse.decision.programmes import ProgrammeTagger
 
@@ -91,8 +91,20 @@ class DecisionService:
         return stored, False
 
     def accept(self, decision_id: str, start: date | None = None) -> dict:
+        """The applicant accepts an approved offer: it becomes a loan, once (a second accept answers the
+        same loan). The offer is open `offer_valid_days` (policy settings, default 30) after the decision
+        was recorded; the loan starts on the decision date plus the days that passed since, i.e. today for
+        a live decision, and in step for a back-dated one."""
         rec = self.book.record(decision_id)
-        return self.book.book_loan(rec, start or date.fromisoformat(rec["decided_on"]))
+        if start is None:
+            valid = int(self.policy.settings.get("offer_valid_days", 30))
+            created = datetime.fromisoformat(rec["created_at"])
+            waited = (self.clock().date() - created.date()).days
+            if waited > valid and self.book.loan_for(decision_id) is None:
+                raise OfferNotOpen(f"the offer of decision {decision_id} expired {waited - valid} days ago "
+                                   f"(offers are open {valid} days): apply again")
+            start = date.fromisoformat(rec["decided_on"]) + timedelta(days=max(0, waited))
+        return self.book.book_loan(rec, start)
 
 
 def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None = None,

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from smepulse.decision.application import Application
 from smepulse.decision.book import DecisionBook
-from smepulse.decision.errors import DecisionError
+from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
 from smepulse.decision.service import DecisionService, IdempotencyConflict
 from smepulse.web import auth
 
@@ -35,11 +35,15 @@ WORDS = {
            "term": "Term (months)", "purpose": "Purpose", "submit": "Apply", "decision": "Decision",
            "approve": "Approved", "decline": "Declined", "refer": "Referred to our team", "limit": "Limit",
            "rate": "Annual rate", "reasons": "Main reasons", "review": "Ask for a human review",
-           "review_sent": "Your review request is in our queue.", "queue": "Review queue", "lang": "中文"},
+           "review_sent": "Your review request is in our queue.", "queue": "Review queue", "lang": "中文",
+           "accept": "Accept this offer", "booked": "Your loan is booked", "loan": "Loan", "start": "Starts",
+           "maturity": "Matures", "expired": "This offer has closed: please apply again."},
     "zh": {"title": "申请经营贷款", "code": "统一社会信用代码", "amount": "金额（元）", "term": "期限（月）",
            "purpose": "用途", "submit": "提交申请", "decision": "审批结果", "approve": "已批准", "decline": "未通过",
            "refer": "已转人工审核", "limit": "额度", "rate": "年利率", "reasons": "主要原因",
-           "review": "申请人工复核", "review_sent": "您的复核申请已进入队列。", "queue": "复核队列", "lang": "English"},
+           "review": "申请人工复核", "review_sent": "您的复核申请已进入队列。", "queue": "复核队列", "lang": "English",
+           "accept": "接受此额度", "booked": "贷款已发放", "loan": "贷款编号", "start": "起始日", "maturity": "到期日",
+           "expired": "该额度已失效，请重新申请。"},
 }
 EXAMPLE = Application.model_config["json_schema_extra"]["examples"][0]
 _lock = threading.Lock()
@@ -94,6 +98,30 @@ def decide_api(request: Request, application: dict = Body(..., openapi_examples=
     return JSONResponse(_answer(rec, replayed), status_code=200 if replayed else 201)
 
 
+def _loan_json(loan: dict) -> dict:
+    keys = ("loan_id", "decision_id", "uscc", "amount", "annual_rate", "term_months", "start_date", "maturity_date")
+    return {k: (loan[k].isoformat() if hasattr(loan[k], "isoformat") else loan[k]) for k in keys}
+
+
+@router.post("/api/v1/credit/decisions/{decision_id}/accept", tags=["credit"], summary="Accept an approved offer",
+             responses={200: {"description": "the loan this offer already became"},
+                        201: {"description": "the offer accepted: the loan booked"},
+                        404: {"description": "no such decision"},
+                        409: {"description": "not an approval, or the offer expired"}}, status_code=201)
+def accept_api(request: Request, decision_id: str):
+    """The applicant accepts the offer of an approved decision; it becomes a loan in the book, once. The
+    decision id (random, 128 bits) is the applicant's handle on the offer, as on the decision page."""
+    svc = service(request)
+    try:
+        before = svc.book.loan_for(decision_id)
+        loan = svc.accept(decision_id)
+    except UnknownDecision as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    except OfferNotOpen as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    return JSONResponse({**_loan_json(loan), "replayed": before is not None}, status_code=200 if before else 201)
+
+
 def _page(lang: str, body: str) -> HTMLResponse:
     w = WORDS[lang]
     other = "en" if lang == "zh" else "zh"
@@ -141,7 +169,7 @@ def apply_submit(request: Request, uscc: str = Form(...), amount: float = Form(.
 
 
 @router.get("/apply/decisions/{decision_id}", include_in_schema=False)
-def decision_page(request: Request, decision_id: str, review: str = ""):
+def decision_page(request: Request, decision_id: str, review: str = "", error: str = ""):
     lang, tok = _lang(request), auth.csrf_token(request)
     w = WORDS[lang]
     try:
@@ -154,12 +182,38 @@ def decision_page(request: Request, decision_id: str, review: str = ""):
                  f"<p>{w['rate']}: <strong id='rate'>{rec['annual_rate'] * 100:.2f}%</strong></p>")
     reasons = "".join(f"<li>{escape(r[lang])}</li>" for r in rec["reasons"])
     reasons = f"<h2>{w['reasons']}</h2><ol id='reasons'>{reasons}</ol>" if reasons else ""
+    offer = ""
+    if rec["decision"] == "approve":
+        loan = service(request).book.loan_for(decision_id)
+        if loan is not None:
+            offer = (f"<section id='loan'><h2>{w['booked']}</h2><p>{w['loan']}: {escape(loan['loan_id'])}</p>"
+                     f"<p>{w['start']}: {loan['start_date']:%Y-%m-%d} · {w['maturity']}: "
+                     f"{loan['maturity_date']:%Y-%m-%d}</p></section>")
+        elif error == "expired":
+            offer = f"<p class='error' role='alert' id='expired'>{w['expired']}</p>"
+        else:
+            offer = (f'<form method="post" action="/apply/decisions/{decision_id}/accept?lang={lang}">'
+                     f'<input type="hidden" name="csrf_token" value="{tok}"><button id="accept" type="submit">'
+                     f'{w["accept"]}</button></form>')
     done = f"<p id='review-sent'>{w['review_sent']}</p>" if review else (
         f'<form method="post" action="/apply/decisions/{decision_id}/review?lang={lang}">'
         f'<input type="hidden" name="csrf_token" value="{tok}"><button id="review" type="submit">{w["review"]}'
         "</button></form>")
     return _page(lang, f"<h1>{w['decision']}: <span id='decision'>{w[rec['decision']]}</span></h1>{terms}"
-                       f"{reasons}{done}")
+                       f"{reasons}{offer}{done}")
+
+
+@router.post("/apply/decisions/{decision_id}/accept", include_in_schema=False,
+             dependencies=[Depends(auth.csrf_protect)])
+def accept_offer(request: Request, decision_id: str):
+    lang = _lang(request)
+    try:
+        service(request).accept(decision_id)
+    except UnknownDecision:
+        return HTMLResponse("not found", status_code=404)
+    except OfferNotOpen:
+        return RedirectResponse(f"/apply/decisions/{decision_id}?lang={lang}&error=expired", status_code=303)
+    return RedirectResponse(f"/apply/decisions/{decision_id}?lang={lang}", status_code=303)
 
 
 @router.post("/apply/decisions/{decision_id}/review", include_in_schema=False,
