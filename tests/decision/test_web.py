@@ -5,6 +5,7 @@ import re
 
 import httpx
 
+from smepulse.decision.prefill import SECTOR_WORDS
 from smepulse.decision.uscc import firm_code
 
 from .conftest import AS_OF, STAFF
@@ -110,3 +111,47 @@ def test_accept_on_the_decision_page(server, sim_book):
         done = c.post(f"/apply/decisions/{dec['decision_id']}/accept?lang=en", data={"csrf_token": _token(page.text)})
         assert done.status_code == 200 and "Your loan is booked" in done.text and 'id="accept"' not in done.text
         assert f"loan-{dec['decision_id']}" in done.text
+
+
+def _sign_in(c: httpx.Client) -> None:
+    p = c.get("/signin")
+    c.post("/signin", data={"csrf_token": _token(p.text), "username": STAFF[0], "password": STAFF[1], "next": "/admin"})
+
+
+def test_invitation_link_prefills_what_the_lender_knows(server, sim_book):
+    fid = sim_book["firms"][60]
+    code = firm_code(fid)
+    prior = httpx.post(f"{server}/api/v1/credit/decisions", json={**body(fid, 77_000), "term_months": 24,
+                                                                  "purpose": "inventory"})
+    assert prior.status_code == 201
+    snap = sim_book["features"]
+    with httpx.Client(base_url=server) as anon:
+        assert anon.get(f"/admin/credit/invite?uscc={code}").status_code in (303, 401)
+    with httpx.Client(base_url=server, follow_redirects=True) as staff:
+        _sign_in(staff)
+        page = staff.get(f"/admin/credit/invite?uscc={code}")
+        link = re.search(r"id='invite' href='([^']+)'", page.text).group(1).replace("&amp;", "&")
+        assert "invite=" in link and code not in link  # the token names the firm; the link does not show it
+        assert "check character" in staff.get("/admin/credit/invite?uscc=911101080000000195").text
+    with httpx.Client(follow_redirects=True) as firm:
+        p = firm.get(link + "&lang=zh")
+        assert f'value="{code}"' in p.text and 'value="77000"' in p.text
+        assert "<option selected>24</option>" in p.text and '<option value="inventory" selected>备货</option>' in p.text
+        sector = snap.loc[snap["firm_id"] == fid, "sector"].iloc[0]
+        assert "我们已掌握的企业信息" in p.text and SECTOR_WORDS[sector][1] in p.text
+        assert "revenue" not in p.text.lower() and "营业收入" not in p.text
+    with httpx.Client(base_url=server) as other:
+        bad = other.get("/apply?lang=en&invite=" + link.split("invite=")[1][:-3] + "xyz")
+        assert "invalid or expired" in bad.text and 'id="known"' not in bad.text and code not in bad.text
+
+
+def test_the_session_remembers_the_last_application(server, sim_book):
+    code = firm_code(sim_book["firms"][61])
+    with httpx.Client(base_url=server, follow_redirects=True) as c:
+        page = c.get("/apply?lang=en")
+        assert 'id="uscc" name="uscc" required maxlength="18"\n value=""' in page.text and 'value="100000"' in page.text
+        c.post("/apply?lang=en", data={"csrf_token": _token(page.text), "uscc": code, "amount": "45000",
+                                       "term_months": "6", "purpose": "equipment", "consent": "yes", "lang": "en"})
+        again = c.get("/apply?lang=en")
+        assert f'value="{code}"' in again.text and 'value="45000"' in again.text
+        assert "<option selected>6</option>" in again.text and "What we already know" in again.text

@@ -190,6 +190,13 @@ class DecisionBook:
             raise UnknownDecision(f"decision {decision_id} is not in the audit log")
         return json.loads(row[0])
 
+    def last_application(self, uscc: str) -> dict | None:
+        """The firm's newest recorded application (what it asked for last time), or None."""
+        with self.lock:
+            row = self.con.execute("SELECT record FROM credit_decision WHERE uscc = ? ORDER BY seq DESC LIMIT 1",
+                                   [uscc]).fetchone()
+        return None if row is None else json.loads(row[0])["application"]
+
     def idempotent(self, key: str) -> tuple[str, str] | None:
         with self.lock:
             row = self.con.execute("SELECT request_sha256, decision_id FROM credit_idempotency WHERE key = ?",

@@ -13,14 +13,18 @@ import threading
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from smepulse.decision.application import Application
+from smepulse.decision.application import PURPOSES, Application
 from smepulse.decision.book import DecisionBook
 from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
+from smepulse.decision.prefill import prefill
 from smepulse.decision.service import DecisionService, IdempotencyConflict
+from smepulse.decision.uscc import validate as uscc_validate
 from smepulse.web import auth
 
 router = APIRouter()
@@ -133,21 +137,76 @@ label{{display:block;margin:.6rem 0 .2rem}}input,select,button{{width:100%;font-
 </body></html>""")
 
 
+PURPOSE_WORDS = {"working_capital": ("Working capital", "流动资金"), "inventory": ("Inventory", "备货"),
+                 "equipment": ("Equipment", "设备购置"), "technology_upgrade": ("Technology upgrade", "技术改造"),
+                 "other": ("Other", "其他")}
+KNOWN_WORDS = {"en": {"known": "What we already know about your business", "sector": "Sector", "region": "Region",
+                      "size": "Size", "months_in_business": "Months in business", "as_of": "data as of"},
+               "zh": {"known": "我们已掌握的企业信息", "sector": "行业", "region": "地区", "size": "规模",
+                      "months_in_business": "经营月数", "as_of": "数据日期"}}
+INVITE_DAYS = 30
+
+
+def _invites(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.secret, salt="smepulse-credit-invite")
+
+
+def invite_token(request: Request, uscc: str) -> str:
+    """A signed link token naming the firm (the lender sends it to the firm: the apply page is then
+    pre-filled with what the lender knows), valid INVITE_DAYS."""
+    return _invites(request).dumps(uscc_validate(uscc))
+
+
+def _invited(request: Request, token: str) -> str | None:
+    try:
+        return str(_invites(request).loads(token, max_age=INVITE_DAYS * 86400))
+    except BadSignature:
+        return None
+
+
 @router.get("/apply", include_in_schema=False)
-def apply_page(request: Request, uscc: str = "", error: str = ""):
+def apply_page(request: Request, uscc: str = "", error: str = "", invite: str = ""):
+    """Pre-filled from a signed invitation link (the firm's profile and its last application in the book)
+    or from this browser session's last application; a bare ?uscc= fills in the code only."""
     lang, tok = _lang(request), auth.csrf_token(request)
-    w = WORDS[lang]
-    purposes = "".join(f'<option value="{p}">{p}</option>' for p in
-                       ("working_capital", "inventory", "equipment", "technology_upgrade", "other"))
+    w, k = WORDS[lang], KNOWN_WORDS[lang]
+    svc = service(request)
+    last = dict(request.session.get("apply_last") or {})
+    code = _invited(request, invite) if invite else None
+    if invite and code is None:
+        error = error or ("The invitation link is invalid or expired." if lang == "en" else "邀请链接无效或已过期。")
+    if code is not None:
+        request.session["apply_last"] = last = {"uscc": code}
+    known = None
+    if last.get("uscc"):
+        try:
+            known = prefill(svc.book, last["uscc"], datetime.now(UTC).date())
+        except DecisionError:
+            known = None
+    fill = {"uscc": uscc or last.get("uscc", ""), "amount": last.get("amount"), "term_months": last.get("term_months"),
+            "purpose": last.get("purpose")}
+    box = ""
+    if known is not None:
+        if code is not None:  # the lender identified the firm: its last application in the book too
+            fill.update({f: fill[f] or getattr(known, f) for f in ("amount", "term_months", "purpose")})
+        if known.profile:
+            rows = "".join(f"<dt>{k[name]}</dt><dd>{escape(v[lang])}</dd>" for name, v in known.profile.items())
+            box = (f"<section id='known'><h2>{k['known']}</h2><dl>{rows}</dl>"
+                   f"<p><small>{k['as_of']} {known.as_of:%Y-%m-%d}</small></p></section>")
+    amount = int(fill["amount"]) if fill["amount"] else 100000
+    term = int(fill["term_months"]) if fill["term_months"] else 12
+    terms = sorted({6, 12, 24, 36, term})
+    term_opts = "".join(f"<option{' selected' if t == term else ''}>{t}</option>" for t in terms)
+    purposes = "".join(f'<option value="{p}"{" selected" if p == fill["purpose"] else ""}>'
+                       f'{PURPOSE_WORDS[p][0 if lang == "en" else 1]}</option>' for p in PURPOSES)
     err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-    return _page(lang, f"""<h1>{w['title']}</h1>{err}<form method="post" action="/apply?lang={lang}">
+    return _page(lang, f"""<h1>{w['title']}</h1>{err}{box}<form method="post" action="/apply?lang={lang}">
 <input type="hidden" name="csrf_token" value="{tok}"><input type="hidden" name="lang" value="{lang}">
-<label for="uscc">{w['code']}</label><input id="uscc" name="uscc" required maxlength="18" value="{escape(uscc)}"
- autocapitalize="characters">
+<label for="uscc">{w['code']}</label><input id="uscc" name="uscc" required maxlength="18"
+ value="{escape(fill['uscc'])}" autocapitalize="characters" autocomplete="off">
 <label for="amount">{w['amount']}</label><input id="amount" name="amount" type="number" min="1000" step="1000"
- value="100000" required>
-<label for="term">{w['term']}</label><select id="term" name="term_months"><option>6</option><option selected>12</option>
-<option>24</option><option>36</option></select>
+ value="{amount}" required inputmode="numeric">
+<label for="term">{w['term']}</label><select id="term" name="term_months">{term_opts}</select>
 <label for="purpose">{w['purpose']}</label><select id="purpose" name="purpose">{purposes}</select>
 <p class="consent"><label><input type="checkbox" name="consent" value="yes" id="consent"> {CONSENT[lang]}</label></p>
 <button type="submit" id="submit">{w['submit']}</button></form>""")
@@ -163,8 +222,10 @@ def apply_submit(request: Request, uscc: str = Form(...), amount: float = Form(.
     try:
         rec, _ = service(request).submit(body)
     except DecisionError as exc:
-        return RedirectResponse(f"/apply?lang={lang}&uscc={escape(uscc)}&error={escape(str(exc))[:300]}",
-                                status_code=303)
+        q = urlencode({"lang": lang, "uscc": uscc[:40], "error": str(exc)[:300]})
+        return RedirectResponse(f"/apply?{q}", status_code=303)
+    request.session["apply_last"] = {"uscc": rec["application"]["uscc"], "amount": amount,
+                                     "term_months": term_months, "purpose": purpose}
     return RedirectResponse(f"/apply/decisions/{rec['decision_id']}?lang={lang}", status_code=303)
 
 
@@ -235,3 +296,14 @@ def review_queue(request: Request, user: auth.User = Depends(auth.require_user))
                    for r in service(request).book.reviews())
     return _page(lang, f"<h1>{WORDS[lang]['queue']}</h1><table id='queue'><tr><th>decision</th><th>code</th>"
                        f"<th>outcome</th><th>requested</th></tr>{rows}</table>")
+
+
+@router.get("/admin/credit/invite", include_in_schema=False)
+def invite_page(request: Request, uscc: str = "", user: auth.User = Depends(auth.require_user)):
+    """Staff: an invitation link for a firm; the firm's apply page opens pre-filled."""
+    lang = _lang(request)
+    try:
+        link = f"{str(request.base_url).rstrip('/')}/apply?{urlencode({'invite': invite_token(request, uscc)})}"
+    except DecisionError as exc:
+        return _page(lang, f"<p class='error' role='alert'>{escape(str(exc))}</p>")
+    return _page(lang, f"<h1>{escape(uscc)}</h1><p><a id='invite' href='{escape(link)}'>{escape(link)}</a></p>")
