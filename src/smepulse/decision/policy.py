@@ -5,6 +5,7 @@ of the rules that matched. A policy directory holds
 - knockouts.json  collect table: every matching row is a knock-out (decline) or a referral (refer)
 - bands.json      first-hit table on the calibrated PD: band, outcome, limit inputs, margin
 - pricing.json    first-hit table on the term: funding cost, LGD, operating cost, capital charge, rate cap
+- challenger.json optional champion/challenger experiment (see decision/experiment.py)
 
 The policy's hash is the sha256 of these files (sorted by name), recorded with every decision.
 """
@@ -21,6 +22,7 @@ from smepulse.decision.errors import DecisionError
 
 DEFAULT_DIR = Path(__file__).with_name("policy")
 TABLES = ("knockouts", "bands", "pricing")
+EXPERIMENT_FILE = "challenger.json"  # optional: champion/challenger (decision/experiment.py), hashed with the policy
 SETTINGS_REQUIRED = ("version", "max_snapshot_age_days", "limit_rounding", "rate_decimals", "top_reasons")
 
 
@@ -96,4 +98,5 @@ def load_policy(directory: str | Path | None = None) -> Policy:
             raise DecisionError(f"policy file {f} is not a JSON decision model with a decision table: "
                                 f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
         nodes[t] = node["id"]
-    return Policy(d, settings, _sha(files), n_rules, decisions, nodes)
+    hashed = files + ([d / EXPERIMENT_FILE] if (d / EXPERIMENT_FILE).is_file() else [])
+    return Policy(d, settings, _sha(hashed), n_rules, decisions, nodes)

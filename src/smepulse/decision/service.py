@@ -19,6 +19,7 @@ from smepulse.decision.application import Application, parse_application
 from smepulse.decision.book import DecisionBook, canonical, sha256_text
 from smepulse.decision.engine import Decision, decide
 from smepulse.decision.errors import DecisionError, OfferNotOpen
+from smepulse.decision.experiment import load_experiment
 from smepulse.decision.policy import Policy, load_policy
 from smepulse.decision.programmes import ProgrammeTagger
 
@@ -49,10 +50,29 @@ class DecisionService:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.programmes = programmes if programmes is not None else ProgrammeTagger(book)
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.experiment = load_experiment(self.policy)
+        exp = self.experiment
+        if exp is not None:  # the challenger arm: (model, model_dir, model_sha256, policy)
+            self.challenger = (exp.model or self.model, exp.model_dir or self.model_dir,
+                               directory_sha256(exp.model_dir) if exp.model_dir else self.model_sha256, exp.policy)
 
-    def _decide(self, app: Application, today: date) -> Decision:
+    def _decide(self, app: Application, today: date):
+        """(decision, snapshot, arm fields of the record, (model_dir, model_sha256, policy) used)."""
         snap = self.book.latest_snapshot(app.uscc, today) if app.consent.given else None
-        return decide(app, snap, self.model, self.policy, today=today, programmes=self.programmes)
+        used = (self.model, self.model_dir, self.model_sha256, self.policy)
+        arm = {"arm": "champion", "experiment": None, "shadow": None}
+        exp = self.experiment
+        if exp is not None:
+            hit, b = exp.in_challenger(app.uscc)
+            arm["experiment"] = exp.summary(b)
+            if hit and exp.mode == "split":
+                used, arm["arm"] = self.challenger, "challenger"
+            elif hit:  # shadow: decided and recorded, never used
+                m, mdir, msha, pol = self.challenger
+                s = decide(app, snap, m, pol, today=today, programmes=self.programmes)
+                arm["shadow"] = shadow_record(s, mdir, msha, pol)
+        d = decide(app, snap, used[0], used[3], today=today, programmes=self.programmes)
+        return d, snap, arm, used[1:]
 
     def submit(self, body: dict, idempotency_key: str | None = None) -> tuple[dict, bool]:
         """(record, replayed)."""
@@ -76,16 +96,17 @@ class DecisionService:
         app = parse_application(body)
         now = self.clock()
         today = app.application_date or now.date()
-        d = self._decide(app, today)
-        snap = self.book.latest_snapshot(app.uscc, today) if d.snapshot_id else None
+        d, snap, arm, (model_dir, model_sha, policy) = self._decide(app, today)
+        if not d.snapshot_id:
+            snap = None
         rec = {"decision_id": f"dec-{uuid.uuid4().hex}", "created_at": now.isoformat(),
                "decided_on": today.isoformat(), "application": app.model_dump(mode="json"),
                "request_sha256": req_hash, "consent": app.consent.model_dump(mode="json"),
                "firm_id": snap.firm_id if snap else None,
                "snapshot_sha256": sha256_text(canonical(snap.features)) if snap else None,
-               "model_dir": str(self.model_dir), "model_sha256": self.model_sha256,
-               "policy_dir": str(self.policy.directory), "idempotency_key": key,
-               **{k: getattr(d, k) for k in OUTCOME_FIELDS}, "requested_amount": d.requested_amount}
+               "model_dir": str(model_dir), "model_sha256": model_sha,
+               "policy_dir": str(policy.directory), "idempotency_key": key,
+               **{k: getattr(d, k) for k in OUTCOME_FIELDS}, "requested_amount": d.requested_amount, **arm}
         rec["timings_ms"] = {**d.timings_ms, "service_before_record": (time.perf_counter_ns() - t0) / 1e6}
         stored = self.book.append_decision(rec, idempotency_key=key, request_sha256=req_hash)
         return stored, False
@@ -130,7 +151,24 @@ def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None
         d.snapshot_id = None
     stored = {k: rec[k] for k in OUTCOME_FIELDS}
     again = {k: v for k, v in canonical_dict(d).items() if k in OUTCOME_FIELDS}
+    sh = rec.get("shadow")
+    if sh:  # the challenger's shadow decision is reproduced too, from its own recorded model and policy
+        smdir, spol = Path(sh["model_dir"]), load_policy(sh["policy_dir"])
+        if directory_sha256(smdir) != sh["model_sha256"] or spol.sha256 != sh["policy_sha256"]:
+            raise DecisionError(f"the challenger model or policy of decision {decision_id} changed since")
+        s = decide(app, snap, load_model(smdir), spol, today=date.fromisoformat(rec["decided_on"]),
+                   programmes=programmes if programmes is not None else ProgrammeTagger(book))
+        if not app.consent.given:
+            s.snapshot_id = None
+        stored["shadow"] = sh
+        again["shadow"] = json.loads(canonical(shadow_record(s, smdir, sh["model_sha256"], spol)))
     return stored, again
+
+
+def shadow_record(d: Decision, model_dir: Path, model_sha256: str, policy: Policy) -> dict:
+    """The challenger's decision as written into a shadow-mode record."""
+    return {**{k: getattr(d, k) for k in OUTCOME_FIELDS}, "model_dir": str(model_dir), "model_sha256": model_sha256,
+            "policy_dir": str(policy.directory)}
 
 
 def canonical_dict(d: Decision) -> dict:
