@@ -33,6 +33,7 @@ PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML,
 def shot(page, name: str) -> None:
     if os.environ.get("SMEPULSE_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
