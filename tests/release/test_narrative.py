@@ -181,7 +181,7 @@ def test_headline_retreat_to_lowest_since_last_year_and_first_below_50():
     cr = facts_of(fs, "crossing", "performance")[0]
     assert cr.values == {"value": 49.7, "side": "contraction", "months": 6} and cr.months["since"] == "2025-02"
     en = narrative(df, "2025-08", M, "en", facts=fs).sentences()
-    assert en[0] == ("Headline SMEI retreated to 50 in August, the lowest reading since September 2024; the "
+    assert en[0] == ("Headline SMEI retreated to 50.0 in August, the lowest reading since September 2024; the "
                      "performance sub-index fell to 49.7, the first below-50 reading in six months.")
     assert en[1] == ("The headline's fall of 1.2 points exceeds the margin of sampling error of the change "
                      "(95% margin ±0.8).")
@@ -243,7 +243,7 @@ def test_movers_contrasts_and_shares():
     fs2 = build_facts(df2, "2025-12", M, today=TODAY)
     assert {f.series for f in facts_of(fs2, "contrast")} == {"headline", "credit", "expectation"}
     en2 = narrative(df2, "2025-12", M, "en", facts=fs2).text
-    assert "The widest gap was in the credit sub-index (55 for manufacturing SMEs against 47.5)." in en2
+    assert "The widest gap was in the credit sub-index (55.0 for manufacturing SMEs against 47.5)." in en2
     zh2 = narrative(df2, "2025-12", M, "zh", facts=fs2).text
     assert "分类指数中差距最大的是信贷分类指数（制造业中小企业55.0，非制造业中小企业47.5）。" in zh2
     assert "新订单（上升2.3个点至52.3）" in zh

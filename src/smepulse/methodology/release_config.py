@@ -91,6 +91,12 @@ class ReleaseConfig(_Strict):
         return later[0] if later else None
 
 
+def merged(base: ReleaseConfig, override: ReleaseConfig) -> ReleaseConfig:
+    """`override`'s keys (those its file sets) over `base`'s: a producer's config adds the publisher and calendar
+    and keeps the methodology's group labels, contrasts and sentences."""
+    return ReleaseConfig.model_validate({**base.model_dump(), **override.model_dump(exclude_unset=True)})
+
+
 def load_release_config(path: str | Path) -> ReleaseConfig:
     """A separate release config YAML (the `release:` block of a methodology, on its own)."""
     path = Path(path)

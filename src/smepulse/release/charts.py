@@ -118,8 +118,7 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
         if "ci_low" in h and h["ci_low"].notna().any():
             layers.append(base.mark_area(opacity=0.18).encode(
                 y=alt.Y("ci_low:Q", title=t["index"], scale=alt.Scale(zero=False)), y2="ci_high:Q",
-                color=alt.Color("name:N", sort=order, scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
-                                legend=None)))
+                color=color))
         layers.append(base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
             y=alt.Y("value:Q", title=t["index"], scale=alt.Scale(zero=False)), color=color,
             tooltip=["period:N", "name:N", alt.Tooltip("value:Q", format=".1f")]))

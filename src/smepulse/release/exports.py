@@ -10,7 +10,7 @@ import pandas as pd
 
 from smepulse.periods import QUARTER_RE
 from smepulse.release.charts import specs
-from smepulse.release.facts import build_facts, choose_adjustment, composite_order
+from smepulse.release.facts import build_facts, choose_adjustment, composite_order, is_provisional
 from smepulse.release.safe import Outputs, neutralise_frame
 
 SERIES_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
@@ -140,6 +140,9 @@ def excel_sheets(rows: pd.DataFrame, period: str, methodology, adjustment: str |
                     cols[f"{s} se"] = sub.set_index("period")["se"]
         wide = pd.DataFrame(cols)
         wide.index.name = "period"
+        if "kind" in part and (part["kind"] == "flash").any():  # a flash month says so on its row
+            flash = set(part.loc[part["kind"] == "flash", "period"])
+            wide.insert(0, "status", ["provisional" if p in flash else "final" for p in wide.index])
         if not full_precision:
             for c in wide.columns:
                 if pd.api.types.is_numeric_dtype(wide[c]) and not str(c).endswith(" n"):
@@ -176,7 +179,8 @@ def release_json(data, period: str, methodology, facts, releases, rows: pd.DataF
     return {
         "survey": methodology.name, "methodology_version": methodology.version, "methodology_sha256":
             getattr(methodology, "sha256", None),
-        "period": period, "source": data.source, "as_of": data.as_of, "vintage": data.vintage,
+        "period": period, "provisional": is_provisional(data.series, period, methodology),
+        "source": data.source, "as_of": data.as_of, "vintage": data.vintage,
         "adjustment": releases[0].adjustment if releases else None,
         "facts": [f.to_dict() for f in facts],
         "narrative": {r.lang: [{"title": p.title, "group": p.group, "sentences": p.sentences}

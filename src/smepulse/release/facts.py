@@ -40,6 +40,15 @@ def neutral_of(methodology) -> float:
     return 0.0 if methodology is not None and methodology.formula == "balance" else 50.0
 
 
+def is_provisional(df: pd.DataFrame, period: str, methodology) -> bool:
+    """A flash release: every headline row of `period` was published as a flash (`kind == 'flash'`)."""
+    if "kind" not in df.columns:
+        return False
+    head = methodology.headline
+    rows = df[(df["period"].astype(str) == period) & ((df["series"] == head) if head else True)]
+    return bool(len(rows)) and bool((rows["kind"] == "flash").all())
+
+
 def component_ids(methodology) -> list[str]:
     """The components of the composites: index questions (surveys) or published input series (presets)."""
     return [q.id for q in methodology.questions if not q.shares_only] + list(methodology.inputs)

@@ -21,12 +21,14 @@ from smepulse.release.facts import (
     component_ids,
     composite_order,
     confidence_pct,
+    is_provisional,
     neutral_of,
 )
 
 LANGS = ("en", "zh")
 SINCE_FORM_FROM = 10  # from ten months on a record names the month ("lowest since September 2024")
-NOTABLE_RECORD = 6    # a group paragraph is written for a record of six months or more
+NOTABLE_RECORD = 12   # a group paragraph is written for a headline record of a year or more
+GROUP_RECORDS = 2     # at most this many component records in a group's paragraph
 
 EN_NUM = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 EN_ORD = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
@@ -36,10 +38,15 @@ ZH_DIGITS = "零一二三四五六七八九"
 # ---------------------------------------------------------------------------------------------- formatting
 
 def fmt_en(x: float) -> str:
-    """One decimal as published; English drops a trailing .0 ("2 points", "to 50")."""
+    """One decimal as published; English drops a trailing .0 in a change ("2 points")."""
     s = f"{abs(x) if x is not None else 0:.1f}"
     s = s[:-2] if s.endswith(".0") else s
     return ("-" if x is not None and x < 0 else "") + s
+
+
+def level_en(x: float) -> str:
+    """A level as the tables show it, one decimal always ("to 45.0", "at -22.0"); changes use fmt_en."""
+    return f"{x:.1f}"
 
 
 def fmt_zh(x: float) -> str:
@@ -159,8 +166,8 @@ class Names:
         if not with_group or group == "all":
             return name
         prefix = self.group_zh(group)
-        if series == self.m.headline and prefix.endswith("中小企业") and name.startswith("中小企业"):
-            name = name[len("中小企业"):]
+        if series == self.m.headline and prefix.endswith("企业") and name.startswith("中小企业"):
+            name = name[len("中小企业"):]  # 制造业中小企业信心指数, 中型企业信心指数 (not 中型企业中小企业…)
         return prefix + name
 
     def subject(self, series: str, group: str) -> str:
@@ -181,7 +188,7 @@ class Names:
         return f"of {self.group_noun(group)}"
 
     def group_noun(self, group: str) -> str:
-        if group == "all":
+        if group == "all" and group not in self.groups:
             return "SMEs" if self.m.kind == "survey" else "all respondents"
         if group in self.groups:
             return self.groups[group].en_noun
@@ -198,10 +205,10 @@ class Names:
 
     def group_title(self, group: str) -> str:
         if self.lang == "en":
-            if group == "all":
+            if group == "all" and group not in self.groups:
                 return "All SMEs" if self.m.kind == "survey" else "All respondents"
             return cap(self.group_noun(group))
-        if group == "all":
+        if group == "all" and group not in self.groups:
             return "全部中小企业" if self.m.kind == "survey" else "全部受访企业"
         return self.group_zh(group)
 
@@ -210,7 +217,7 @@ class Names:
         if self.lang == "zh":
             return self.group_title(group).removesuffix("中小企业").removesuffix("地区") or self.group_title(group)
         noun = self.group_title(group)
-        for cut in (" SMEs", "SMEs in the "):
+        for cut in (" SMEs", "SMEs in the ", "SMEs in "):
             noun = noun.replace(cut, "")
         return cap(noun)
 
@@ -245,6 +252,10 @@ ZH_DETAILED = {"rose": "上升", "rebounded": "回升", "edged_up": "小幅上�
 ZH_SUMMARY = {"rose": "升至", "rebounded": "回升至", "edged_up": "小幅升至", "eased": "小幅回落至", "fell": "降至",
               "retreated": "回落至", "slumped": "大幅降至", "rose_sharply": "大幅升至", "rebounded_sharply": "大幅回升至",
               "steady": "持平于", "little_changed": "基本持平于"}
+# answer codes in Chinese when a share-only question has no sentence of its own in the release config
+CODE_ZH = {"up": "上升", "same": "持平", "down": "下降", "better": "改善", "worse": "恶化", "higher": "较高",
+           "lower": "较低", "more": "增加", "less": "减少", "stable": "稳定", "appreciate": "升值",
+           "depreciate": "贬值", "yes": "是", "no": "否", "increase": "增加", "decrease": "减少"}
 WITHIN_EN = "within the margin of sampling error"
 WITHIN_ZH = "变动在抽样误差范围内"
 
@@ -263,11 +274,11 @@ SIDE_WORDS = {
 def verb_en(change: Fact, points: bool) -> str:
     v, mv = change.values["value"], change.values["move"]
     if mv == "steady":
-        return f"held steady at {fmt_en(v)}"
+        return f"held steady at {level_en(v)}"
     if mv == "little_changed":
-        return f"was little changed at {fmt_en(v)}"
+        return f"was little changed at {level_en(v)}"
     pts = f" {points_en(change.values['change'])}" if points else ""
-    return f"{EN_DETAILED[mv]}{pts} to {fmt_en(v)}"
+    return f"{EN_DETAILED[mv]}{pts} to {level_en(v)}"
 
 
 def verb_zh(change: Fact, points: bool) -> str:
@@ -400,10 +411,12 @@ class Narrative:
 
 
 class Renderer:
-    def __init__(self, facts: list[Fact], methodology, lang: str, period: str, adjustment: str = "sa"):
+    def __init__(self, facts: list[Fact], methodology, lang: str, period: str, adjustment: str = "sa",
+                 provisional: bool = False):
         if lang not in LANGS:
             raise InputError(f"language {lang!r} is not supported: use one of {', '.join(LANGS)}")
         self.lang, self.period, self.m, self.adjustment = lang, period, methodology, adjustment
+        self.provisional = provisional
         self.names = Names(methodology, lang)
         self.cl = Clauses(lang, period, methodology.formula)
         self.conf = confidence_pct(methodology)
@@ -440,7 +453,7 @@ class Renderer:
             body = (verb_en if en else verb_zh)(ch, points)
         else:  # no comparable previous month: the level only, never a change
             v = fs["level"].values["value"]
-            body = f"stood at {fmt_en(v)}" if en else f"为{fmt_zh(v)}"
+            body = f"stood at {level_en(v)}" if en else f"为{fmt_zh(v)}"
         parts = self.cl.extras(fs)
         if ch and error_clause and ch.values["within_error"] and ch.values["move"] not in ("steady", "little_changed"):
             parts = parts[:1] + [WITHIN_EN if en else WITHIN_ZH]
@@ -459,9 +472,9 @@ class Renderer:
         if self.lang == "en":
             qe, pqe = quarter_en(q, self.period), quarter_en(pq, self.period)
             if d == 0:
-                return f"On average, {name} was unchanged from {pqe} at {fmt_en(v)} in {qe}."
+                return f"On average, {name} was unchanged from {pqe} at {level_en(v)} in {qe}."
             how = "increased" if d > 0 else "decreased"
-            return f"On average, {name} {how} by {points_en(d)} from {pqe} to {fmt_en(v)} in {qe}."
+            return f"On average, {name} {how} by {points_en(d)} from {pqe} to {level_en(v)} in {qe}."
         qz, pqz = quarter_zh(q, self.period), quarter_zh(pq, self.period)
         if d == 0:
             return f"{qz}，{name}均值为{fmt_zh(v)}，与{pqz}持平。"
@@ -515,7 +528,10 @@ class Renderer:
         en = self.lang == "en"
         p = Paragraph("Overview" if en else "概览", group="all")
         head = self.m.headline
-        lead = self.movement(head, "all", points=False, month=True, error_clause=False)
+        lead = self.movement(head, "all", points=False, month=True, error_clause=False,
+                             subject=not self.provisional)
+        if lead and self.provisional:  # a flash says so in its first sentence
+            lead = ("According to the flash (provisional) estimate, " + lead) if en else "快报（初步数据）显示，" + lead
         if lead:
             notable, rest = [], []
             for s in self.composites:
@@ -558,8 +574,9 @@ class Renderer:
             out.append(self.movers(mv))
         ranked = sorted((q for q in self.questions if "extreme" in self.by.get((q, group), {})),
                         key=lambda q: -self.by[(q, group)]["extreme"].values["months"])
+        base = len(out)
         for q in ranked:
-            if self.by[(q, group)]["extreme"].values["months"] < 6 or len(out) >= limit + bool(mv) + bool(br):
+            if self.by[(q, group)]["extreme"].values["months"] < 6 or len(out) - base >= limit:
                 continue
             s = self.compact_record(q, group)
             if s:
@@ -577,7 +594,7 @@ class Renderer:
             if en:
                 idx = "index " if mean else ""
                 return (f"{lab(x['series']).lower()} ({idx}{'up' if x['change'] > 0 else 'down'} "
-                        f"{points_en(x['change'])} to {fmt_en(x['value'])}" + (f": {mean}" if mean else "") + ")")
+                        f"{points_en(x['change'])} to {level_en(x['value'])}" + (f": {mean}" if mean else "") + ")")
             return (f"{lab(x['series'])}{'指数' if mean else ''}（{'上升' if x['change'] > 0 else '下降'}"
                     f"{fmt_zh(abs(x['change']))}个点至{fmt_zh(x['value'])}" + (f"，{mean}" if mean else "") + "）")
         up, down = f.values["up"], f.values["down"]
@@ -602,13 +619,13 @@ class Renderer:
         if self.lang == "en":
             series = name.series(f.series, "all")
             if f.values["within_error"] or gap == 0:
-                return (f"{cap(series)} was similar for {name.group_noun(a)} ({fmt_en(va)}) and "
-                        f"{name.group_noun(b)} ({fmt_en(vb)}): the gap of {points_en(gap)} is within the margin of "
+                return (f"{cap(series)} was similar for {name.group_noun(a)} ({level_en(va)}) and "
+                        f"{name.group_noun(b)} ({level_en(vb)}): the gap of {points_en(gap)} is within the margin of "
                         "sampling error.")
             hi, lo = (a, b) if gap > 0 else (b, a)
             vh, vl = max(va, vb), min(va, vb)
             return (f"{cap(series)} was higher for {name.group_noun(hi)} than for {name.group_noun(lo)}: "
-                    f"{fmt_en(vh)} against {fmt_en(vl)}, a gap beyond the margin of sampling error.")
+                    f"{level_en(vh)} against {level_en(vl)}, a gap beyond the margin of sampling error.")
         s = name.series(f.series, a)
         if f.values["within_error"] or gap == 0:
             return (f"{s}（{fmt_zh(va)}）与{name.group_zh(b)}（{fmt_zh(vb)}）相差{fmt_zh(abs(gap))}个点，"
@@ -619,8 +636,8 @@ class Renderer:
         """The sub-index with the widest gap between the two groups (beyond sampling error)."""
         va, vb = f.values["value_a"], f.values["value_b"]
         if self.lang == "en":
-            return (f"The widest gap was in {self.names.series(f.series, 'all')} ({fmt_en(va)} for "
-                    f"{self.names.group_noun(f.values['a'])} against {fmt_en(vb)}).")
+            return (f"The widest gap was in {self.names.series(f.series, 'all')} ({level_en(va)} for "
+                    f"{self.names.group_noun(f.values['a'])} against {level_en(vb)}).")
         return (f"分类指数中差距最大的是{self.names.series(f.series, 'all', with_group=False)}"
                 f"（{self.names.group_zh(f.values['a'])}{fmt_zh(va)}，{self.names.group_zh(f.values['b'])}{fmt_zh(vb)}）。")
 
@@ -641,17 +658,17 @@ class Renderer:
         label = self.names.label(f.series)
         if en:
             return f"{label}: " + ", ".join(f"{fmt_en(v)}% {k.replace('_', ' ')}" for k, v in sh.items()) + "."
-        return f"{label}：" + "，".join(f"{k} {fmt_zh(v)}%" for k, v in sh.items()) + "。"
+        return f"{label}：" + "，".join(f"{CODE_ZH.get(k, k)}{fmt_zh(v)}%" for k, v in sh.items()) + "。"
 
     def notable(self, group: str) -> bool:
         """A group gets its own paragraph when its headline or a sub-index moved beyond the margin of sampling
-        error (or, without standard errors, by at least the `moderate` threshold), crossed the no-change level
-        or set a record of six months or more."""
+        error (or, without standard errors, by at least the `moderate` threshold), or its headline crossed the
+        no-change level or set a record of a year or more (NOTABLE_RECORD)."""
+        head = self.by.get((self.m.headline, group), {})
+        if "crossing" in head or ("extreme" in head and head["extreme"].values["months"] >= NOTABLE_RECORD):
+            return True
         for s in self.composites:
-            fs = self.by.get((s, group), {})
-            ch = fs.get("change")
-            if "crossing" in fs or ("extreme" in fs and fs["extreme"].values["months"] >= NOTABLE_RECORD):
-                return True
+            ch = self.by.get((s, group), {}).get("change")
             if ch and ch.values["move"] not in ("steady", "little_changed"):
                 if ch.values.get("margin") is None:
                     if abs(ch.values["change"]) >= self.thresholds.moderate:
@@ -661,15 +678,18 @@ class Renderer:
         return False
 
     def group(self, group: str) -> Paragraph | None:
+        """Short: each composite's move, the quarterly average of the first one only (the others are in the
+        tables) and at most GROUP_RECORDS component records."""
         p = Paragraph(self.names.group_title(group), group=group)
         for s in self.composites:
             m = self.movement(s, group, points=True, month=not p.sentences)  # the month once per paragraph
             if m:
+                first = not p.sentences
                 p.sentences.append(m + ("." if self.lang == "en" else "。"))
-                q = self.quarter(s, group)
+                q = self.quarter(s, group) if first else None
                 if q:
                     p.sentences.append(q)
-        p.sentences += self.components(group)
+        p.sentences += self.components(group, limit=GROUP_RECORDS)
         return p if p.sentences else None
 
     def render(self) -> list[Paragraph]:
@@ -700,8 +720,9 @@ class Renderer:
         return [p for p in out if p.sentences]
 
 
-def render(facts: list[Fact], methodology, lang: str, period: str, adjustment: str = "sa") -> list[Paragraph]:
-    return Renderer(facts, methodology, lang, period, adjustment).render()
+def render(facts: list[Fact], methodology, lang: str, period: str, adjustment: str = "sa",
+           provisional: bool = False) -> list[Paragraph]:
+    return Renderer(facts, methodology, lang, period, adjustment, provisional).render()
 
 
 def narrative(df: pd.DataFrame, period: str, methodology, lang: str = "en", adjustment: str | None = None,
@@ -712,4 +733,5 @@ def narrative(df: pd.DataFrame, period: str, methodology, lang: str = "en", adju
     if facts is None:
         facts = build_facts(df, period, methodology, adjustment=adjustment, today=today)
     adj = adjustment or choose_adjustment(df, period)
-    return Narrative(period, lang, adj, render(facts, methodology, lang, period, adj), facts)
+    prov = is_provisional(df, period, methodology)
+    return Narrative(period, lang, adj, render(facts, methodology, lang, period, adj, prov), facts)

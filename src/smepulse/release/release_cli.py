@@ -8,7 +8,7 @@ from rich.console import Console
 
 from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
-from smepulse.methodology.release_config import load_release_config
+from smepulse.methodology.release_config import load_release_config, merged
 from smepulse.periods import parse_date_option
 from smepulse.release.exports import write_exports
 from smepulse.release.facts import composite_order
@@ -36,7 +36,7 @@ def release_cmd(
                                  "next to --out."),
     config: Path | None = typer.Option(None, "--config", help="Release config YAML (publisher, contact, "
                                         "fieldwork, calendar, embargo, commentary, logo, thresholds: "
-                                        "docs/release.md); replaces the methodology's `release:` block."),
+                                        "docs/release.md); its keys override the methodology's `release:` block."),
     full_precision: bool = typer.Option(False, "--full-precision", help="Exports with six decimals instead of "
                                         "rounded as published (values one decimal, standard errors two)."),
     interactive: bool = typer.Option(False, "--interactive", help="HTML: inline the Vega bundle (about 0.9 MB, "
@@ -54,7 +54,7 @@ def release_cmd(
         raise InputError(f"--format {fmt!r} is not supported: use one of {', '.join(FORMATS)}")
     m = load_methodology(methodology)
     if config is not None:
-        m = m.model_copy(update={"release": load_release_config(config)})
+        m = m.model_copy(update={"release": merged(m.release, load_release_config(config))})
     if series is not None:
         if as_of:
             raise InputError("--as-of applies to a store; a series file is already one vintage")

@@ -23,8 +23,18 @@ from smepulse.index.series_io import read_series
 from smepulse.periods import from_index, month_name, to_index
 from smepulse.release.charts import build_charts, js_bundle, specs, to_svg
 from smepulse.release.exports import write_exports
-from smepulse.release.facts import Fact, build_facts, choose_adjustment, composite_order, published, z_of
-from smepulse.release.narrative import LANGS, Names, Narrative, fmt_zh, narrative
+from smepulse.release.facts import (
+    Fact,
+    build_facts,
+    choose_adjustment,
+    component_ids,
+    composite_order,
+    confidence_pct,
+    is_provisional,
+    published,
+    z_of,
+)
+from smepulse.release.narrative import LANGS, Names, Narrative, fmt_zh, group_order, narrative
 from smepulse.release.safe import Outputs, md_escape
 from smepulse.store import open_store
 
@@ -36,7 +46,8 @@ OPTIONAL_COLUMNS = ("n", "n_eff", "up", "same", "down", "se", "se_change", "ci_l
 UI = {
     "en": {
         "title": "{title}: {month}", "colon": ": ", "headline": "Headline", "change": "Change on the month", "interval": "95% interval",
-        "respondents": "Respondents", "se": "SE", "sa": "seasonally adjusted", "nsa": "not seasonally adjusted",
+        "respondents": "Respondents", "se": "SE", "flash_tag": " (flash)",
+        "positive": "positive balance (above 0)", "negative": "negative balance (below 0)", "zero": "zero balance", "sa": "seasonally adjusted", "nsa": "not seasonally adjusted",
         "narrative": "Commentary", "charts": "Charts", "tables": "Tables", "series": "Series", "value": "Value",
         "previous": "Previous", "n": "n", "flag": "Flag", "group": "Group", "revisions": "Revisions",
         "first": "First release", "latest": "Latest", "revision": "Revision", "flash": "Flash",
@@ -51,32 +62,19 @@ UI = {
         "next_release": "Next release", "embargo": "Embargo", "overview_table": "Groups at a glance",
         "marks": "* change beyond the margin of sampling error; † not seasonally adjusted (its own change on the "
                  "month, unadjusted)", "commentary": "Economist's commentary",
-        "more_tables": "Every series of every group, with n, SE and 95% intervals, is in the HTML and Markdown "
+        "more_tables": "Every series of every group, with n, SE and confidence intervals, is in the HTML and Markdown "
                        "reports and in the CSV, Excel, JSON and SDMX-CSV exports.", "suppressed": "suppressed", "no_revisions":
         "Revisions are shown when the release is written from a store of vintages (--store).",
-        "notes": [
-            "Each question is a diffusion index: the percentage answering 'up' plus half the percentage answering "
-            "'same' (inverted for questions where 'up' is bad, such as funding cost). 50 means no change; above 50, "
-            "more firms report improvement than deterioration.",
-            "Sub-indexes are weighted means of their questions' diffusion indices; the headline is the mean of the "
-            "sub-indexes, with the weights of the methodology file ({name} {version}).",
-            "Standard errors come from a stratified bootstrap over firms with the weighting redone in each replicate; "
-            "the 95% interval is the value plus or minus 1.96 standard errors. A change is described cautiously "
-            "('edged up', 'was little changed') when it is within 1.96 standard errors of the change.",
-            "Seasonal adjustment uses X-13ARIMA-SEATS with a Chinese New Year regressor; seasonally adjusted rows "
-            "carry the unadjusted standard error. Cells with an effective sample below {minimum} are suppressed.",
-            "Numbers are rounded to one decimal as published, and every statement in the commentary is decided on "
-            "the rounded numbers.",
-        ],
     },
     "zh": {
         "title": "{title}：{month}", "colon": "：", "headline": "总指数", "change": "较上月变动", "interval": "95%置信区间",
-        "respondents": "受访企业数", "se": "标准误", "sa": "季节调整", "nsa": "未经季节调整",
+        "respondents": "受访企业数", "se": "标准误", "flash_tag": "（快报）",
+        "positive": "差额为正（高于0）", "negative": "差额为负（低于0）", "zero": "差额为零", "sa": "经季节调整", "nsa": "未经季节调整",
         "narrative": "解读", "charts": "图表", "tables": "数据表", "series": "指数", "value": "数值",
         "previous": "上月", "n": "样本数", "flag": "标记", "group": "企业类别", "revisions": "数据修订",
         "first": "首次发布", "latest": "最新", "revision": "修订幅度", "flash": "快报",
         "flash_rev": "快报至终值", "period": "月份", "methodology": "方法说明",
-        "source": "数据来源", "as_of": "截至", "all_groups": "各类企业信心指数及分项指数",
+        "source": "数据来源", "as_of": "截至", "all_groups": "各类企业信心指数及分类指数",
         "expansion": "扩张区间（高于50）", "contraction": "收缩区间（低于50）", "unchanged": "荣枯线（50）",
         "generated": "由smepulse于{date}生成",
         "provisional": "快报（初步数据）：", "provisional_note": "初步数据：根据截至目前收到的问卷计算的快报，"
@@ -85,19 +83,9 @@ UI = {
         "sample": "样本", "sample_value": "{n}家受访企业", "response_rate": "回收率",
         "next_release": "下期发布日期", "embargo": "禁发时间", "overview_table": "各类企业一览",
         "marks": "* 变动超出抽样误差；† 未经季节调整（其较上月变动亦为未经季节调整数据）", "commentary": "经济学家点评",
-        "more_tables": "各类企业全部指数（含样本数、标准误及95%置信区间）见HTML与Markdown版报告及CSV、Excel、JSON和"
+        "more_tables": "各类企业全部指数（含样本数、标准误及置信区间）见HTML与Markdown版报告及CSV、Excel、JSON和"
                        "SDMX-CSV导出文件。", "suppressed": "样本不足未发布", "no_revisions":
         "从数据库（--store）生成时显示各期修订情况。",
-        "notes": [
-            "各问题指标为扩散指数：回答“增加”的企业占比加上回答“持平”的企业占比的一半（融资成本等反向指标取“减少”）。"
-            "50为荣枯线，高于50表示报告改善的企业多于报告恶化的企业。",
-            "分项指数为所含问题扩散指数的加权平均，总指数为各分项指数的平均，权重见方法文件（{name} {version}）。",
-            "标准误采用按企业分层的自助法（bootstrap）估计，每次重抽样均重新加权；95%置信区间为数值加减1.96倍标准误。"
-            "若较上月变动在变动标准误的1.96倍以内，解读采用审慎表述（如“小幅上升”“基本持平”）。",
-            "季节调整采用X-13ARIMA-SEATS并纳入春节因素；季调数据沿用未调整数据的标准误。有效样本量低于{minimum}的"
-            "单元不予发布。",
-            "所有数值按发布口径保留一位小数，解读中的判断均基于四舍五入后的数值。",
-        ],
     },
 }
 
@@ -128,12 +116,7 @@ class Release:
     @property
     def provisional(self) -> bool:
         """A flash release: the month's headline rows were published as a flash (kind == 'flash')."""
-        df = self.data.series
-        if "kind" not in df.columns:
-            return False
-        kinds = df.loc[(df["period"].astype(str) == self.period) & (df["series"] == self.methodology.headline),
-                       "kind"]
-        return bool(len(kinds)) and bool((kinds == "flash").all())
+        return is_provisional(self.data.series, self.period, self.methodology)
 
     @property
     def title(self) -> str:
@@ -262,7 +245,7 @@ def context(rel: Release) -> dict:
 
 def _context(rel: Release) -> dict:
     m, lang, period = rel.methodology, rel.lang, rel.period
-    ui = UI[lang]
+    ui = _ui_for(m, lang, rel.provisional)
     names = Names(m, lang)
     df = rel.data.series
     df = df[df["period"].astype(str).str.len() == 7]
@@ -275,7 +258,8 @@ def _context(rel: Release) -> dict:
     before_nsa = nsa[nsa["period"] == prev].set_index(["series", "group"])
     z = z_of(m)
     composites = composite_order(m)
-    questions = [q for q in m.questions]
+    questions = component_ids(m)
+    shares_ids = {q.id for q in m.questions if q.shares_only}
 
     def label(s):
         if s == m.headline:
@@ -287,7 +271,7 @@ def _context(rel: Release) -> dict:
         if (s, g) not in src.index:
             return None
         r = src.loc[(s, g)]
-        shares_only = any(q.id == s and q.shares_only for q in questions)
+        shares_only = s in shares_ids
         prev_src = before if src is now else before_nsa
         p = prev_src.loc[(s, g)] if (s, g) in prev_src.index else None
         v = r.get("value")
@@ -308,11 +292,10 @@ def _context(rel: Release) -> dict:
                 "shares_only": shares_only, "composite": s in composites,
                 "adjustment": "" if src is now else "nsa", "significant": significant}
 
-    groups = list(dict.fromkeys(df["group"]))
-    groups = (["all"] if "all" in groups else []) + [g for g in groups if g != "all"]
+    groups = group_order(m, list(dict.fromkeys(df["group"])))
     tables = []
     for g in groups:
-        rows = [r for r in (row(s, g) for s in composites + [q.id for q in questions]) if r]
+        rows = [r for r in (row(s, g) for s in composites + questions + sorted(shares_ids)) if r]
         if rows:
             tables.append({"group": g, "title": names.group_title(g), "rows": rows})
     matrix = []
@@ -358,17 +341,18 @@ def _context(rel: Release) -> dict:
     released = date.fromisoformat(rel.data.as_of[:10]) if rel.data.as_of else date.today()
     nxt = cfg.next_release(released)
     if nxt:
-        about.append((ui["next_release"], nxt.isoformat() if lang == "en" else
-                      f"{nxt.year}年{nxt.month}月{nxt.day}日"))
+        about.append((ui["next_release"], _date(nxt, lang)))
     if cfg.embargo:
         about.append((ui["embargo"], getattr(cfg.embargo, lang)))
     first_charts = [k for k in ("history",) if k in rel.svgs]
-    notes = [n.format(name=m.name, version=m.version, minimum=m.publication_minimum) for n in ui["notes"]]
+    notes = method_notes(m, lang, has_se="se" in df and df["se"].notna().any(),
+                         has_sa="adjustment" in df and (df["adjustment"] == "sa").any())
     return {
         "lang": lang, "html_lang": "zh-Hans" if lang == "zh" else "en", "ui": ui, "title": rel.title,
         "period": period, "month": month_name(period, lang),
         "adjustment": ui[rel.adjustment], "headline": head,
-        "side": ui[lvl.values["side"]] if lvl else "", "headline_change": ch.values if ch else None,
+        "side": ui[BALANCE_SIDE[lvl.values["side"]] if m.formula == "balance" else lvl.values["side"]]
+        if lvl else "", "headline_change": ch.values if ch else None,
         "headline_se_change": _f(ch.values.get("se_change")) if ch else "–",
         "paragraphs": rel.narrative.paragraphs, "svgs": rel.svgs, "chart_titles": chart_titles,
         "svg_uris": {k: "data:image/svg+xml;base64," + base64.b64encode(v.encode("utf-8")).decode("ascii")
@@ -376,12 +360,96 @@ def _context(rel: Release) -> dict:
         "tables": tables, "matrix": matrix, "composite_labels": [label(s) for s in composites],
         "revisions": revisions, "notes": notes, "extra_notes": getattr(m, "notes", None) if lang == "en" else None,
         "source": rel.data.source, "as_of": rel.data.as_of, "vintage": rel.data.vintage,
-        "generated": ui["generated"].format(date=date.today().isoformat()),
+        "generated": ui["generated"].format(date=_date(date.today(), lang)),
         "zh": lang == "zh", "fmt_zh": fmt_zh,
         "provisional": rel.provisional, "about": about, "embargo": getattr(cfg.embargo, lang) if cfg.embargo else "",
         "commentary": getattr(cfg.commentary, lang) if cfg.commentary else "", "logo": _logo_uri(cfg.logo),
         "first_charts": first_charts, "other_charts": [k for k in rel.svgs if k not in first_charts],
     }
+
+
+BALANCE_SIDE = {"expansion": "positive", "contraction": "negative", "unchanged": "zero"}
+
+
+def _ui_for(m, lang: str, provisional: bool) -> dict:
+    """The page's words for this methodology: the confidence level of its sampling, and a flash marked in the
+    tables' value column and the group table's heading."""
+    ui = dict(UI[lang])
+    conf = confidence_pct(m)
+    ui["interval"] = f"{conf}% interval" if lang == "en" else f"{conf}%置信区间"
+    if provisional:
+        ui["value"] += ui["flash_tag"]
+        ui["overview_table"] += ui["flash_tag"]
+    return ui
+
+
+def _weights(c, names: Names, lang: str) -> str:
+    parts = []
+    for t in c.terms:
+        w = f"{t.weight:.4g}"
+        name = names.label(t.series)
+        if t.inverted:
+            name = f"{name} (inverted)" if lang == "en" else f"{name}（反向）"
+        parts.append(f"{name} {w}" if lang == "en" else f"{name}{w}")
+    return ", ".join(parts) if lang == "en" else "、".join(parts)
+
+
+def method_notes(m, lang: str, has_se: bool, has_sa: bool) -> list[str]:
+    """Methodology notes written from the methodology itself: its formula, its composites and their weights,
+    its inverted questions, its confidence level, its seasonal policy and its publication minimum."""
+    names = Names(m, lang)
+    en = lang == "en"
+    conf, z = confidence_pct(m), f"{z_of(m):g}"
+    inverted = [names.label(q.id) for q in m.questions if q.inverted]
+    out = []
+    if m.formula == "diffusion":
+        inv = ""
+        if inverted:
+            inv = (f" (inverted for questions where 'up' is bad: {', '.join(x.lower() for x in inverted)})" if en
+                   else f"（反向指标取“减少”：{'、'.join(inverted)}）")
+        out.append("Each index is a diffusion index: the percentage answering 'up' plus half the percentage "
+                   f"answering 'same'{inv}. 50 means no change; above 50, more respondents report improvement than "
+                   "deterioration." if en else
+                   f"各指数为扩散指数：回答“增加”的占比加上回答“持平”的占比的一半{inv}。50为荣枯线，高于50表示报告改善"
+                   "的多于报告恶化的。")
+    else:
+        out.append("Each series is a balance: the percentage of positive answers minus the percentage of negative "
+                   "answers (-100 to 100). 0 means as many respondents report improvement as deterioration."
+                   if en else "各序列为差额：回答“改善”的占比减去回答“恶化”的占比（-100至100）。0表示报告改善与报告恶化的"
+                   "一样多。")
+    for c in m.composites:
+        title = names.label(c.id)
+        out.append(f"{title} is the weighted mean of {_weights(c, names, lang)} ({m.name} {m.version})." if en
+                   else f"{title}为{_weights(c, names, lang)}的加权平均（{m.name} {m.version}）。")
+    if has_se:
+        boot = m.kind == "survey"
+        out.append((("Standard errors come from a stratified bootstrap over respondents with the weighting redone "
+                     "in each replicate; " if boot else "") +
+                    f"the {conf}% interval is the value plus or minus {z} standard errors. A change within {z} "
+                    "standard errors of the change is reported as within the margin of sampling error.") if en else
+                   ("标准误采用按受访者分层的自助法（bootstrap）估计，每次重抽样均重新加权；" if boot else "") +
+                   f"{conf}%置信区间为数值加减{z}倍标准误；较上月变动在变动标准误的{z}倍以内时，表述为在抽样误差范围内。")
+    if has_sa:
+        if m.kind == "survey" and m.seasonal.method != "none":
+            how = {"x13": "X-13ARIMA-SEATS", "stl": "STL"}[m.seasonal.method]
+            cny = m.seasonal.holiday == "cny"
+            out.append(f"Seasonal adjustment uses {how}" + (" with a Chinese New Year regressor" if cny else "") +
+                       "; seasonally adjusted rows carry the unadjusted standard error." if en else
+                       f"季节调整采用{how}" + ("并纳入春节因素" if cny else "") + "；经季节调整数据沿用未经季节调整数据的标准误。")
+        else:
+            out.append("Seasonally adjusted values are as the source publishes them." if en else
+                       "经季节调整数据沿用数据来源的发布值。")
+    if m.publication_minimum:
+        out.append(f"Cells with an effective sample below {m.publication_minimum} are suppressed." if en else
+                   f"有效样本量低于{m.publication_minimum}的单元不予发布。")
+    out.append("Numbers are rounded to one decimal as published, and every statement in the commentary is decided "
+               "on the rounded numbers." if en else "所有数值按发布口径保留一位小数，解读中的判断均基于四舍五入后的数值。")
+    return out
+
+
+def _date(d: date, lang: str) -> str:
+    """A day as a reader writes it: 3 December 2026 / 2026年12月3日."""
+    return f"{d.day} {d.strftime('%B')} {d.year}" if lang == "en" else f"{d.year}年{d.month}月{d.day}日"
 
 
 def _logo_uri(path: str) -> str:
