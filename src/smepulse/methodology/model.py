@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -16,16 +17,29 @@ from smepulse.methodology.seasonal_policy import SeasonalPolicy
 
 PRESET_DIR = Path(__file__).parent / "presets"
 WEIGHT_TOLERANCE = 1e-6
+# Answer labels respondents' files use for the usual codes (zh and en); a question's own `labels` come first.
+DEFAULT_LABELS: dict[str, tuple[str, ...]] = {
+    "up": ("增加", "上升", "提高", "改善", "好转", "更好", "increase", "increased", "higher", "better", "more"),
+    "same": ("持平", "不变", "相同", "一样", "no change", "unchanged", "equal"),
+    "down": ("减少", "下降", "降低", "恶化", "变差", "更差", "decrease", "decreased", "lower", "worse", "less"),
+    "appreciate": ("升值",), "stable": ("稳定", "基本稳定", "不变"), "depreciate": ("贬值",),
+}
 
 
 def _weight(v: object) -> float:
     """Weights may be written as fractions ("1/3") so that equal thirds sum to exactly 1."""
     if isinstance(v, str):
         try:
-            return float(Fraction(v.strip()))
+            out = float(Fraction(v.strip()))
         except (ValueError, ZeroDivisionError) as exc:
             raise ValueError(f"weight {v!r} is not a number or fraction like 1/3") from exc
-    return float(v)  # type: ignore[arg-type]
+    elif isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"weight {v!r} is not a number or fraction like 1/3")
+    else:
+        out = float(v)
+    if not math.isfinite(out):
+        raise ValueError(f"weight {v!r} is not a finite number")
+    return out
 
 
 class _Strict(BaseModel):
@@ -46,6 +60,15 @@ class Question(_Strict):
     inverted: bool = False
     # Reported as response shares only, never in an index (e.g. FX expectations).
     shares_only: bool = False
+    # How respondents' files may write each code, e.g. {up: {en: Increase, zh: 增加}}; matched without case.
+    labels: dict[str, Text] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _labels_known(self) -> Question:
+        unknown = sorted(set(self.labels) - set(self.codes))
+        if unknown:
+            raise ValueError(f"labels of question '{self.id}' name unknown codes {unknown}")
+        return self
 
     @field_validator("codes")
     @classmethod
@@ -116,6 +139,10 @@ class Target(_Strict):
 
     @model_validator(mode="after")
     def _sum(self) -> Target:
+        for value, share in self.shares.items():
+            if not math.isfinite(share) or share < 0 or share > 1:
+                raise ValueError(f"target share of '{value}' for '{self.dimension}' must be between 0 and 1, "
+                                 f"got {share!r}")
         total = sum(self.shares.values())
         if abs(total - 1) > 1e-4:
             raise ValueError(f"target shares for '{self.dimension}' sum to {total:.6g}, not 1")
@@ -188,6 +215,14 @@ class Methodology(_Strict):
                 return q
         raise KeyError(qid)
 
+    def code_labels(self, q: Question) -> dict[str, tuple[str, ...]]:
+        """Every way a file may write each code of `q`: its own labels (en, zh), then the usual ones."""
+        out: dict[str, tuple[str, ...]] = {}
+        for code in q.codes:
+            own = (q.labels[code].en, q.labels[code].zh) if code in q.labels else ()
+            out[code] = own + DEFAULT_LABELS.get(code, ())
+        return out
+
     def blocks(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for q in self.questions:
@@ -217,6 +252,25 @@ def _format_error(path: str, data: dict, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML that refuses a key given twice in one mapping (instead of keeping the last silently)."""
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"duplicate key {key!r} (first at line {seen[key] + 1}); keep one", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def load_methodology(name_or_path: str | Path) -> Methodology:
     """Load a shipped preset by name (`smei`, `nbs-pmi`, ...) or a user's YAML file by path."""
     path = Path(name_or_path)
@@ -230,9 +284,11 @@ def load_methodology(name_or_path: str | Path) -> Methodology:
         raise MethodologyError(f"methodology file {path} does not exist")
     raw = path.read_bytes()
     try:
-        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(raw, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise MethodologyError(f"{path}: not valid YAML: {exc}") from exc
+        raise MethodologyError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise MethodologyError(f"{path}: not a UTF-8 YAML file ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise MethodologyError(f"{path}: expected a mapping at the top level")
     data = {**data, "source_file": str(path), "sha256": hashlib.sha256(raw).hexdigest()}
