@@ -87,6 +87,36 @@ def test_scorecard_points_follow_pdo():
     # monotone metadata -> descending points in sales_drop's numeric bins
     sd = tab[(tab.Variable == "sales_drop") & ~tab.Bin.isin(["Special", "Missing"])]["Points"].to_numpy()
     assert (np.diff(sd) <= 1e-9).all()
+    # one calibrated mapping: the Platt map is folded into the card, the reported PD is the card's PD
+    assert m.calibrator.method_ == "none" and len(est.platt_) == 2
+    out = m.score_frame(df)[0]
+    inside = out["pd"].between(0.001, 0.999)
+    assert np.allclose(out["score"][inside], np.round(m.scaling.score(out["pd"][inside]), 1), atol=0.051)
+
+
+def test_scorecard_selects_a_reviewable_card_and_survives_a_column_empty_in_training():
+    """The pipeline's crash case: a year-on-year feature missing for every training row (history too
+    short early in the window) but present later. Plus noise, a near-copy of the strongest
+    characteristic and a cap on the count: the card keeps the signal, drops the rest, and says why."""
+    df = _book(6000, seed=11)  # on 2,400 rows one of 12 noise columns correlates by chance (AUC 0.55)
+    rng = np.random.default_rng(11)
+    df["applied"] = pd.date_range("2020-01-01", periods=len(df), freq="h")
+    for i in range(12):
+        df[f"noise_{i}"] = rng.normal(size=len(df))
+    df["sales_drop_copy"] = df["sales_drop"] + rng.normal(0, 0.01, len(df))
+    df["yoy_growth"] = np.where(np.arange(len(df)) > 0.75 * len(df), rng.normal(size=len(df)), np.nan)
+    m = train(df, "bad", time_column="applied", model="scorecard", specs=SPECS,
+              scorecard={"max_features": 3, "min_iv": 0.02})
+    sel = m.metrics["scorecard_selection"]
+    assert set(m.features) <= {"sales_drop", "sales_drop_copy", "age", "sector"} and len(m.features) <= 3
+    assert "sales_drop" in m.features or "sales_drop_copy" in m.features
+    twin = "sales_drop_copy" if "sales_drop" in m.features else "sales_drop"
+    assert sel[twin]["status"].startswith("dropped: WOE correlates")
+    assert sel["yoy_growth"]["status"] == "dropped: fewer than two distinct values in the training rows"
+    assert all(sel[f"noise_{i}"]["status"] != "selected" for i in range(12))
+    assert set(m.estimator.table()["Variable"]) == set(m.features)
+    out, _ = m.score_frame(df.tail(50))
+    assert out["pd"].notna().all() and out["reason_1"].notna().any()
 
 
 def test_calibrator_picks_and_fixes_a_miscalibrated_score():

@@ -1,17 +1,31 @@
-"""The champion on smepulse's own alternative-data pipeline: simulator -> point-in-time features ->
-model, with the feature metadata's monotone directions and reason templates."""
+"""The champion and the scorecard on smepulse's own alternative-data pipeline: simulator ->
+point-in-time features -> model, with the feature metadata's monotone directions and reason templates."""
 from __future__ import annotations
 
-import numpy as np
+import json
 
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from smepulse.cli import app
 from smepulse.credit.features import build_features, feature_specs
 from smepulse.credit.train import train
 from smepulse.sim.credit import SimConfig, simulate
 
 
-def test_champion_on_simulated_alternative_data(tmp_path):
-    simulate(SimConfig(n_firms=2500, default_rate=0.08, seed=3, months=24), tmp_path)
-    f = build_features(tmp_path)
+@pytest.fixture(scope="module")
+def features(tmp_path_factory):
+    d = tmp_path_factory.mktemp("altdata")
+    simulate(SimConfig(n_firms=2500, default_rate=0.08, seed=3, months=24), d)
+    f = build_features(d)
+    f.to_parquet(d / "features.parquet", index=False)
+    return d / "features.parquet", f
+
+
+def test_champion_on_simulated_alternative_data(features):
+    f = features[1]
     f = f[f["default_12m"].notna()]  # censored applications have no outcome yet
     specs = feature_specs()
     m = train(f, "default_12m", time_column="application_date", exclude=["application_id", "firm_id"],
@@ -28,3 +42,25 @@ def test_champion_on_simulated_alternative_data(tmp_path):
     # sentences come from the metadata templates, not the generic fallback
     assert not any(" is high (value" in s or " is low (value" in s for s in sentences)
     assert out["reason_zh_1"].dropna().str.contains("[\u4e00-\u9fff]").all()
+
+
+def test_scorecard_through_the_cli_on_the_projects_own_pipeline(features):
+    """The issue's crash case: simulate -> features -> `credit train --model scorecard` (censored rows
+    and all) used to die in optbinning; now a card of at most 15 of the 118 characteristics."""
+    path, f = features
+    out = path.parent / "card"
+    r = CliRunner().invoke(app, ["credit", "train", "--data", str(path), "--target", "default_12m",
+                                 "--time-column", "application_date", "--exclude", "application_id,firm_id",
+                                 "--model", "scorecard", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "smepulse feature metadata" in r.output and "characteristics selected" in r.output
+    met = json.loads((out / "validation.json").read_text())
+    chosen = [c for c, s in met["scorecard_selection"].items() if s["status"] == "selected"]
+    assert 3 <= len(chosen) <= 15 and met["auc"] > 0.65
+    card = pd.read_csv(out / "scorecard.csv")
+    assert set(card["Variable"]) == set(chosen)
+    specs = feature_specs()
+    for c in chosen:  # the metadata's direction of risk holds bin by bin
+        if specs[c].monotone:
+            pts = card[(card.Variable == c) & (card.Bin != "Missing")]["Points"].to_numpy()
+            assert (np.sign(np.diff(pts)) * -np.sign(specs[c].monotone) >= -1e-9).all(), c

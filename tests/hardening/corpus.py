@@ -470,8 +470,6 @@ KNOWN_FAILING: dict[str, str] = {
     'adjust-text-value': 'seasonal: read_tidy validation (#11)',
     'adjust-bad-period': 'seasonal: read_tidy validation (#11)',
     'adjust-not-parquet': 'seasonal: read_tidy validation (#11)',
-    'credit-train-header-only': 'credit: training gates (#11)',
-    'credit-train-twelve-rows': 'credit: training gates (#11)',
     'compute-min-n-negative': 'index: --min-n range (#11)',
 }
 for _c in CASES:

@@ -20,6 +20,7 @@ _EPS = 1e-9
 PD_FLOOR = 0.0003
 MIN_ISOTONIC_EVENTS = 200
 METHODS = ("platt", "beta", "isotonic")
+# "none": the model's own PD, floored; used by the scorecard, whose Platt map is folded into its points
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -44,6 +45,8 @@ class Calibrator(BaseEstimator):
         self.min_isotonic_events = min_isotonic_events
 
     def _fit_one(self, method: str, p, y, w=None):
+        if method == "none":
+            return ("none",)
         if method == "platt":  # logistic on the raw log-odds: two parameters, robust on small samples
             lr = LogisticRegression(C=1e6).fit(_logit(p)[:, None], y, sample_weight=w)
             return ("platt", float(lr.coef_[0, 0]), float(lr.intercept_[0]))
@@ -61,6 +64,8 @@ class Calibrator(BaseEstimator):
             out = 1 / (1 + np.exp(-(params[1] * _logit(p) + params[2])))
         elif params[0] == "beta":
             out = 1 / (1 + np.exp(-(_beta_design(p) @ np.asarray(params[1]) + params[2])))
+        elif params[0] == "none":
+            out = p
         else:
             out = np.interp(p, params[1], params[2])
         return np.clip(out, self.floor, 1 - self.floor)
@@ -83,7 +88,7 @@ class Calibrator(BaseEstimator):
                     errs.append(np.mean((self._apply(par, p[te]) - y[te]) ** 2))
                 self.cv_brier_[m] = float(np.mean(errs))
             self.method_ = min(self.cv_brier_, key=self.cv_brier_.get)
-        elif self.method in METHODS:
+        elif self.method in (*METHODS, "none"):
             self.method_ = self.method
         else:
             raise ValueError(f"calibration method must be auto, {', '.join(METHODS)}, not {self.method!r}")
@@ -107,6 +112,8 @@ class Calibrator(BaseEstimator):
             cal.params_ = (f[0], float(f[1]), float(f[2]))
         elif f[0] == "beta":
             cal.params_ = (f[0], [float(v) for v in f[1]], float(f[2]))
+        elif f[0] == "none":
+            cal.params_ = ("none",)
         else:
             cal.params_ = (f[0], list(f[1]), list(f[2]))
         return cal

@@ -9,30 +9,41 @@ from rich.console import Console
 from rich.table import Table
 
 from smepulse.credit import cli_data
-from smepulse.credit.data import read_table
+from smepulse.credit.data import german_specs, read_table, sba_specs, shipped_specs
 from smepulse.credit.features import feature_specs
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.report import write_report
 from smepulse.credit.train import Scaling, load_model
 from smepulse.credit.train import train as fit
-from smepulse.errors import CreditError, InputError
+from smepulse.errors import CreditError, InputError, SmepulseError
 
 app = typer.Typer(help="SME credit: train, score and report PD models.", no_args_is_help=True)
 console = Console()
 
 
-def _specs(path: Path | None) -> dict:
-    """Feature metadata from a JSON list of FeatureSpec fields (name, description, monotone, ...)."""
-    if path is None:  # default: the metadata of smepulse's own alternative-data features, if present
+def _specs(path: str | None, columns) -> tuple[str, dict]:
+    """(where from, feature metadata): a JSON list of FeatureSpec fields (name, description,
+    monotone, ...), or a shipped set by name (german, sba, smepulse); by default the shipped set of
+    a public dataset recognised by its columns, else smepulse's own alternative-data features."""
+    if path is None:
+        name, specs = shipped_specs(columns)
+        if name:
+            return f"shipped {name} metadata", specs
         try:
-            return feature_specs()
+            return "smepulse feature metadata", feature_specs()
         except (ImportError, AttributeError):
-            return {}
+            return "", {}
+    if path in SHIPPED:
+        return f"shipped {path} metadata", SHIPPED[path]()
     try:
         rows = json.loads(Path(path).read_text())
-        return {r["name"]: FeatureSpec(**r) for r in rows}
+        return str(path), {r["name"]: FeatureSpec(**r) for r in rows}
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise InputError(f"not a JSON list of feature specs: {exc}", file=str(path)) from exc
+        raise InputError(f"not a JSON list of feature specs (nor one of {', '.join(SHIPPED)}): {exc}",
+                         file=str(path)) from exc
+
+
+SHIPPED = {"german": german_specs, "sba": sba_specs, "smepulse": feature_specs}
 
 
 def _write_table(df, out: Path) -> None:
@@ -54,8 +65,9 @@ def train(
     reject_inference: str = typer.Option(None, "--reject-inference",
                                          help="fuzzy or parcelling; rows with a missing target are the rejects."),
     bad_factor: float = typer.Option(1.0, "--bad-factor", help="Scale the inferred PD of rejects (reject inference)."),
-    metadata: Path = typer.Option(None, "--metadata", help="JSON list of feature specs (name, description, "
-                                  "monotone, reason_en, reason_zh); default: smepulse's own feature metadata."),
+    metadata: str = typer.Option(None, "--metadata", help="JSON list of feature specs (name, description, "
+                                 "monotone, reason_en, reason_zh) or a shipped set: german, sba, smepulse; "
+                                 "default: the shipped set of a recognised public dataset, else smepulse's own."),
     n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (5-fold cross-validated "
                                      "early stopping picks the number; the champion is then refitted on all "
                                      "training rows)."),
@@ -66,6 +78,12 @@ def train(
     pdo: float = typer.Option(20.0, "--pdo", help="Points to double the odds."),
     odds: float = typer.Option(50.0, "--odds", help="Good:bad odds at the base score."),
     points: float = typer.Option(600.0, "--points", help="Base score at those odds."),
+    min_iv: float = typer.Option(0.02, "--min-iv", help="Scorecard: smallest information value a "
+                                 "characteristic needs to be considered."),
+    max_characteristics: int = typer.Option(15, "--max-characteristics", min=1,
+                                            help="Scorecard: at most this many characteristics."),
+    selection: str = typer.Option("stepwise", "--selection", help="Scorecard: stepwise (forward by AIC among "
+                                  "the IV-screened, decorrelated characteristics) or iv (strongest IV first)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory at --out."),
     allow_leaky: list[str] = typer.Option([], "--allow-leaky", help="Keep a column the leakage gate flags "
                                           "(it is known at decision time); repeat for several."),
@@ -82,13 +100,27 @@ def train(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise CreditError(f"--out {out} already exists; choose a new directory or pass --force to overwrite it")
     df = read_table(data)
+    if df.empty:
+        raise InputError(f"no data rows (columns: {', '.join(map(str, df.columns[:10])) or 'none'}); a model "
+                         "needs labelled applications", file=str(data))
     excl = [c.strip() for c in exclude.split(",") if c.strip()]
-    with console.status("training..."):
-        m = fit(df, target, time_column=time_column, exclude=excl, model=model, specs=_specs(metadata),
-                reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
-                scaling=Scaling(pdo, odds, points), source=str(data),
-                allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
-                censor_column=censor_column, tune_trials=tune, tune_minutes=tune_minutes)
+    spec_source, specs = _specs(metadata, df.columns)
+    described = [c for c in df.columns if c in specs]
+    if spec_source and described:
+        console.print(f"feature metadata: {spec_source} describes {len(described)} columns "
+                      f"({sum(1 for c in described if specs[c].monotone)} monotone)", highlight=False)
+    try:  # every training error names the data file it is about
+        with console.status("training..."):
+            m = fit(df, target, time_column=time_column, exclude=excl, model=model, specs=specs,
+                    reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
+                    scaling=Scaling(pdo, odds, points), source=str(data),
+                    allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
+                    censor_column=censor_column, tune_trials=tune, tune_minutes=tune_minutes,
+                    scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection})
+    except SmepulseError as exc:
+        if str(data) in str(exc):
+            raise
+        raise CreditError(f"file {data}: {exc}") from None
     m.save(out, overwrite=force)
     met = m.metrics
     for w in met["warnings"]:
@@ -96,9 +128,15 @@ def train(
     t = Table(title=f"{m.manifest['model_version']} ({met['split']['kind']} validation)")
     for col in ("AUC", "Gini", "KS", "Brier", "PSI", "n_train", "n_test", "calibration"):
         t.add_column(col, justify="right")
+    cal_name = "platt, in the points" if m.kind == "scorecard" else met["calibration"]["method"]
     t.add_row(*(f"{met[k]:.4f}" for k in ("auc", "gini", "ks", "brier", "psi_score")),
-              str(met["n_train"]), str(met["n_test"]), met["calibration"]["method"])
+              str(met["n_train"]), str(met["n_test"]), cal_name)
     console.print(t)
+    sel = met.get("scorecard_selection")
+    if sel:
+        chosen = [c for c, f in sel.items() if f["status"] == "selected"]
+        console.print(f"scorecard: {len(chosen)} of {len(sel)} characteristics selected ({selection}, IV >= "
+                      f"{min_iv}, at most {max_characteristics}): {', '.join(chosen)}", highlight=False)
     champ = met.get("champion")
     if champ:
         console.print(f"champion: {champ['cv_trees']} trees by {champ['cv_folds']}-fold cross-validation, "

@@ -32,9 +32,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
             return pd.read_excel(path)
         if ext == ".arff":
             return _read_arff(path)
+        if path.name == "german.data":  # the Statlog file as published: no header, codebook names
+            return read_german(path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"could not be read as {ext[1:]}: {exc}", file=str(path)) from exc
-    raise InputError(f"unsupported extension '{ext}'; use .csv, .parquet, .xlsx or .arff", file=str(path))
+    raise InputError(f"unsupported extension '{ext}'; use .csv, .parquet, .xlsx or .arff (or the Statlog "
+                     "german.data)", file=str(path))
 
 
 def _read_arff(path: Path) -> pd.DataFrame:
@@ -254,10 +257,28 @@ GERMAN_COLUMNS = [
 
 def load_german(root: str | Path) -> pd.DataFrame:
     """Statlog German credit with the codebook's attribute names; `bad` = 1 when the class is 2."""
-    df = pd.read_csv(Path(root) / "credit" / "german_credit" / "german.data", sep=r"\s+",
-                     header=None, names=GERMAN_COLUMNS + ["class"])
+    return read_german(Path(root) / "credit" / "german_credit" / "german.data")
+
+
+def read_german(path: str | Path) -> pd.DataFrame:
+    df = pd.read_csv(path, sep=r"\s+", header=None)
+    if df.shape[1] != len(GERMAN_COLUMNS) + 1:
+        raise InputError(f"not the Statlog german.data layout: {df.shape[1]} columns, expected "
+                         f"{len(GERMAN_COLUMNS) + 1}", file=str(path))
+    df.columns = GERMAN_COLUMNS + ["class"]
     df["bad"] = (df.pop("class") == 2).astype(int)
     return df
+
+
+def shipped_specs(columns) -> tuple[str, dict[str, FeatureSpec]]:
+    """(name, metadata) of a public dataset smepulse ships metadata for, recognised by its columns:
+    German credit, SBA 7(a); ("", {}) for anything else."""
+    cols = set(map(str, columns))
+    if set(GERMAN_COLUMNS) <= cols:
+        return "german", german_specs()
+    if {"MIS_Status", "GrAppv", "SBA_Appv"} <= cols or {"Default", "Portion", "RealEstate"} <= cols:
+        return "sba", sba_specs()
+    return "", {}
 
 
 def german_specs() -> dict[str, FeatureSpec]:

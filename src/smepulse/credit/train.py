@@ -149,11 +149,12 @@ def load_model(directory: str | Path) -> CreditModel:
 
 
 # ---------------------------------------------------------------- training
-def make_estimator(kind: str, monotone: dict, n_estimators: int, scaling: Scaling):
+def make_estimator(kind: str, monotone: dict, n_estimators: int, scaling: Scaling, scorecard: dict | None = None):
     if kind == "lightgbm":
         return LightGBMPD(monotone=monotone, n_estimators=n_estimators)
     if kind == "scorecard":
-        return WoeScorecard(pdo=scaling.pdo, odds=scaling.odds, points=scaling.points, monotone=monotone)
+        return WoeScorecard(pdo=scaling.pdo, odds=scaling.odds, points=scaling.points, monotone=monotone,
+                            **(scorecard or {}))
     if kind == "logistic":
         return LogisticPD(C=1.0)
     raise CreditError(f"model must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -166,7 +167,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           source: str = "", allow_leaky=(), censor_column: str | None = None,
           min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS,
           horizon_months: int | None = None, tune_trials: int = 0,
-          tune_minutes: float | None = None) -> CreditModel:
+          tune_minutes: float | None = None, scorecard: dict | None = None) -> CreditModel:
     """Fit on the earlier/training 70%, report on the held-out 30% (out of time when dated).
 
     The champion (lightgbm) chooses its number of trees by 5-fold cross-validation on the training
@@ -253,7 +254,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         est, cal, ri_info = fit_challenger(model, X_train, y_train, t_acc.iloc[split.train] if t_acc is not None
                                            else None, monotone=monotone, n_estimators=n_estimators,
                                            scaling=scaling, calibration=calibration, X_rej=X_rej,
-                                           reject_inference=reject_inference, bad_factor=bad_factor)
+                                           reject_inference=reject_inference, bad_factor=bad_factor,
+                                           scorecard=scorecard)
 
     p_test = cal.transform(est.predict_proba(X_test)[:, 1])
     p_train = cal.transform(est.predict_proba(X_train)[:, 1])
@@ -273,13 +275,15 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
                importance=est.importance(), champion=champion)
     if model == "scorecard":
         met["scorecard_table"] = est.table().to_dict("records")
+        met["scorecard_selection"] = est.selection_
     met["score_hist"] = {
         "train": np.round(scaling_or_points(est, model, scaling, X_train, p_train), 1).tolist()[:20000],
         "test": np.round(scaling_or_points(est, model, scaling, X_test, p_test), 1).tolist()[:20000]}
 
     medians = {c: float(X_train[c].median()) for c in X.columns if not schema.is_categorical(c)}
     cats = [c for c in X.columns if schema.is_categorical(c)]
-    book = ReasonBook(specs).fit(X_train, categorical=cats)
+    used = list(est.feature_names_in_)  # a scorecard uses only its selected characteristics
+    book = ReasonBook(specs).fit(X_train[used], categorical=[c for c in cats if c in used])
     reference = G.drift_reference(X_train, p_train, cats)
     created = datetime.now(UTC)
     dhash = data_hash(df)
@@ -362,9 +366,14 @@ def fit_champion(X: pd.DataFrame, y: np.ndarray, *, monotone: dict, n_estimators
 
 def fit_challenger(model: str, X_train: pd.DataFrame, y_train: pd.Series, t_train: pd.Series | None, *,
                    monotone: dict, n_estimators: int, scaling: Scaling, calibration: str,
-                   X_rej: pd.DataFrame | None, reject_inference: str | None, bad_factor: float):
+                   X_rej: pd.DataFrame | None, reject_inference: str | None, bad_factor: float,
+                   scorecard: dict | None = None):
     """Scorecard or logistic: fit on the first 80% of training rows (by time when dated, else a
-    stratified 80%), calibrate on the other 20%."""
+    stratified 80%), calibrate on the other 20%. The scorecard is calibrated by Platt only, folded
+    into the card (WoeScorecard.recalibrate): its points and its PD are one mapping."""
+    if model == "scorecard" and calibration not in ("auto", "platt"):
+        raise CreditError(f"a scorecard is calibrated by Platt scaling folded into its points, not "
+                          f"{calibration!r}; use calibration auto or platt")
     if t_train is not None:
         order = np.argsort(t_train.to_numpy(), kind="stable")
         cut = int(len(order) * 0.8)
@@ -383,7 +392,12 @@ def fit_challenger(model: str, X_train: pd.DataFrame, y_train: pd.Series, t_trai
         X_cal, y_cal, w_cal, _ = augment(X_cal, y_cal, X_rej[in_cal], reject_inference, bad_factor, kgb=kgb)
         X_fit, y_fit, weights, ri_info = augment(X_fit, y_fit, X_rej[~in_cal], reject_inference,
                                                  bad_factor, kgb=kgb)
-    est = make_estimator(model, monotone, n_estimators, scaling)
+    est = make_estimator(model, monotone, n_estimators, scaling, scorecard)
     est.fit(X_fit, y_fit, sample_weight=weights)
-    cal = Calibrator(calibration).fit(est.predict_proba(X_cal)[:, 1], y_cal, sample_weight=w_cal)
+    raw_cal = est.predict_proba(X_cal)[:, 1]
+    if model == "scorecard":
+        platt = Calibrator("platt").fit(raw_cal, y_cal, sample_weight=w_cal)
+        est.recalibrate(platt.params_[1], platt.params_[2])
+        return est, Calibrator("none").fit(raw_cal, y_cal), ri_info
+    cal = Calibrator(calibration).fit(raw_cal, y_cal, sample_weight=w_cal)
     return est, cal, ri_info
