@@ -79,4 +79,4 @@ def test_quarterly_average_needs_three_months():
     assert value(s, "sales", period="2024Q1") == pytest.approx((jan + feb + mar) / 3)
     assert s[(s.period == "2024Q2")].empty  # only April: incomplete quarter
     q1 = s[(s.series == "sales") & (s.group == "all") & (s.period == "2024Q1")].iloc[0]
-    assert q1["n"] == 33
+    assert q1["n"] == 11  # the same 11 respondents each month: the panel counted once, not 33

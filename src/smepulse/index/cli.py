@@ -7,7 +7,8 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from smepulse.index.compose import compose, quarterly
+from smepulse.errors import InputError
+from smepulse.index.compose import compose, quarterly, skipped
 from smepulse.index.series_io import read_series, write_series
 from smepulse.methodology import list_presets, load_methodology
 
@@ -32,8 +33,16 @@ def compose_cmd(
     if unknown:
         err.print(f"[yellow]note: series not used by {m.name}: {', '.join(unknown)}[/yellow]")
     monthly = df[df["period"].str.len() == 7]
-    comp = compose(monthly[monthly["series"].isin(m.inputs)], m)
-    comp = comp[comp["value"].notna()]
+    composed = compose(monthly[monthly["series"].isin(m.inputs)], m)
+    comp = composed[composed["value"].notna()]
+    gaps = skipped(monthly[monthly["series"].isin(m.inputs)], composed, m)
+    listed = "; ".join(f"{r.period}{'' if r.group == 'all' else ' ' + r.group} {r.series} (missing {r.missing})"
+                       for r in gaps.itertuples())
+    if comp.empty:
+        raise InputError(f"nothing was composed: {listed or 'no component series of ' + m.name + ' in the file'}",
+                         file=str(series))
+    if len(gaps):
+        err.print(f"[yellow]skipped {len(gaps)}: {listed}[/yellow]", soft_wrap=True)
     out_df = pd.concat([monthly, comp], ignore_index=True)
     q = quarterly(out_df)
     out_df = pd.concat([out_df, q], ignore_index=True)

@@ -98,10 +98,27 @@ def compose(series: pd.DataFrame, methodology: Methodology,
     return pd.concat(out, ignore_index=True)
 
 
+def skipped(series: pd.DataFrame, composed: pd.DataFrame, methodology: Methodology) -> pd.DataFrame:
+    """The composites `compose` could not make: period, group, series, missing (the components, comma
+    separated, that had no published value)."""
+    df = publishable(series if "group" in series.columns else series.assign(group="all"))
+    made = composed[composed["value"].notna()]
+    have = pd.concat([df[["period", "group", "series"]], made[["period", "group", "series"]]])
+    present = have.groupby(["period", "group"])["series"].agg(set).to_dict()
+    terms = {c.id: [t.series for t in c.terms] for c in methodology.composites}
+    rows = []
+    for (period, group, sid), _ in composed[composed["value"].isna()].groupby(
+            ["period", "group", "series"], sort=True):
+        missing = [t for t in terms[sid] if t not in present.get((period, group), set())]
+        rows.append((period, group, sid, ", ".join(missing) or "too few published components"))
+    return pd.DataFrame(rows, columns=["period", "group", "series", "missing"])
+
+
 def quarterly(monthly: pd.DataFrame) -> pd.DataFrame:
     """Quarterly averages (`period` like 2024Q4) of every series and group with all three months present.
 
-    value, up, same, down: the mean of the months; n and n_eff: summed over the months.
+    value, up, same, down: the mean of the months. n and n_eff: the largest and the mean of the months'
+    (a panel answers every month: three months of the same firms are not three times the sample).
     """
     df = monthly[monthly["value"].notna()].copy()
     if df.empty:
@@ -113,9 +130,10 @@ def quarterly(monthly: pd.DataFrame) -> pd.DataFrame:
     for c in ("up", "same", "down"):
         if c in df.columns:
             agg[c] = (c, "mean")
-    for c in ("n", "n_eff"):
-        if c in df.columns:
-            agg[c] = (c, "sum")
+    if "n" in df.columns:
+        agg["n"] = ("n", "max")
+    if "n_eff" in df.columns:
+        agg["n_eff"] = ("n_eff", "mean")
     q = df.groupby(keys, sort=False, dropna=False).agg(**agg).reset_index()
     q = q[q["months"] == 3].drop(columns="months").rename(columns={"quarter": "period"})
     return q

@@ -83,8 +83,9 @@ def _reweight(cells: pd.DataFrame, resp: Responses, frame: pd.DataFrame | None, 
     notes.extend(rake_notes)
     margin_cells["factor"] = factor
     f = cells[["period", *dims]].merge(margin_cells, on=["period", *dims], how="left")["factor"].to_numpy()
-    linear = [c for c in cells.columns if c == "sw" or c.startswith("c")]
-    square = [c for c in cells.columns if c in ("sw2",) or c.startswith("s2_")]
+    m = resp.methodology
+    linear = ["sw"] + [f"c{k}_{i}" for i, q in enumerate(resp.questions) for k in range(len(m.question(q).codes))]
+    square = ["sw2"] + [f"s2_{i}" for i in range(len(resp.questions))]
     cells[linear] = cells[linear].to_numpy() * f[:, None]
     cells[square] = cells[square].to_numpy() * (f * f)[:, None]
     method = "post-stratified" if len(dims) == 1 else "raked"

@@ -14,14 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from smepulse.errors import InputError
 from smepulse.index.compose import SUPPRESSED, compose_values
-from smepulse.index.weighting import targets_by_period
+from smepulse.index.weighting import RAKE_MAX_ITER, RAKE_TOLERANCE, targets_by_period
 from smepulse.methodology import Methodology
 from smepulse.survey.responses import Responses, _q
-
-RAKE_ITER = 30
 
 
 def _multipliers(strata: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -40,16 +39,25 @@ def _multipliers(strata: np.ndarray, replicates: int, rng: np.random.Generator) 
 
 
 def _rake(totals: np.ndarray, members: list[np.ndarray], shares: list[np.ndarray]) -> np.ndarray:
-    """IPF on B x K cell totals: members[d][k] = category of cell k on margin d, shares[d][v] its target."""
+    """IPF on B x K cell totals: members[d][k] = category of cell k on margin d, shares[d][v] its target.
+
+    Iterates to the estimate's tolerance (`weighting.RAKE_TOLERANCE`, at most `RAKE_MAX_ITER` passes), so
+    each replicate is weighted exactly as the estimate is."""
     t = totals.copy()
     grand = totals.sum(axis=1, keepdims=True)
-    for _ in range(RAKE_ITER):
-        for mem, sh in zip(members, shares, strict=False):
-            onehot = np.eye(len(sh))[mem]                # K x V
+    onehots = [np.eye(len(sh))[mem] for mem, sh in zip(members, shares, strict=True)]  # K x V each
+    targets = [grand * sh[None, :] for sh in shares]
+    for _ in range(RAKE_MAX_ITER):
+        worst = 0.0
+        for mem, onehot, target in zip(members, onehots, targets, strict=True):
             cur = t @ onehot                              # B x V
-            target = grand * sh[None, :]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                off = np.where(grand > 0, np.abs(cur - target) / grand, 0.0)
+            worst = max(worst, float(np.max(off[cur > 0], initial=0.0)))
             ratio = np.divide(target, cur, out=np.zeros_like(cur), where=cur > 0)
             t = t * ratio[:, mem]
+        if worst < RAKE_TOLERANCE:
+            break
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, t / totals, 0.0)
 
@@ -149,7 +157,7 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
     df["_firm"], firms = pd.factorize(df["firm_id"])
     strata_cols = [d for d in m.sampling.strata if d in dims]
     first = df.drop_duplicates("_firm").sort_values("_firm")
-    strata = pd.factorize(first[strata_cols].astype(str).agg("|".join, axis=1))[0] if strata_cols \
+    strata = pd.MultiIndex.from_frame(first[strata_cols].astype(str)).factorize()[0] if strata_cols \
         else np.zeros(len(firms), dtype=np.int64)
     if multipliers is not None:
         missing = set(firms) - set(multipliers.index.astype(str))
@@ -169,15 +177,14 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
         month = _Month(g, m, dims, qids)
         W = mult[:, month.firm] * month.weight[None, :]                       # B x N
         if rake_dims:
-            cell_keys = g[rake_dims].astype(str).agg("|".join, axis=1)
-            cell, keys = pd.factorize(cell_keys)
+            cell, keys = pd.MultiIndex.from_frame(g[rake_dims]).factorize()  # keys: tuples, one per cell
             onehot = sparse.csr_matrix((np.ones(len(cell)), (np.arange(len(cell)), cell)),
                                        shape=(len(cell), len(keys)))
             totals = np.asarray((onehot.T @ W.T).T)                          # B x K
             members, shares = [], []
             for d in rake_dims:
                 vals = list(m.classifications[d].values)
-                cell_val = np.array([vals.index(k.split("|")[rake_dims.index(d)]) for k in keys])
+                cell_val = np.array([vals.index(k[rake_dims.index(d)]) for k in keys])
                 t = targets[(targets["period"] == period) & (targets["dimension"] == d)]
                 sh = np.array([float(t.loc[t["value"] == v, "share"].sum()) for v in vals])
                 present = np.zeros(len(vals), dtype=bool)
@@ -231,13 +238,25 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
     return out
 
 
+def interval_quantile(n_eff: pd.Series | np.ndarray, confidence: float) -> np.ndarray:
+    """The two-sided quantile of Student's t on n_eff - 1 degrees of freedom (at least 1): near the
+    publication minimum (n_eff about 30) the normal quantile's intervals cover too little; for large
+    samples this is the normal quantile."""
+    dof = np.maximum(np.nan_to_num(np.asarray(n_eff, dtype=float), nan=np.inf) - 1.0, 1.0)
+    return student_t.ppf(0.5 + confidence / 2, dof)
+
+
 def attach(series: pd.DataFrame, errors: pd.DataFrame, m: Methodology) -> pd.DataFrame:
-    """Join standard errors to the tidy series and add the confidence interval (value +- z SE)."""
-    z = errors.attrs.get("z", norm.ppf(0.5 + m.sampling.confidence / 2))
+    """Join standard errors to the tidy series and add the confidence interval (value +- q SE, q the t
+    quantile on the effective sample: `interval_quantile`)."""
     out = series.drop(columns=[c for c in ("se", "se_change", "ci_low", "ci_high") if c in series.columns])
     out = out.merge(errors, on=["period", "series", "group"], how="left")
+    if "n_eff" in out.columns:
+        q = interval_quantile(out["n_eff"], m.sampling.confidence)
+    else:
+        q = errors.attrs.get("z", norm.ppf(0.5 + m.sampling.confidence / 2))
     lo, hi = (0.0, 100.0) if m.formula == "diffusion" else (-100.0, 100.0)
-    out["ci_low"] = (out["value"] - z * out["se"]).clip(lo, hi)
-    out["ci_high"] = (out["value"] + z * out["se"]).clip(lo, hi)
+    out["ci_low"] = (out["value"] - q * out["se"]).clip(lo, hi)
+    out["ci_high"] = (out["value"] + q * out["se"]).clip(lo, hi)
     out.loc[out["value"].isna(), ["se", "se_change", "ci_low", "ci_high"]] = np.nan
     return out

@@ -5,7 +5,6 @@ small table; the factor per cell is then joined back to the responses inside Duc
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from smepulse.methodology import Methodology
 
 RAKE_TOLERANCE = 1e-9
 RAKE_MAX_ITER = 200
+RAKE_FAIL = 1e-6  # a margin still further off than this (share of the total) after RAKE_MAX_ITER: an error
 
 
 def read_frame(path: str | Path, methodology: Methodology) -> pd.DataFrame:
@@ -97,7 +97,7 @@ def rake(cells: pd.DataFrame, targets: pd.DataFrame, dims: list[str]) -> tuple[p
                          f"{row['share']:.3f}); shares renormalised over the categories present")
         merged["share"] = merged["share"] / merged.groupby("period")["share"].transform("sum")
         share = cells[["period", d]].merge(merged, on=["period", d], how="left")["share"].to_numpy()
-        key = pd.factorize(cells["period"].astype(str) + "\x1f" + cells[d].astype(str))[0]
+        key = pd.MultiIndex.from_arrays([cells["period"], cells[d]]).factorize()[0]
         margins.append((key, share))
     for _ in range(RAKE_MAX_ITER):
         worst = 0.0
@@ -109,6 +109,10 @@ def rake(cells: pd.DataFrame, targets: pd.DataFrame, dims: list[str]) -> tuple[p
         if worst < RAKE_TOLERANCE:
             break
     else:
-        warnings.warn("raking did not converge; margins are inconsistent", stacklevel=2)
-        notes.append(f"raking stopped after {RAKE_MAX_ITER} iterations without converging")
+        if worst < RAKE_FAIL:
+            notes.append(f"raking stopped after {RAKE_MAX_ITER} iterations, margins met to {worst:.1e}")
+            return pd.Series(w / cells["w"].to_numpy(dtype=float), index=cells.index), notes
+        raise InputError(f"raking cannot meet every margin of {', '.join(dims)} (still {worst:.2%} off after "
+                         f"{RAKE_MAX_ITER} iterations): the respondents' cells cannot be weighted to these "
+                         "targets; check the targets or publish with --frame design")
     return pd.Series(w / cells["w"].to_numpy(dtype=float), index=cells.index), notes
