@@ -1,66 +1,282 @@
-"""In-process decision speed on one core, with the peer in the same run.
+"""Decision speed: in process on one core (with the peer in the same run) and over real HTTP against a
+running `smepulse serve`, with a policy of 3,000+ rules.
 
     PYTHONPATH=src python bench/decision.py --store demo/smepulse.duckdb --model demo/credit/champion
+    PYTHONPATH=src python bench/decision.py --store demo/smepulse.duckdb --model demo/credit/champion \\
+        --http --rate 200 --seconds 60
 
 ours: decide() = consent, snapshot (in memory after first read), application features, PD and true
-reasons (credit.reasons.explain, LightGBM fast path), zen-engine policy tables, limit, price, tags.
-peer: the same decision with a pandas-built row and LightGBM's own predictor (CreditModel.score_frame:
-schema transform, predict_proba, calibration, reasons frame) and the same policy.
-The HTTP benchmark (200/s for 60 s against `smepulse serve`) is not written yet.
+reasons (credit.reasons.explain, LightGBM fast path: one pred_contrib call on a float vector), the whole
+policy in ONE zen-engine call (the files compiled into one graph, rule ids as outputs: no trace), limit,
+price, tags.
+peers, the same decision with a pandas-built row and LightGBM's own predictor and the same policy:
+1. CreditModel.score_frame (the project's batch path: schema transform, predict_proba, calibration,
+   reasons frame) on a one-row DataFrame;
+2. lean: a one-row DataFrame, Booster.predict(pred_contrib=True), calibration, the same reason book.
+policies: the shipped one (15 rules); "3k segmented": knockouts as a switch node on sector x region into
+32 segment tables (the 8 common knockouts + 86 segment rules each: 3,023 rules in all, ~94 evaluated
+per decision); "3k flat": 3,000 such rules in one collect table (every rule evaluated).
+HTTP: a copy of the store served by `smepulse serve --credit-policy` in a subprocess; open loop (request i
+is sent at t0 + i/rate whatever the answers do, so a slow answer cannot hide later ones); client latency
+from the scheduled send time to the last byte; server latency from the Server-Timing header (the decision
+handler: decide + record in the audit log).
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+import uuid
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from smepulse.credit.reasons import model_reason_book
 from smepulse.credit.train import load_model
 from smepulse.decision.application import Application
 from smepulse.decision.book import DecisionBook
 from smepulse.decision.engine import application_features, apply_policy, decide
-from smepulse.decision.policy import load_policy
+from smepulse.decision.policy import DEFAULT_DIR, load_policy
+from smepulse.sim.credit import REGIONS, SECTORS
+
+SEGMENT_RULES = 86
+
+
+def big_policy(out: Path, flat: bool = False) -> Path:
+    """The shipped policy with 3,000+ knockout rules (see the module doc)."""
+    shutil.copytree(DEFAULT_DIR, out, dirs_exist_ok=True)
+    ko = json.loads((DEFAULT_DIR / "knockouts.json").read_text(encoding="utf-8"))
+    table = next(n for n in ko["nodes"] if n["type"] == "decisionTableNode")
+    common = table["content"]["rules"]
+    blank = {k: "" for k in common[0] if k.startswith("i_")}
+
+    def segment_rules(sector: str, region: str) -> list[dict]:
+        rows = []
+        for k in range(SEGMENT_RULES):  # exposure caps by business age for this segment (rarely binding)
+            rows.append({**blank, "_id": f"KO_SEG_{sector}_{region}_{k}", "_description": "",
+                         "i_firm_age_months": f"< {12 + k}", "i_exposure_after": f"> {3_000_000 + 25_000 * k}",
+                         "o_code": '"KO_SEGMENT_CAP"', "o_action": '"refer"',
+                         "o_en": '"The amount is above the cap for businesses of this age in your segment"',
+                         "o_zh": '"申请金额超过本细分行业同类经营年限企业的上限"'})
+        return rows
+
+    if flat:  # every segment's rules in one table, topped up to 3,000 rules in the policy
+        rows = list(common)
+        for s in SECTORS:
+            for r in REGIONS:
+                rows += segment_rules(s, r)
+        extra = [x for j in range(4) for x in segment_rules("extra", str(j))]
+        rows += extra[:3000 - 7 - len(rows)]
+        table["content"]["rules"] = rows
+        (out / "knockouts.json").write_text(json.dumps(ko, ensure_ascii=False), encoding="utf-8")
+        return out
+    nodes = [n for n in ko["nodes"] if n["type"] in ("inputNode", "outputNode")]
+    inp = next(n["id"] for n in nodes if n["type"] == "inputNode")
+    outp = next(n["id"] for n in nodes if n["type"] == "outputNode")
+    statements, edges = [], []
+    for s in SECTORS:
+        for r in REGIONS:
+            sid = f"{s}_{r}"
+            statements.append({"id": sid, "condition": f"sector == '{s}' and region == '{r}'"})
+            nodes.append({**table, "id": f"t_{sid}", "name": f"knockouts {s} {r}",
+                          "content": {**table["content"], "rules": common + segment_rules(s, r)}})
+            edges += [{"id": f"e_{sid}", "type": "edge", "sourceId": "segment", "targetId": f"t_{sid}",
+                       "sourceHandle": sid},
+                      {"id": f"o_{sid}", "type": "edge", "sourceId": f"t_{sid}", "targetId": outp}]
+    statements.append({"id": "other", "condition": ""})  # unknown segment: the common knockouts
+    nodes.append({**table, "id": "t_other", "name": "knockouts (other)", "content": {**table["content"],
+                                                                                    "rules": common}})
+    edges += [{"id": "e_other", "type": "edge", "sourceId": "segment", "targetId": "t_other", "sourceHandle": "other"},
+              {"id": "o_other", "type": "edge", "sourceId": "t_other", "targetId": outp},
+              {"id": "e_in", "type": "edge", "sourceId": inp, "targetId": "segment"}]
+    nodes.append({"id": "segment", "type": "switchNode", "name": "segment", "position": {"x": 250, "y": 100},
+                  "content": {"hitPolicy": "first", "statements": statements}})
+    ko = {**ko, "nodes": nodes, "edges": edges}
+    (out / "knockouts.json").write_text(json.dumps(ko, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def workload(store: str, n: int = 1500):
+    with DecisionBook(store) as book:
+        codes = book.firm_codes(n)
+        on = date.today()
+        snaps = [book.latest_snapshot(c, on) for c in codes]
+    apps = [Application(uscc=c, amount=100_000, term_months=12, application_date=s.as_of,
+                        consent={"given": True, "text_version": "v"}) for c, s in zip(codes, snaps, strict=True)]
+    return apps, snaps
+
+
+def in_process(model, policy, apps, snaps, n: int) -> dict:
+    k = len(apps)
+    for a, s in zip(apps[:50], snaps[:50], strict=True):
+        decide(a, s, model, policy)
+    lat = []
+    t = time.perf_counter()
+    for i in range(n):
+        t1 = time.perf_counter()
+        decide(apps[i % k], snaps[i % k], model, policy)
+        lat.append(time.perf_counter() - t1)
+    rate = n / (time.perf_counter() - t)
+    lat = np.array(lat) * 1e3
+    return {"per_s": rate, "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))}
+
+
+def peer(model, policy, apps, snaps, n: int) -> dict:
+    k, lat = len(apps), []
+    t = time.perf_counter()
+    for i in range(n):
+        t1 = time.perf_counter()
+        a, s = apps[i % k], snaps[i % k]
+        f = {**s.features, **application_features(s.features, a.amount, a.term_months)}
+        out, _ = model.score_frame(pd.DataFrame([f]), top_n=3)
+        apply_policy(a, f, float(out["pd"].iat[0]), [], policy)
+        lat.append(time.perf_counter() - t1)
+    lat = np.array(lat) * 1e3
+    return {"per_s": n / (time.perf_counter() - t), "p50": float(np.percentile(lat, 50)),
+            "p99": float(np.percentile(lat, 99))}
+
+
+def peer_lean(model, policy, apps, snaps, n: int) -> dict:
+    """The lean pandas peer: a one-row DataFrame (categories as codes), the Booster's own predict
+    (pred_contrib, so the reasons are the same TreeSHAP ones), calibration, the same reason book."""
+    book = model_reason_book(model)
+    sch = model.schema
+    levels = {c: list(sch.categories_[c]) for c in model.features if sch.is_categorical(c)}
+    booster, iters = model.estimator.booster_, model.estimator.best_iteration_
+    k, lat, pds = len(apps), [], []
+    t = time.perf_counter()
+    for i in range(n):
+        t1 = time.perf_counter()
+        a, s = apps[i % k], snaps[i % k]
+        f = {**s.features, **application_features(s.features, a.amount, a.term_months)}
+        row = pd.DataFrame({c: pd.Categorical([f.get(c)], categories=levels[c]) if c in levels
+                            else np.array([f.get(c)], dtype=float) for c in model.features})
+        c = booster.predict(row, pred_contrib=True, num_iteration=iters)[0]
+        p = float(model.calibrator.transform(np.array([1.0 / (1.0 + np.exp(-c.sum()))]))[0])
+        reasons = book.explain_row(c[:-1], [f.get(x) for x in model.features], 3)
+        apply_policy(a, f, p, [{"code": r.code, "en": r.en, "zh": r.zh} for r in reasons], policy)
+        lat.append(time.perf_counter() - t1)
+        pds.append(p)
+    lat = np.array(lat) * 1e3
+    return {"per_s": n / (time.perf_counter() - t), "p50": float(np.percentile(lat, 50)),
+            "p99": float(np.percentile(lat, 99)), "pds": pds}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def open_loop(url: str, bodies: list[dict], rate: float, seconds: float) -> dict:
+    import httpx  # noqa: PLC0415 (only the HTTP benchmark needs it)
+
+    n = int(rate * seconds)
+    client_ms, server_ms, status = np.full(n, np.nan), np.full(n, np.nan), {}
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as c:
+        t0 = time.perf_counter() + 0.2
+
+        async def one(i: int) -> None:
+            due = t0 + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            r = await c.post("/api/v1/credit/decisions", json=bodies[i % len(bodies)],
+                             headers={"Idempotency-Key": f"bench-{uuid.uuid4().hex}"})
+            client_ms[i] = (time.perf_counter() - due) * 1e3
+            status[r.status_code] = status.get(r.status_code, 0) + 1
+            st = r.headers.get("server-timing", "")
+            if "dur=" in st:
+                server_ms[i] = float(st.split("dur=")[1])
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+        wall = time.perf_counter() - t0
+    pc = lambda a, q: float(np.nanpercentile(a, q))  # noqa: E731
+    return {"sent": n, "wall_s": wall, "status": status, "client_p50": pc(client_ms, 50),
+            "client_p99": pc(client_ms, 99), "server_p50": pc(server_ms, 50), "server_p99": pc(server_ms, 99),
+            "client_max": float(np.nanmax(client_ms))}
+
+
+def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, seconds: float) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="smepulse-bench-"))
+    shutil.copy(store, work / "smepulse.duckdb")
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", "--store", str(work / "smepulse.duckdb"),
+                             "--port", str(port), "--credit-model", model_dir, "--credit-policy", str(policy_dir)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx  # noqa: PLC0415 (only the HTTP benchmark needs it)
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"smepulse serve did not start: {proc.stderr.read().decode()[-500:]}")
+            time.sleep(0.2)
+        bodies = [{"uscc": a.uscc, "amount": a.amount, "term_months": a.term_months,
+                   "consent": {"given": True, "text_version": "consent-2026-12"}} for a in apps]
+        warm = httpx.post(url + "/api/v1/credit/decisions", json=bodies[0], timeout=60)  # loads model and policy
+        assert warm.status_code == 201, warm.text
+        return asyncio.run(open_loop(url, bodies, rate, seconds))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--store", required=True)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--n", type=int, default=3000, help="in-process decisions per policy")
+    ap.add_argument("--http", action="store_true", help="also run the HTTP benchmark (3k segmented policy)")
+    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--seconds", type=float, default=60)
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    model, policy = load_model(args.model), load_policy()
-    with DecisionBook(args.store) as book:
-        codes = book.firm_codes(200)
-        on = date.today()
-        snaps = [book.latest_snapshot(c, on) for c in codes]
-    apps = [Application(uscc=c, amount=100_000, term_months=12, application_date=s.as_of,
-                        consent={"given": True, "text_version": "v"}) for c, s in zip(codes, snaps, strict=True)]
-    for a, s in zip(apps[:20], snaps[:20], strict=True):
-        decide(a, s, model, policy)
-    t = time.perf_counter()
-    lat = []
-    for i in range(args.n):
-        t1 = time.perf_counter()
-        decide(apps[i % len(apps)], snaps[i % len(apps)], model, policy)
-        lat.append(time.perf_counter() - t1)
-    ours = args.n / (time.perf_counter() - t)
-    n_peer = max(50, args.n // 10)
-    t = time.perf_counter()
-    for i in range(n_peer):
-        a, s = apps[i % len(apps)], snaps[i % len(apps)]
-        f = {**s.features, **application_features(s.features, a.amount, a.term_months)}
-        row = pd.DataFrame([f])
-        out, _ = model.score_frame(row, top_n=3)
-        pd_ = float(out["pd"].iat[0])
-        apply_policy(a, f, pd_, [], policy)
-    peer = n_peer / (time.perf_counter() - t)
-    lat = np.array(lat) * 1e3
-    print(f"ours: {ours:,.0f} decisions/s (p50 {np.percentile(lat, 50):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms)"
-          f"; peer (pandas row + LightGBM predictor): {peer:,.0f} decisions/s; {policy.n_rules} rules")
+    model = load_model(args.model)
+    apps, snaps = workload(args.store)
+    tmp = Path(tempfile.mkdtemp(prefix="smepulse-policy-"))
+    policies = {"shipped": load_policy(), "3k segmented": load_policy(big_policy(tmp / "seg")),
+                "3k flat": load_policy(big_policy(tmp / "flat", flat=True))}
+    print(f"{len(apps):,} firms; model {model.kind}; cpu affinity {sorted(os.sched_getaffinity(0))}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for name, pol in policies.items():
+        r = in_process(model, pol, apps, snaps, args.n if name != "3k flat" else max(200, args.n // 10))
+        print(f"ours, {name} policy ({pol.n_rules:,} rules): {r['per_s']:,.0f} decisions/s, "
+              f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms")
+    pol = policies["shipped"]
+    p = peer(model, pol, apps, snaps, max(50, args.n // 50))
+    lean = peer_lean(model, pol, apps, snaps, max(200, args.n // 5))
+    ours = in_process(model, pol, apps, snaps, args.n)
+    same = max(abs(x - decide(a, s, model, pol).pd) for x, a, s in zip(lean["pds"], apps, snaps, strict=False))
+    print(f"peer 1, CreditModel.score_frame on a one-row DataFrame (the batch path), shipped policy: "
+          f"{p['per_s']:,.1f} decisions/s, p50 {p['p50']:.2f} ms")
+    print(f"peer 2, one-row DataFrame + Booster.predict(pred_contrib) + calibration, shipped policy: "
+          f"{lean['per_s']:,.0f} decisions/s, p50 {lean['p50']:.2f} ms (max |PD - ours| {same:.1e})")
+    print(f"ours again, shipped policy: {ours['per_s']:,.0f} decisions/s, p50 {ours['p50']:.2f} ms: "
+          f"{ours['per_s'] / p['per_s']:,.0f}x peer 1, {ours['per_s'] / lean['per_s']:.1f}x peer 2")
+    if args.http:
+        h = http_bench(args.store, args.model, tmp / "seg", apps, args.rate, args.seconds)
+        print(f"HTTP open loop {args.rate:.0f}/s for {args.seconds:.0f} s, 3k segmented policy "
+              f"({policies['3k segmented'].n_rules:,} rules): {h['sent']:,} sent in {h['wall_s']:.1f} s, "
+              f"status {h['status']}; server p50 {h['server_p50']:.2f} ms p99 {h['server_p99']:.2f} ms; "
+              f"client p50 {h['client_p50']:.2f} ms p99 {h['client_p99']:.2f} ms max {h['client_max']:.1f} ms")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -173,3 +173,40 @@ def test_a_new_dated_rule_is_data_not_code(tmp_path, policy):
     assert stricter.sha256 != policy.sha256
     assert run(policy, firm_age_days=300)["decision"] == "approve"
     assert run(stricter, firm_age_days=300)["decision"] == "decline"
+
+
+def test_a_segmented_knockout_file_routes_each_firm_to_its_table(tmp_path, policy):
+    """knockouts.json as a graph: a switch node on sector sends each firm to its own table; one zen call
+    evaluates the whole policy and the fired rules name only the routed table's rows."""
+    for f in policy.directory.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    ko = json.loads((tmp_path / "knockouts.json").read_text(encoding="utf-8"))
+    table = next(n for n in ko["nodes"] if n["type"] == "decisionTableNode")
+    inp = next(n["id"] for n in ko["nodes"] if n["type"] == "inputNode")
+    outp = next(n["id"] for n in ko["nodes"] if n["type"] == "outputNode")
+    blank = {k: "" for k in table["content"]["rules"][0] if k.startswith("i_")}
+    strict = {**blank, "_id": "KO_BUILDERS_YOUNG", "_description": "", "i_firm_age_months": "< 36",
+              "o_code": '"KO_BUILDERS_YOUNG"', "o_action": '"decline"', "o_en": '"Builders need 3 years"',
+              "o_zh": '"建筑企业需经营满3年"'}
+    common = table["content"]["rules"]
+    ko["nodes"] = [n for n in ko["nodes"] if n["type"] != "decisionTableNode"] + [
+        {**table, "id": "t_construction", "content": {**table["content"], "rules": common + [strict]}},
+        {**table, "id": "t_other", "content": table["content"]},
+        {"id": "seg", "type": "switchNode", "name": "segment", "position": {"x": 0, "y": 0},
+         "content": {"hitPolicy": "first", "statements": [{"id": "c", "condition": "sector == 'construction'"},
+                                                          {"id": "o", "condition": ""}]}}]
+    ko["edges"] = [{"id": "a", "type": "edge", "sourceId": inp, "targetId": "seg"},
+                   {"id": "b", "type": "edge", "sourceId": "seg", "targetId": "t_construction", "sourceHandle": "c"},
+                   {"id": "c", "type": "edge", "sourceId": "seg", "targetId": "t_other", "sourceHandle": "o"},
+                   {"id": "d", "type": "edge", "sourceId": "t_construction", "targetId": outp},
+                   {"id": "e", "type": "edge", "sourceId": "t_other", "targetId": outp}]
+    (tmp_path / "knockouts.json").write_text(json.dumps(ko, ensure_ascii=False), encoding="utf-8")
+    seg = load_policy(tmp_path)
+    assert seg.n_rules == policy.n_rules + len(common) + 1
+    builder = run(seg, firm_age_days=800, sector="construction")  # 26 months: declined by its segment only
+    assert builder["decision"] == "decline" and builder["rules_fired"] == ["KO_BUILDERS_YOUNG"]
+    assert builder["reasons"] == [{"code": "KO_BUILDERS_YOUNG", "en": "Builders need 3 years",
+                                   "zh": "建筑企业需经营满3年"}]
+    shop = run(seg, firm_age_days=800, sector="wholesale_retail")
+    assert shop == run(policy, firm_age_days=800, sector="wholesale_retail") and shop["decision"] == "approve"
+    assert "_rule" not in json.dumps(builder) and "_rule" not in json.dumps(shop)

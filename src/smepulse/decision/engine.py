@@ -87,6 +87,8 @@ def knockout_inputs(app: Application, features: dict | None) -> dict:
         "prior_defaults": _get(f, "prior_defaults"),
         "days_since_last_sale": _get(f, "days_since_last_sale"),
         "sales_history_days": _get(f, "sales_history_days"),
+        # segment labels, for policies whose tables differ by segment (a switch node in the file)
+        "sector": f.get("sector"), "region": f.get("region"), "size": f.get("size"),
     }
 
 
@@ -101,7 +103,8 @@ def apply_policy(app: Application, features: dict | None, pd_: float | None, mod
                  policy: Policy, *, refer: list[dict] | None = None) -> dict:
     """The policy part of a decision, given the firm's features and the model's PD and reasons."""
     fired: list[str] = []
-    ko = policy.evaluate("knockouts", knockout_inputs(app, features))
+    res = policy.evaluate_all({**knockout_inputs(app, features), "pd": pd_, "term_months": app.term_months})
+    ko = res["knockouts"]
     fired += ko.fired
     declines = [r for r in ko.rows if r["action"] == "decline"]
     refers = [r for r in ko.rows if r["action"] == "refer"] + list(refer or [])
@@ -113,11 +116,11 @@ def apply_policy(app: Application, features: dict | None, pd_: float | None, mod
         out["reasons"] = [{"code": r["code"], "en": r["en"], "zh": r["zh"]} for r in rows]
         out["rules_fired"] = fired
         return out
-    band = policy.evaluate("bands", {"pd": pd_})
+    band = res["bands"]
     fired += band.fired
     b = band.rows[0]
     out["band"] = b["band"]
-    price = policy.evaluate("pricing", {"term_months": app.term_months})
+    price = res["pricing"]
     fired += price.fired
     p = price.rows[0]
     raw = p["funding_cost"] + pd_ * p["lgd"] + p["operating_cost"] + p["capital_charge"] + b["margin"]

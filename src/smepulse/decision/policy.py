@@ -23,6 +23,7 @@ from smepulse.decision.errors import DecisionError
 DEFAULT_DIR = Path(__file__).with_name("policy")
 TABLES = ("knockouts", "bands", "pricing")
 EXPERIMENT_FILE = "challenger.json"  # optional: champion/challenger (decision/experiment.py), hashed with the policy
+RULE_FIELD = "_rule"  # the output every rule gets at load: its own id
 SETTINGS_REQUIRED = ("version", "max_snapshot_age_days", "limit_rounding", "rate_decimals", "top_reasons")
 
 
@@ -39,26 +40,30 @@ class Policy:
     settings: dict
     sha256: str
     n_rules: int
-    _decisions: dict = field(repr=False, default_factory=dict)
-    _nodes: dict = field(repr=False, default_factory=dict)
+    _decision: object = field(repr=False, default=None)
 
     @property
     def version(self) -> str:
         return str(self.settings["version"])
 
-    def evaluate(self, table: str, context: dict) -> TableResult:
-        """Evaluate one table; rows are the matched outputs (a list even for first-hit tables)."""
+    def evaluate_all(self, context: dict) -> dict[str, TableResult]:
+        """Every table in ONE zen-engine call (the files compiled into one graph at load), no trace: each
+        rule carries its id as an extra output `_rule`, so the matched rows name themselves."""
         try:
-            r = self._decisions[table].evaluate(context, {"trace": True})
+            result = self._decision.evaluate(context)["result"]
         except RuntimeError as exc:
-            raise DecisionError(f"policy table {table} ({self.directory / (table + '.json')}) failed: "
-                                f"{str(exc).splitlines()[0][:300]}") from None
-        trace = r["trace"][self._nodes[table]]["traceData"] or []
-        if isinstance(trace, dict):
-            trace = [trace]
-        result = r["result"]
-        rows = result if isinstance(result, list) else ([result] if result else [])
-        return TableResult(rows, [t["rule"]["_id"] for t in trace])
+            raise DecisionError(f"policy {self.directory} failed: {str(exc).splitlines()[0][:300]}") from None
+        out = {}
+        for t in TABLES:
+            r = result.get(t)
+            rows = r if isinstance(r, list) else ([r] if r else [])
+            fired = [row.pop(RULE_FIELD) for row in rows]
+            out[t] = TableResult(rows, fired)
+        return out
+
+    def evaluate(self, table: str, context: dict) -> TableResult:
+        """One table's result (all tables are evaluated; use evaluate_all when you need more than one)."""
+        return self.evaluate_all(context)[table]
 
 
 def _sha(files: list[Path]) -> str:
@@ -66,6 +71,36 @@ def _sha(files: list[Path]) -> str:
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def _merge(graphs: dict[str, dict]) -> tuple[dict, int]:
+    """One decision graph of the policy's files: each file's nodes prefixed by its table name, its input
+    and output nodes replaced by the shared ones, every decision table writing to outputPath = its table
+    and stating its rule id as the output `_rule`. A file may be any graph (e.g. a switch node routing
+    to one table per segment); its tables' matches all land under its name."""
+    nodes = [{"id": "request", "type": "inputNode", "name": "request", "position": {"x": 0, "y": 0}},
+             {"id": "response", "type": "outputNode", "name": "response", "position": {"x": 0, "y": 0}}]
+    edges, n_rules = [], 0
+    for t, g in graphs.items():
+        ends = {}
+        for n in g["nodes"]:
+            if n["type"] in ("inputNode", "outputNode"):
+                ends[n["id"]] = "request" if n["type"] == "inputNode" else "response"
+                continue
+            n = {**n, "id": f"{t}/{n['id']}"}
+            if n["type"] == "decisionTableNode":
+                c = dict(n["content"])
+                c["outputs"] = [*c["outputs"], {"id": "o__rule", "name": "rule id", "field": RULE_FIELD}]
+                c["rules"] = [{**r, "o__rule": json.dumps(str(r.get("_id") or f"{t}:{i}"))}
+                              for i, r in enumerate(c["rules"])]
+                c["outputPath"] = t
+                n["content"] = c
+                n_rules += len(c["rules"])
+            nodes.append(n)
+        for e in g["edges"]:
+            src, dst = ends.get(e["sourceId"], f"{t}/{e['sourceId']}"), ends.get(e["targetId"], f"{t}/{e['targetId']}")
+            edges.append({**e, "id": f"{t}/{e['id']}", "sourceId": src, "targetId": dst})
+    return {"contentType": "application/vnd.gorules.decision", "nodes": nodes, "edges": edges}, n_rules
 
 
 def load_policy(directory: str | Path | None = None) -> Policy:
@@ -86,17 +121,24 @@ def load_policy(directory: str | Path | None = None) -> Policy:
     if missing:
         raise DecisionError(f"policy file {files[0]} lacks '{missing[0]}'")
     engine = zen.ZenEngine()
-    decisions, nodes, n_rules = {}, {}, 0
+    graphs = {}
     for t, f in zip(TABLES, files[1:], strict=True):
         text = f.read_text(encoding="utf-8")
         try:
             model = json.loads(text)
-            node = next(n for n in model["nodes"] if n["type"] == "decisionTableNode")
-            n_rules += len(node["content"]["rules"])
-            decisions[t] = engine.create_decision(text)
+            next(n for n in model["nodes"] if n["type"] == "decisionTableNode")
+            if [n["type"] for n in model["nodes"]].count("inputNode") != 1 or \
+                    [n["type"] for n in model["nodes"]].count("outputNode") != 1:
+                raise KeyError("one inputNode and one outputNode")
+            engine.create_decision(text)
         except (json.JSONDecodeError, KeyError, StopIteration, RuntimeError, TypeError) as exc:
             raise DecisionError(f"policy file {f} is not a JSON decision model with a decision table: "
                                 f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
-        nodes[t] = node["id"]
+        graphs[t] = model
+    merged, n_rules = _merge(graphs)
+    try:
+        decision = engine.create_decision(json.dumps(merged))
+    except RuntimeError as exc:
+        raise DecisionError(f"policy {d} does not compile: {str(exc).splitlines()[0][:200]}") from None
     hashed = files + ([d / EXPERIMENT_FILE] if (d / EXPERIMENT_FILE).is_file() else [])
-    return Policy(d, settings, _sha(hashed), n_rules, decisions, nodes)
+    return Policy(d, settings, _sha(hashed), n_rules, decision)

@@ -31,6 +31,10 @@ def serve(
     methodology: str = typer.Option("smei", "--methodology", help="Methodology preset or YAML the survey uses."),
     smtp: Path | None = typer.Option(None, "--smtp", help="SMTP settings file (TOML, or JSON by suffix) for "
                                      "invitations; without it, the links are exported as CSV."),
+    credit_model: Path | None = typer.Option(None, "--credit-model", help="Champion model directory of the "
+                                             "decision API (default: STORE_DIR/credit/champion)."),
+    credit_policy: Path | None = typer.Option(None, "--credit-policy", help="Credit policy directory "
+                                              "(default: the shipped policy)."),
 ) -> None:
     """Serve the portal, read API, admin and respondent forms over one store.
 
@@ -44,7 +48,8 @@ def serve(
     if db is None and not Path(target).exists():
         raise InputError(f"store {target} does not exist: run `make demo` (or `smepulse demo --out demo`) first, "
                          "or give --store PATH")
-    config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp)
+    extra = {k: str(v) for k, v in (("credit_model", credit_model), ("credit_policy", credit_policy)) if v}
+    config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp, extra=extra)
     app = create_app(config)
     console.print(f"smepulse serving {target} on http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level="warning")
