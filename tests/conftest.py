@@ -1,10 +1,13 @@
-"""Shared test fixtures: where the real public datasets live."""
+"""Shared test fixtures: where the real public datasets live, the session's Chromium and PostgreSQL server."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+import pgcluster
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SMEPULSE_SHARED", ROOT.parent / "shared"))
@@ -39,3 +42,45 @@ def browser():
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# -- PostgreSQL: one server per test run (tests/pgcluster.py), shared by the xdist workers --------------------
+_OWNS_PG_STATE = False
+
+
+def pytest_configure(config):
+    """The controlling process makes the run's state folder before xdist starts its workers (they inherit it)."""
+    global _OWNS_PG_STATE
+    if not hasattr(config, "workerinput") and not os.environ.get(pgcluster.STATE_ENV):
+        os.environ[pgcluster.STATE_ENV] = tempfile.mkdtemp(prefix="smepulse-pg-run-")
+        _OWNS_PG_STATE = True
+
+
+def pytest_unconfigure(config):
+    if _OWNS_PG_STATE:
+        pgcluster.stop(Path(os.environ.pop(pgcluster.STATE_ENV)))
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id) -> str:
+    """This worker's own database on the run's PostgreSQL server (started on first use)."""
+    try:
+        return pgcluster.server_database(worker_id)
+    except FileNotFoundError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+
+
+@pytest.fixture()
+def pg_url(pg_database) -> str:
+    """A postgresql:// URL of an empty store (a new schema in the worker's database)."""
+    return pgcluster.fresh_schema(pg_database)
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def store_target(request, tmp_path) -> str:
+    """An empty store on each backend: a DuckDB file, then a PostgreSQL URL. Tests that take it run twice."""
+    if request.param == "duckdb":
+        return str(tmp_path / "store.duckdb")
+    return request.getfixturevalue("pg_url")

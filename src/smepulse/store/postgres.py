@@ -1,0 +1,387 @@
+"""The store on a PostgreSQL server (psycopg 3): the same schema, the same Store methods, the same answers.
+
+`open_store("postgresql://user:password@host:port/dbname")` gives a `PostgresStore`. It keeps the embedded
+default's interface (`Store`): the read queries are the DuckDB store's own SQL, run through `PgConnection`, a
+small facade with DuckDB's calling convention (`con.execute(sql, params).fetchall()`, `.df()`) that turns the
+`?` placeholders into psycopg's `%s`, so values always travel as parameters; names reach SQL only as
+`psycopg.sql.Identifier`. Bulk data never goes row by row through Python: imports and vintages are written
+with COPY (CSV made by Arrow), and the heavy aggregation (the index engine) runs in an in-memory DuckDB over
+the responses fetched with one COPY. Every write is one server transaction: all of it or nothing.
+"""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import duckdb
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from smepulse.errors import StoreError
+from smepulse.index.engine import IndexResult
+from smepulse.methodology import Methodology
+from smepulse.store.store import SCHEMA_VERSION, SERIES_COLUMNS, Store, _now
+from smepulse.survey.responses import ROW, Responses, quote_ident
+
+SCHEMA = Path(__file__).parent / "schema.sql"
+URL_PREFIXES = ("postgresql://", "postgres://")
+_SCHEMA_LOCK = 0x736D6570  # pg_advisory_xact_lock key while creating tables ("smep")
+# PostgreSQL type oids -> how a column becomes a pandas column (like DuckDB's .df()).
+_INT = {20: "Int64", 21: "Int16", 23: "Int32"}
+_FLOAT = {700, 701, 1700}
+_TIME = {1082, 1114, 1184}
+_BOOL = 16
+# A `?` placeholder outside quotes and comments; quoted text and comments are kept as they are.
+_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\?|%""", re.S)
+
+
+def is_server_url(target: str | Path) -> bool:
+    return str(target).startswith(URL_PREFIXES)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def to_psycopg(query: str) -> str:
+    """DuckDB-style `?` placeholders as psycopg's `%s` (and a literal `%` as `%%`)."""
+    def swap(m: re.Match) -> str:
+        t = m.group(0)
+        return "%s" if t == "?" else t.replace("%", "%%")  # psycopg reads % even inside quotes and comments
+    return _TOKEN.sub(swap, query)
+
+
+def frame(cursor: psycopg.Cursor, rows: Sequence[tuple] | None = None) -> pd.DataFrame:
+    """The rows of a finished query as a DataFrame typed like DuckDB's `.df()`."""
+    desc = cursor.description or []
+    rows = cursor.fetchall() if rows is None else rows
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(desc)
+    data = {}
+    for d, col in zip(desc, columns, strict=True):
+        values = list(col)
+        if d.type_code in _INT:
+            s = pd.Series(values, dtype=_INT[d.type_code])
+            data[d.name] = s if s.isna().any() else s.astype(_INT[d.type_code].lower())
+        elif d.type_code in _FLOAT:
+            data[d.name] = pd.Series([float("nan") if v is None else float(v) for v in values], dtype="float64")
+        elif d.type_code in _TIME:
+            data[d.name] = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[us]")
+        elif d.type_code == _BOOL and None not in values:
+            data[d.name] = pd.Series(values, dtype=bool)
+        else:
+            data[d.name] = pd.Series(values, dtype=object if not values or None in values else None)
+    return pd.DataFrame(data, columns=[d.name for d in desc])
+
+
+class PgResult:
+    """What `PgConnection.execute` returns: DuckDB's result calls on one psycopg cursor."""
+
+    def __init__(self, cursor: psycopg.Cursor):
+        self.cursor = cursor
+
+    def fetchall(self) -> list[tuple]:
+        return self.cursor.fetchall() if self.cursor.description else []
+
+    def fetchone(self) -> tuple | None:
+        return self.cursor.fetchone() if self.cursor.description else None
+
+    def df(self) -> pd.DataFrame:
+        return frame(self.cursor)
+
+    @property
+    def description(self):
+        return self.cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
+
+
+class PgConnection:
+    """A psycopg connection (autocommit: BEGIN/COMMIT are explicit, as on DuckDB) with DuckDB's calling
+    convention, so the app's SQL (parameters as `?`, plain SQL both engines run) works on either store."""
+
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10,
+                                       application_name="smepulse")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {redact(url)}: {_one_line(exc)}") from None
+
+    def execute(self, query: str | sql.Composable, params: Sequence | None = None) -> PgResult:
+        if isinstance(query, str) and params is not None:
+            query = to_psycopg(query)
+        cur = self.raw.cursor()
+        cur.execute(query, None if params is None else list(params))
+        return PgResult(cur)
+
+    def executemany(self, query: str, rows: Sequence[Sequence]) -> None:
+        with self.raw.cursor() as cur:
+            cur.executemany(to_psycopg(query), [list(r) for r in rows])
+
+    def copy_in(self, table: str, columns: Sequence[str], data: pa.Table) -> None:
+        """Append an Arrow table to `table` with one COPY (CSV written by Arrow: NULL unquoted, every value quoted)."""
+        buf = io.BytesIO()
+        pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        with self.raw.cursor() as cur, cur.copy(stmt) as copy:
+            copy.write(buf.getvalue())
+
+    def copy_out(self, query: sql.Composable, params: Sequence, types: dict[str, pa.DataType]) -> pa.Table:
+        """A query's result as an Arrow table through one COPY ... TO STDOUT (CSV parsed by Arrow)."""
+        buf = io.BytesIO()
+        with self.raw.cursor() as cur:
+            # COPY takes no bind parameters: psycopg's client-side binding quotes the values into the query.
+            bound = psycopg.ClientCursor(self.raw).mogrify(query, list(params))
+            stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(sql.SQL(bound))
+            with cur.copy(stmt) as copy:
+                for chunk in copy:
+                    buf.write(chunk)
+        if not buf.tell():
+            return pa.table({c: pa.array([], type=t) for c, t in types.items()})
+        buf.seek(0)
+        return pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False))
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PostgresStore(Store):
+    """The store in a PostgreSQL database (created on first use, like a new store file)."""
+
+    def __init__(self, url: str, read_only: bool = False):
+        self.url = url
+        self.path = redact(url)
+        self.read_only = read_only
+        self._depth = 0
+        self.con = PgConnection(url)
+        self._engine: duckdb.DuckDBPyConnection | None = None
+        try:
+            self._check_schema()
+        except BaseException:
+            self.con.close()
+            raise
+
+    def _check_schema(self) -> None:
+        if self.read_only:
+            exists = self.con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchall()[0][0]
+            rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() if exists else []
+            if not rows:
+                raise StoreError(f"{self.path} is not a smepulse store (no schema version recorded)")
+        else:
+            with self.transaction():  # one creator at a time: CREATE IF NOT EXISTS races on a server
+                self.con.execute("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
+                self.con.execute(SCHEMA.read_text(encoding="utf-8"))
+                rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+                if not rows:
+                    self.con.execute("INSERT INTO meta VALUES (?, ?)", ["schema_version", SCHEMA_VERSION])
+                    rows = [(SCHEMA_VERSION,)]
+        if rows[0][0] != SCHEMA_VERSION:
+            raise StoreError(f"store {self.path} has schema version {rows[0][0]}, this smepulse needs "
+                             f"{SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        self.con.close()
+
+    @property
+    def engine(self) -> duckdb.DuckDBPyConnection:
+        """The in-memory DuckDB where the index engine aggregates what this store fetched."""
+        if self._engine is None:
+            self._engine = duckdb.connect()
+        return self._engine
+
+    # -- writing -------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresStore]:
+        """All writes inside commit together or not at all (nested uses join the outer transaction)."""
+        if self.read_only:
+            raise StoreError(f"store {self.path} was opened read-only; this command cannot write to it")
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.con.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self.con.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self.con.execute("COMMIT")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot write to store {self.path}: {_one_line(exc)}") from None
+
+    def _transaction(self, fn):
+        with self.transaction():
+            return fn()
+
+    def save_methodology(self, m: Methodology) -> None:
+        with self.transaction():
+            super().save_methodology(m)
+
+    def import_responses(self, resp: Responses, survey: str | None = None, replace: bool = False) -> str:
+        """All-or-nothing import (COPY into the server). Existing (survey, period, firm) rows are an error
+        unless `replace`."""
+        survey = survey or resp.methodology.name
+        dims, questions = resp.dimensions, resp.questions
+        has_date = "response_date" in resp.columns
+        import_id = uuid.uuid4().hex[:12]
+        src = resp.con
+        date = "TRY_CAST(response_date AS DATE)" if has_date else "CAST(NULL AS DATE)"
+        incoming = src.sql(
+            f"SELECT period, firm_id, weight, {date} AS response_date, {ROW} AS _row FROM responses").to_arrow_table()
+        long = {}
+        for table, names, col in (("attribute", dims, "dimension"), ("answer", questions, "question")):
+            value = "value" if table == "attribute" else "answer"
+            if not names:
+                long[table] = None
+                continue
+            parts = " UNION ALL ".join(
+                f"SELECT period, firm_id, ? AS {col}, CAST({quote_ident(n)} AS VARCHAR) AS {value} FROM responses "
+                f"WHERE {quote_ident(n)} IS NOT NULL" for n in names)
+            long[table] = src.sql(parts, params=list(names)).to_arrow_table()
+        with self.transaction():
+            self.con.execute("DROP TABLE IF EXISTS _incoming")
+            self.con.execute("CREATE TEMP TABLE _incoming (period VARCHAR, firm_id VARCHAR, weight DOUBLE "
+                             "PRECISION, response_date DATE, _row BIGINT) ON COMMIT DROP")
+            self.con.copy_in("_incoming", incoming.column_names, incoming)
+            clash = self.con.execute(
+                "SELECT i.firm_id, i.period, i._row FROM _incoming i JOIN response r ON r.survey = ? AND "
+                "r.period = i.period AND r.firm_id = i.firm_id ORDER BY i._row LIMIT 5", [survey]).fetchall()
+            if clash and not replace:
+                where = "; ".join(f"{resp.row_label} {row}: firm {f!r} {p}" for f, p, row in clash)
+                raise StoreError(f"file {resp.source}: responses already in the store ({where}); nothing was "
+                                 "imported. Use --replace to overwrite them.")
+            if clash:
+                for table in ("answer", "attribute", "response"):
+                    self.con.execute(sql.SQL("DELETE FROM {} t USING _incoming i WHERE t.survey = %s AND "
+                                             "t.period = i.period AND t.firm_id = i.firm_id").format(
+                                                 sql.Identifier(table)), [survey])
+            self.con.execute("INSERT INTO response SELECT ?, period, firm_id, weight, response_date, ? "
+                             "FROM _incoming", [survey, import_id])
+            for table, data in long.items():
+                if data is None or not data.num_rows:
+                    continue
+                data = data.add_column(0, "survey", pa.array([survey] * data.num_rows, pa.string()))
+                self.con.copy_in(table, data.column_names, data)
+            rows = incoming.num_rows
+            answers = long["answer"].num_rows if long["answer"] is not None else 0
+            self.con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?)",
+                             [import_id, survey, resp.source, rows, answers, _now()])
+        return import_id
+
+    def save_series(self, result: IndexResult, survey: str | None = None, kind: str = "final",
+                    as_of: datetime | None = None, note: str = "") -> str:
+        """Store computed series as a new vintage (one COPY); earlier vintages are never touched."""
+        m = result.methodology
+        survey = survey or m.name
+        as_of = as_of or _now()
+        vintage_id = f"{survey}-{as_of:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        df = result.series.copy()
+        for c in SERIES_COLUMNS:
+            if c not in df.columns:
+                df[c] = None
+        df = df[SERIES_COLUMNS]
+        df.insert(0, "vintage_id", vintage_id)
+        with self.transaction():
+            self.con.execute("INSERT INTO vintage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             [vintage_id, survey, m.name, m.version, m.sha256, result.input_hash, kind,
+                              as_of, _now(), note])
+            self._copy_frame("series", df)
+        return vintage_id
+
+    def _copy_frame(self, table: str, df: pd.DataFrame) -> None:
+        if df.empty:
+            return
+        # DuckDB turns the frame into Arrow with the store's types (pandas objects, NaN and None alike).
+        eng = self.engine
+        eng.register("_frame", df)
+        try:
+            data = eng.sql("SELECT * FROM _frame").to_arrow_table()
+        finally:
+            eng.unregister("_frame")
+        self.con.copy_in(table, list(df.columns), data)
+
+    def save_sa_specs(self, vintage_id: str, specs: pd.DataFrame, factors: pd.DataFrame) -> None:
+        specs = specs[list(self.SA_SPEC_COLUMNS)].assign(vintage_id=vintage_id)
+        factors = factors[list(self.SA_FACTOR_COLUMNS)].assign(vintage_id=vintage_id)
+        with self.transaction():
+            self._copy_frame("sa_spec", specs)
+            self._copy_frame("sa_factor", factors)
+
+    # -- reading -------------------------------------------------------------------------
+    def responses(self, methodology: Methodology, survey: str | None = None,
+                  cutoff: str | None = None) -> Responses:
+        """The stored responses, pivoted wide on the server and fetched with one COPY into an in-memory
+        DuckDB table `responses` (where the index engine aggregates them)."""
+        survey = survey or methodology.name
+        stored = {r[0] for r in self.con.execute(
+            "SELECT DISTINCT dimension FROM attribute WHERE survey = ?", [survey]).fetchall()}
+        dims = [d for d in methodology.classifications if d in stored]
+        qs = [q.id for q in methodology.questions]
+        if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchall()[0][0]:
+            raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
+        params: list = []
+        pivots = []
+        for alias, table, key, value, names in (("a", "attribute", "dimension", "value", dims),
+                                                ("q", "answer", "question", "answer", qs)):
+            cols = [sql.SQL("max(CASE WHEN {} = %s THEN {} END) AS {}").format(
+                sql.Identifier(key), sql.Identifier(value), sql.Identifier(n)) for n in names]
+            params += list(names) + [survey]
+            pivots.append(sql.SQL("(SELECT period, firm_id{} FROM {} WHERE survey = %s GROUP BY period, firm_id) "
+                                  "{}").format(sql.SQL("").join(sql.SQL(", ") + c for c in cols),
+                                               sql.Identifier(table), sql.Identifier(alias)))
+        where = sql.SQL("r.survey = %s")
+        params.append(survey)
+        if cutoff:
+            where += sql.SQL(" AND (r.response_date IS NULL OR r.response_date <= CAST(%s AS DATE))")
+            params.append(cutoff)
+        picked = [sql.SQL("a.{}").format(sql.Identifier(d)) for d in dims] + \
+                 [sql.SQL("q.{}").format(sql.Identifier(x)) for x in qs]
+        query = sql.SQL("SELECT r.period, r.firm_id, {}r.weight, r.response_date, "
+                        "row_number() OVER (ORDER BY r.period, r.firm_id) AS _row FROM response r "
+                        "LEFT JOIN {} USING (period, firm_id) LEFT JOIN {} USING (period, firm_id) "
+                        "WHERE {}").format(sql.SQL("").join(p + sql.SQL(", ") for p in picked),
+                                           pivots[0], pivots[1], where)
+        types = {"period": pa.string(), "firm_id": pa.string(), **{c: pa.string() for c in [*dims, *qs]},
+                 "weight": pa.float64(), "response_date": pa.date32(), "_row": pa.int64()}
+        data = self.con.copy_out(query, params, types)
+        eng = self.engine
+        eng.register("_fetched", data)
+        try:
+            eng.execute("CREATE OR REPLACE TABLE responses AS SELECT * FROM _fetched")
+        finally:
+            eng.unregister("_fetched")
+        cols = ["period", "firm_id", *dims, *qs, "weight", "response_date"]
+        return Responses(eng, cols, f"store {self.path}", methodology, "row")
