@@ -146,9 +146,9 @@ def test_flash_cutoff_and_publish_on_the_store(store_target, sample):
         st.import_responses(from_frame(r, SMEI))
         early = st.responses(SMEI, cutoff="2025-04-20").to_pandas()
         assert len(early) == len(r) - int(late.sum())
-        final = publish(st, SMEI, kind="final", as_of=datetime(2025, 3, 30), seasonal=False, replicates=0)
-        flash = publish(st, SMEI, kind="flash", cutoff="2025-04-20", as_of=datetime(2025, 4, 20), seasonal=False,
-                        replicates=0)
+        opts = {"seasonal": False, "replicates": 0, "frame": "design"}  # 60 firms: too few to rake
+        final = publish(st, SMEI, kind="final", as_of=datetime(2025, 3, 30), **opts)
+        flash = publish(st, SMEI, kind="flash", cutoff="2025-04-20", as_of=datetime(2025, 4, 20), **opts)
         stored = st.series("smei", vintage_id=flash.vintage_id)
         assert set(stored["period"]) == {"2025-04"}
         n = stored.query("series == 'headline' and group == 'all'")["n"].iloc[0]
