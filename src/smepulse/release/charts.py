@@ -18,7 +18,8 @@ MONTHS_SHOWN = 24
 
 T = {
     "en": {
-        "history": "{headline} and sub-indexes ({neutral} = no change), with {conf}% confidence bands",
+        "history": "{headline}{subs} ({neutral} = no change){bands}", "subs": " and sub-indexes",
+        "bands": ", with {conf}% confidence bands", "balance": "Balance",
         "sectors": "{headline} by {dim}, {month}",
         "heatmap": "Components by month",
         "sa_nsa": "{headline}: seasonally adjusted vs unadjusted",
@@ -32,7 +33,8 @@ T = {
         "whiskers": "Bars from {neutral} (no change); whiskers: {conf}% confidence intervals",
     },
     "zh": {
-        "history": "{headline}及分类指数（{neutral}为荣枯线），阴影为{conf}%置信区间",
+        "history": "{headline}{subs}（{neutral_zh}）{bands}", "subs": "及分类指数", "bands": "，阴影为{conf}%置信区间",
+        "balance": "差额",
         "sectors": "{month}各{dim}{headline}",
         "heatmap": "各项指数逐月热力图",
         "sa_nsa": "{headline}：经季节调整与未经季节调整",
@@ -103,6 +105,7 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
     x = alt.X("date:T", title=t["month"], axis=_time_axis(t, lang, months))
     rule = alt.Chart(pd.DataFrame({"y": [neutral]})).mark_rule(color="#444", strokeDash=[4, 3]).encode(y="y:Q")
     composites = composite_order(methodology)
+    axis_title = t["balance"] if methodology.formula == "balance" else t["index"]
 
     # 1. headline and sub-indexes with confidence bands
     h = adj[(adj["group"] == "all") & adj["series"].isin(composites)].dropna(subset=["value"]).copy()
@@ -117,12 +120,16 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
         layers = []
         if "ci_low" in h and h["ci_low"].notna().any():
             layers.append(base.mark_area(opacity=0.18).encode(
-                y=alt.Y("ci_low:Q", title=t["index"], scale=alt.Scale(zero=False)), y2="ci_high:Q",
+                y=alt.Y("ci_low:Q", title=axis_title, scale=alt.Scale(zero=False)), y2="ci_high:Q",
                 color=color))
         layers.append(base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-            y=alt.Y("value:Q", title=t["index"], scale=alt.Scale(zero=False)), color=color,
+            y=alt.Y("value:Q", title=axis_title, scale=alt.Scale(zero=False)), color=color,
             tooltip=["period:N", "name:N", alt.Tooltip("value:Q", format=".1f")]))
-        title = t["history"].format(headline=head_label, neutral=neutral_txt, conf=conf)
+        bands = "ci_low" in h and h["ci_low"].notna().any()
+        neutral_zh = "50为荣枯线" if methodology.formula == "diffusion" else "0表示无变化"
+        title = t["history"].format(headline=head_label, neutral=neutral_txt, neutral_zh=neutral_zh,
+                                    subs=t["subs"] if len(order) > 1 else "",
+                                    bands=t["bands"].format(conf=conf) if bands else "")
         charts["history"] = _config(alt.layer(*layers, rule).properties(title=title))
 
     # 2. bars of one classification for the month (SA where the group has it, else unadjusted and marked)
@@ -148,7 +155,7 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
         y = alt.Y("name:N", title=None, sort="-x")
         base = alt.Chart(s)
         layers = [base.mark_bar(clip=True).encode(
-            y=y, x=alt.X("value:Q", title=t["index"], scale=alt.Scale(domain=[neutral - span, neutral + span])),
+            y=y, x=alt.X("value:Q", title=axis_title, scale=alt.Scale(domain=[neutral - span, neutral + span])),
             x2="base:Q",
             color=alt.condition(f"datum.value >= {neutral}", alt.value("#2a9d8f"), alt.value("#e76f51")),
             tooltip=["name:N", alt.Tooltip("value:Q", format=".1f"), "n:Q"])]
@@ -181,7 +188,7 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
         chart = alt.Chart(hm).mark_rect().encode(
             x=alt.X("period:O", title=t["month"], axis=alt.Axis(labelAngle=-45)),
             y=alt.Y("name:N", title=None, sort=order),
-            color=alt.Color("value:Q", title=t["index"],
+            color=alt.Color("value:Q", title=axis_title,
                             scale=alt.Scale(scheme="redblue", domainMid=neutral, domain=dom, clamp=True)),
             tooltip=["name:N", "period:N", alt.Tooltip("value:Q", format=".1f")])
         text = alt.Chart(hm).mark_text(fontSize=8).encode(
@@ -198,7 +205,7 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
             a["date"] = pd.to_datetime(a["period"] + "-01")
             a["kind"] = [t[x] for x in a["adjustment"]]
             chart = alt.Chart(a).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
-                x=x, y=alt.Y("value:Q", title=t["index"], scale=alt.Scale(zero=False)),
+                x=x, y=alt.Y("value:Q", title=axis_title, scale=alt.Scale(zero=False)),
                 color=alt.Color("kind:N", title=t["adjustment"], sort=[t["sa"], t["nsa"]],
                                 scale=alt.Scale(range=["#1f3b73", "#888888"])),
                 strokeDash=alt.StrokeDash("kind:N", sort=[t["sa"], t["nsa"]], legend=None),

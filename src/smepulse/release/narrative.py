@@ -110,6 +110,23 @@ def approx_share(s: float) -> tuple[str, float]:
     return "", s
 
 
+def inline_en(label: str) -> str:
+    """A label inside a sentence: 'Consumer confidence' -> 'consumer confidence'; acronyms and 'Headline SMEI'
+    keep their capitals where they matter ('headline SMEI', 'PMI')."""
+    first = label.split(" ")[0]
+    if first.isupper() and len(first) > 1:
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def join_overlap(prefix: str, name: str) -> str:
+    """Chinese group prefix and series name without the repeated part: 欧元区消费者 + 消费者信心指数."""
+    for k in range(min(len(prefix), len(name)), 1, -1):
+        if prefix.endswith(name[:k]):
+            return prefix + name[k:]
+    return prefix + name
+
+
 def cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
@@ -147,32 +164,33 @@ class Names:
     def series(self, series: str, group: str = "all", with_group: bool = True) -> str:
         """English: 'the performance sub-index of manufacturing SMEs' / 'the headline SMEI'. Chinese:
         '制造业中小企业运营分类指数'."""
+        balance = self.m.formula == "balance"
+        bare = not with_group or (group == "all" and group not in self.groups)
         if self.lang == "en":
             if series == self.m.headline:
-                base = "the " + self.label(series).replace("Headline", "headline")
+                base = "the " + inline_en(self.label(series))
             elif series in self.composites:
                 base = f"the {self.label(series).lower()} sub-index"
             else:
-                base = f"the {self.label(series).lower()} index"
-            if not with_group or group == "all":
-                return base
-            return f"{base} {self.group_phrase(group)}"
+                base = f"the {self.label(series).lower()} {'balance' if balance else 'index'}"
+            return base if bare else f"{base} {self.group_phrase(group)}"
         if series == self.m.headline:
             name = self.label(series)
         elif series in self.composites:
             name = f"{self.label(series)}分类指数"
         else:
-            name = f"{self.label(series)}指数"
-        if not with_group or group == "all":
+            name = f"{self.label(series)}{'差额' if balance else '指数'}"
+        if bare:
             return name
         prefix = self.group_zh(group)
         if series == self.m.headline and prefix.endswith("企业") and name.startswith("中小企业"):
-            name = name[len("中小企业"):]  # 制造业中小企业信心指数, 中型企业信心指数 (not 中型企业中小企业…)
-        return prefix + name
+            name = name[len("中小企业"):]  # 中型企业信心指数 (not 中型企业中小企业信心指数)
+        return join_overlap(prefix, name)  # 制造业中小企业 + 中小企业信心指数 -> 制造业中小企业信心指数
 
     def subject(self, series: str, group: str) -> str:
         """At the start of a sentence."""
-        if self.lang == "en" and series == self.m.headline and group == "all":
+        if self.lang == "en" and series == self.m.headline and group == "all" and group not in self.groups \
+                and self.label(series).startswith("Headline"):
             return self.label(series)  # "Headline SMEI"
         return cap(self.series(series, group))
 
@@ -528,7 +546,9 @@ class Renderer:
         en = self.lang == "en"
         p = Paragraph("Overview" if en else "概览", group="all")
         head = self.m.headline
-        lead = self.movement(head, "all", points=False, month=True, error_clause=False,
+        ch = self.by.get((head, "all"), {}).get("change")
+        sized = ch is not None and ch.values.get("margin") is None  # no margin sentence follows: say the size here
+        lead = self.movement(head, "all", points=sized, month=True, error_clause=False,
                              subject=not self.provisional)
         if lead and self.provisional:  # a flash says so in its first sentence
             lead = ("According to the flash (provisional) estimate, " + lead) if en else "快报（初步数据）显示，" + lead
@@ -558,7 +578,8 @@ class Renderer:
         a, b, z, n = (f.values[k] for k in ("above", "below", "at", "total"))
         lvl = self.cl.level
         if self.lang == "en":
-            parts = [f"{a} of the {n} components were above {lvl}", f"{b} below"] + ([f"{z} at {lvl}"] if z else [])
+            parts = [f"{a} of the {n} components {'was' if a == 1 else 'were'} above {lvl}", f"{b} below"] + \
+                ([f"{z} at {lvl}"] if z else [])
             return join_en(parts) + "."
         if self.m.formula == "diffusion":
             return f"{n}项指数中，{a}项位于扩张区间，{b}项位于收缩区间" + (f"，{z}项恰处荣枯线" if z else "") + "。"
@@ -598,19 +619,22 @@ class Renderer:
             return (f"{lab(x['series'])}{'指数' if mean else ''}（{'上升' if x['change'] > 0 else '下降'}"
                     f"{fmt_zh(abs(x['change']))}个点至{fmt_zh(x['value'])}" + (f"，{mean}" if mean else "") + "）")
         up, down = f.values["up"], f.values["down"]
+        # a survey's indexes all read 'higher = better'; a preset's published inputs need not (unemployment
+        # expectations, prices), so their moves are rises and falls, not gains and declines
+        good, bad = ("gains", "declines") if self.m.kind == "survey" else ("rises", "falls")
         if en:
             parts = []
             if up:
-                parts.append(f"the biggest gains were in {join_en([item(x) for x in up])}")
+                parts.append(f"the biggest {good} were in {join_en([item(x) for x in up])}")
             if down:
-                parts.append(f"the biggest declines were in {join_en([item(x) for x in down])}")
+                parts.append(f"the biggest {bad} were in {join_en([item(x) for x in down])}")
             return "Among the components, " + "; ".join(parts) + "."
         parts = []
         if up:
             parts.append("和".join(item(x) for x in up) + "升幅最大")
         if down:
             parts.append("和".join(item(x) for x in down) + "降幅最大")
-        return "各项指数中，" + "；".join(parts) + "。"
+        return ("各项差额中，" if self.m.formula == "balance" else "各项指数中，") + "；".join(parts) + "。"
 
     def contrast(self, f: Fact) -> str:
         a, b = f.values["a"], f.values["b"]
@@ -698,7 +722,8 @@ class Renderer:
         comp = self.components("all")
         sh = [self.shares(f) for f in self.other if f.kind == "shares"]
         if comp or sh:
-            out.append(Paragraph("Components" if en else "各项指数", comp + sh))
+            out.append(Paragraph("Components" if en else ("各项差额" if self.m.formula == "balance" else "各项指数"),
+                                 comp + sh))
         con = []
         for a, b in self.m.release.contrasts:
             fs = [f for f in self.other if f.kind == "contrast" and f.group == f"{a}|{b}"]

@@ -19,8 +19,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from smepulse.errors import InputError, StoreError
+from smepulse.index.compose import compose, quarterly
 from smepulse.index.series_io import read_series
-from smepulse.periods import from_index, month_name, to_index
+from smepulse.periods import QUARTER_RE, from_index, month_name, to_index
 from smepulse.release.charts import build_charts, js_bundle, specs, to_svg
 from smepulse.release.exports import write_exports
 from smepulse.release.facts import (
@@ -34,7 +35,7 @@ from smepulse.release.facts import (
     published,
     z_of,
 )
-from smepulse.release.narrative import LANGS, Names, Narrative, fmt_zh, group_order, narrative
+from smepulse.release.narrative import LANGS, Names, Narrative, cap, fmt_zh, group_order, narrative
 from smepulse.release.safe import Outputs, md_escape
 from smepulse.store import open_store
 
@@ -60,8 +61,8 @@ UI = {
         "about": "About this release", "publisher": "Publisher", "contact": "Contact", "fieldwork": "Fieldwork",
         "sample": "Sample", "sample_value": "{n} respondents", "response_rate": "Response rate",
         "next_release": "Next release", "embargo": "Embargo", "overview_table": "Groups at a glance",
-        "marks": "* change beyond the margin of sampling error; † not seasonally adjusted (its own change on the "
-                 "month, unadjusted)", "commentary": "Economist's commentary",
+        "mark_sig": "* change beyond the margin of sampling error", "mark_nsa": "† not seasonally adjusted (its own "
+        "change on the month, unadjusted)", "mark_sep": "; ", "commentary": "Economist's commentary",
         "more_tables": "Every series of every group, with n, SE and confidence intervals, is in the HTML and Markdown "
                        "reports and in the CSV, Excel, JSON and SDMX-CSV exports.", "suppressed": "suppressed", "no_revisions":
         "Revisions are shown when the release is written from a store of vintages (--store).",
@@ -82,7 +83,8 @@ UI = {
         "about": "发布信息", "publisher": "发布机构", "contact": "联系方式", "fieldwork": "调查时间",
         "sample": "样本", "sample_value": "{n}家受访企业", "response_rate": "回收率",
         "next_release": "下期发布日期", "embargo": "禁发时间", "overview_table": "各类企业一览",
-        "marks": "* 变动超出抽样误差；† 未经季节调整（其较上月变动亦为未经季节调整数据）", "commentary": "经济学家点评",
+        "mark_sig": "* 变动超出抽样误差", "mark_nsa": "† 未经季节调整（其较上月变动亦为未经季节调整数据）", "mark_sep": "；",
+        "commentary": "经济学家点评",
         "more_tables": "各类企业全部指数（含样本数、标准误及置信区间）见HTML与Markdown版报告及CSV、Excel、JSON和"
                        "SDMX-CSV导出文件。", "suppressed": "样本不足未发布", "no_revisions":
         "从数据库（--store）生成时显示各期修订情况。",
@@ -160,10 +162,31 @@ def load_series_file(path: str | Path, methodology=None) -> ReleaseData:
     check_series_values(df, path, getattr(methodology, "formula", "diffusion"))
     if "adjustment" not in df.columns:
         df["adjustment"] = "nsa"
+    if methodology is not None:
+        df = with_composites(df, methodology)
     for c in OPTIONAL_COLUMNS:  # a plain `period, series, group, value, n` file has none of these
         if c not in df.columns:
             df[c] = None if c == "flag" else float("nan")
     return ReleaseData(df, source=str(path))
+
+
+def with_composites(df: pd.DataFrame, methodology) -> pd.DataFrame:
+    """A file of components only (a PMI's or an EC survey's published input series): the methodology's
+    composites composed as its producer does (index.compose), and quarterly averages when the file has none."""
+    have = set(df["series"])
+    missing = [c.id for c in methodology.composites if c.id not in have]
+    if not missing:
+        return df
+    monthly = df[df["period"].str.len() == 7]
+    comp = compose(monthly, methodology)
+    comp = comp[comp["series"].isin(missing) & comp["value"].notna()]
+    if comp.empty:
+        return df
+    out = pd.concat([df, comp], ignore_index=True)
+    if not df["period"].str.match(QUARTER_RE.pattern).any():
+        months = out[out["period"].str.len() == 7]
+        out = pd.concat([out, quarterly(months)], ignore_index=True)
+    return out
 
 
 def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | None = None,
@@ -345,8 +368,10 @@ def _context(rel: Release) -> dict:
     if cfg.embargo:
         about.append((ui["embargo"], getattr(cfg.embargo, lang)))
     first_charts = [k for k in ("history",) if k in rel.svgs]
-    notes = method_notes(m, lang, has_se="se" in df and df["se"].notna().any(),
-                         has_sa="adjustment" in df and (df["adjustment"] == "sa").any())
+    has_se = "se" in df and df["se"].notna().any()
+    notes = method_notes(m, lang, has_se=has_se, has_sa="adjustment" in df and (df["adjustment"] == "sa").any())
+    cells = [c for r in matrix for c in r["cells"] if c] + [r for t in tables for r in t["rows"]]
+    marks = ([ui["mark_sig"]] if has_se else []) + ([ui["mark_nsa"]] if any(c["adjustment"] for c in cells) else [])
     return {
         "lang": lang, "html_lang": "zh-Hans" if lang == "zh" else "en", "ui": ui, "title": rel.title,
         "period": period, "month": month_name(period, lang),
@@ -362,6 +387,7 @@ def _context(rel: Release) -> dict:
         "source": rel.data.source, "as_of": rel.data.as_of, "vintage": rel.data.vintage,
         "generated": ui["generated"].format(date=_date(date.today(), lang)),
         "zh": lang == "zh", "fmt_zh": fmt_zh,
+        "marks": ui["mark_sep"].join(marks), "show_n": any(r["n"] != "–" for r in matrix),
         "provisional": rel.provisional, "about": about, "embargo": getattr(cfg.embargo, lang) if cfg.embargo else "",
         "commentary": getattr(cfg.commentary, lang) if cfg.commentary else "", "logo": _logo_uri(cfg.logo),
         "first_charts": first_charts, "other_charts": [k for k in rel.svgs if k not in first_charts],
@@ -377,6 +403,8 @@ def _ui_for(m, lang: str, provisional: bool) -> dict:
     ui = dict(UI[lang])
     conf = confidence_pct(m)
     ui["interval"] = f"{conf}% interval" if lang == "en" else f"{conf}%置信区间"
+    if m.kind != "survey":  # a preset's groups are not firms
+        ui["group"], ui["overview_table"] = ("Group", "Groups at a glance") if lang == "en" else ("分组", "分组一览")
     if provisional:
         ui["value"] += ui["flash_tag"]
         ui["overview_table"] += ui["flash_tag"]
@@ -418,7 +446,7 @@ def method_notes(m, lang: str, has_se: bool, has_sa: bool) -> list[str]:
                    if en else "各序列为差额：回答“改善”的占比减去回答“恶化”的占比（-100至100）。0表示报告改善与报告恶化的"
                    "一样多。")
     for c in m.composites:
-        title = names.label(c.id)
+        title = cap(names.series(c.id, "all", with_group=False)) if en else names.series(c.id, "all", with_group=False)
         out.append(f"{title} is the weighted mean of {_weights(c, names, lang)} ({m.name} {m.version})." if en
                    else f"{title}为{_weights(c, names, lang)}的加权平均（{m.name} {m.version}）。")
     if has_se:
