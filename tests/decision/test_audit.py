@@ -167,3 +167,15 @@ def test_an_offer_is_open_thirty_days_and_the_loan_starts_when_accepted(service,
     with pytest.raises(OfferNotOpen, match="expired 1 days ago"):
         service.accept(b["decision_id"])
     assert service.accept(a["decision_id"])["loan_id"] == loan["loan_id"]  # a booked loan stays booked
+
+
+def test_concurrent_applications_are_group_committed_into_one_intact_chain(service, sim_book):
+    firms = sim_book["firms"][:40]
+    with ThreadPoolExecutor(8) as pool:
+        recs = list(pool.map(lambda f: service.submit(body(f), f"key-{f}")[0], firms))
+    v = service.book.verify()
+    assert v.ok and v.records == 40
+    assert sorted(r["seq"] for r in recs) == list(range(40))  # every caller got its own committed record
+    for r in recs:
+        assert service.book.record(r["decision_id"]) == json.loads(json.dumps(r))
+    assert all(service.book.idempotent(f"key-{f}")[1] == r["decision_id"] for f, r in zip(firms, recs, strict=True))

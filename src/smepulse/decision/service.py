@@ -81,7 +81,7 @@ class DecisionService:
         if idempotency_key is not None:
             if not 1 <= len(idempotency_key) <= 200:
                 raise DecisionError("Idempotency-Key must be 1-200 characters")
-            with self.book.lock:  # serialises retries: check, decide and record as one step
+            with self.book.claim(idempotency_key):  # retries of one key: check, decide and record as one step
                 return self._submit_locked(body, idempotency_key, req_hash, t0)
         return self._submit_locked(body, None, req_hash, t0)
 
