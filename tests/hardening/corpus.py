@@ -459,18 +459,11 @@ option_cases()
 CASES[:] = [c for c in CASES if c.id != "methodology-unknown-preset"]
 # Cases that still fail, with the helper who owns the fix; strict xfail, so a fixed case must leave this list.
 KNOWN_FAILING: dict[str, str] = {
-    'compose-inf': 'index: read_series range checks (#11)',
-    'compose-above-100': 'index: read_series range checks (#11)',
-    'compose-below-0': 'index: read_series range checks (#11)',
-    'compose-n-a': 'index: read_series range checks (#11)',
-    'compose-bad-period': 'index: read_series range checks (#11)',
-    'compose-period-newline': 'index: read_series range checks (#11)',
     'adjust-empty-file': 'seasonal: read_tidy validation (#11)',
     'adjust-header-only': 'seasonal: read_tidy validation (#11)',
     'adjust-text-value': 'seasonal: read_tidy validation (#11)',
     'adjust-bad-period': 'seasonal: read_tidy validation (#11)',
     'adjust-not-parquet': 'seasonal: read_tidy validation (#11)',
-    'compute-min-n-negative': 'index: --min-n range (#11)',
 }
 for _c in CASES:
     _c.xfail = KNOWN_FAILING.get(_c.id, "")

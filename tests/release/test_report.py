@@ -195,7 +195,7 @@ def test_bad_input(release, tmp_path):
         write_release(rel, tmp_path / "r.docx")
     bad = tmp_path / "bad.csv"
     bad.write_text("period,series,group,value\n2026-9,headline,all,50\n", encoding="utf-8")
-    with pytest.raises(InputError, match="row 2"):
+    with pytest.raises(InputError, match="line 2"):
         load_series_file(bad)
 
 

@@ -61,7 +61,7 @@ def test_bad_values_name_file_line_and_column(plain, tmp_path, value, message):
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
         load_series_file(bad, M)
-    assert f"file {bad}" in str(e.value) and "row 6" in str(e.value) and "column 'value'" in str(e.value)
+    assert f"file {bad}" in str(e.value) and "line 6" in str(e.value) and "column 'value'" in str(e.value)
     assert message in str(e.value)
 
 
@@ -80,6 +80,6 @@ def test_balance_range_and_cli_exit_2(plain, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     err = r.stderr.strip().splitlines()
-    assert len(err) == 1 and "row 3" in err[0] and "column 'value'" in err[0] and "Traceback" not in r.stderr
+    assert len(err) == 1 and "line 3" in err[0] and "column 'value'" in err[0] and "Traceback" not in r.stderr
     assert not (tmp_path / "x.md").exists()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from smepulse.errors import InputError
 from smepulse.index.compose import SUPPRESSED, compose, quarterly
 from smepulse.index.diffusion import FORMULAS
 from smepulse.index.weighting import rake, targets_by_period
@@ -162,6 +163,8 @@ def compute(resp: Responses, frame: pd.DataFrame | None = None, min_n: int | Non
     agg = _aggregate(resp, cells)
     questions = _question_rows(agg, resp)
     minimum = m.publication_minimum if min_n is None else min_n
+    if not minimum >= 0:
+        raise InputError(f"the publication minimum is an effective sample, 0 or more; got {minimum!r}")
     # Disclosure control: suppress question cells first, then compose only from the published ones.
     q_low = questions["n_eff"].fillna(0) < minimum
     questions["flag"] = np.where(q_low, SUPPRESSED, "")

@@ -29,7 +29,8 @@ console = Console()
 FRAME_HELP = ("Weighting: 'methodology' (default: rake to the methodology's target shares, design weights when "
               "it has none), 'design' (design weights only) or a target shares file (dimension, value, share"
               "[, effective]).")
-MIN_N_HELP = "Override the publication minimum (effective sample below which a cell is suppressed)."
+MIN_N_HELP = ("Override the publication minimum (effective sample below which a cell is suppressed); 0 or more. "
+              "Lowering it weakens disclosure control.")
 
 
 def compute(
@@ -37,7 +38,7 @@ def compute(
     out: Path = typer.Option(..., "--out", help="Tidy series file to write (CSV or Parquet)."),
     methodology: str = typer.Option("smei", "--methodology", help="Preset name or a methodology YAML file."),
     frame: str = typer.Option(DEFAULT_FRAME, "--frame", help=FRAME_HELP),
-    min_n: int | None = typer.Option(None, "--min-n", help=MIN_N_HELP),
+    min_n: int | None = typer.Option(None, "--min-n", min=0, help=MIN_N_HELP),
     store: Path | None = typer.Option(None, "--store", help="Also import the responses and save the "
                                          "series as a new vintage in this store file."),
     replicates: int | None = typer.Option(None, "--replicates", help="Bootstrap replicates for standard "
@@ -103,7 +104,7 @@ def publish_cmd(
                                 "the ARIMA model, outliers, holiday regressor and seasonality of every series "
                                 "(default: keep those stored with the last vintage, re-estimate parameters)."),
     frame: str = typer.Option(DEFAULT_FRAME, "--frame", help=FRAME_HELP),
-    min_n: int | None = typer.Option(None, "--min-n", help=MIN_N_HELP),
+    min_n: int | None = typer.Option(None, "--min-n", min=0, help=MIN_N_HELP),
 ) -> None:
     """Compute, add sampling error and seasonal adjustment, and store the result as a new vintage.
 
