@@ -1,7 +1,9 @@
-"""The app's one handle on the store: the held DuckDB file (embedded default), plus the operational tables.
+"""The app's one handle on the store (a DuckDB file, or a PostgreSQL database by URL), plus the operational tables.
 
-The server process holds the DuckDB file open for its whole life; requests share that connection under a lock
-(DuckDB serialises writers anyway), so reads and writes from many threads never see "database is locked"."""
+The server process holds one store connection for its whole life; requests share it under a lock (DuckDB
+serialises writers anyway), so reads and writes from many threads never see "database is locked". On
+PostgreSQL the same SQL runs through the store's connection facade (store/postgres.py): `?` parameters, plain
+SQL both engines run, explicit BEGIN/COMMIT, the server's own row locks and constraints."""
 from __future__ import annotations
 
 import secrets
@@ -12,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from smepulse.errors import StoreError
-from smepulse.store import Store, open_store
+from smepulse.store import Store, is_server_url, open_store
 
 OPS_SCHEMA = (Path(__file__).parent / "ops_schema.sql").read_text(encoding="utf-8")
+_OPS_SCHEMA_LOCK = 0x736D6571  # PostgreSQL advisory lock while the ops tables are created
 
 
 def now() -> datetime:
@@ -29,8 +32,10 @@ class Database:
         self.store: Store = open_store(self.target)
         self.lock = threading.RLock()
         self._depth = 0
-        with self.lock:
-            self.store.con.execute(OPS_SCHEMA)
+        with self.transaction() as con:
+            if is_server_url(self.target):  # two processes starting at once: CREATE IF NOT EXISTS races
+                con.execute("SELECT pg_advisory_xact_lock(?)", [_OPS_SCHEMA_LOCK])
+            con.execute(OPS_SCHEMA)
 
     def close(self) -> None:
         with self.lock:
@@ -89,7 +94,7 @@ class Database:
 
 def open_database(target: str | Path) -> Database:
     text = str(target)
-    if not text.startswith(("postgresql://", "postgres://")) and not Path(text).parent.exists():
+    if not is_server_url(text) and not Path(text).parent.exists():
         raise StoreError(f"store folder {Path(text).parent} does not exist: give --store PATH of a store "
                          "(e.g. demo/smepulse.duckdb after `make demo`)")
     return Database(text)
