@@ -74,7 +74,8 @@ def test_manifest_pins_files_and_versions(models):
     _, ms = models
     d = ms["lightgbm"][1]
     man = json.loads((d / MANIFEST).read_text())
-    assert set(man["files"]) == {"model.json", "metrics.json", "validation.json", "lightgbm.txt"}
+    assert set(man["files"]) == {"model.json", "metrics.json", "validation.json", "lightgbm.txt",
+                                 "model_card.md", "model_card.zh.md"}
     assert all(v.startswith("sha256:") for v in man["files"].values())
     assert set(man["versions"]) >= {"lightgbm", "scikit-learn", "optbinning", "numpy", "smepulse"}
     assert not list(d.glob("*.pkl"))

@@ -56,6 +56,21 @@ def test_train_score_report_roundtrip(book):
     assert "Reliability: calibration by decile and grade" in html and "Hosmer-Lemeshow" in html
     assert "out-of-time" in html
 
+    # the model card, en and zh, written with the model and pinned by the manifest
+    man = json.loads((out / "manifest.json").read_text())
+    assert {"model_card.md", "model_card.zh.md"} <= set(man["files"])
+    en, zh = (out / "model_card.md").read_text(), (out / "model_card.zh.md").read_text()
+    for head in ("## Intended use", "## Data", "## Target and horizon", "## Features", "## Performance",
+                 "## Calibration", "## Fairness", "## Limitations and warnings", "## Provenance"):
+        assert head in en, head
+    assert f"| {met['auc']:.4f} |" in en and "out of time" in en and "train until" not in en
+    assert "trained on rows until" in en and f"lightgbm {man['versions']['lightgbm']}" in en
+    assert "## 模型表现" in zh and "## 公平性" in zh and f"| {met['auc']:.4f} |" in zh
+    r = runner.invoke(app, ["credit", "report", str(out), "--out", str(book / "report.zh.html"), "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    zh_html = (book / "report.zh.html").read_text()
+    assert '<html lang="zh">' in zh_html and "信用模型报告" in zh_html and "模型卡" in zh_html
+
 
 def test_scorecard_model_and_table(book):
     out = book / "card"

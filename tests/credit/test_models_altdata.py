@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from smepulse.cli import app
-from smepulse.credit.features import build_features, feature_specs
+from smepulse.credit.features import build_features, feature_specs, with_group_columns
 from smepulse.credit.train import train
 from smepulse.sim.credit import SimConfig, simulate
 
@@ -19,7 +19,7 @@ from smepulse.sim.credit import SimConfig, simulate
 def features(tmp_path_factory):
     d = tmp_path_factory.mktemp("altdata")
     simulate(SimConfig(n_firms=2500, default_rate=0.08, seed=3, months=24), d)
-    f = build_features(d)
+    f = with_group_columns(build_features(d), d)   # what `credit features` writes: + owner_gender
     f.to_parquet(d / "features.parquet", index=False)
     return d / "features.parquet", f
 
@@ -59,6 +59,10 @@ def test_scorecard_through_the_cli_on_the_projects_own_pipeline(features):
     assert 3 <= len(chosen) <= 15 and met["auc"] > 0.65
     card = pd.read_csv(out / "scorecard.csv")
     assert set(card["Variable"]) == set(chosen)
+    # owner_gender: found by the protected-attribute policy, checked, never a characteristic
+    assert "owner_gender" not in met["scorecard_selection"] and "owner_gender" in r.output
+    groups = met["fairness"]["attributes"]["owner_gender"]["groups"]
+    assert {g["group"] for g in groups} == {"f", "m"} and all(g["air"] is not None for g in groups)
     specs = feature_specs()
     for c in chosen:  # the metadata's direction of risk holds bin by bin
         if specs[c].monotone:

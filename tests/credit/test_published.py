@@ -59,14 +59,15 @@ def test_taiwan_lightgbm_out_of_the_box_auc(shared_data):
     assert m.metrics["split"]["kind"] == "random-stratified"
     assert m.metrics["n_test"] == 9000
     assert m.metrics["gini"] == pytest.approx(2 * m.metrics["auc"] - 1)
-    # measured: champion 0.7895, LGBMClassifier() 0.7832 on the same 21,000 training rows
+    # measured: champion 0.7861, LGBMClassifier() 0.7821 on the same 21,000 training rows (SEX, MARRIAGE:
+    # fairness checks only)
     assert m.metrics["auc"] >= plain_lightgbm_auc(m, df, TAIWAN_TARGET)
     assert m.metrics["champion"]["refit_rows"] == 21_000
 
 
 def test_german_champion_beats_plain_lightgbm_on_small_data(shared_data):
     """1,000 rows, 210 bads in training: the case where holding 20% out for good cost the most.
-    Measured: champion 0.7935 (CV picks 87 trees, refit with 109 on all 700 rows) vs 0.7688."""
+    Measured: champion 0.7884 (CV picks 58 trees, refit with 72 on all 700 rows) vs 0.7688."""
     df = load_german(shared_data)
     m = train(df, "bad", specs=german_specs())
     assert m.metrics["champion"]["refit_rows"] == m.metrics["n_train"] == 700

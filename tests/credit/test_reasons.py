@@ -213,7 +213,10 @@ def test_model_trained_from_a_csv_gets_true_bilingual_fallbacks(shared_data):
     df = load_german(shared_data)
     m = train(df, "bad", n_estimators=60)
     book = model_reason_book(m)
-    assert {"age_years", "personal_status_sex", "foreign_worker"} <= set(book.protected_)
+    # sex and foreign-worker status are not even features (fairness checks only); age is, never a reason
+    assert "age_years" in book.protected_ and "age_years" in m.features
+    assert not {"personal_status_sex", "foreign_worker"} & set(m.features)
+    assert set(m.metrics["fairness"]["attributes"]) == {"personal_status_sex", "foreign_worker"}
     assert book.kind_["checking_status"] == "categorical" and book.kind_["num_dependents"] == "categorical"
     out, _ = m.score_frame(df)
     codes = pd.concat([out[f"reason_code_{i}"] for i in (1, 2, 3)]).dropna()

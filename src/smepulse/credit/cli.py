@@ -84,6 +84,13 @@ def train(
                                             help="Scorecard: at most this many characteristics."),
     selection: str = typer.Option("stepwise", "--selection", help="Scorecard: stepwise (forward by AIC among "
                                   "the IV-screened, decorrelated characteristics) or iv (strongest IV first)."),
+    protected: list[str] = typer.Option([], "--protected", help="Column to check fairness on (approval, PD, "
+                                        "AUC by group, adverse-impact ratio), never a feature; repeat for "
+                                        "several. Default: columns the protected-attribute policy names "
+                                        "(gender, sex, marital status...)."),
+    approve_below: float = typer.Option(None, "--approve-below", min=0.0, max=1.0, help="Fairness checks: "
+                                        "approve at or below this PD (default: the PD approving 80% of the "
+                                        "training rows)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory at --out."),
     allow_leaky: list[str] = typer.Option([], "--allow-leaky", help="Keep a column the leakage gate flags "
                                           "(it is known at decision time); repeat for several."),
@@ -116,7 +123,9 @@ def train(
                     scaling=Scaling(pdo, odds, points), source=str(data),
                     allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
                     censor_column=censor_column, tune_trials=tune, tune_minutes=tune_minutes,
-                    scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection})
+                    scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
+                    protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
+                    approve_below=approve_below)
     except SmepulseError as exc:
         if str(data) in str(exc):
             raise
@@ -143,7 +152,25 @@ def train(
                       f"refitted with {champ['refit_trees']} trees on all {champ['refit_rows']} training rows",
                       highlight=False)
     _print_reliability(met)
-    console.print(f"model written to {out}")
+    _print_fairness(met)
+    console.print(f"model written to {out}; model card in {out / 'model_card.md'} and "
+                  f"{out / 'model_card.zh.md'}")
+
+
+def _print_fairness(met: dict) -> None:
+    fair = met.get("fairness")
+    if not fair:
+        return
+    t = Table(title=f"Fairness ({met['split']['kind']} test rows): approve at PD <= {fair['cutoff']:.4f}; "
+                    f"adverse-impact ratio flagged below {fair['air_flag']}")
+    for col in ("attribute", "group", "n", "approval", "AIR", "mean PD", "observed", "AUC"):
+        t.add_column(col, justify="left" if col in ("attribute", "group") else "right")
+    for attr, tab in fair["attributes"].items():
+        for r in tab["groups"]:
+            air = "-" if r["air"] is None else f"{r['air']:.2f}" + (" !" if r["flag"] else "")
+            t.add_row(attr, r["group"], str(r["n"]), f"{r['approval_rate']:.1%}", air, f"{r['mean_pd']:.4f}",
+                      f"{r['observed']:.4f}", "-" if r["auc"] is None else f"{r['auc']:.3f}")
+    console.print(t)
 
 
 def _print_reliability(met: dict) -> None:
@@ -201,13 +228,14 @@ def score(
 def report(
     model_dir: Path = typer.Argument(..., help="Model directory written by `credit train`."),
     out: Path = typer.Option(..., "--out", help="HTML file to write (self-contained)."),
+    lang: str = typer.Option("en", "--lang", help="Language of the report: en or zh."),
 ) -> None:
     """Write a self-contained HTML model report: ROC, calibration, score distribution, PSI,
-    feature importance and (for scorecards) the score table.
+    feature importance, fairness by protected group, (for scorecards) the score table and the model card.
 
-    Example: smepulse credit report models/v1 --out models/v1/report.html
+    Example: smepulse credit report models/v1 --out models/v1/report.zh.html --lang zh
     """
-    path = write_report(load_model(model_dir), out)
+    path = write_report(load_model(model_dir), out, lang=lang)
     console.print(f"report written to {path}")
 
 

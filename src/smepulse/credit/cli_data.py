@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from smepulse.credit.features import build_features, feature_specs
+from smepulse.credit.features import GROUP_COLUMNS, build_features, feature_specs, with_group_columns
 from smepulse.errors import CreditError
 from smepulse.sim.credit import SimConfig, simulate
 
@@ -74,6 +74,7 @@ def features_cmd(
         task = bar.add_task("building features in DuckDB", total=None)
         table = build_features(data, applications,
                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    table = with_group_columns(table, data)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)
@@ -82,6 +83,9 @@ def features_cmd(
     n_feat, labelled = len(feature_specs()), int(table["default_12m"].notna().sum())
     console.print(f"wrote {out}: {len(table):,} applications x {n_feat} features "
                   f"({labelled:,} with a 12-month outcome) in {time.perf_counter() - t0:.1f} s")
+    groups = [c for c in GROUP_COLUMNS if c in table.columns]
+    if groups:
+        console.print(f"with protected group column(s) {', '.join(groups)}: for fairness checks, never features")
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import yaml
 
 from smepulse.credit.metadata import FeatureSpec
@@ -486,3 +487,23 @@ def outcome_specs() -> dict[str, FeatureSpec]:
     return {TARGET: FeatureSpec(TARGET, "1 if the loan defaulted (90+ days past due) within 12 months of the "
                                 "application, 0 if not, NaN if 12 months had not passed by the data end",
                                 available_at_decision=False, timing="after_decision")}
+
+
+GROUP_COLUMNS = ("owner_gender",)  # protected: for the fairness checks, never a feature
+
+
+def with_group_columns(table: pd.DataFrame, data_dir: str | Path) -> pd.DataFrame:
+    """The feature table plus the firms' protected group columns (owner_gender) when the firms table
+    has them, placed before the target: `credit train` finds them by the protected-attribute policy,
+    checks the model's fairness on them and never uses them as features."""
+    firms = Path(data_dir) / "firms.parquet"
+    if not firms.is_file():
+        return table
+    have = [c for c in GROUP_COLUMNS if c in pq.read_schema(firms).names and c not in table.columns]
+    if not have:
+        return table
+    g = pd.read_parquet(firms, columns=["firm_id", *have]).drop_duplicates("firm_id").set_index("firm_id")
+    out = table.drop(columns=[TARGET]) if TARGET in table else table.copy()
+    for c in have:
+        out[c] = out["firm_id"].map(g[c])
+    return pd.concat([out, table[TARGET]], axis=1) if TARGET in table else out

@@ -12,7 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E402
 
+from smepulse.credit.artefact import library_versions  # noqa: E402
+from smepulse.credit.model_card import model_card  # noqa: E402
 from smepulse.credit.train import CreditModel  # noqa: E402
+from smepulse.errors import CreditError  # noqa: E402
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -58,12 +61,37 @@ def charts(met: dict) -> dict[str, str]:
     return out
 
 
-def write_report(model: CreditModel, out: str | Path) -> Path:
+LABELS = {  # key: (en, zh)
+    "title": ("Credit model report", "信用模型报告"), "created": ("created", "创建于"),
+    "target": ("Target", "目标"), "data": ("Training data", "训练数据"), "rows": ("rows", "行"),
+    "split": ("Split", "样本划分"), "calibration": ("Calibration", "校准"), "reject": ("Reject inference", "拒绝推断"),
+    "validation": ("Validation (test set)", "验证（测试集）"), "bad_rate": ("bad rate", "违约率"),
+    "mean_pd": ("mean PD", "平均 PD"), "reliability": ("Reliability: calibration by decile and grade",
+                                                   "可靠性：按十分位与等级的校准"),
+    "lift": ("Lift by decile (1 = riskiest)", "各十分位提升度（1 = 风险最高）"), "stability": ("Stability", "稳定性"),
+    "features": ("Features", "特征"), "scorecard": ("Scorecard", "评分卡"), "fairness": ("Fairness", "公平性"),
+    "cutoff": ("Approval at PD at or below", "审批阈值：PD 不高于"),
+    "air_note": ("adverse-impact ratio = a group's approval rate over the most approved group's; below 0.8 "
+                 "is flagged (four-fifths rule)",
+                 "不利影响比 = 该组通过率 / 通过率最高组的通过率；低于 0.8 标红（五分之四规则）"),
+    "attribute": ("attribute", "属性"), "group": ("group", "组别"), "approval": ("approval rate", "通过率"),
+    "air": ("adverse-impact ratio", "不利影响比"), "observed": ("observed bad rate", "实际违约率"),
+    "card": ("Model card", "模型卡"),
+}
+
+
+def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
+    """The HTML report in English (`lang="en"`) or Chinese (`"zh"`), the model card at the end."""
+    if lang not in ("en", "zh"):
+        raise CreditError(f"report language must be en or zh, not {lang!r}")
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
     met = model.metrics
     psi_rows = sorted(met["psi_features"].items(), key=lambda kv: -kv[1])
+    labels = {k: v[0 if lang == "en" else 1] for k, v in LABELS.items()}
+    card = model_card({**model.manifest, "versions": model.manifest.get("versions") or library_versions()},
+                      met, lang)
     html = env.get_template("credit_report.html").render(
-        m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows,
+        m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows, lang=lang, L=labels, card=card,
         scorecard=met.get("scorecard_table"))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

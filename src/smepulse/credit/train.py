@@ -13,15 +13,17 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import smepulse
+from smepulse.credit import fairness as F
 from smepulse.credit import gates as G
 from smepulse.credit import metrics as M
-from smepulse.credit.artefact import FORMAT, dumps, loads, read_artefact, write_artefact
+from smepulse.credit.artefact import FORMAT, dumps, library_versions, loads, read_artefact, write_artefact
 from smepulse.credit.calibration import Calibrator
 from smepulse.credit.data import SEED, binary_target, check_features, data_hash, parse_time, split_rows
 from smepulse.credit.governance import leakage_check, unavailable_features
 from smepulse.credit.metadata import FeatureSpec
+from smepulse.credit.model_card import model_card, trained_by
 from smepulse.credit.models import LightGBMPD, LogisticPD
-from smepulse.credit.reasons import ReasonBook, model_reason_book
+from smepulse.credit.reasons import ReasonBook, model_reason_book, protected_patterns
 from smepulse.credit.reject import augment, kgb_model
 from smepulse.credit.schema import FeatureSchema
 from smepulse.credit.scorecard import WoeScorecard
@@ -106,7 +108,7 @@ class CreditModel:
         """Write the model as data files pinned by manifest.json (sha256 + library versions).
         Refuses a non-empty directory unless `overwrite` (the CLI's --force)."""
         keys = ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train", "n_test",
-                "split", "calibration", "leakage", "reject_inference", "champion", "warnings")
+                "split", "calibration", "leakage", "reject_inference", "champion", "fairness", "warnings")
         files = {"model.json": dumps(self.to_state()),
                  "metrics.json": dumps({k: self.metrics[k] for k in keys if k in self.metrics}),
                  "validation.json": dumps(self.metrics)}
@@ -114,6 +116,9 @@ class CreditModel:
             files["lightgbm.txt"] = self.estimator.model_text().encode("utf-8")
         if self.kind == "scorecard":  # for people; the model reads its tables from model.json
             files["scorecard.csv"] = self.estimator.table().to_csv(index=False).encode("utf-8")
+        card = {**self.manifest, "versions": library_versions()}  # the versions write_artefact pins
+        files["model_card.md"] = model_card(card, self.metrics, "en").encode("utf-8")
+        files["model_card.zh.md"] = model_card(card, self.metrics, "zh").encode("utf-8")
         return write_artefact(directory, files, self.manifest, overwrite=overwrite)
 
 
@@ -167,7 +172,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           source: str = "", allow_leaky=(), censor_column: str | None = None,
           min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS,
           horizon_months: int | None = None, tune_trials: int = 0,
-          tune_minutes: float | None = None, scorecard: dict | None = None) -> CreditModel:
+          tune_minutes: float | None = None, scorecard: dict | None = None, protected=None,
+          approve_below: float | None = None) -> CreditModel:
     """Fit on the earlier/training 70%, report on the held-out 30% (out of time when dated).
 
     The champion (lightgbm) chooses its number of trees by 5-fold cross-validation on the training
@@ -201,6 +207,13 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     G.check_sample(y_all, target, min_rows, min_events)
     drop = {target, *exclude} | ({time_column} if time_column else set()) \
         | ({censor_column} if censor_column else set())
+    # protected attributes check the model (fairness.py) and are never its features
+    prot_cols = F.protected_columns(df, protected_patterns(), named=protected, exclude=drop)
+    if prot_cols:
+        notes.append(f"protected column(s) {', '.join(prot_cols)}: used for the fairness checks only, "
+                     "never as features")
+    P_all = df[prot_cols].reset_index(drop=True)
+    drop |= set(prot_cols)
     X_all = df[[c for c in df.columns if c not in drop]].copy()
     for c in unavailable_features(X_all.columns, specs):
         notes.append(f"column '{c}' is not available at decision time (feature metadata); dropped")
@@ -214,6 +227,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     if reject_inference and accepted.all():
         notes.append("--reject-inference given but no rows have a missing target (no rejects); ignored")
     y = y_all[accepted].astype(int).reset_index(drop=True)
+    P_acc = P_all[accepted].reset_index(drop=True)
     X_acc = X_all[accepted].reset_index(drop=True)
     t_acc = None if time_all is None else time_all[accepted].reset_index(drop=True)
     split = split_rows(y, t_acc, test_size=test_size)
@@ -260,6 +274,10 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     p_test = cal.transform(est.predict_proba(X_test)[:, 1])
     p_train = cal.transform(est.predict_proba(X_train)[:, 1])
     met = M.full_report(y_test, p_test, p_train, X_train, X_test)
+    cutoff = approve_below if approve_below is not None else float(np.quantile(p_train, F.APPROVE_SHARE))
+    met["fairness"] = F.fairness_report(P_acc.iloc[split.test], y_test, p_test, cutoff) if prot_cols else None
+    if met["fairness"]:
+        notes += F.fairness_notes(met["fairness"])
     rel = met["reliability"]
     where = "out of time" if split.kind == "out-of-time" else "on the test set"
     if not rel["passed"]:
@@ -269,7 +287,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
                      "these PDs for pricing or provisioning before recalibrating on recent outcomes")
     horizon = horizon_months or pd_horizon(target, specs)
     met.update(n_censored=n_censored, censoring=how, pd_horizon_months=horizon,
-               n_train=int(len(split.train)), n_test=int(len(split.test)),
+               n_train=int(len(split.train)), n_test=int(len(split.test)), n_bads_train=int(y_train.sum()),
                split={"kind": split.kind, "time_column": time_column, **split.detail},
                calibration=cal.to_dict(), leakage=leaks, reject_inference=ri_info, warnings=notes,
                importance=est.importance(), champion=champion)
@@ -290,6 +308,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     manifest = {
         "format": FORMAT, "model_version": f"{model}-{created:%Y%m%dT%H%M%SZ}-{dhash[7:15]}",
         "kind": model, "created_at": created.isoformat(), "smepulse_version": smepulse.__version__,
+        "trained_by": trained_by(),
         "target": target, "pd_horizon_months": horizon,
         "target_definition": f"1 = default (bad), PD horizon {horizon} months" if horizon else
         "1 = default (bad); PD horizon not stated in the data (name the target like default_12m or pass "

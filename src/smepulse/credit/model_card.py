@@ -1,0 +1,142 @@
+"""The model card: a Markdown document in English and Chinese written next to every trained model
+(model_card.md, model_card.zh.md; pinned by the manifest like every other file).
+
+Sections follow Mitchell et al. (2019), "Model Cards for Model Reporting", adapted to credit risk
+(and to what a model validator asks under SR 11-7 / PRA SS1/23): intended use, data and window,
+target and PD horizon, features and exclusions, performance with the out-of-time test, calibration,
+fairness by protected group, limitations, provenance (library versions, data hash, who and when).
+Every figure comes from the model's own manifest and validation metrics; nothing is typed by hand.
+"""
+from __future__ import annotations
+
+import getpass
+
+WORDS = {
+    "title": ("Model card", "模型卡"),
+    "use": ("Intended use", "预期用途"),
+    "use_text": ("Probability of default (PD) of a small-business credit application over the horizon below, "
+                 "for approval, limit and pricing decisions with a human able to review them. Not for "
+                 "populations, products or periods unlike the training data (see limitations).",
+                 "估计小微企业信贷申请在下述期限内的违约概率（PD），用于审批、额度与定价决策，并可由人工复核。"
+                 "不适用于与训练数据明显不同的客群、产品或时期（见局限）。"),
+    "data": ("Data", "数据"), "source": ("source", "来源"), "rows": ("rows", "行数"),
+    "hash": ("data hash", "数据哈希"), "window": ("window", "时间窗口"),
+    "train_until": ("trained on rows until", "训练数据截至"), "test_from": ("tested on rows from", "测试数据起始"),
+    "censored": ("censored rows dropped (no outcome yet)", "剔除的未到期（无结果）行数"),
+    "target": ("Target and horizon", "目标与期限"), "horizon": ("PD horizon", "PD 期限"),
+    "months": ("months", "个月"), "not_stated": ("not stated in the data", "数据未注明"),
+    "features": ("Features", "特征"), "n_features": ("features used", "使用的特征数"),
+    "top": ("most important", "最重要的特征"), "excluded": ("excluded by the user", "用户排除的列"),
+    "protected": ("protected attributes (fairness checks only, never features)",
+                  "受保护属性（仅用于公平性检验，从不作为特征）"),
+    "perf": ("Performance", "模型表现"), "split": ("validation", "验证方式"),
+    "oot": ("out of time", "跨时间（out-of-time）"), "random": ("random stratified 30%", "随机分层 30%"),
+    "calib": ("Calibration", "校准"), "method": ("method", "方法"),
+    "floor": ("PD floor / ceiling", "PD 下限 / 上限"), "hl": ("Hosmer-Lemeshow", "Hosmer-Lemeshow 检验"),
+    "binom": ("mean PD vs observed (exact binomial p)", "平均 PD 与实际违约率（精确二项检验 p 值）"),
+    "passed": ("passed", "通过"), "failed": ("FAILED: recalibrate before use", "未通过：使用前需重新校准"),
+    "fair": ("Fairness", "公平性"), "cutoff": ("approval at PD at or below", "审批阈值：PD 不高于"),
+    "group": ("group", "组别"), "approval": ("approval rate", "通过率"), "air": ("adverse-impact ratio", "不利影响比"),
+    "mean_pd": ("mean PD", "平均 PD"), "observed": ("observed bad rate", "实际违约率"),
+    "no_fair": ("No protected attribute in the data: fairness not checked.", "数据中没有受保护属性：未做公平性检验。"),
+    "limits": ("Limitations and warnings", "局限与警告"),
+    "lim_sample": ("Trained on {n} labelled rows with {b} defaults: figures carry sampling error.",
+                   "训练样本为 {n} 条有结果的记录，其中违约 {b} 条：各项指标存在抽样误差。"),
+    "lim_sim": ("Monitor PSI of the score and of each feature monthly (stored development sample) and "
+                "recalibrate when the out-of-time calibration test fails.",
+                "应每月监测评分及各特征的 PSI（与保存的开发样本比较），跨时间校准检验未通过时需重新校准。"),
+    "prov": ("Provenance", "来源与版本"), "version": ("model version", "模型版本"),
+    "created": ("trained", "训练时间"), "by": ("trained by", "训练人"), "libs": ("library versions", "依赖库版本"),
+    "champion": ("champion", "冠军模型"), "cv": ("{t} trees by {k}-fold cross-validation, refitted with {r} trees "
+                                               "on all {n} training rows",
+                                               "{k} 折交叉验证选出 {t} 棵树，用全部 {n} 条训练数据以 {r} 棵树重新拟合"),
+    "card": ("scorecard", "评分卡"),
+    "card_text": ("{k} of {m} characteristics selected; points and PD from one calibrated mapping",
+                  "从 {m} 个变量中选出 {k} 个；分值与 PD 出自同一个校准映射"),
+}
+
+
+def _w(key: str, lang: str) -> str:
+    return WORDS[key][0 if lang == "en" else 1]
+
+
+def _f(v, spec: str = ".4f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
+    """The card as Markdown, from the model's manifest and validation metrics."""
+    w = lambda k: _w(k, lang)  # noqa: E731
+    sp = met.get("split", {})
+    lines = [f"# {w('title')}: {manifest.get('model_version', '')}", "",
+             f"## {w('use')}", "", w("use_text"), "",
+             f"## {w('data')}", "",
+             f"- {w('source')}: {manifest.get('source') or '-'}",
+             f"- {w('rows')}: {manifest.get('n_rows')} (train {met.get('n_train')}, test {met.get('n_test')})",
+             f"- {w('hash')}: `{manifest.get('training_data_hash')}`"]
+    if sp.get("kind") == "out-of-time":
+        lines += [f"- {w('window')} ({sp.get('time_column')}): {w('train_until')} {sp.get('train_until')}; "
+                  f"{w('test_from')} {sp.get('test_from')}"]
+    if met.get("n_censored"):
+        lines += [f"- {w('censored')}: {met['n_censored']}"]
+    h = manifest.get("pd_horizon_months")
+    lines += ["", f"## {w('target')}", "", f"- `{manifest.get('target')}`: {manifest.get('target_definition')}",
+              f"- {w('horizon')}: " + (f"{h} {w('months')}" if h else w("not_stated")), "",
+              f"## {w('features')}", ""]
+    feats = manifest.get("features", [])
+    imp = sorted((met.get("importance") or {}).items(), key=lambda kv: -kv[1])[:10]
+    lines += [f"- {w('n_features')}: {len(met.get('importance') or feats)}",
+              f"- {w('top')}: " + ", ".join(f"{k} ({v:.1%})" for k, v in imp)]
+    if manifest.get("excluded"):
+        lines += [f"- {w('excluded')}: {', '.join(manifest['excluded'])}"]
+    fair = met.get("fairness")
+    if fair:
+        lines += [f"- {w('protected')}: {', '.join(fair['attributes'])}"]
+    champ = met.get("champion")
+    if champ:
+        lines += [f"- {w('champion')}: " + w("cv").format(t=champ["cv_trees"], k=champ["cv_folds"],
+                                                          r=champ["refit_trees"], n=champ["refit_rows"])]
+    sel = met.get("scorecard_selection")
+    if sel:
+        k = sum(1 for s in sel.values() if s["status"] == "selected")
+        lines += [f"- {w('card')}: " + w("card_text").format(k=k, m=len(sel))]
+    lines += ["", f"## {w('perf')}", "",
+              f"{w('split')}: {w('oot') if sp.get('kind') == 'out-of-time' else w('random')}", "",
+              "| AUC | Gini | KS | Brier | bad rate | mean PD | PSI |", "|---|---|---|---|---|---|---|",
+              "| " + " | ".join(_f(met.get(k)) for k in ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd",
+                                                         "psi_score")) + " |", ""]
+    cal, rel = met.get("calibration", {}), met.get("reliability") or {}
+    lines += [f"## {w('calib')}", "", f"- {w('method')}: {cal.get('method')}",
+              f"- {w('floor')}: {cal.get('floor')} / {cal.get('ceiling')}"]
+    if rel:
+        lines += [f"- {w('hl')}: {rel['hosmer_lemeshow']:.2f} ({rel['hl_dof']} df), p = {rel['hl_p']:.3g}",
+                  f"- {w('binom')}: {rel['mean_pd']:.4f} vs {rel['observed']:.4f}, p = {rel['binomial_p']:.3g}",
+                  f"- **{w('passed') if rel['passed'] else w('failed')}**"]
+    lines += ["", f"## {w('fair')}", ""]
+    if fair:
+        lines += [f"{w('cutoff')} {fair['cutoff']:.4f}", "",
+                  f"| attribute | {w('group')} | n | {w('approval')} | {w('air')} | {w('mean_pd')} | "
+                  f"{w('observed')} | AUC |", "|---|---|---|---|---|---|---|---|"]
+        for attr, t in fair["attributes"].items():
+            for r in t["groups"]:
+                air = _f(r["air"], ".2f") + (" (< 0.8)" if r["flag"] else "")
+                lines.append(f"| {attr} | {r['group']} | {r['n']} | {r['approval_rate']:.1%} | {air} | "
+                             f"{r['mean_pd']:.4f} | {r['observed']:.4f} | {_f(r['auc'], '.3f')} |")
+    else:
+        lines += [w("no_fair")]
+    lines += ["", f"## {w('limits')}", "",
+              "- " + w("lim_sample").format(n=met.get("n_train"), b=met.get("n_bads_train", "?")),
+              "- " + w("lim_sim")]
+    lines += [f"- {x}" for x in met.get("warnings", [])]
+    lines += ["", f"## {w('prov')}", "", f"- {w('version')}: `{manifest.get('model_version')}`",
+              f"- {w('created')}: {manifest.get('created_at')}", f"- {w('by')}: {manifest.get('trained_by')}",
+              f"- {w('libs')}: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]
+    return "\n".join(lines)
+
+
+def trained_by() -> str:
+    """The operating-system user who ran the training (recorded in the manifest)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

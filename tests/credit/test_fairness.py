@@ -1,0 +1,58 @@
+"""Fairness checks: hand-computed adverse-impact ratios, which columns are checked, and that a
+protected column is never a feature (even when a model reaches it through a proxy)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smepulse.credit.fairness import fairness_table, groups_of, protected_columns
+from smepulse.credit.reasons import protected_patterns
+from smepulse.credit.train import train
+
+
+def test_adverse_impact_ratio_by_hand():
+    # f: 30 applicants, 18 at PD 0.05 (approved at cut-off 0.10) and 12 at 0.30 -> approval 0.6
+    # m: 40 applicants, 32 approved -> 0.8; AIR(f) = 0.6 / 0.8 = 0.75 < 0.8: flagged
+    g = ["f"] * 30 + ["m"] * 40
+    p = [0.05] * 18 + [0.30] * 12 + [0.05] * 32 + [0.30] * 8
+    y = [0] * 17 + [1] + [0] * 8 + [1] * 4 + [0] * 31 + [1] + [0] * 5 + [1] * 3
+    t = fairness_table(pd.Series(g, name="owner_gender"), y, p, cutoff=0.10)
+    f, m = t["groups"]
+    assert t["reference"] == "m" and (f["group"], m["group"]) == ("f", "m")
+    assert f["approval_rate"] == pytest.approx(0.6) and m["approval_rate"] == pytest.approx(0.8)
+    assert f["air"] == pytest.approx(0.75) and f["flag"] and m["air"] == 1.0 and not m["flag"]
+    assert f["mean_pd"] == pytest.approx((18 * 0.05 + 12 * 0.30) / 30) and f["observed"] == pytest.approx(5 / 30)
+    assert t["min_air"] == pytest.approx(0.75)
+    # a group under 30 rows is reported but neither a reference nor given a ratio
+    small = fairness_table(pd.Series(["a"] * 10 + ["b"] * 40), [0, 1] * 25, [0.05] * 50, cutoff=0.1)
+    assert small["groups"][0]["air"] is None and small["reference"] == "b"
+
+
+def test_which_columns_are_checked():
+    df = pd.DataFrame({"owner_gender": ["m", "f"] * 50, "SEX": [1, 2] * 50, "MARRIAGE": [1, 2, 3, 1] * 25,
+                       "owner_age": np.arange(20, 70, 0.5), "region": ["n", "s"] * 50, "bad": [0, 1] * 50})
+    pats = protected_patterns()
+    assert protected_columns(df, pats, exclude={"bad"}) == ["owner_gender", "SEX", "MARRIAGE"]  # ages only by name
+    assert protected_columns(df, pats, named=["owner_age"]) == ["owner_age"]
+    bands = groups_of(df["owner_age"])
+    assert bands.iloc[0] == "<25" and bands.iloc[-1] == "65+" and set(bands) == {"<25", "25-34", "35-44",
+                                                                                   "45-54", "55-64", "65+"}
+
+
+def test_protected_column_is_checked_not_used_and_a_proxy_is_flagged():
+    """Risk depends on `x`; women have higher x on average (a proxy). The model never sees `gender`,
+    but approvals differ and the check says so."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    gender = rng.choice(["f", "m"], n)
+    x = rng.normal(size=n) + np.where(gender == "f", 1.0, 0.0)
+    df = pd.DataFrame({"x": x, "z": rng.normal(size=n), "gender": gender})
+    df["bad"] = (rng.random(n) < 1 / (1 + np.exp(-(-2.0 + 1.0 * x)))).astype(int)
+    m = train(df, "bad", model="logistic")
+    assert "gender" not in m.features and set(m.features) == {"x", "z"}
+    fair = m.metrics["fairness"]["attributes"]["gender"]
+    f = next(r for r in fair["groups"] if r["group"] == "f")
+    assert f["air"] < 0.8 and f["flag"]
+    assert any(w.startswith("FAIRNESS: gender = f") for w in m.metrics["warnings"])
+    assert any("gender" in w and "never as features" in w for w in m.metrics["warnings"])
