@@ -104,6 +104,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                 "zh": "未配置SMTP服务器：请下载链接CSV用于邮件合并。"},
     "commentary": {"en": "Commentary (optional, plain text)", "zh": "点评（可选，纯文本）"},
     "stratum": {"en": "Stratum", "zh": "分层"},
+    "frame": {"en": "Weights", "zh": "权重"},
+    "frame_methodology": {"en": "to the methodology's targets", "zh": "按方法文件的目标结构"},
+    "frame_design": {"en": "design weights only", "zh": "仅设计权重"},
     "replicates": {"en": "Bootstrap replicates (sampling error)", "zh": "自助法重复次数（抽样误差）"},
     "benchmark_title": {"en": "Your firm against its sector", "zh": "贵企业与同行业对比"},
     "benchmark_intro": {"en": "Thank you for answering. The indices are published: here are your answers next to "

@@ -164,17 +164,21 @@ def wave_close(wave_id: str, user: User = Depends(require_admin), db: Database =
 @router.post("/admin/waves/{wave_id}/publish", include_in_schema=False, dependencies=WRITE)
 def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cutoff: str = Form(""),
                  seasonal: str = Form(""), replicates: int = Form(200), commentary_en: str = Form(""),
-                 commentary_zh: str = Form(""), user: User = Depends(require_admin),
+                 commentary_zh: str = Form(""), frame: str = Form("methodology"),
+                 user: User = Depends(require_admin),
                  db: Database = Depends(get_db)):
     """Run the pipeline on the held store (the same `publish` the CLI runs) and store a new vintage."""
     _wave_or_404(db, wave_id)
     if kind not in ("flash", "final"):
         return _back(f"/admin/waves/{wave_id}", error="kind must be flash or final")
+    if frame not in ("methodology", "design"):
+        return _back(f"/admin/waves/{wave_id}", error="weights: methodology (targets) or design")
     try:
         cut = date.fromisoformat(cutoff).isoformat() if kind == "flash" and cutoff else None
         with db.connection():
             p = publish(db.store, request.app.state.methodology, kind=kind, cutoff=cut, seasonal=bool(seasonal),
-                        replicates=max(0, min(replicates, 2000)), note=f"{kind} from the web admin ({wave_id})")
+                        frame=frame, replicates=max(0, min(replicates, 2000)),
+                        note=f"{kind} from the web admin ({wave_id})")
     except (SmepulseError, ValueError) as exc:
         return _back(f"/admin/waves/{wave_id}", error=str(exc))
     ops.save_commentary(db, p.vintage_id, commentary_en, commentary_zh, user.username)

@@ -233,13 +233,14 @@ class Invitation:
 def invitation(db: Database, token: str) -> Invitation | None:
     if not token or len(token) > 64:
         return None
-    rows = db.rows("SELECT i.token, i.wave_id, i.firm_id, f.name, f.sector, f.region, f.size, f.exporter, f.weight, "
-                   "f.status FROM invitation i JOIN firm f ON f.firm_id = i.firm_id WHERE i.token = ?", [token])
+    rows = db.rows("SELECT i.token, i.firm_id, f.name, f.sector, f.region, f.size, f.exporter, f.weight, f.status, "
+                   "w.wave_id, w.survey, w.period, w.opens, w.closes, w.status FROM invitation i JOIN firm f ON "
+                   "f.firm_id = i.firm_id JOIN wave w ON w.wave_id = i.wave_id WHERE i.token = ?", [token])
     if not rows:
         return None
-    tok, wid, fid, name, sector, region, size, exporter, weight, status = rows[0]
-    return Invitation(tok, wave(db, wid), fid, name, {"sector": sector, "region": region, "size": size,
-                                                     "exporter": exporter}, float(weight), status == "active")
+    tok, fid, name, sector, region, size, exporter, weight, status = rows[0][:9]
+    return Invitation(tok, _wave(rows[0][9:]), fid, name, {"sector": sector, "region": region, "size": size,
+                                                          "exporter": exporter}, float(weight), status == "active")
 
 
 def clean_answers(m: Methodology, form: dict) -> dict:

@@ -67,6 +67,34 @@ def _as_of(text: str | None) -> str | None:
         raise HTTPException(422, f"as_of {text!r} is not a date: use YYYY-MM-DD") from None
 
 
+CACHE_MAX = 4000
+
+
+def generation(request: Request, db: Database) -> str | None:
+    """What the cached reads depend on: the latest vintage. On the embedded default the server holds the file
+    alone, so only its own publish (which clears the cache) can change it; on a server database another process
+    may publish, so it is asked each time."""
+    survey = _survey(request)
+    if "://" in db.target:
+        return _latest_vintage(db, survey)
+    cache = request.app.state.cache
+    if "generation" not in cache:
+        cache["generation"] = _latest_vintage(db, survey)
+    return cache["generation"]
+
+
+def cached_rows(request: Request, db: Database, series: str, group: str, adjustment: str | None,
+                as_of: str | None, vintage: str | None) -> list[dict]:
+    """series_rows, cached per query and generation (bounded)."""
+    key = ("rows", series, group, adjustment, as_of, vintage, generation(request, db))
+    cache = request.app.state.cache
+    if key not in cache:
+        if len(cache) > CACHE_MAX:
+            cache.clear()
+        cache[key] = series_rows(db, _survey(request), series, group, adjustment, as_of, vintage)
+    return cache[key]
+
+
 def series_rows(db: Database, survey: str, series: str, group: str = "all", adjustment: str | None = None,
                 as_of: str | None = None, vintage: str | None = None) -> list[dict]:
     """For one series and group, each period's row from the latest vintage published by `as_of` (or one vintage)."""
@@ -152,7 +180,7 @@ def api_series(request: Request, series: str = SeriesQ, group: str = GroupQ, adj
                as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """One series and group, each period from the latest vintage published by `as_of` (default now), or from
     one `vintage`. Example: `/api/v1/series?series=headline&group=all&adjustment=sa`."""
-    return series_rows(db, _survey(request), series, group, adjustment, _as_of(as_of), vintage)
+    return cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
 
 
 @router.get("/api/v1/series.csv", tags=["api"], response_class=Response,
@@ -160,7 +188,7 @@ def api_series(request: Request, series: str = SeriesQ, group: str = GroupQ, adj
 def api_series_csv(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                    as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """The same rows as `/api/v1/series`, as CSV."""
-    rows = series_rows(db, _survey(request), series, group, adjustment, _as_of(as_of), vintage)
+    rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
     return csv_response(rows, ROW_COLUMNS, f"{series}_{group}.csv".replace("=", "-").replace('"', ""))
 
 
@@ -192,7 +220,7 @@ def api_choices(request: Request, db: Database = Depends(get_db)):
 
 
 def _choices(request: Request, db: Database) -> dict:
-    key = ("choices", _latest_vintage(db, _survey(request)))
+    key = ("choices", generation(request, db))
     cache = request.app.state.cache
     if key not in cache:
         rows = db.rows('SELECT DISTINCT s.series, s."group" FROM series s JOIN vintage v ON v.vintage_id = '
@@ -285,7 +313,7 @@ def release_page_json(request: Request, lang: str = Query("en", pattern="^(en|zh
 def _explore(request: Request, db: Database, series: str, group: str, adjustment: str | None, as_of: str | None,
              vintage: str | None) -> dict:
     choices = _choices(request, db)
-    rows = series_rows(db, _survey(request), series, group, adjustment, _as_of(as_of), vintage)
+    rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
     adjs = sorted({r["adjustment"] for r in rows})
     if adjustment is None and adjs:
         adjustment = "sa" if "sa" in adjs else adjs[0]
