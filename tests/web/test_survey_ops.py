@@ -28,8 +28,8 @@ def register_csv(n: int = N_FIRMS) -> bytes:
     w.writerow(["firm_id", "name", "sector", "region", "size", "exporter", "weight", "email"])
     for i in range(n):
         name = {0: "<script>alert(1)</script> Ltd", 4: '=HYPERLINK("http://evil.example")'}.get(i, f"Firm {i}")
-        w.writerow([f"W{i:04d}", name, SECTORS[i % len(SECTORS)], REGIONS[(i // len(SECTORS)) % len(REGIONS)], SIZES[i % 3],
-                    ["yes", "no"][i % 2], 1 + (i % 4) / 2, "" if i == 6 else f"f{i}@example.com"])
+        w.writerow([f"W{i:04d}", name, SECTORS[i % len(SECTORS)], REGIONS[(i // len(SECTORS)) % len(REGIONS)],
+                    SIZES[i % 3], ["yes", "no"][i % 2], 1 + (i % 4) / 2, "" if i == 6 else f"f{i}@example.com"])
     return buf.getvalue().encode()
 
 
