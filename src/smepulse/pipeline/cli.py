@@ -61,7 +61,7 @@ def compute(
         result = adjust_with_errors(result, method=seasonal)
     write_series(result.series, out)
     if store is not None:
-        with open_store(store) as st:
+        with open_store(store) as st, st.transaction():  # the import and the vintage, together or not at all
             st.save_methodology(m)
             st.import_responses(resp)
             vid = st.save_series(result, note=f"compute {responses}")
@@ -85,8 +85,9 @@ def import_cmd(
     m = load_methodology(methodology)
     resp = load_responses(responses, m)
     with open_store(store) as st:
-        st.save_methodology(m)
-        import_id = st.import_responses(resp, replace=replace)
+        with st.transaction():  # the methodology and the responses, together or not at all
+            st.save_methodology(m)
+            import_id = st.import_responses(resp, replace=replace)
         rows = st.con.execute("SELECT rows, answers FROM import_log WHERE import_id = ?", [import_id]).fetchall()[0]
     console.print(f"imported {rows[0]:,} responses ({rows[1]:,} answers) into {store} (import {import_id})")
 
@@ -111,7 +112,7 @@ def publish_cmd(
     Example: smepulse publish --store smepulse.duckdb --flash-cutoff 2026-11-10 --as-of 2026-11-10
     """
     m = load_methodology(methodology)
-    with open_store(store) as st:
+    with open_store(store) as st, st.transaction():  # the vintage, its SA specs and factors: all or nothing
         p = publish(st, m, kind="flash" if flash_cutoff else "final", cutoff=flash_cutoff,
                     as_of=parse_date_option(as_of, "--as-of") or parse_date_option(flash_cutoff, "--flash-cutoff"),
                     seasonal=seasonal, replicates=replicates, frame=frame, min_n=min_n, review=review)

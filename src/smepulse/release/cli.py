@@ -27,7 +27,7 @@ def series_cmd(
 
     Example: smepulse series --store smepulse.duckdb --as-of 2026-10-15 --out as_published.csv
     """
-    with open_store(store) as st:
+    with open_store(store, read_only=True) as st:
         df = st.series(survey, as_of=parse_date_option(as_of, "--as-of"), vintage_id=vintage)
     write_series(df, out)
     console.print(f"wrote {len(df):,} rows from {df['vintage_id'].nunique()} vintage(s) to {out}")
@@ -45,7 +45,7 @@ def revisions_cmd(
 
     Example: smepulse revisions --store smepulse.duckdb --series headline --group all --adjustment sa
     """
-    with open_store(store) as st:
+    with open_store(store, read_only=True) as st:
         rev = st.revisions(survey, series, group, adjustment)
     if out:
         write_series(rev, out)

@@ -195,7 +195,7 @@ def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | N
     if not str(store).startswith(("postgres", "postgresql")) and not Path(store).exists():
         raise InputError(f"store {store} does not exist: run `smepulse demo --out demo` or `smepulse publish`, or "
                          "give --store PATH or --series FILE")
-    with open_store(store) as st:
+    with open_store(store, read_only=True) as st:
         df = st.series(survey, as_of=as_of)
         revs = []
         for s in composites or ("headline", "performance", "expectation", "credit"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 from smepulse.errors import StoreError
 from smepulse.index.engine import COLUMNS, IndexResult
 from smepulse.methodology import Methodology
-from smepulse.survey.responses import ROW, Responses, _q
+from smepulse.survey.responses import ROW, Responses, quote_ident
 
 SCHEMA_VERSION = "1"
 SERIES_COLUMNS = COLUMNS
@@ -21,20 +22,47 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
 class Store:
-    def __init__(self, path: str | Path):
+    """One store file. `read_only=True` (every command that only reads) opens the file without a write lock
+    and without creating or migrating anything, so a store on read-only media or shared with a running
+    writer can be read; writing through such a store fails with a clear error."""
+
+    def __init__(self, path: str | Path, read_only: bool = False):
         self.path = str(path)
+        self.read_only = read_only
+        self._depth = 0  # nesting of transaction()
         try:
-            self.con = duckdb.connect(self.path)
+            self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
-        self.con.execute((Path(__file__).parent / "schema.sql").read_text())
-        rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-        found = rows[0] if rows else None
-        if found is None:
-            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
-        elif found[0] != SCHEMA_VERSION:
-            raise StoreError(f"store {self.path} has schema version {found[0]}, this smepulse needs "
+            raise StoreError(f"cannot open store {self.path}: {_one_line(exc)}") from None
+        try:
+            self._check_schema()
+        except BaseException:
+            self.con.close()
+            raise
+
+    def _check_schema(self) -> None:
+        if self.read_only:
+            try:
+                rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+            except duckdb.CatalogException:
+                raise StoreError(f"{self.path} is not a smepulse store (it has no meta table); import "
+                                 "responses or publish into it first") from None
+            if not rows:
+                raise StoreError(f"{self.path} is not a smepulse store (no schema version recorded)")
+        else:
+            with self.transaction():
+                self.con.execute((Path(__file__).parent / "schema.sql").read_text())
+                rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+                if not rows:
+                    self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+                    rows = [(SCHEMA_VERSION,)]
+        if rows[0][0] != SCHEMA_VERSION:
+            raise StoreError(f"store {self.path} has schema version {rows[0][0]}, this smepulse needs "
                              f"{SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -47,27 +75,63 @@ class Store:
         self.close()
 
     # -- writing -------------------------------------------------------------------------
-    def _transaction(self, fn):
-        self.con.execute("BEGIN TRANSACTION")
+    @contextmanager
+    def transaction(self):
+        """All writes inside happen together or not at all (nested uses join the outer transaction).
+
+        A failure to commit (disk full, file size limit, I/O error) leaves the store as it was before and is
+        reported as a StoreError."""
+        if self.read_only:
+            raise StoreError(f"store {self.path} was opened read-only; this command cannot write to it")
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
         try:
-            result = fn()
+            self.con.execute("BEGIN TRANSACTION")
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot write to store {self.path}: {_one_line(exc)}") from None
+        self._depth = 1
+        try:
+            yield self
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._depth = 0
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:  # the transaction was already aborted by the failure
+                pass
             raise
-        self.con.execute("COMMIT")
-        return result
+        self._depth = 0
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise StoreError(f"could not write to store {self.path} ({_one_line(exc)}); nothing was stored, "
+                             "the store is as it was before: free disk space (or fix the error) and run the "
+                             "command again") from None
+
+    def _transaction(self, fn):
+        with self.transaction():
+            return fn()
 
     def save_methodology(self, m: Methodology) -> None:
         text = Path(m.source_file).read_text(encoding="utf-8") if m.source_file else ""
-        rows = self.con.execute("SELECT sha256 FROM methodology WHERE name = ? AND version = ?",
-                                [m.name, m.version]).fetchall()
-        row = rows[0] if rows else None
-        if row is None:
-            self.con.execute("INSERT INTO methodology VALUES (?, ?, ?, ?, ?)",
-                             [m.name, m.version, m.sha256, text, _now()])
-        elif row[0] != m.sha256:
-            raise StoreError(f"methodology {m.name} version {m.version} is already stored with different "
-                             "content; give the changed file a new version")
+        with self.transaction():
+            rows = self.con.execute("SELECT sha256 FROM methodology WHERE name = ? AND version = ?",
+                                    [m.name, m.version]).fetchall()
+            row = rows[0] if rows else None
+            if row is None:
+                self.con.execute("INSERT INTO methodology VALUES (?, ?, ?, ?, ?)",
+                                 [m.name, m.version, m.sha256, text, _now()])
+            elif row[0] != m.sha256:
+                raise StoreError(f"methodology {m.name} version {m.version} is already stored with different "
+                                 "content; give the changed file a new version")
 
     def import_responses(self, resp: Responses, survey: str | None = None, replace: bool = False) -> str:
         """All-or-nothing import. Existing (survey, period, firm) rows are an error unless `replace`."""
@@ -98,12 +162,12 @@ class Store:
             date = "TRY_CAST(response_date AS DATE)" if has_date else "NULL"
             self.con.execute(f"INSERT INTO response SELECT ?, period, firm_id, weight, {date}, ? "
                              "FROM _incoming", [survey, import_id])
-            for d in dims:
-                self.con.execute(f"INSERT INTO attribute SELECT ?, period, firm_id, '{d}', {_q(d)} "
-                                 f"FROM _incoming WHERE {_q(d)} IS NOT NULL", [survey])
+            for d in dims:  # names as parameters (values) and quoted identifiers (columns), never spliced
+                self.con.execute(f"INSERT INTO attribute SELECT ?, period, firm_id, ?, {quote_ident(d)} "
+                                 f"FROM _incoming WHERE {quote_ident(d)} IS NOT NULL", [survey, d])
             for q in questions:
-                self.con.execute(f"INSERT INTO answer SELECT ?, period, firm_id, '{q}', {_q(q)} "
-                                 f"FROM _incoming WHERE {_q(q)} IS NOT NULL", [survey])
+                self.con.execute(f"INSERT INTO answer SELECT ?, period, firm_id, ?, {quote_ident(q)} "
+                                 f"FROM _incoming WHERE {quote_ident(q)} IS NOT NULL", [survey, q])
             rows, answers = self.con.execute(
                 "SELECT (SELECT count(*) FROM response WHERE import_id = ?), "
                 "(SELECT count(*) FROM answer a JOIN response r USING (survey, period, firm_id) "
@@ -135,7 +199,7 @@ class Store:
                              [vintage_id, survey, m.name, m.version, m.sha256, result.input_hash, kind,
                               as_of, _now(), note])
             self.con.register("_series_df", df)
-            cols = ", ".join(f'"{c}"' for c in df.columns)
+            cols = ", ".join(quote_ident(c) for c in df.columns)
             self.con.execute(f"INSERT INTO series ({cols}) SELECT {cols} FROM _series_df")
             self.con.unregister("_series_df")
 
@@ -155,18 +219,24 @@ class Store:
         qs = [q.id for q in methodology.questions]
         if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchall()[0][0]:
             raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
-        dim_sql = "".join(f", max(CASE WHEN dimension = '{d}' THEN value END) AS {_q(d)}" for d in dims)
-        q_sql = "".join(f", max(CASE WHEN question = '{q}' THEN answer END) AS {_q(q)}" for q in qs)
+        # Names reach SQL as parameters ($n0, $n1, ...) and quoted identifiers, never as spliced literals.
+        names = {f"n{i}": x for i, x in enumerate([*dims, *qs])}
+        dim_sql = "".join(f", max(CASE WHEN dimension = $n{i} THEN value END) AS {quote_ident(d)}"
+                          for i, d in enumerate(dims))
+        q_sql = "".join(f", max(CASE WHEN question = $n{len(dims) + i} THEN answer END) AS {quote_ident(q)}"
+                        for i, q in enumerate(qs))
         where = "r.survey = $survey" + (" AND (r.response_date IS NULL OR r.response_date <= "
                                         "CAST($cutoff AS DATE))" if cutoff else "")
         params = {"survey": survey, **({"cutoff": cutoff} if cutoff else {})}
         self.con.execute("CREATE OR REPLACE TEMP TABLE _attr AS SELECT period, firm_id" + dim_sql +
-                         " FROM attribute WHERE survey = $survey GROUP BY period, firm_id", {"survey": survey})
+                         " FROM attribute WHERE survey = $survey GROUP BY period, firm_id",
+                         {"survey": survey, **{k: v for k, v in names.items() if f"${k} " in dim_sql}})
         self.con.execute("CREATE OR REPLACE TEMP TABLE _ans AS SELECT period, firm_id" + q_sql +
-                         " FROM answer WHERE survey = $survey GROUP BY period, firm_id", {"survey": survey})
+                         " FROM answer WHERE survey = $survey GROUP BY period, firm_id",
+                         {"survey": survey, **{k: v for k, v in names.items() if f"${k} " in q_sql}})
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE responses AS SELECT r.period, r.firm_id, "
-            + "".join(f"a.{_q(d)}, " for d in dims) + "".join(f"q.{_q(x)}, " for x in qs)
+            + "".join(f"a.{quote_ident(d)}, " for d in dims) + "".join(f"q.{quote_ident(x)}, " for x in qs)
             + "r.weight, r.response_date, row_number() OVER (ORDER BY r.period, r.firm_id) AS _row "
             "FROM response r LEFT JOIN _attr a USING (period, firm_id) LEFT JOIN _ans q "
             f"USING (period, firm_id) WHERE {where}", params)
@@ -304,10 +374,19 @@ def _vintages_where(survey: str, as_of: datetime | str | None = None,
     return where, params
 
 
-def open_store(path: str | Path) -> Store:
+def open_store(path: str | Path, read_only: bool = False) -> Store:
+    """Open (for writing: create) a store. Commands that only read pass `read_only=True`: the file must
+    exist and is neither created nor migrated."""
     text = str(path)
     if text.startswith(("postgresql://", "postgres://")):
         raise StoreError("PostgreSQL stores are not supported yet: use a store file path")
+    if read_only:
+        if not Path(text).is_file():
+            raise StoreError(f"store {text} does not exist (or is not a file): give the path of a store made "
+                             "by `smepulse import`, `publish` or `demo`")
+        return Store(text, read_only=True)
+    if Path(text).is_dir():
+        raise StoreError(f"store {text} is a folder; give the path of a store file, e.g. {text}/smepulse.duckdb")
     Path(text).parent.mkdir(parents=True, exist_ok=True)
     return Store(text)
 

@@ -1,0 +1,152 @@
+"""The store under faults: read-only opens change nothing, a full disk at commit leaves the store as before,
+compute --store writes the import and the vintage in one transaction (killed at any point: both or neither)."""
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from corpus import BASE
+
+from smepulse.cli import run
+from smepulse.errors import StoreError
+from smepulse.methodology import load_methodology
+from smepulse.sim.survey import simulate_survey
+from smepulse.store import open_store
+from smepulse.survey.responses import from_frame
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _counts(path: Path) -> tuple[int, int, int, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT (SELECT count(*) FROM response), (SELECT count(*) FROM answer), "
+                           "(SELECT count(*) FROM import_log), (SELECT count(*) FROM vintage)").fetchall()[0]
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """A store with BASE imported and one vintage (compute --store), checkpointed."""
+    d = tmp_path_factory.mktemp("published")
+    BASE.to_csv(d / "r.csv", index=False)
+    code = run(["compute", "--methodology", "smei", "--replicates", "0", "--seasonal", "none", "--min-n", "0",
+                "--frame", "design", "--responses", str(d / "r.csv"), "--out", str(d / "o.csv"),
+                "--store", str(d / "s.duckdb")])
+    assert code == 0
+    con = duckdb.connect(str(d / "s.duckdb"))
+    con.execute("CHECKPOINT")
+    con.close()
+    return d / "s.duckdb"
+
+
+def test_read_commands_leave_the_store_file_untouched(published, tmp_path, capsys):
+    before, mtime = _digest(published), published.stat().st_mtime_ns
+    assert run(["series", "--store", str(published), "--out", str(tmp_path / "s.csv")]) == 0
+    assert run(["revisions", "--store", str(published), "--series", "sales", "--adjustment", "nsa"]) == 0
+    capsys.readouterr()
+    assert _digest(published) == before and published.stat().st_mtime_ns == mtime
+    assert not Path(str(published) + ".wal").exists()
+
+
+def test_read_only_store_refuses_writes_and_missing_files(published, tmp_path):
+    m = load_methodology("smei")
+    with open_store(published, read_only=True) as st:
+        assert len(st.vintages()) == 1
+        with pytest.raises(StoreError, match="read-only"):
+            st.import_responses(from_frame(BASE.assign(period="2024-04"), m))
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(tmp_path / "none.duckdb", read_only=True)
+    assert not (tmp_path / "none.duckdb").exists()  # a read never creates a store
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()  # a DuckDB file that is not a smepulse store
+    with pytest.raises(StoreError, match="not a smepulse store"):
+        open_store(other, read_only=True)
+
+
+def test_series_on_a_missing_store_is_a_clear_error(tmp_path, capsys):
+    assert run(["series", "--store", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "o.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+# -- a full disk at commit: RLIMIT_FSIZE makes every write beyond the limit fail (EFBIG), like ENOSPC ------------
+FULL_DISK = """
+import os, resource, signal, sys
+from smepulse.cli import run
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+store = sys.argv[2]
+limit = os.path.getsize(store) + 4096
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+sys.exit(run(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize("command", ["import", "compute"])
+def test_disk_full_at_commit_leaves_the_store_as_before(published, tmp_path, command):
+    store = tmp_path / "s.duckdb"
+    store.write_bytes(published.read_bytes())
+    before = _counts(store)
+    src = tmp_path / "big.parquet"
+    simulate_survey(n_firms=3000, n_months=12, seed=2, start="2030-01").responses.to_parquet(src)
+    argv = {"import": ["import", "--methodology", "smei", "--store", str(store), "--responses", str(src)],
+            "compute": ["compute", "--methodology", "smei", "--replicates", "0", "--seasonal", "none",
+                        "--responses", str(src), "--out", str(tmp_path / "o.csv"), "--store", str(store)]}[command]
+    proc = subprocess.run([sys.executable, "-c", FULL_DISK, "x", str(store), *argv], capture_output=True,
+                          text=True, env={"PYTHONPATH": SRC, "SMEPULSE_LOG_DIR": str(tmp_path / "logs"),
+                                          "PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: could not write to store"), proc.stderr
+    assert "nothing was stored" in proc.stderr
+    assert _counts(store) == before  # not one response, answer, log row or vintage more
+    with open_store(store) as st:  # and the store still takes writes once there is room
+        st.import_responses(from_frame(BASE.assign(period="2031-01"), load_methodology("smei")))
+    assert _counts(store)[0] == before[0] + 12
+
+
+# -- compute --store killed at any moment: the import and its vintage are both there or both absent ----------
+COMPUTE_STORE = """
+import sys
+from smepulse.index.engine import compute
+from smepulse.methodology import load_methodology
+from smepulse.store import open_store
+from smepulse.survey.responses import load_responses
+m = load_methodology("smei")
+resp = load_responses(sys.argv[1], m)
+result = compute(resp)
+with open_store(sys.argv[2]) as st:
+    print("ready", flush=True)
+    with st.transaction():
+        st.save_methodology(m)
+        st.import_responses(resp)
+        st.save_series(result)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.4])
+def test_killed_compute_store_keeps_import_and_vintage_together(tmp_path, delay):
+    src = tmp_path / "r.parquet"
+    simulate_survey(n_firms=3000, n_months=24, seed=1).responses.to_parquet(src)
+    store = tmp_path / "s.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", COMPUTE_STORE, str(src), str(store)], stdout=subprocess.PIPE,
+                            text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    responses, answers, logged, vintages = _counts(store)
+    assert (responses > 0) == (vintages == 1) == (logged == 1), (responses, answers, logged, vintages)
+    assert (responses == 0) == (answers == 0)
