@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smepulse.index.engine import compute
-from smepulse.methodology import load_methodology
 from smepulse.index.weighting import frame_from_methodology
+from smepulse.methodology import load_methodology
 from smepulse.pipeline.publish import with_precision
 from smepulse.store import open_store
 from smepulse.survey.responses import from_frame
