@@ -256,6 +256,10 @@ def test_release_from_store_shows_revisions_and_respects_as_of(tmp_path):
     rel = build_release(early, "2026-09", M, "en", today=TODAY, charts=False)
     lvl = next(f for f in rel.facts if f.kind == "level" and f.series == "headline" and f.group == "all")
     assert lvl.values["value"] == published(head["2026-09"] - 0.4)
+    assert rel.provisional and rel.title.startswith("Flash estimate (provisional): ")  # said on the first line
+    assert not build_release(data, "2026-09", M, "en", today=TODAY, charts=False).provisional
+    zh = render_markdown(build_release(data, "2026-09", M, "zh", today=TODAY, charts=False))
+    assert "| 中小企业信心指数 | 2026年8月 |" in zh and "截至2026年11月5日" in zh
     assert not any(r["period"] == "2026-08" and r["revision"] == "+0.5" for r in context(rel)["revisions"])
 
 

@@ -340,7 +340,7 @@ def _context(rel: Release) -> dict:
                 & (rv["period"] > from_index(to_index(period) - REVISION_MONTHS))]
         rv = rv.assign(_o=rv["series"].map({s: i for i, s in enumerate(composites)})).sort_values(["_o", "period"])
         for _, r in rv.iterrows():
-            revisions.append({"label": label(r["series"]), "period": r["period"], "first": _f(r["first_release"]),
+            revisions.append({"label": label(r["series"]), "period": str(r["period"]) if lang == "en" else month_name(str(r["period"]), lang), "first": _f(r["first_release"]),
                               "latest": _f(r["latest"]),
                               "revision": _f(r["latest"] - r["first_release"], signed=True)
                               if pd.notna(r["first_release"]) else "–",
@@ -384,7 +384,8 @@ def _context(rel: Release) -> dict:
                      for k, v in rel.svgs.items()},
         "tables": tables, "matrix": matrix, "composite_labels": [label(s) for s in composites],
         "revisions": revisions, "notes": notes, "extra_notes": getattr(m, "notes", None) if lang == "en" else None,
-        "source": rel.data.source, "as_of": rel.data.as_of, "vintage": rel.data.vintage,
+        "source": rel.data.source, "vintage": rel.data.vintage,
+        "as_of": _date(date.fromisoformat(rel.data.as_of[:10]), lang) if rel.data.as_of else None,
         "generated": ui["generated"].format(date=_date(date.today(), lang)),
         "zh": lang == "zh", "fmt_zh": fmt_zh,
         "marks": ui["mark_sep"].join(marks), "show_n": any(r["n"] != "–" for r in matrix),
