@@ -244,6 +244,7 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--n", type=int, default=3000, help="in-process decisions per policy")
     ap.add_argument("--http", action="store_true", help="also run the HTTP benchmark (3k segmented policy)")
+    ap.add_argument("--http-only", action="store_true", help="skip the in-process part")
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--seconds", type=float, default=60)
     args = ap.parse_args()
@@ -255,22 +256,23 @@ def main() -> None:
                 "3k flat": load_policy(big_policy(tmp / "flat", flat=True))}
     print(f"{len(apps):,} firms; model {model.kind}; cpu affinity {sorted(os.sched_getaffinity(0))}; "
           f"load average {os.getloadavg()[0]:.1f}")
-    for name, pol in policies.items():
+    for name, pol in ({} if args.http_only else policies).items():
         r = in_process(model, pol, apps, snaps, args.n if name != "3k flat" else max(200, args.n // 10))
         print(f"ours, {name} policy ({pol.n_rules:,} rules): {r['per_s']:,.0f} decisions/s, "
               f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms")
     pol = policies["shipped"]
-    p = peer(model, pol, apps, snaps, max(50, args.n // 50))
-    lean = peer_lean(model, pol, apps, snaps, max(200, args.n // 5))
-    ours = in_process(model, pol, apps, snaps, args.n)
-    same = max(abs(x - decide(a, s, model, pol).pd) for x, a, s in zip(lean["pds"], apps, snaps, strict=False))
-    print(f"peer 1, CreditModel.score_frame on a one-row DataFrame (the batch path), shipped policy: "
-          f"{p['per_s']:,.1f} decisions/s, p50 {p['p50']:.2f} ms")
-    print(f"peer 2, one-row DataFrame + Booster.predict(pred_contrib) + calibration, shipped policy: "
-          f"{lean['per_s']:,.0f} decisions/s, p50 {lean['p50']:.2f} ms (max |PD - ours| {same:.1e})")
-    print(f"ours again, shipped policy: {ours['per_s']:,.0f} decisions/s, p50 {ours['p50']:.2f} ms: "
-          f"{ours['per_s'] / p['per_s']:,.0f}x peer 1, {ours['per_s'] / lean['per_s']:.1f}x peer 2")
-    if args.http:
+    if not args.http_only:
+        p = peer(model, pol, apps, snaps, max(50, args.n // 50))
+        lean = peer_lean(model, pol, apps, snaps, max(200, args.n // 5))
+        ours = in_process(model, pol, apps, snaps, args.n)
+        same = max(abs(x - decide(a, s, model, pol).pd) for x, a, s in zip(lean["pds"], apps, snaps, strict=False))
+        print(f"peer 1, CreditModel.score_frame on a one-row DataFrame (the batch path), shipped policy: "
+              f"{p['per_s']:,.1f} decisions/s, p50 {p['p50']:.2f} ms")
+        print(f"peer 2, one-row DataFrame + Booster.predict(pred_contrib) + calibration, shipped policy: "
+              f"{lean['per_s']:,.0f} decisions/s, p50 {lean['p50']:.2f} ms (max |PD - ours| {same:.1e})")
+        print(f"ours again, shipped policy: {ours['per_s']:,.0f} decisions/s, p50 {ours['p50']:.2f} ms: "
+              f"{ours['per_s'] / p['per_s']:,.0f}x peer 1, {ours['per_s'] / lean['per_s']:.1f}x peer 2")
+    if args.http or args.http_only:
         h = http_bench(args.store, args.model, tmp / "seg", apps, args.rate, args.seconds)
         print(f"HTTP open loop {args.rate:.0f}/s for {args.seconds:.0f} s, 3k segmented policy "
               f"({policies['3k segmented'].n_rules:,} rules): {h['sent']:,} sent in {h['wall_s']:.1f} s, "

@@ -216,22 +216,24 @@ class DecisionBook:
         def write(items):
             head = self.con.execute("SELECT seq, hash FROM credit_audit_head WHERE id = 1").fetchone()
             seq, prev = (0, GENESIS) if head is None else (int(head[0]) + 1, head[1])
-            out = []
+            out, rows, keys = [], [], []
             for it in items:
                 rec = {**it["record"], "seq": seq, "prev_hash": prev}
                 text = canonical(rec)
                 h = sha256_text(prev + text)
-                self.con.execute("INSERT INTO credit_decision VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                 [seq, rec["decision_id"], _now(), rec["application"]["uscc"], rec["decision"],
-                                  text, prev, h])
+                rows.append([seq, rec["decision_id"], _now(), rec["application"]["uscc"], rec["decision"], text,
+                             prev, h])
                 if it["key"] is not None:
-                    self.con.execute("INSERT INTO credit_idempotency VALUES (?, ?, ?, ?)",
-                                     [it["key"], it["req"], rec["decision_id"], _now()])
-                if it["after"] is not None:
-                    it["after"](rec)
+                    keys.append([it["key"], it["req"], rec["decision_id"], _now()])
                 out.append(rec)
                 seq, prev = seq + 1, h
+            self.con.executemany("INSERT INTO credit_decision VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            if keys:
+                self.con.executemany("INSERT INTO credit_idempotency VALUES (?, ?, ?, ?)", keys)
             self.con.execute("INSERT OR REPLACE INTO credit_audit_head VALUES (1, ?, ?)", [seq - 1, prev])
+            for it, rec in zip(items, out, strict=True):
+                if it["after"] is not None:
+                    it["after"](rec)
             return out
         try:
             recs = self._tx(lambda: write(batch))

@@ -21,3 +21,5 @@ CREATE TABLE IF NOT EXISTS credit_candidate (
     programme VARCHAR NOT NULL, list_batch VARCHAR NOT NULL, uscc VARCHAR NOT NULL, class VARCHAR NOT NULL,
     project_id VARCHAR, listed_on DATE NOT NULL, imported_at TIMESTAMP NOT NULL,
     PRIMARY KEY (programme, list_batch, uscc));
+CREATE INDEX IF NOT EXISTS credit_feature_snapshot_uscc ON credit_feature_snapshot (uscc);
+CREATE INDEX IF NOT EXISTS credit_decision_uscc ON credit_decision (uscc);
