@@ -21,7 +21,7 @@ from smepulse.release.facts import (
 from smepulse.release.narrative import approx_share, narrative, num_zh
 
 M = load_methodology("smei")
-# every group gets a paragraph (the default writes them for notable groups only: test_release_structure.py)
+# every group gets a paragraph (the default writes them for notable groups only: test_notable_groups_only)
 M_ALL = M.model_copy(update={"release": M.release.model_copy(update={"notable_groups_only": False})})
 TODAY = date(2026, 11, 26)
 
@@ -294,3 +294,19 @@ def test_back_above_50_after_one_month_below():
     assert narrative(df, "2025-04", M, "en", facts=fs).sentences()[0] == \
         "Headline SMEI rebounded to 51.2 in April, back above 50."
     assert narrative(df, "2025-04", M, "zh", facts=fs).sentences()[0] == "4月，中小企业信心指数回升至51.2，重回50以上。"
+
+
+def test_notable_groups_only():
+    # By hand: manufacturing's headline falls 2.0 points with se_change 0.5 (beyond 1.96 x 0.5 = 0.98): notable.
+    # Construction moves 0.2 with no record (the same value four months back) and no crossing: no paragraph.
+    # Real estate moves 0.2 too but sets a 12-month high (above each of the eleven months before): notable.
+    df = frame({("headline", "sector=manufacturing"): ("2025-01", [52.0] * 10 + [53.0, 51.0]),
+                ("headline", "sector=construction"): ("2025-01", [51.0] * 8 + [51.2, 51.0, 51.0, 51.2]),
+                ("headline", "sector=real_estate"): ("2025-01", [50.0 + k / 100 for k in range(11)] + [50.3])})
+    en = narrative(df, "2025-12", M, "en", today=TODAY)
+    titles = [p.title for p in en.paragraphs]
+    assert "Manufacturing SMEs" in titles and "Real estate SMEs" in titles and "Construction SMEs" not in titles
+    assert "The headline SMEI of real estate SMEs was little changed at 50.3 in December, the highest reading " \
+           "since the series began in January 2025." in en.sentences()
+    zh = [p.title for p in narrative(df, "2025-12", M, "zh", today=TODAY).paragraphs]
+    assert "制造业中小企业" in zh and "房地产业中小企业" in zh and "建筑业中小企业" not in zh

@@ -166,3 +166,14 @@ def test_groups_in_the_methodologys_order_and_english_region_names(pages):
                           "region=east", "all", "region=west"])
     assert got == ["all", "region=east", "region=central", "region=west", "region=northeast", "size=medium",
                    "size=small", "size=micro"]
+
+
+def test_suppressed_group_says_so_in_the_group_table(tmp_path):
+    df = synthetic_series(M, end=PERIOD, months=6, groups=["all", "sector=manufacturing"],
+                          suppress=("sector=manufacturing",))
+    for lang, word in (("en", "suppressed"), ("zh", "样本不足未发布")):
+        md = render_markdown(build_release(ReleaseData(df, source="synthetic"), PERIOD, M, lang, today=TODAY,
+                                           charts=False))
+        starts = ("| Manufacturing SMEs |", "| 制造业中小企业 |")
+        row = next(line for line in md.splitlines() if line.startswith(starts))
+        assert row.count(f"*{word}*") == 4 and "– (–)" not in row, row
