@@ -14,13 +14,15 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 # Debian packages the release needs: Chromium (browser tests), Noto CJK fonts (Chinese in HTML and PDF),
-# poppler-utils (PDF to PNG in tests) and Pango (WeasyPrint). Installed with apt-get only when missing.
+# poppler-utils (PDF to PNG in tests), Pango (WeasyPrint) and the PostgreSQL server (the tests start a
+# throwaway cluster of their own with initdb/pg_ctl: tests/pgcluster.py). Installed with apt-get only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk fontconfig"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
