@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -49,10 +50,12 @@ _OWNS_PG_STATE = False
 
 
 def pytest_configure(config):
-    """The controlling process makes the run's state folder before xdist starts its workers (they inherit it)."""
+    """The controlling process names the run's state folder before xdist starts its workers (they inherit the
+    name); the folder is made by the first test that needs the server, so runs without one leave nothing."""
     global _OWNS_PG_STATE
     if not hasattr(config, "workerinput") and not os.environ.get(pgcluster.STATE_ENV):
-        os.environ[pgcluster.STATE_ENV] = tempfile.mkdtemp(prefix="smepulse-pg-run-")
+        os.environ[pgcluster.STATE_ENV] = os.path.join(tempfile.gettempdir(),
+                                                       f"smepulse-pg-run-{os.getpid()}-{secrets.token_hex(4)}")
         _OWNS_PG_STATE = True
 
 

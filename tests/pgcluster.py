@@ -132,6 +132,7 @@ def server_database(worker: str) -> str:
         admin = os.environ["SMEPULSE_TEST_PG"]
     else:
         state = Path(os.environ[STATE_ENV])
+        state.mkdir(mode=0o700, exist_ok=True)
         with _locked(state):
             f = state / "pg.json"
             info = json.loads(f.read_text(encoding="utf-8")) if f.exists() else _start(state)
