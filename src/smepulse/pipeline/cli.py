@@ -20,7 +20,7 @@ from smepulse.pipeline.publish import (
     weighting_frame,
     with_precision,
 )
-from smepulse.store import open_store
+from smepulse.store import open_store, redact
 from smepulse.survey.responses import load_responses
 
 console = Console()
@@ -39,8 +39,8 @@ def compute(
     methodology: str = typer.Option("smei", "--methodology", help="Preset name or a methodology YAML file."),
     frame: str = typer.Option(DEFAULT_FRAME, "--frame", help=FRAME_HELP),
     min_n: int | None = typer.Option(None, "--min-n", min=0, help=MIN_N_HELP),
-    store: Path | None = typer.Option(None, "--store", help="Also import the responses and save the "
-                                         "series as a new vintage in this store file."),
+    store: str | None = typer.Option(None, "--store", help="Also import the responses and save the "
+                                        "series as a new vintage in this store (file or postgresql:// URL)."),
     replicates: int | None = typer.Option(None, "--replicates", help="Bootstrap replicates for standard "
                                              "errors (0 = none; default from the methodology, 500 for smei)."),
     seasonal: str = typer.Option("x13", "--seasonal", help="Seasonal adjustment for the `sa` rows: x13 (with "
@@ -65,7 +65,7 @@ def compute(
             st.save_methodology(m)
             st.import_responses(resp)
             vid = st.save_series(result, note=f"compute {responses}")
-        console.print(f"stored vintage {vid} in {store}")
+        console.print(f"stored vintage {vid} in {redact(store)}")
     print_summary(result.series, m, console=console)
     for note in result.notes:
         console.print(f"[dim]{note}[/dim]")
@@ -74,7 +74,7 @@ def compute(
 
 def import_cmd(
     responses: Path = typer.Option(..., "--responses", help="Wide responses file: CSV, Parquet or Excel."),
-    store: Path = typer.Option(..., "--store", help="Store file (created if missing)."),
+    store: str = typer.Option(..., "--store", help="Store file (created if missing) or postgresql:// URL."),
     methodology: str = typer.Option("smei", "--methodology"),
     replace: bool = typer.Option(False, "--replace", help="Overwrite responses already stored."),
 ) -> None:
@@ -89,11 +89,11 @@ def import_cmd(
             st.save_methodology(m)
             import_id = st.import_responses(resp, replace=replace)
         rows = st.con.execute("SELECT rows, answers FROM import_log WHERE import_id = ?", [import_id]).fetchall()[0]
-    console.print(f"imported {rows[0]:,} responses ({rows[1]:,} answers) into {store} (import {import_id})")
+    console.print(f"imported {rows[0]:,} responses ({rows[1]:,} answers) into {redact(store)} (import {import_id})")
 
 
 def publish_cmd(
-    store: Path = typer.Option(..., "--store", help="Store file with imported responses."),
+    store: str = typer.Option(..., "--store", help="Store file or postgresql:// URL with imported responses."),
     methodology: str = typer.Option("smei", "--methodology"),
     flash_cutoff: str | None = typer.Option(None, "--flash-cutoff", help="Publish a flash estimate from the "
                                                "responses received by this date (YYYY-MM-DD)."),
@@ -116,7 +116,7 @@ def publish_cmd(
         p = publish(st, m, kind="flash" if flash_cutoff else "final", cutoff=flash_cutoff,
                     as_of=parse_date_option(as_of, "--as-of") or parse_date_option(flash_cutoff, "--flash-cutoff"),
                     seasonal=seasonal, replicates=replicates, frame=frame, min_n=min_n, review=review)
-    console.print(f"published {p.kind} vintage {p.vintage_id} ({len(p.result.series):,} rows) in {store}")
+    console.print(f"published {p.kind} vintage {p.vintage_id} ({len(p.result.series):,} rows) in {redact(store)}")
 
 
 def demo(

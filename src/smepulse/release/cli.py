@@ -17,7 +17,7 @@ console = Console()
 
 
 def series_cmd(
-    store: Path = typer.Option(..., "--store"),
+    store: str = typer.Option(..., "--store", help="Store file or postgresql:// URL."),
     out: Path = typer.Option(..., "--out", help="Tidy series file to write."),
     survey: str = typer.Option("smei", "--survey"),
     as_of: str | None = typer.Option(None, "--as-of", help="What had been published by this date."),
@@ -34,7 +34,7 @@ def series_cmd(
 
 
 def revisions_cmd(
-    store: Path = typer.Option(..., "--store"),
+    store: str = typer.Option(..., "--store", help="Store file or postgresql:// URL."),
     series: str = typer.Option("headline", "--series"),
     group: str = typer.Option("all", "--group"),
     adjustment: str | None = typer.Option(None, "--adjustment", help="sa or nsa (default both)."),

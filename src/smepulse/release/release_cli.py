@@ -27,8 +27,8 @@ def release_cmd(
                                                             "else html)."),
     series: Path | None = typer.Option(None, "--series", help="Tidy series file as `compute`, `demo` or "
                                           "`series` write it (instead of a store)."),
-    store: Path = typer.Option(Path("demo/smepulse.duckdb"), "--store", help="Store of published vintages "
-                               "(default: the one `make demo` writes)."),
+    store: str = typer.Option("demo/smepulse.duckdb", "--store", help="Store of published vintages, a file or "
+                              "a postgresql:// URL (default: the one `make demo` writes)."),
     as_of: str | None = typer.Option(None, "--as-of", help="With --store: what had been published by this "
                                         "date (YYYY-MM-DD)."),
     methodology: str = typer.Option("smei", "--methodology", help="Methodology (survey) name or YAML file."),

@@ -37,7 +37,7 @@ from smepulse.release.facts import (
 )
 from smepulse.release.narrative import LANGS, Names, Narrative, cap, fmt_zh, group_order, narrative
 from smepulse.release.safe import Outputs, md_escape
-from smepulse.store import open_store
+from smepulse.store import is_server_url, open_store
 
 FORMATS = ("html", "pdf", "md")
 DEFAULT_STORE = Path("demo/smepulse.duckdb")
@@ -192,7 +192,7 @@ def with_composites(df: pd.DataFrame, methodology) -> pd.DataFrame:
 def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | None = None,
                     composites: list[str] | None = None) -> ReleaseData:
     """What had been published by `as_of` (default now), with first-release/latest revisions of the composites."""
-    if not str(store).startswith(("postgres", "postgresql")) and not Path(store).exists():
+    if not is_server_url(store) and not Path(store).exists():
         raise InputError(f"store {store} does not exist: run `smepulse demo --out demo` or `smepulse publish`, or "
                          "give --store PATH or --series FILE")
     with open_store(store, read_only=True) as st:

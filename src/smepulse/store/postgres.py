@@ -185,7 +185,8 @@ class PostgresStore(Store):
             raise
 
     def _check_schema(self) -> None:
-        if self.read_only:
+        if self.read_only:  # the server refuses every write in this session, not only the store's own
+            self.con.execute("SET default_transaction_read_only = on")
             exists = self.con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchall()[0][0]
             rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() if exists else []
             if not rows:

@@ -375,11 +375,9 @@ def _vintages_where(survey: str, as_of: datetime | str | None = None,
 
 
 def open_store(path: str | Path, read_only: bool = False) -> Store:
-    """Open (for writing: create) a store. Commands that only read pass `read_only=True`: the file must
-    exist and is neither created nor migrated."""
+    """Open (for writing: create) a store file (`smepulse.store.open_store` also takes postgresql:// URLs).
+    Commands that only read pass `read_only=True`: the file must exist and is neither created nor migrated."""
     text = str(path)
-    if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL stores are not supported yet: use a store file path")
     if read_only:
         if not Path(text).is_file():
             raise StoreError(f"store {text} does not exist (or is not a file): give the path of a store made "
