@@ -459,11 +459,6 @@ option_cases()
 CASES[:] = [c for c in CASES if c.id != "methodology-unknown-preset"]
 # Cases that still fail, with the helper who owns the fix; strict xfail, so a fixed case must leave this list.
 KNOWN_FAILING: dict[str, str] = {
-    'adjust-empty-file': 'seasonal: read_tidy validation (#11)',
-    'adjust-header-only': 'seasonal: read_tidy validation (#11)',
-    'adjust-text-value': 'seasonal: read_tidy validation (#11)',
-    'adjust-bad-period': 'seasonal: read_tidy validation (#11)',
-    'adjust-not-parquet': 'seasonal: read_tidy validation (#11)',
 }
 for _c in CASES:
     _c.xfail = KNOWN_FAILING.get(_c.id, "")

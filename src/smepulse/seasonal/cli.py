@@ -1,9 +1,11 @@
 """`smepulse adjust`: seasonally adjust a tidy series file with X-13ARIMA-SEATS (or STL / none)."""
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -13,6 +15,7 @@ from rich.table import Table
 from smepulse.errors import InputError, SeasonalError
 from smepulse.seasonal.adjust import AdjustmentResult, adjust_many, results_frame
 from smepulse.seasonal.spec import SpecOptions
+from smepulse.survey.responses import ROW, SPACES, read_table
 
 console = Console()
 err = Console(stderr=True)
@@ -41,16 +44,30 @@ class DecompositionChoice(str, Enum):
 
 def read_tidy(path: Path) -> pd.DataFrame:
     """period, series, [group,] value (CSV or Parquet); with an `adjustment` column, nsa rows only."""
-    if not path.exists():
-        raise InputError("file not found", file=str(path))
-    if path.suffix.lower() in (".parquet", ".pq"):
-        df = pd.read_parquet(path)
-    else:
-        df = pd.read_csv(path, dtype={"period": str, "series": str, "group": str})
+    # Read as responses are read (encodings, gzip, Excel, Parquet, true line numbers, empty files named).
+    table, label = read_table(path)
+    df = table.to_pandas()
+    line = df.pop(ROW)
     for col in ("period", "series", "value"):
         if col not in df.columns:
             raise InputError("required column is missing (need period, series, value)",
                              file=str(path), column=col)
+    for col in ("period", "series", "group", "adjustment"):
+        if col in df.columns:
+            df[col] = df[col].map(lambda v: None if v is None or v != v else (str(v).strip(SPACES) or None))
+    period_ok = df["period"].map(lambda v: v is not None and bool(re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])|\d{4}Q[1-4]",
+                                                                               v, re.ASCII)))
+    if not period_ok.all():
+        i = (~period_ok).idxmax()
+        raise InputError(f"{label} {int(line[i])}: period must be YYYY-MM (or YYYYQn), got {df.at[i, 'period']!r}",
+                         file=str(path), column="period")
+    value = pd.to_numeric(df["value"], errors="coerce")
+    bad = (value.isna() & df["value"].notna()) | (value.notna() & ~np.isfinite(value.astype(float)))
+    if bad.any():
+        i = bad.idxmax()
+        raise InputError(f"{label} {int(line[i])}: value must be a finite number, got {df.at[i, 'value']!r}",
+                         file=str(path), column="value")
+    df["value"] = value.astype(float)
     if "adjustment" in df.columns:
         df = df[df["adjustment"].astype(str) == "nsa"]
         if df.empty:
