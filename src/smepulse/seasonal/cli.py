@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -15,7 +16,6 @@ from rich.table import Table
 from smepulse.errors import InputError, SeasonalError
 from smepulse.seasonal.adjust import AdjustmentResult, adjust_many, results_frame
 from smepulse.seasonal.spec import SpecOptions
-from smepulse.survey.responses import ROW, SPACES, read_table
 
 console = Console()
 err = Console(stderr=True)
@@ -44,17 +44,30 @@ class DecompositionChoice(str, Enum):
 
 def read_tidy(path: Path) -> pd.DataFrame:
     """period, series, [group,] value (CSV or Parquet); with an `adjustment` column, nsa rows only."""
-    # Read as responses are read (encodings, gzip, Excel, Parquet, true line numbers, empty files named).
-    table, label = read_table(path)
-    df = table.to_pandas()
-    line = df.pop(ROW)
+    if not path.is_file():
+        raise InputError("file not found (or not a file)", file=str(path))
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            df, label = pd.read_parquet(path), "row"
+            line = pd.Series(range(1, len(df) + 1), index=df.index)
+        else:  # blank lines are kept (as empty rows, dropped below) so that line numbers are the file's
+            df, label = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False), "line"
+            line = pd.Series(range(2, len(df) + 2), index=df.index)
+            df = df.replace("", None)
+            df = df[df.notna().any(axis=1)]
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty", file=str(path)) from None
+    except (ValueError, OSError, pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"could not read the file: {' '.join(str(exc).split())[:200]}", file=str(path)) from None
+    if df.empty:
+        raise InputError("the file has a header but no rows", file=str(path))
     for col in ("period", "series", "value"):
         if col not in df.columns:
             raise InputError("required column is missing (need period, series, value)",
                              file=str(path), column=col)
     for col in ("period", "series", "group", "adjustment"):
         if col in df.columns:
-            df[col] = df[col].map(lambda v: None if v is None or v != v else (str(v).strip(SPACES) or None))
+            df[col] = df[col].map(lambda v: None if v is None or v != v else (str(v).strip(" \t\u00a0\u3000") or None))
     period_ok = df["period"].map(lambda v: v is not None and bool(re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])|\d{4}Q[1-4]",
                                                                                v, re.ASCII)))
     if not period_ok.all():
