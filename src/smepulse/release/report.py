@@ -35,7 +35,16 @@ from smepulse.release.facts import (
     published,
     z_of,
 )
-from smepulse.release.narrative import LANGS, Names, Narrative, cap, fmt_zh, group_order, narrative
+from smepulse.release.narrative import (
+    LANGS,
+    Names,
+    Narrative,
+    cap,
+    fmt_zh,
+    group_order,
+    narrative,
+    quarter_zh,
+)
 from smepulse.release.safe import Outputs, md_escape
 from smepulse.store import is_server_url, open_store
 
@@ -340,7 +349,7 @@ def _context(rel: Release) -> dict:
                 & (rv["period"] > from_index(to_index(period) - REVISION_MONTHS))]
         rv = rv.assign(_o=rv["series"].map({s: i for i, s in enumerate(composites)})).sort_values(["_o", "period"])
         for _, r in rv.iterrows():
-            revisions.append({"label": label(r["series"]), "period": str(r["period"]) if lang == "en" else month_name(str(r["period"]), lang), "first": _f(r["first_release"]),
+            revisions.append({"label": label(r["series"]), "period": _period_text(str(r["period"]), lang), "first": _f(r["first_release"]),
                               "latest": _f(r["latest"]),
                               "revision": _f(r["latest"] - r["first_release"], signed=True)
                               if pd.notna(r["first_release"]) else "–",
@@ -474,6 +483,13 @@ def method_notes(m, lang: str, has_se: bool, has_sa: bool) -> list[str]:
     out.append("Numbers are rounded to one decimal as published, and every statement in the commentary is decided "
                "on the rounded numbers." if en else "所有数值按发布口径保留一位小数，解读中的判断均基于四舍五入后的数值。")
     return out
+
+
+def _period_text(period: str, lang: str) -> str:
+    """English keeps 2026-08 / 2026Q3 in tables; Chinese writes 2026年8月 / 2026年第三季度."""
+    if lang == "en":
+        return period
+    return quarter_zh(period, "") if QUARTER_RE.match(period) else month_name(period, lang)
 
 
 def _date(d: date, lang: str) -> str:
