@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 
 from smepulse.errors import InputError
+from smepulse.store import redact
 from smepulse.web.auth import ROLES, add_user
 from smepulse.web.config import WebConfig
 from smepulse.web.db import open_database
@@ -51,7 +52,7 @@ def serve(
     extra = {k: str(v) for k, v in (("credit_model", credit_model), ("credit_policy", credit_policy)) if v}
     config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp, extra=extra)
     app = create_app(config)
-    console.print(f"smepulse serving {target} on http://{host}:{port}/")
+    console.print(f"smepulse serving {redact(target)} on http://{host}:{port}/")  # never the password
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
