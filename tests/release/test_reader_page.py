@@ -18,7 +18,7 @@ from smepulse.methodology import load_methodology
 from smepulse.methodology.release_config import ReleaseConfig, merged
 from smepulse.release.exports import write_exports
 from smepulse.release.narrative import Names, group_order
-from smepulse.release.report import ReleaseData, build_release, render_markdown, write_release
+from smepulse.release.report import ReleaseData, _period_text, build_release, render_markdown, write_release
 from smepulse.release.sample import synthetic_series
 
 PERIOD = "2026-09"
@@ -177,3 +177,10 @@ def test_suppressed_group_says_so_in_the_group_table(tmp_path):
         starts = ("| Manufacturing SMEs |", "| 制造业中小企业 |")
         row = next(line for line in md.splitlines() if line.startswith(starts))
         assert row.count(f"*{word}*") == 4 and "– (–)" not in row, row
+
+
+def test_periods_in_chinese_tables():
+    # revisions from a store can hold quarters as well as months (the portal's store does)
+    assert [_period_text(p, "zh") for p in ("2025-01", "2025Q1", "2026-12")] == ["2025年1月", "2025年第一季度",
+                                                                               "2026年12月"]
+    assert _period_text("2025Q1", "en") == "2025Q1"
