@@ -17,7 +17,8 @@ from smepulse.survey.responses import from_frame
 @pytest.fixture(scope="module")
 def ten_years():
     # Ten years of a large panel: enough Januaries and Februaries for X-13's AICc test to keep the regressor.
-    s = simulate_survey(n_firms=3000, n_months=120, start="2015-01", seed=21)
+    s = simulate_survey(n_firms=3000, n_months=120, start="2015-01", seed=21,
+                        volatility="stress")  # wide swings and a large CNY effect: a robustness test
     res = compute(from_frame(s.responses, SMEI))
     one = res.series[res.series["group"] == "sector=manufacturing"]
     return s, IndexResult(one.reset_index(drop=True), SMEI, res.input_hash)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from smepulse.errors import SmepulseError
 from smepulse.methodology import load_methodology
-from smepulse.sim.survey import cny_effect, simulate_survey, write_parquet
+from smepulse.sim.survey import cny_effect, simulate_survey, simulate_truth, write_parquet
 
 M = load_methodology("smei")
 QIDS = [q.id for q in M.questions]
@@ -162,7 +162,8 @@ def test_sample_index_estimates_the_population_truth(big):
         est = r.groupby("period")[["weight", q]].apply(weighted_di, q=q)
         err = est - truth[q].loc[est.index]
         assert abs(err.mean()) < 1.0 and err.abs().max() < 6, q
-        assert np.corrcoef(est, truth[q].loc[est.index])[0, 1] > 0.9, q
+        # calibrated swings are a few points, sampling error about one: estimate and truth correlate ~0.85
+        assert np.corrcoef(est, truth[q].loc[est.index])[0, 1] > 0.7, q
     headline = truth["headline"]
     parts = truth[["performance", "expectation", "credit"]].mean(axis=1)
     np.testing.assert_allclose(headline, parts, rtol=1e-9)
@@ -239,3 +240,44 @@ def test_panel_invariants(n_firms, n_months, seed, rate, start):
 def test_latent_conditions_do_not_depend_on_panel_size(seed, n1, n2):
     a, b = simulate_survey(n1, 5, seed=seed), simulate_survey(n2, 5, seed=seed, response_rate=0.6)
     pd.testing.assert_frame_equal(a.latent, b.latent)
+
+
+# -- calibration to real surveys --------------------------------------------------------------------------------
+# The NBS manufacturing PMI production index (seasonally adjusted), 2005-2019: SD about 4.0 points and
+# month-on-month SD about 2.8 (figures of issue #8). The simulator's population truth without the holiday effect
+# (what an adjusted index estimates), 180 months, averaged over seeds, must match within the tolerances below.
+NBS_PRODUCTION_SD, NBS_PRODUCTION_MOM_SD = 4.0, 2.8
+
+
+def _production(seed: int, volatility: str, holiday: bool = False) -> np.ndarray:
+    t = simulate_truth(180, seed=seed, volatility=volatility, holiday=holiday)
+    t = t[(t["measure"] == "diffusion") & (t["group"] == "all") & (t["series"] == "production")]
+    return t.sort_values("period")["true_value"].to_numpy()
+
+
+def test_calibrated_production_index_swings_like_the_nbs_one():
+    runs = [_production(seed, "calibrated") for seed in range(6)]
+    sd = np.mean([v.std(ddof=1) for v in runs])
+    mom = np.mean([np.diff(v).std(ddof=1) for v in runs])
+    assert sd == pytest.approx(NBS_PRODUCTION_SD, abs=0.5), sd
+    assert mom == pytest.approx(NBS_PRODUCTION_MOM_SD, abs=0.3), mom
+    ac1 = np.mean([np.corrcoef(v[1:], v[:-1])[0, 1] for v in runs])
+    assert 0.6 < ac1 < 0.85  # NBS: 1 - (2.8 / 4.0)^2 / 2 = 0.755
+    assert all(30 < v.min() and v.max() < 70 for v in runs)
+
+
+def test_stress_setting_keeps_the_wide_swings_and_the_same_seed_stream():
+    v = _production(0, "stress")
+    assert v.std(ddof=1) > 9 and np.diff(v).std(ddof=1) > 5
+    # the panel and its answers' random streams do not depend on the setting: same firms, same response pattern
+    a, b = simulate_survey(80, 3, seed=5), simulate_survey(80, 3, seed=5, volatility="stress")
+    pd.testing.assert_frame_equal(a.firms, b.firms)
+    assert (a.responses[QIDS].isna() == b.responses[QIDS].isna()).all().all()
+    with pytest.raises(SmepulseError, match="volatility must be one of calibrated, stress"):
+        simulate_survey(10, 1, volatility="calm")
+
+
+def test_holiday_effect_is_a_few_points_in_the_calibrated_setting():
+    with_cny, without = _production(1, "calibrated", True), _production(1, "calibrated", False)
+    gap = with_cny - without
+    assert gap.max() <= 1e-9 and 1.5 < -gap.min() < 8  # a CNY month loses a few points, never gains

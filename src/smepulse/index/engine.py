@@ -17,7 +17,7 @@ from smepulse.index.compose import SUPPRESSED, compose, quarterly
 from smepulse.index.diffusion import FORMULAS
 from smepulse.index.weighting import rake, targets_by_period
 from smepulse.methodology import Methodology
-from smepulse.survey.responses import Responses, _in_list, _q
+from smepulse.survey.responses import Responses, _in_list, quote_ident
 
 COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
            "se_change", "ci_low", "ci_high", "flag"]
@@ -46,8 +46,8 @@ class IndexResult:
 
 
 def _group_label_sql(dims: list[str], derived: list[tuple[str, str, str]]) -> str:
-    cases = [f"WHEN GROUPING({_q(d)}) = 0 THEN '{d}=' || {_q(d)}" for d in dims]
-    cases += [f"WHEN GROUPING({_q(col)}) = 0 THEN '{dim}=' || {_q(col)}" for col, dim, _ in derived]
+    cases = [f"WHEN GROUPING({quote_ident(d)}) = 0 THEN '{d}=' || {quote_ident(d)}" for d in dims]
+    cases += [f"WHEN GROUPING({quote_ident(col)}) = 0 THEN '{dim}=' || {quote_ident(col)}" for col, dim, _ in derived]
     return "CASE " + " ".join(cases) + " ELSE 'all' END" if cases else "'all'"
 
 
@@ -55,10 +55,10 @@ def _cells(resp: Responses) -> pd.DataFrame:
     """Design-weighted answer tallies per finest cell (period x every classification): the one pass over
     the data. CASE sums, not FILTER clauses: DuckDB runs them several times faster."""
     m = resp.methodology
-    keys = ", ".join(["period", *(_q(d) for d in resp.dimensions)])
+    keys = ", ".join(["period", *(quote_ident(d) for d in resp.dimensions)])
     aggs = ["count(*) AS respondents", "sum(weight) AS sw", "sum(weight * weight) AS sw2"]
     for i, qid in enumerate(resp.questions):
-        col = _q(qid)
+        col = quote_ident(qid)
         aggs += [f"count({col}) AS n_{i}",
                  *[f"sum(CASE WHEN {col} = '{code}' THEN weight ELSE 0 END) AS c{k}_{i}"
                    for k, code in enumerate(m.question(qid).codes)],
@@ -99,11 +99,12 @@ def _aggregate(resp: Responses, cells: pd.DataFrame) -> pd.DataFrame:
     dims = resp.dimensions
     derived = [(f"{d}__{name}", d, name) for d in dims for name in m.classifications[d].derived]
     derived_sql = "".join(
-        f", CASE WHEN {_q(d)} IN {_in_list(m.classifications[d].derived[name])} THEN '{name}' END AS {_q(col)}"
-        for col, d, name in derived)
+        f", CASE WHEN {quote_ident(d)} IN {_in_list(m.classifications[d].derived[name])} THEN '{name}' END "
+        f"AS {quote_ident(col)}" for col, d, name in derived)
     sums = [c for c in cells.columns if c not in ("period", *dims)]
-    sets = ["(period)"] + [f"(period, {_q(d)})" for d in dims] + [f"(period, {_q(c)})" for c, _, _ in derived]
-    having = " AND ".join(f"NOT (GROUPING({_q(c)}) = 0 AND {_q(c)} IS NULL)" for c, _, _ in derived)
+    sets = (["(period)"] + [f"(period, {quote_ident(d)})" for d in dims]
+            + [f"(period, {quote_ident(c)})" for c, _, _ in derived])
+    having = " AND ".join(f"NOT (GROUPING({quote_ident(c)}) = 0 AND {quote_ident(c)} IS NULL)" for c, _, _ in derived)
     resp.con.register("_cells", cells)
     sql = (f"WITH base AS (SELECT *{derived_sql} FROM _cells) "
            f"SELECT period, {_group_label_sql(dims, derived)} AS \"group\", "
@@ -147,7 +148,7 @@ def input_hash(resp: Responses) -> str:
     if resp.file_sha256:
         return hashlib.sha256(f"{resp.methodology.sha256}:{resp.file_sha256}".encode()).hexdigest()
     cols = [c for c in resp.columns if c != "_row"]
-    h = resp.con.execute(f"SELECT bit_xor(hash({', '.join(_q(c) for c in cols)})), count(*) "
+    h = resp.con.execute(f"SELECT bit_xor(hash({', '.join(quote_ident(c) for c in cols)})), count(*) "
                          "FROM responses").fetchall()[0]
     return hashlib.sha256(f"{resp.methodology.sha256}:{h[0]}:{h[1]}".encode()).hexdigest()
 

@@ -20,7 +20,7 @@ from smepulse.errors import InputError
 from smepulse.index.compose import SUPPRESSED, compose_values
 from smepulse.index.weighting import RAKE_MAX_ITER, RAKE_TOLERANCE, targets_by_period
 from smepulse.methodology import Methodology
-from smepulse.survey.responses import Responses, _q
+from smepulse.survey.responses import Responses, quote_ident
 
 
 def _multipliers(strata: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -150,9 +150,9 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
     dims = resp.dimensions
     qobjs = [m.question(q) for q in resp.questions if not m.question(q).shares_only]
     qids = [q.id for q in qobjs]
-    enc = ", ".join(f"CASE {_q(q.id)} " + " ".join(f"WHEN '{c}' THEN {k}" for k, c in enumerate(q.codes))
-                    + f" END::TINYINT AS {_q(q.id)}" for q in qobjs)
-    df = resp.con.execute(f"SELECT period, firm_id, {', '.join(_q(d) for d in dims)}{',' if dims else ''} "
+    enc = ", ".join(f"CASE {quote_ident(q.id)} " + " ".join(f"WHEN '{c}' THEN {k}" for k, c in enumerate(q.codes))
+                    + f" END::TINYINT AS {quote_ident(q.id)}" for q in qobjs)
+    df = resp.con.execute(f"SELECT period, firm_id, {', '.join(quote_ident(d) for d in dims)}{',' if dims else ''} "
                           f"weight, {enc} FROM responses ORDER BY period").df()
     df["_firm"], firms = pd.factorize(df["firm_id"])
     strata_cols = [d for d in m.sampling.strata if d in dims]

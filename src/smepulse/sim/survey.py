@@ -46,6 +46,22 @@ EXPORTER_SHARE = {"manufacturing": 0.45, "wholesale_retail": 0.40, "transport_lo
                   "it_finance": 0.10}
 EXPORTER_OTHER = 0.08
 ATTRITION = 0.02  # per month
+
+
+@dataclass(frozen=True)
+class Volatility:
+    """How far and how fast the latent conditions move. `amplitude` scales the cycles and the CNY effect
+    around their means; `shock` adds a month-specific common shock (sd, before scaling) to the business
+    cycles, which lowers persistence (real indices' month-on-month changes are large relative to their SD)."""
+    amplitude: float = 1.0
+    shock: float = 0.0
+
+
+# "calibrated": the production index of the whole population (seasonal effects removed) has SD about 4 and
+# month-on-month SD about 2.8, as the NBS manufacturing PMI production index 2005-2019 (tests/sim,
+# docs/simulator.md). "stress": the earlier, much wider swings (SD about 12-15, month-on-month SD about 7),
+# kept for robustness tests.
+VOLATILITY = {"calibrated": Volatility(amplitude=0.3, shock=0.3), "stress": Volatility()}
 ITEM_NONRESPONSE = 0.03
 RESPONSE_CONCENTRATION = 10.0  # firm response propensity ~ Beta: regular and occasional respondents
 
@@ -321,8 +337,23 @@ class _Model:
     weight_by_size: np.ndarray
 
 
+def _calm(cond: dict[str, np.ndarray], cny: np.ndarray, vol: Volatility,
+          rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Conditions and CNY effect under `vol` (the stress setting returns them unchanged)."""
+    if vol.amplitude == 1.0 and vol.shock == 0.0:
+        return cond, cny
+    n = len(next(iter(cond.values())))
+    shock = vol.shock * rng.standard_normal(n)
+    out = {}
+    for k, x in cond.items():
+        mean = 0.5 if k == "real_estate_stress" else 0.0
+        common = shock if k in ("manufacturing_cycle", "services_cycle", "external_demand") else 0.0
+        out[k] = mean + vol.amplitude * (x - mean + common)
+    return out, vol.amplitude * cny
+
+
 def _build(n_firms: int, n_months: int, start: str, seed: int, response_rate: float,
-           methodology: str | Methodology) -> _Model:
+           methodology: str | Methodology, volatility: str = "calibrated", holiday: bool = True) -> _Model:
     if n_firms < 1 or n_months < 1:
         raise SmepulseError(f"need at least one firm and one month, got n_firms={n_firms}, n_months={n_months}")
     if not 0 < response_rate <= 1:
@@ -330,9 +361,13 @@ def _build(n_firms: int, n_months: int, start: str, seed: int, response_rate: fl
     m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
     periods = periods_from(start, n_months)
     # Separate streams: conditions do not change when the panel size or response rate changes.
-    s_cond, s_panel, s_answers = np.random.SeedSequence(seed).spawn(3)
-    cond = simulate_conditions(np.random.default_rng(s_cond), n_months + LEAD)
-    cny = cny_effect(periods)
+    if volatility not in VOLATILITY:
+        raise SmepulseError(f"volatility must be one of {', '.join(VOLATILITY)}, got {volatility!r}")
+    s_cond, s_panel, s_answers, s_shock = np.random.SeedSequence(seed).spawn(4)
+    cond, cny = _calm(simulate_conditions(np.random.default_rng(s_cond), n_months + LEAD), cny_effect(periods),
+                      VOLATILITY[volatility], np.random.default_rng(s_shock))
+    if not holiday:
+        cny = np.zeros_like(cny)
     cells = _cells(m)
     questions = list(m.questions)
     blocks = list(dict.fromkeys(q.block for q in questions))
@@ -459,18 +494,27 @@ def population_truth(model: _Model, nodes: int = 15) -> pd.DataFrame:
 
 
 # -- public API ----------------------------------------------------------------------------------------------
+def simulate_truth(n_months: int = 180, start: str = "2005-01", seed: int = 0, volatility: str = "calibrated",
+                   holiday: bool = True, methodology: str | Methodology = "smei") -> pd.DataFrame:
+    """The population truth alone (`period, series, group, measure, true_value`), as `simulate_survey` with
+    the same seed and volatility gives it; `holiday=False` leaves out the CNY effect (the seasonally adjusted
+    truth). Cheap: no panel answers are drawn. Used to check the calibration against real indices."""
+    return population_truth(_build(1, n_months, start, seed, 1.0, methodology, volatility, holiday))
+
+
 def _firm_ids(n: int) -> np.ndarray:
     width = max(6, len(str(n - 1)))
     return np.strings.add("F", np.strings.zfill(np.arange(n).astype(str), width))
 
 
 def simulate_survey(n_firms: int = 600, n_months: int = 36, start: str = "2023-01", seed: int = 0,
-                    response_rate: float = 0.8, methodology: str | Methodology = "smei") -> SurveySample:
+                    response_rate: float = 0.8, methodology: str | Methodology = "smei",
+                    volatility: str = "calibrated") -> SurveySample:
     """Simulate a monthly SME survey panel and its answers (see docs/simulator.md).
 
     Example: `s = simulate_survey(2000, 36, seed=1); s.responses.head()`.
     """
-    model = _build(n_firms, n_months, start, seed, response_rate, methodology)
+    model = _build(n_firms, n_months, start, seed, response_rate, methodology, volatility)
     c, p = model.cells, model.panel
     parts = list(_months(model))
     firms = np.concatenate([f for _, f, _ in parts])
@@ -494,14 +538,15 @@ def simulate_survey(n_firms: int = 600, n_months: int = 36, start: str = "2023-0
     firm_table = pd.DataFrame({"firm_id": ids, **{d: np.array(c.values[d])[c.index[d][p.cell]] for d in DIMENSIONS},
                                "entry_period": periods[p.entry],
                                "exit_period": pd.Series(np.where(p.exit >= 0, periods[p.exit], None), dtype=object)})
-    params = dict(n_firms=n_firms, n_months=n_months, start=start, seed=seed, response_rate=response_rate)
+    params = dict(n_firms=n_firms, n_months=n_months, start=start, seed=seed, response_rate=response_rate,
+                  volatility=volatility)
     return SurveySample(responses, latent, population_truth(model), firm_table,
                         f"{model.methodology.name} {model.methodology.version}", params)
 
 
 def write_parquet(path: str | Path, n_answers: int = 10_000_000, seed: int = 0, n_months: int = 36, *,
                   start: str = "2023-01", response_rate: float = 0.8, methodology: str | Methodology = "smei",
-                  n_firms: int | None = None, compression: str = "zstd") -> dict:
+                  n_firms: int | None = None, compression: str = "zstd", volatility: str = "calibrated") -> dict:
     """Write about `n_answers` answers (rows x questions) in the wide responses format to Parquet.
 
     One row group per month, so memory stays flat however many answers are asked for. Answers and
@@ -512,7 +557,7 @@ def write_parquet(path: str | Path, n_answers: int = 10_000_000, seed: int = 0, 
     m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
     if n_firms is None:  # rows ~ firms x months x response rate
         n_firms = max(1, round(n_answers / (n_months * response_rate * len(m.questions))))
-    model = _build(n_firms, n_months, start, seed, response_rate, m)
+    model = _build(n_firms, n_months, start, seed, response_rate, m, volatility)
     c, p = model.cells, model.panel
     ids = pa.array(_firm_ids(len(p.cell)))
     dict_of = {d: pa.array(c.values[d]) for d in DIMENSIONS}
