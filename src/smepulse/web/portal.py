@@ -180,7 +180,8 @@ def api_series(request: Request, series: str = SeriesQ, group: str = GroupQ, adj
                as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """One series and group, each period from the latest vintage published by `as_of` (default now), or from
     one `vintage`. Example: `/api/v1/series?series=headline&group=all&adjustment=sa`."""
-    return cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
+    # plain JSON of the cached rows: skips re-validating each row against the schema it was built to
+    return JSONResponse(cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage))
 
 
 @router.get("/api/v1/series.csv", tags=["api"], response_class=Response,
@@ -336,7 +337,7 @@ def explore_page(request: Request, series: str = SeriesQ, group: str = GroupQ, a
 def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                  as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """The JSON twin of the series explorer page."""
-    return _explore(request, db, series, group, adjustment, as_of, vintage)
+    return JSONResponse(_explore(request, db, series, group, adjustment, as_of, vintage))
 
 
 def chart_svg(rows: list[dict], width: int = 720, height: int = 260) -> str:
