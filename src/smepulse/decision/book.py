@@ -25,6 +25,7 @@ from smepulse.credit.features import ID_COLUMNS, TARGET, build_features
 from smepulse.decision.engine import APPLICATION_FEATURES, Snapshot
 from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
 from smepulse.decision.uscc import firm_code
+from smepulse.store.postgres import PgConnection, is_server_url, redact
 
 GENESIS = "0" * 64
 SCHEMA = Path(__file__).with_name("schema.sql")
@@ -78,9 +79,11 @@ class VerifyResult:
 class DecisionBook:
     """Decision tables in a store file (or an open DuckDB connection, e.g. the web app's store)."""
 
-    def __init__(self, store: str | Path | duckdb.DuckDBPyConnection, lock=None):
-        if isinstance(store, duckdb.DuckDBPyConnection):
+    def __init__(self, store: str | Path | duckdb.DuckDBPyConnection | PgConnection, lock=None):
+        if isinstance(store, duckdb.DuckDBPyConnection | PgConnection):
             self.con, self.path = store, None
+        elif is_server_url(store):
+            self.con, self.path = PgConnection(str(store)), redact(str(store))
         else:
             Path(store).parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -133,7 +136,9 @@ class DecisionBook:
             rows.append((sid, fid, firm_code(fid), as_of, built, text, sha256_text(text), source))
 
         def write():
-            self.con.executemany("INSERT OR REPLACE INTO credit_feature_snapshot VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.con.executemany(  # upsert both engines run (DuckDB and PostgreSQL)
+                "INSERT INTO credit_feature_snapshot VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (snapshot_id) DO "
+                "UPDATE SET built_at = EXCLUDED.built_at, source = EXCLUDED.source", rows)
         self._tx(write)
         self._latest.clear()
         return len(rows)
@@ -230,7 +235,8 @@ class DecisionBook:
             self.con.executemany("INSERT INTO credit_decision VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             if keys:
                 self.con.executemany("INSERT INTO credit_idempotency VALUES (?, ?, ?, ?)", keys)
-            self.con.execute("INSERT OR REPLACE INTO credit_audit_head VALUES (1, ?, ?)", [seq - 1, prev])
+            self.con.execute("INSERT INTO credit_audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
+                             "SET seq = EXCLUDED.seq, hash = EXCLUDED.hash", [seq - 1, prev])
             for it, rec in zip(items, out, strict=True):
                 if it["after"] is not None:
                     it["after"](rec)

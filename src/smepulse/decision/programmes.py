@@ -96,7 +96,10 @@ def import_candidates(book: DecisionBook, path: str | Path, programme: str = "sc
         rows.append((programme, r["list_batch"], code, r["class"], r.get("project_id") or None, listed, _now()))
 
     def write():
-        book.con.executemany("INSERT OR REPLACE INTO credit_candidate VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        book.con.executemany(
+            "INSERT INTO credit_candidate VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (programme, list_batch, uscc) "
+            "DO UPDATE SET class = EXCLUDED.class, project_id = EXCLUDED.project_id, listed_on = EXCLUDED.listed_on, "
+            "imported_at = EXCLUDED.imported_at", rows)
     book._tx(write)
     return len(rows)
 
