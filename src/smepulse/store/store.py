@@ -1,6 +1,7 @@
 """DuckDB-backed store. SQL is kept to what PostgreSQL also runs, so a server backend can share the schema."""
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -38,6 +39,11 @@ class Store:
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
+            held = re.search(r"Conflicting lock is held in .*?\(PID (\d+)\)", str(exc))
+            if held:  # one process holds a DuckDB file: usually `smepulse serve`
+                raise StoreError(f"store {self.path} is held by another process (PID {held[1]}, e.g. a running "
+                                 "`smepulse serve`): publish from its admin page, stop it first, or run the "
+                                 "store on PostgreSQL (--db postgresql://...) to share it") from None
             raise StoreError(f"cannot open store {self.path}: {_one_line(exc)}") from None
         try:
             self._check_schema()
