@@ -33,7 +33,7 @@ demo: system-deps $(STAMP)
 	$(BIN)/smepulse demo --out demo
 
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

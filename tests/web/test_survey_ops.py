@@ -14,6 +14,9 @@ from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
 from smepulse.web.mail import load_smtp
 
+# These tests walk one wave in order (answers, then reminders, then close and publish): one xdist worker.
+pytestmark = pytest.mark.xdist_group("survey_ops")
+
 M = load_methodology("smei")
 SECTORS = M.classifications["sector"].values
 SIZES = M.classifications["size"].values

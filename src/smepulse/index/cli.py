@@ -38,7 +38,9 @@ def compose_cmd(
     gaps = skipped(monthly[monthly["series"].isin(m.inputs)], composed, m)
     listed = "; ".join(f"{r.period}{'' if r.group == 'all' else ' ' + r.group} {r.series} (missing {r.missing})"
                        for r in gaps.itertuples())
-    if comp.empty:
+    # shares (up, same, down) turned into indices are output too: "nothing" means no composite and no such index
+    from_shares = "up" in monthly and bool(monthly["up"].notna().any())
+    if comp.empty and not from_shares:
         raise InputError(f"nothing was composed: {listed or 'no component series of ' + m.name + ' in the file'}",
                          file=str(series))
     if len(gaps):
@@ -47,7 +49,9 @@ def compose_cmd(
     q = quarterly(out_df)
     out_df = pd.concat([out_df, q], ignore_index=True)
     write_series(out_df, out)
-    console.print(f"{m.title.en}: {comp['period'].nunique()} months composed; wrote {len(out_df):,} rows to {out}")
+    only = " (indices computed from shares only)" if comp.empty else ""
+    months = comp["period"].nunique()
+    console.print(f"{m.title.en}: {months} months composed{only}; wrote {len(out_df):,} rows to {out}")
     if m.headline:
         last = comp[comp["series"] == m.headline].sort_values("period").tail(3)
         for _, r in last.iterrows():
