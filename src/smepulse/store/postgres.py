@@ -15,7 +15,6 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,9 +26,8 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 
 from smepulse.errors import StoreError
-from smepulse.index.engine import IndexResult
 from smepulse.methodology import Methodology
-from smepulse.store.store import SCHEMA_VERSION, SERIES_COLUMNS, Store, _now
+from smepulse.store.store import SCHEMA_VERSION, Store, _now
 from smepulse.survey.responses import ROW, Responses, quote_ident
 
 SCHEMA = Path(__file__).parent / "schema.sql"
@@ -302,27 +300,8 @@ class PostgresStore(Store):
                              [import_id, survey, resp.source, rows, answers, _now()])
         return import_id
 
-    def save_series(self, result: IndexResult, survey: str | None = None, kind: str = "final",
-                    as_of: datetime | None = None, note: str = "") -> str:
-        """Store computed series as a new vintage (one COPY); earlier vintages are never touched."""
-        m = result.methodology
-        survey = survey or m.name
-        as_of = as_of or _now()
-        vintage_id = f"{survey}-{as_of:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        df = result.series.copy()
-        for c in SERIES_COLUMNS:
-            if c not in df.columns:
-                df[c] = None
-        df = df[SERIES_COLUMNS]
-        df.insert(0, "vintage_id", vintage_id)
-        with self.transaction():
-            self.con.execute("INSERT INTO vintage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             [vintage_id, survey, m.name, m.version, m.sha256, result.input_hash, kind,
-                              as_of, _now(), note])
-            self._copy_frame("series", df)
-        return vintage_id
-
-    def _copy_frame(self, table: str, df: pd.DataFrame) -> None:
+    def _insert_frame(self, table: str, df: pd.DataFrame) -> None:
+        """One COPY per frame (Store.save_series and save_sa_specs call this)."""
         if df.empty:
             return
         # DuckDB turns the frame into Arrow with the store's types (pandas objects, NaN and None alike).
@@ -333,13 +312,6 @@ class PostgresStore(Store):
         finally:
             eng.unregister("_frame")
         self.con.copy_in(table, list(df.columns), data)
-
-    def save_sa_specs(self, vintage_id: str, specs: pd.DataFrame, factors: pd.DataFrame) -> None:
-        specs = specs[list(self.SA_SPEC_COLUMNS)].assign(vintage_id=vintage_id)
-        factors = factors[list(self.SA_FACTOR_COLUMNS)].assign(vintage_id=vintage_id)
-        with self.transaction():
-            self._copy_frame("sa_spec", specs)
-            self._copy_frame("sa_factor", factors)
 
     # -- reading -------------------------------------------------------------------------
     def responses(self, methodology: Methodology, survey: str | None = None,

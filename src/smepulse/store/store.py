@@ -199,18 +199,23 @@ class Store:
                 df[c] = None
         df = df[SERIES_COLUMNS]
         df.insert(0, "vintage_id", vintage_id)
-
-        def write() -> None:
+        with self.transaction():
             self.con.execute("INSERT INTO vintage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              [vintage_id, survey, m.name, m.version, m.sha256, result.input_hash, kind,
                               as_of, _now(), note])
-            self.con.register("_series_df", df)
-            cols = ", ".join(quote_ident(c) for c in df.columns)
-            self.con.execute(f"INSERT INTO series ({cols}) SELECT {cols} FROM _series_df")
-            self.con.unregister("_series_df")
-
-        self._transaction(write)
+            self._insert_frame("series", df)
         return vintage_id
+
+    def _insert_frame(self, table: str, df: pd.DataFrame) -> None:
+        """Append a frame to a store table, columns by name (the PostgreSQL store does it with one COPY)."""
+        if df.empty:
+            return
+        # no unregister in a `finally`: after a failed INSERT the transaction is aborted and it would raise,
+        # hiding the real error (a later register of the name replaces the view)
+        self.con.register("_frame", df)
+        cols = ", ".join(quote_ident(c) for c in df.columns)
+        self.con.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT {cols} FROM _frame")
+        self.con.unregister("_frame")
 
     # -- reading -------------------------------------------------------------------------
     def responses(self, methodology: Methodology, survey: str | None = None,
@@ -335,17 +340,9 @@ class Store:
         """Store the SA decisions and factors of a vintage (seasonal.adjust.specs_frame / factors_frame)."""
         specs = specs[list(self.SA_SPEC_COLUMNS)].assign(vintage_id=vintage_id)
         factors = factors[list(self.SA_FACTOR_COLUMNS)].assign(vintage_id=vintage_id)
-
-        def write() -> None:
-            for table, df in (("sa_spec", specs), ("sa_factor", factors)):
-                if df.empty:
-                    continue
-                self.con.register("_sa_df", df)
-                cols = ", ".join(f'"{c}"' for c in df.columns)
-                self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _sa_df")
-                self.con.unregister("_sa_df")
-
-        self._transaction(write)
+        with self.transaction():
+            self._insert_frame("sa_spec", specs)
+            self._insert_frame("sa_factor", factors)
 
     def sa_specs(self, survey: str, vintage_id: str | None = None) -> pd.DataFrame:
         """The SA decisions of one vintage, or of the survey's latest vintage that has any (empty if none)."""
