@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from datetime import date
 
 import pandas as pd
 import pytest
-import uvicorn
 
+from live_server import Server
 from smepulse.credit.features import build_features, feature_specs
 from smepulse.credit.train import train
 from smepulse.decision.book import DecisionBook, build_snapshots
@@ -47,16 +44,7 @@ def server(sim_book, tmp_path_factory):
     shutil.copy(sim_book["store"], store)
     app = create_app(WebConfig(store=store, release_charts=False, extra={"credit_model": str(sim_book["model_dir"])}))
     add_user(app.state.db, *STAFF, role="viewer")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
+    srv = Server(app).start()
+    yield srv.url
+    srv.stop()
     app.state.db.close()

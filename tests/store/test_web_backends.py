@@ -6,17 +6,14 @@ import asyncio
 import csv
 import io
 import re
-import socket
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import httpx
 import pytest
-import uvicorn
 
 import pgcluster
+from live_server import Server
 from smepulse.methodology import load_methodology
 from smepulse.pipeline.publish import publish
 from smepulse.sim.survey import simulate_survey
@@ -48,19 +45,9 @@ def site(request, tmp_path_factory):
         WebConfig(store=target, release_charts=False)
     app = create_app(config)
     add_user(app.state.db, *ADMIN, role="admin")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield {"url": f"http://127.0.0.1:{port}", "app": app, "published": published, "backend": request.param}
-    server.should_exit = True
-    thread.join(10)
+    server = Server(app).start()
+    yield {"url": server.url, "app": app, "published": published, "backend": request.param}
+    server.stop()
     app.state.db.close()
 
 

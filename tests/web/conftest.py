@@ -1,9 +1,6 @@
 """One small store and ONE running server per test session (uvicorn in a thread on a free loopback port)."""
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -11,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 
+from live_server import Server, free_port
 from smepulse.methodology import load_methodology
 from smepulse.pipeline.publish import publish
 from smepulse.sim.survey import simulate_survey
@@ -27,12 +24,6 @@ ADMIN = ("admin", "correct horse battery")
 VIEWER = ("viewer", "viewer password 1")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def build_store(path: Path) -> Path:
     """120 firms over 14 months, a flash and a final vintage (no X-13: fast)."""
     m = load_methodology("smei")
@@ -43,28 +34,6 @@ def build_store(path: Path) -> Path:
         publish(st, m, kind="flash", as_of=datetime(2025, 3, 10), seasonal=False, replicates=20)
         publish(st, m, kind="final", as_of=datetime(2025, 3, 25), seasonal=False, replicates=20)
     return path
-
-
-class Server:
-    def __init__(self, app, port: int):
-        self.app, self.port = app, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="session")
