@@ -6,10 +6,10 @@ Web answers land in the store's own `response`, `attribute` and `answer` tables 
 cut-off see web answers and imported answers alike."""
 from __future__ import annotations
 
-import io
 import json
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ import pandas as pd
 from smepulse.errors import InputError, StoreError
 from smepulse.methodology import Methodology
 from smepulse.periods import from_index, to_index
+from smepulse.survey.responses import ROW, read_table
 from smepulse.web.db import Database, now
 
 REGISTER_COLUMNS = ["firm_id", "name", "sector", "region", "size", "exporter", "weight"]
@@ -30,32 +31,35 @@ EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 # -------------------------------------------------------------------------------------------------- panel
 
 def read_register(content: bytes, filename: str) -> pd.DataFrame:
-    """A firm register from CSV or Excel: firm_id, name, sector, region, size, exporter, weight (+ email)."""
-    suffix = Path(filename).suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(io.BytesIO(content), dtype=str)
-        elif suffix in (".csv", ".txt", ""):
-            df = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        else:
-            raise InputError(f"use a .csv or .xlsx file, not {suffix}", file=filename)
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
-        raise InputError(f"cannot read the register: {exc}", file=filename) from None
-    df.columns = [str(c).strip().lower() for c in df.columns]
+    """A firm register from CSV or Excel: firm_id, name, sector, region, size, exporter, weight (+ email).
+
+    Read by the same reader as responses files (encodings such as GB18030, gzip, Excel formula cells, true
+    line numbers in `_row`), from a private temporary copy of the upload named like it."""
+    suffix = "".join(Path(filename).suffixes[-2:]).lower() or ".csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"register{suffix}"
+        path.write_bytes(content)
+        try:
+            table, _ = read_table(path)
+        except InputError as exc:  # name the user's file, not the temporary copy
+            raise InputError(str(exc).replace(str(path), filename)) from None
+    df = table.to_pandas()
+    df.columns = [c if c == ROW else str(c).strip().lower() for c in df.columns]
     missing = [c for c in REGISTER_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"missing columns {', '.join(missing)} (need {', '.join(REGISTER_COLUMNS)})", file=filename)
     if "email" not in df.columns:
         df["email"] = ""
-    return df[[*REGISTER_COLUMNS, "email"]].fillna("")
+    return df[[*REGISTER_COLUMNS, "email", ROW]].fillna("")
 
 
 def validate_register(df: pd.DataFrame, m: Methodology, source: str) -> pd.DataFrame:
     """Every row checked before anything is stored: classification values from the methodology, weight > 0."""
     out = df.copy()
+    lines = out.pop(ROW).tolist() if ROW in out else list(range(2, len(out) + 2))
     for c in out.columns:
         out[c] = out[c].astype(str).str.strip()
-    for i, row in enumerate(out.itertuples(index=False), start=2):
+    for i, row in zip(lines, out.itertuples(index=False), strict=True):
         if not row.firm_id or len(row.firm_id) > 64:
             raise InputError("firm_id is empty or longer than 64 characters", file=source, row=i, column="firm_id")
         if not row.name or len(row.name) > 200:
