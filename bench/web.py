@@ -36,7 +36,7 @@ from smepulse.pipeline.publish import publish
 from smepulse.sim.survey import simulate_survey
 from smepulse.store import open_store
 from smepulse.survey.responses import from_frame
-from smepulse.web import ops
+from smepulse.web import survey_ops
 from smepulse.web.auth import add_user
 from smepulse.web.db import Database
 
@@ -69,8 +69,8 @@ def build(folder: Path, firms: int) -> Path:
         "region": rng.choice(list(shares["region"]), firms, p=list(shares["region"].values())),
         "size": rng.choice(M.classifications["size"].values, firms), "exporter": rng.choice(["yes", "no"], firms),
         "weight": "1", "email": ""})
-    ops.import_register(db, reg.astype(str), M, "bench", "bench")
-    ops.open_wave(db, M, PERIOD, date(2025, 1, 14), date(2025, 1, 31))
+    survey_ops.import_register(db, reg.astype(str), M, "bench", "bench")
+    survey_ops.open_wave(db, M, PERIOD, date(2025, 1, 14), date(2025, 1, 31))
     add_user(db, *ADMIN, role="admin")
     db.close()
     print(f"store built in {time.perf_counter() - t:.1f} s: 150 firms x 120 months, panel of {firms}")

@@ -5,7 +5,7 @@ import pytest
 
 from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
-from smepulse.web.ops import read_register, validate_register
+from smepulse.web.survey_ops import read_register, validate_register
 
 M = load_methodology("smei")
 HEADER = "firm_id,name,sector,region,size,exporter,weight\n"

@@ -12,14 +12,14 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smepulse.methodology import load_methodology
-from smepulse.web import admin, apply, auth, operations, portal, respond
+from smepulse.web import admin, apply, auth, portal, respond, survey_admin
 from smepulse.web.config import WebConfig
 from smepulse.web.db import Database, open_database
 from smepulse.web.i18n import pick_lang, t
 from smepulse.web.mail import load_smtp
 
 # Every router of the app, in order. Another part adds its routes with one line here.
-ROUTERS = [auth.router, portal.router, admin.router, apply.router, operations.router, respond.router]
+ROUTERS = [auth.router, portal.router, admin.router, apply.router, survey_admin.router, respond.router]
 
 STATIC = Path(__file__).parent / "static"
 

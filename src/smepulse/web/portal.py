@@ -21,7 +21,7 @@ from smepulse.release.report import ReleaseData, build_release, render_html
 from smepulse.web.auth import get_db
 from smepulse.web.db import Database
 from smepulse.web.i18n import LANGS, pick_lang
-from smepulse.web.ops import commentary
+from smepulse.web.survey_ops import commentary
 
 router = APIRouter()
 COMMENTARY = {"en": "Economist's commentary", "zh": "经济学家点评"}

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from smepulse.errors import InputError, StoreError
-from smepulse.web import ops
+from smepulse.web import survey_ops
 from smepulse.web.auth import csrf_protect, get_db
 from smepulse.web.db import Database
 from smepulse.web.i18n import pick_lang, t
@@ -18,13 +18,13 @@ def _lang(request: Request, explicit: str | None, saved: str | None = None) -> s
     return pick_lang(explicit or saved, request.headers.get("accept-language"))
 
 
-def _page(request: Request, inv: ops.Invitation, lang: str, answers: dict, errors: list[str] | None = None,
+def _page(request: Request, inv: survey_ops.Invitation, lang: str, answers: dict, errors: list[str] | None = None,
           status_code: int = 200, message: str = ""):
     m = request.app.state.methodology
     blocks = [(b, [m.question(q) for q in qs]) for b, qs in m.blocks().items()]
     return request.app.state.render(request, "respond.html", status_code=status_code, lang=lang, inv=inv,
                                     blocks=blocks, answers=answers, errors=errors or [], message=message,
-                                    na=ops.NOT_APPLICABLE, label=labeller(m, lang))
+                                    na=survey_ops.NOT_APPLICABLE, label=labeller(m, lang))
 
 
 def labeller(m, lang: str):
@@ -49,13 +49,13 @@ def _gone(request: Request, key: str, lang: str, status_code: int):
 
 @router.get("/r/{token}", include_in_schema=False)
 def form(request: Request, token: str, lang: str | None = None, db: Database = Depends(get_db)):
-    inv = ops.invitation(db, token)
+    inv = survey_ops.invitation(db, token)
     if inv is None:
         return _gone(request, "link_invalid", _lang(request, lang), 404)
-    done = ops.submission(db, token)
+    done = survey_ops.submission(db, token)
     if done:
         lang = _lang(request, lang, done["lang"])
-        bench = ops.benchmark(db, request.app.state.methodology, inv)
+        bench = survey_ops.benchmark(db, request.app.state.methodology, inv)
         if bench is not None:  # after publication: the firm's answers against its sector
             return request.app.state.render(request, "benchmark.html", lang=lang, inv=inv, bench=bench,
                                             label=labeller(request.app.state.methodology, lang))
@@ -64,7 +64,7 @@ def form(request: Request, token: str, lang: str | None = None, db: Database = D
         return _gone(request, "link_invalid", _lang(request, lang), 404)
     if not inv.wave.is_open:
         return _gone(request, "wave_closed", _lang(request, lang), 410)
-    d = ops.draft(db, token) or {}
+    d = survey_ops.draft(db, token) or {}
     return _page(request, inv, _lang(request, lang, d.get("lang")), d.get("answers", {}))
 
 
@@ -77,16 +77,16 @@ async def post(request: Request, token: str, db: Database = Depends(get_db)):
 
 
 def _post(request: Request, token: str, fields: dict, db: Database):
-    inv = ops.invitation(db, token)
+    inv = survey_ops.invitation(db, token)
     lang = _lang(request, fields.get("lang"))
     wants_json = "application/json" in request.headers.get("accept", "")
-    if inv is None or (not inv.active and not ops.submission(db, token)):
+    if inv is None or (not inv.active and not survey_ops.submission(db, token)):
         return _gone(request, "link_invalid", lang, 404)
     m = request.app.state.methodology
-    answers = ops.clean_answers(m, fields)
-    device = ops.device_class(request.headers.get("user-agent", ""))
+    answers = survey_ops.clean_answers(m, fields)
+    device = survey_ops.device_class(request.headers.get("user-agent", ""))
     action = fields.get("action", "save")
-    done = ops.submission(db, token)
+    done = survey_ops.submission(db, token)
     if done:  # a double tap or a retry: the first submission stands
         if wants_json:
             return JSONResponse({"submitted": True, "replayed": True, "message": t("already_submitted", lang)})
@@ -100,17 +100,17 @@ def _post(request: Request, token: str, fields: dict, db: Database):
             seconds = 0.0
         block = fields.get("block", "")
         block = block if block in m.blocks() else ""
-        merged = ops.save_draft(db, token, answers, lang, device, block, seconds)
+        merged = survey_ops.save_draft(db, token, answers, lang, device, block, seconds)
         if action.startswith("lang-"):
             return RedirectResponse(f"/r/{token}?lang={action[5:]}", status_code=303)
         if wants_json:
             return JSONResponse({"saved": True, "answered": len(merged), "message": t("saved", lang)})
         return _page(request, inv, lang, merged, message=t("saved", lang))
     try:
-        created, first = ops.submit(db, m, inv, answers, lang, device)
+        created, first = survey_ops.submit(db, m, inv, answers, lang, device)
     except InputError:
-        merged = ops.save_draft(db, token, answers, lang, device)
-        missing = ops.missing_answers(m, merged)
+        merged = survey_ops.save_draft(db, token, answers, lang, device)
+        missing = survey_ops.missing_answers(m, merged)
         if wants_json:
             return JSONResponse({"submitted": False, "missing": missing, "message": t("form_has_errors", lang)},
                                 status_code=422)

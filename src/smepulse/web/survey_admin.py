@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from smepulse.errors import SmepulseError
 from smepulse.pipeline.publish import publish
-from smepulse.web import mail, ops
+from smepulse.web import mail, survey_ops
 from smepulse.web.auth import User, csrf_protect, get_db, require_admin, require_user
 from smepulse.web.db import Database
 from smepulse.web.portal import csv_response
@@ -28,8 +28,8 @@ def _back(path: str, msg: str = "", error: str = "") -> RedirectResponse:
 @router.get("/admin/panel", include_in_schema=False)
 def panel_page(request: Request, msg: str = "", error: str = "", user: User = Depends(require_user),
                db: Database = Depends(get_db)):
-    return request.app.state.render(request, "panel.html", firms=ops.panel(db), log=ops.panel_log(db), msg=msg,
-                                    error=error)
+    return request.app.state.render(request, "panel.html", firms=survey_ops.panel(db),
+                                    log=survey_ops.panel_log(db), msg=msg, error=error)
 
 
 @router.post("/admin/panel/import", include_in_schema=False, dependencies=WRITE)
@@ -38,8 +38,9 @@ async def panel_import(request: Request, upload: UploadFile = File(..., alias="r
                        db: Database = Depends(get_db)):
     content = await upload.read()
     try:
-        df = ops.read_register(content, upload.filename or "register.csv")
-        got = ops.import_register(db, df, request.app.state.methodology, upload.filename or "upload", user.username)
+        df = survey_ops.read_register(content, upload.filename or "register.csv")
+        got = survey_ops.import_register(db, df, request.app.state.methodology, upload.filename or "upload",
+                                         user.username)
     except SmepulseError as exc:
         return _back("/admin/panel", error=str(exc))
     return _back("/admin/panel", msg=f"added {got['added']}, updated {got['updated']}")
@@ -49,7 +50,7 @@ async def panel_import(request: Request, upload: UploadFile = File(..., alias="r
 def panel_retire(firm_id: str = Form(...), reason: str = Form(...), user: User = Depends(require_admin),
                  db: Database = Depends(get_db)):
     try:
-        ops.retire_firm(db, firm_id, reason, user.username)
+        survey_ops.retire_firm(db, firm_id, reason, user.username)
     except SmepulseError as exc:
         return _back("/admin/panel", error=str(exc))
     return _back("/admin/panel", msg=f"retired {firm_id}")
@@ -66,7 +67,7 @@ def panel_add(request: Request, firm_id: str = Form(...), name: str = Form(...),
               region: str = Form(...), size: str = Form(...), exporter: str = Form(...), weight: str = Form(...),
               email: str = Form(""), user: User = Depends(require_admin), db: Database = Depends(get_db)):
     try:
-        ops.add_firm(db, _firm_form(firm_id, name, sector, region, size, exporter, weight, email),
+        survey_ops.add_firm(db, _firm_form(firm_id, name, sector, region, size, exporter, weight, email),
                      request.app.state.methodology, user.username)
     except SmepulseError as exc:
         return _back("/admin/panel", error=str(exc))
@@ -80,7 +81,7 @@ def panel_replace(request: Request, old_id: str = Form(...), reason: str = Form(
                   user: User = Depends(require_admin), db: Database = Depends(get_db)):
     new = _firm_form(firm_id, name, sector, region, size, exporter, weight, email)
     try:
-        ops.replace_firm(db, old_id, new, request.app.state.methodology, reason, user.username)
+        survey_ops.replace_firm(db, old_id, new, request.app.state.methodology, reason, user.username)
     except SmepulseError as exc:
         return _back("/admin/panel", error=str(exc))
     return _back("/admin/panel", msg=f"replaced {old_id} by {firm_id}")
@@ -89,21 +90,21 @@ def panel_replace(request: Request, old_id: str = Form(...), reason: str = Form(
 @router.get("/admin/waves", include_in_schema=False)
 def waves_page(request: Request, msg: str = "", error: str = "", user: User = Depends(require_user),
                db: Database = Depends(get_db)):
-    return request.app.state.render(request, "waves.html", waves=ops.waves(db), msg=msg, error=error)
+    return request.app.state.render(request, "waves.html", waves=survey_ops.waves(db), msg=msg, error=error)
 
 
 @router.post("/admin/waves", include_in_schema=False, dependencies=WRITE)
 def wave_open(request: Request, period: str = Form(...), opens: date = Form(...), closes: date = Form(...),
               user: User = Depends(require_admin), db: Database = Depends(get_db)):
     try:
-        w = ops.open_wave(db, request.app.state.methodology, period, opens, closes)
+        w = survey_ops.open_wave(db, request.app.state.methodology, period, opens, closes)
     except SmepulseError as exc:
         return _back("/admin/waves", error=str(exc))
     return _back(f"/admin/waves/{w.wave_id}", msg="opened")
 
 
-def _wave_or_404(db: Database, wave_id: str) -> ops.Wave:
-    w = ops.wave(db, wave_id)
+def _wave_or_404(db: Database, wave_id: str) -> survey_ops.Wave:
+    w = survey_ops.wave(db, wave_id)
     if w is None:
         raise HTTPException(404, f"no wave {wave_id}")
     return w
@@ -114,7 +115,7 @@ def wave_page(request: Request, wave_id: str, stratum: str = "size", msg: str = 
               user: User = Depends(require_user), db: Database = Depends(get_db)):
     w = _wave_or_404(db, wave_id)
     stratum = stratum if stratum in STRATA else "size"
-    return request.app.state.render(request, "wave.html", wave=w, rate=ops.response_rate(db, wave_id, stratum),
+    return request.app.state.render(request, "wave.html", wave=w, rate=survey_ops.response_rate(db, wave_id, stratum),
                                     msg=msg, error=error, smtp=request.app.state.smtp is not None,
                                     strata=STRATA, due={k: len(mail.due(db, wave_id, k)) for k in mail.KINDS})
 
@@ -125,7 +126,7 @@ def wave_rate(wave_id: str, stratum: str = "size", user: User = Depends(require_
     """Live response rate of a wave, overall, by stratum and by fieldwork day (signed-in users)."""
     _wave_or_404(db, wave_id)
     try:
-        return ops.response_rate(db, wave_id, stratum)
+        return survey_ops.response_rate(db, wave_id, stratum)
     except SmepulseError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -133,7 +134,7 @@ def wave_rate(wave_id: str, stratum: str = "size", user: User = Depends(require_
 @router.get("/admin/waves/{wave_id}/links.csv", include_in_schema=False)
 def wave_links(request: Request, wave_id: str, user: User = Depends(require_admin), db: Database = Depends(get_db)):
     _wave_or_404(db, wave_id)
-    rows = ops.links(db, wave_id, str(request.base_url))
+    rows = survey_ops.links(db, wave_id, str(request.base_url))
     return csv_response(rows, ["firm_id", "name", "email", "link", "submitted"], f"{wave_id}-links.csv")
 
 
@@ -155,7 +156,7 @@ def wave_mail(request: Request, wave_id: str, kind: str = Form("invitation"), mi
 def wave_close(wave_id: str, user: User = Depends(require_admin), db: Database = Depends(get_db)):
     _wave_or_404(db, wave_id)
     try:
-        ops.close_wave(db, wave_id)
+        survey_ops.close_wave(db, wave_id)
     except SmepulseError as exc:
         return _back(f"/admin/waves/{wave_id}", error=str(exc))
     return _back(f"/admin/waves/{wave_id}", msg="closed")
@@ -181,6 +182,6 @@ def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cuto
                         note=f"{kind} from the web admin ({wave_id})")
     except (SmepulseError, ValueError) as exc:
         return _back(f"/admin/waves/{wave_id}", error=str(exc))
-    ops.save_commentary(db, p.vintage_id, commentary_en, commentary_zh, user.username)
+    survey_ops.save_commentary(db, p.vintage_id, commentary_en, commentary_zh, user.username)
     request.app.state.cache.clear()
     return _back(f"/admin/waves/{wave_id}", msg=f"published {p.kind} vintage {p.vintage_id}")

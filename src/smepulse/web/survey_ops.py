@@ -1,5 +1,6 @@
-"""Survey operations on the store: the panel (register import, add, retire, replace, with a log), waves,
-invitation links, drafts and idempotent submissions, response rates. Pages and API call these; so do tests.
+"""Survey operations on the store (the domain; survey_admin.py holds its pages): the panel (register import,
+add, retire, replace, with a log), waves, invitation links, drafts and idempotent submissions, response
+rates. Pages and API call these; so do tests.
 
 Web answers land in the store's own `response`, `attribute` and `answer` tables (import id `web-<wave>`, whose
 `import_log.source` is `web`), with the received date as `response_date`, so `smepulse publish` and a flash
