@@ -25,6 +25,7 @@ from smepulse.release import cli as release_cli
 from smepulse.seasonal import cli as seasonal_cli
 from smepulse.sim import cli as sim_cli
 from smepulse.web import cli as web_cli
+from smepulse.web.forward import forward_if_held
 
 app = typer.Typer(help="smepulse: SME confidence indices and SME digital credit.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -74,7 +75,10 @@ def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code; never lets a traceback reach the screen."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = app(args=argv, prog_name="smepulse", standalone_mode=False)
+        # a DuckDB store held by a running `smepulse serve`: the command runs in that server (web/forward.py)
+        code = forward_if_held(typer.main.get_command(app), argv)
+        if code is None:  # `serve` gets `run` to run the commands the CLI sends it
+            code = app(args=argv, prog_name="smepulse", standalone_mode=False, obj={"run": run})
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -1,8 +1,11 @@
 """DuckDB-backed store. SQL is kept to what PostgreSQL also runs, so a server backend can share the schema."""
 from __future__ import annotations
 
+import os
 import re
+import threading
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,10 +43,11 @@ class Store:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             held = re.search(r"Conflicting lock is held in .*?\(PID (\d+)\)", str(exc))
-            if held:  # one process holds a DuckDB file: usually `smepulse serve`
-                raise StoreError(f"store {self.path} is held by another process (PID {held[1]}, e.g. a running "
-                                 "`smepulse serve`): publish from its admin page, stop it first, or run the "
-                                 "store on PostgreSQL (--db postgresql://...) to share it") from None
+            if held:  # one process holds a DuckDB file (a running `smepulse serve` takes the CLI's commands)
+                raise StoreError(f"store {self.path} is held by another process (PID {held[1]}): wait for it to "
+                                 "finish or stop it; while `smepulse serve` holds a store, the CLI sends its "
+                                 "commands to that server (docs/web.md), and a store on PostgreSQL "
+                                 "(--db postgresql://...) is shared by any number of processes") from None
             raise StoreError(f"cannot open store {self.path}: {_one_line(exc)}") from None
         try:
             self._check_schema()
@@ -73,6 +77,15 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    def sibling(self, read_only: bool = False) -> Store:
+        """The same database on a connection of its own (DuckDB `cursor()`): its own transactions (MVCC beside
+        this one's, so a long publish does not stop other writers), its own temporary tables. Close it after use;
+        that leaves this store open."""
+        other = object.__new__(type(self))
+        other.path, other.read_only, other._depth = self.path, read_only, 0
+        other.con = self.con.cursor()
+        return other
 
     def __enter__(self) -> Store:
         return self
@@ -377,10 +390,37 @@ def _vintages_where(survey: str, as_of: datetime | str | None = None,
     return where, params
 
 
+# -- a store lent to the commands a running server runs for the CLI (web/cli_api.py) --------------------------
+_LENT = threading.local()
+
+
+@contextmanager
+def lend(store: Store) -> Iterator[None]:
+    """While inside, in this thread only, `open_store` of `store`'s file gives `store.sibling()` instead of
+    opening the file again: a DuckDB file takes one writing process, and the server holding it is that process.
+    So a CLI command run inside `smepulse serve` works on the server's own store, in transactions of its own."""
+    previous = getattr(_LENT, "store", None)
+    _LENT.store = store
+    try:
+        yield
+    finally:
+        _LENT.store = previous
+
+
+def _lent(path: str, read_only: bool) -> Store | None:
+    held = getattr(_LENT, "store", None)
+    if held is not None and os.path.realpath(path) == os.path.realpath(held.path):
+        return held.sibling(read_only=read_only)
+    return None
+
+
 def open_store(path: str | Path, read_only: bool = False) -> Store:
     """Open (for writing: create) a store file (`smepulse.store.open_store` also takes postgresql:// URLs).
     Commands that only read pass `read_only=True`: the file must exist and is neither created nor migrated."""
     text = str(path)
+    lent = _lent(text, read_only)
+    if lent is not None:
+        return lent
     if read_only:
         if not Path(text).is_file():
             raise StoreError(f"store {text} does not exist (or is not a file): give the path of a store made "

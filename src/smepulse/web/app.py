@@ -1,6 +1,9 @@
 """create_app: one FastAPI app over one store. Routers come from ROUTERS (add yours in one line)."""
 from __future__ import annotations
 
+import secrets
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,14 +15,15 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smepulse.methodology import load_methodology
-from smepulse.web import admin, apply, auth, portal, respond, survey_admin
+from smepulse.web import admin, apply, auth, cli_api, portal, respond, survey_admin
 from smepulse.web.config import WebConfig
 from smepulse.web.db import Database, open_database
 from smepulse.web.i18n import pick_lang, t
 from smepulse.web.mail import load_smtp
 
 # Every router of the app, in order. Another part adds its routes with one line here.
-ROUTERS = [auth.router, portal.router, admin.router, apply.router, survey_admin.router, respond.router]
+ROUTERS = [auth.router, portal.router, admin.router, apply.router, survey_admin.router, respond.router,
+           cli_api.router]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -70,6 +74,7 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
     app.state.smtp = load_smtp(config.smtp_config)
     app.state.secret = db.secret()
     app.state.cache = {}
+    app.state.cli_token, app.state.cli_runner, app.state.cli_lock = None, None, threading.Lock()
     tpl = templates()
 
     def render(request: Request, name: str, status_code: int = 200, **ctx):
@@ -97,3 +102,11 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
                        max_age=12 * 3600, same_site="lax", https_only=config.secure_cookies)
     app.add_middleware(BodyLimit, limit=config.max_body)
     return app
+
+
+def take_cli_commands(app: FastAPI, runner: Callable[[list[str]], int]) -> str:
+    """Let the CLI on this machine run its commands in this process (web/cli_api.py) with `runner` (the CLI's
+    own `run`); returns the token the caller writes into the store's descriptor (web/forward.py)."""
+    app.state.cli_token = secrets.token_urlsafe(32)
+    app.state.cli_runner = runner
+    return app.state.cli_token

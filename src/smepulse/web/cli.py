@@ -1,6 +1,8 @@
 """`smepulse serve` and `smepulse users add`."""
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -11,6 +13,7 @@ from smepulse.store import redact
 from smepulse.web.auth import ROLES, add_user
 from smepulse.web.config import WebConfig
 from smepulse.web.db import open_database
+from smepulse.web.forward import remove_descriptor, write_descriptor
 
 console = Console()
 users_app = typer.Typer(help="Users of the web admin.", no_args_is_help=True)
@@ -24,7 +27,17 @@ def _target(store: Path | None, db: str | None) -> str:
     return db or str(store or Path("demo/smepulse.duckdb"))
 
 
+def _loopback(host: str) -> str | None:
+    """The address this machine's CLI reaches the server at (None: it listens on another interface only)."""
+    if host in ("0.0.0.0", "127.0.0.1", "localhost") or host.startswith("127."):
+        return "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
+    if host in ("::", "::1"):
+        return "[::1]"
+    return None
+
+
 def serve(
+    ctx: typer.Context,
     store: Path | None = typer.Option(None, "--store", help="DuckDB store file (default demo/smepulse.duckdb)."),
     db: str | None = typer.Option(None, "--db", help="PostgreSQL URL instead of a store file."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
@@ -43,7 +56,7 @@ def serve(
     """
     import uvicorn  # noqa: PLC0415 (the server is only needed by this command)
 
-    from smepulse.web.app import create_app  # noqa: PLC0415 (builds the app only when serving)
+    from smepulse.web.app import create_app, take_cli_commands  # noqa: PLC0415 (builds the app only when serving)
 
     target = _target(store, db)
     if db is None and not Path(target).exists():
@@ -52,8 +65,25 @@ def serve(
     extra = {k: str(v) for k, v in (("credit_model", credit_model), ("credit_policy", credit_policy)) if v}
     config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp, extra=extra)
     app = create_app(config)
+    runner: Callable[[list[str]], int] | None = (ctx.obj or {}).get("run")
+    local = _loopback(host) if db is None and runner is not None else None
+    token = take_cli_commands(app, runner) if local else None
+    if token:  # the CLI on this machine sends its commands on this store here (web/forward.py, docs/web.md)
+        write_descriptor(target, f"http://{local}:{port}", token)
     console.print(f"smepulse serving {redact(target)} on http://{host}:{port}/")  # never the password
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler found at start: make that
+    # handler end the command normally, so `finally` removes the descriptor (as it does after Ctrl-C)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if token:
+            remove_descriptor(target, token)
+
+
+def _stop(signum, frame) -> None:
+    raise typer.Exit(0)
 
 
 def users_add(
