@@ -1,6 +1,13 @@
-"""One small store and ONE running server per test session (uvicorn in a thread on a free loopback port)."""
+"""One small store built once per test session; ONE running server over a copy of it for the files that share it
+(uvicorn in a thread on a free loopback port), and `own_server` for a module that needs a store of its own.
+
+A module whose tests change what others see (panel, waves, publishing) runs on its own server, and each of its
+tests gets the state it needs from fixtures, never from tests that ran before: any order, any xdist worker."""
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -37,8 +44,25 @@ def build_store(path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def store_path(tmp_path_factory) -> Path:
-    return build_store(tmp_path_factory.mktemp("web") / "smepulse.duckdb")
+def store_template(tmp_path_factory) -> Path:
+    """Built once; tests get copies (a closed DuckDB file is one file)."""
+    return build_store(tmp_path_factory.mktemp("web-template") / "smepulse.duckdb")
+
+
+def copy_store(template: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(template, folder / "smepulse.duckdb"))
+
+
+@pytest.fixture()
+def fresh_store(store_template, tmp_path) -> Path:
+    """A copy of the session's store for this test alone."""
+    return copy_store(store_template, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def store_path(store_template, tmp_path_factory) -> Path:
+    return copy_store(store_template, tmp_path_factory.mktemp("web"))
 
 
 class Mailbox:
@@ -64,15 +88,32 @@ def mailbox(tmp_path_factory):
     box.controller.stop()
 
 
-@pytest.fixture(scope="session")
-def server(store_path, mailbox):
-    app = create_app(WebConfig(store=store_path, release_charts=False, smtp_config=mailbox.settings))
+@contextmanager
+def serving(store: Path, mailbox: Mailbox) -> Iterator[Server]:
+    """The app over `store` with an admin and a viewer, served on a free loopback port while inside."""
+    app = create_app(WebConfig(store=store, release_charts=False, smtp_config=mailbox.settings))
     add_user(app.state.db, *ADMIN, role="admin")
     add_user(app.state.db, *VIEWER, role="viewer")
     srv = Server(app, free_port()).start()
-    yield srv
-    srv.stop()
-    app.state.db.close()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        app.state.db.close()
+
+
+@pytest.fixture(scope="session")
+def server(store_path, mailbox):
+    with serving(store_path, mailbox) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def own_server(store_template, mailbox, tmp_path_factory):
+    """own_server(): a context manager serving a fresh copy of the session's store (for a module fixture)."""
+    def start():
+        return serving(copy_store(store_template, tmp_path_factory.mktemp("own")), mailbox)
+    return start
 
 
 @pytest.fixture()

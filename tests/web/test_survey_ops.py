@@ -1,20 +1,32 @@
-"""Panel, waves, the respondent form and publishing, over real HTTP against the session's server."""
+"""Panel, waves, the respondent form and publishing, over real HTTP.
+
+Each state these tests need comes from a module fixture on a server of its own (a copy of the session's store),
+never from a test that ran before, so they pass in any order and on any xdist worker; and the session's shared
+server (portal, auth, browser tests) never sees this module's panel, waves or vintages:
+- `wave_links`: a wave open for 230 firms, nobody has answered (tests answer distinct firms of their own);
+- `mail_wave`: a wave of 40 firms of which 3 answered (the mailing rules);
+- `answered` / `published`: 201 answered (200 of them at once), then closed and published."""
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
+import duckdb
 import httpx
 import pytest
 
 from smepulse.errors import InputError
 from smepulse.methodology import load_methodology
+from smepulse.web import survey_ops
+from smepulse.web.db import Database
 from smepulse.web.mail import load_smtp
 
-# These tests walk one wave in order (answers, then reminders, then close and publish): one xdist worker.
+# with --dist loadgroup the module's fixtures are built once; with plain -n they are built on each worker it uses
 pytestmark = pytest.mark.xdist_group("survey_ops")
 
 M = load_methodology("smei")
@@ -22,6 +34,7 @@ SECTORS = M.classifications["sector"].values
 SIZES = M.classifications["size"].values
 REGIONS = M.classifications["region"].values  # every region among the answers: weighting to targets works
 N_FIRMS = 230
+N_MAIL = 40
 PERIOD = "2025-03"
 
 
@@ -40,23 +53,49 @@ def full_answers(seed: int = 0) -> dict:
     return {q.id: q.codes[(seed + k) % 3] for k, q in enumerate(M.questions)}
 
 
-@pytest.fixture(scope="module")
-def admin(server, web):
+@contextmanager
+def signed_in(server, web) -> Iterator[httpx.Client]:
+    """An admin's HTTP session; `.csrf` is its form token."""
     with httpx.Client(base_url=server.url, timeout=60) as c:
         c.csrf = web.sign_in(c)
         yield c
 
 
-@pytest.fixture(scope="module")
-def wave_links(admin):
-    r = admin.post("/admin/panel/import", files={"register": ("register.csv", register_csv(), "text/csv")},
+def open_wave(admin: httpx.Client, n: int) -> list[dict]:
+    """Import an n-firm register, open the wave, return its links."""
+    r = admin.post("/admin/panel/import", files={"register": ("register.csv", register_csv(n), "text/csv")},
                    data={"csrf_token": admin.csrf})
-    assert r.status_code == 303 and "added+230" in r.headers["location"], r.headers
+    assert r.status_code == 303 and f"added+{n}" in r.headers["location"], r.headers
     r = admin.post("/admin/waves", data={"period": PERIOD, "opens": "2025-03-15", "closes": "2025-03-31",
                                          "csrf_token": admin.csrf})
     assert r.status_code == 303, r.text
     text = admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def submit(url: str, token: str, seed: int) -> None:
+    with httpx.Client(base_url=url, timeout=60) as c:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get(f"/r/{token}").text).group(1)
+        r = c.post(f"/r/{token}", data={**full_answers(seed), "action": "submit", "lang": "en", "csrf_token": csrf})
+        assert r.status_code == 200, r.text
+
+
+@pytest.fixture(scope="module")
+def server(own_server):
+    """This module's server (the name shadows the session's shared one on purpose)."""
+    with own_server() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def admin(server, web):
+    with signed_in(server, web) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def wave_links(admin):
+    return open_wave(admin, N_FIRMS)
 
 
 def token_of(row: dict) -> str:
@@ -94,7 +133,7 @@ def _form_token(c: httpx.Client, token: str, lang: str = "zh") -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
 
-def test_respondent_saves_resumes_switches_and_submits_once(server, wave_links, store_path):
+def test_respondent_saves_resumes_switches_and_submits_once(server, wave_links):
     token = token_of(wave_links[1])
     answers = full_answers(1)
     perf = {q: a for q, a in answers.items() if M.question(q).block == "performance"}
@@ -159,18 +198,39 @@ async def _respond(url: str, token: str, seed: int) -> int:
         return first.status_code * 1000 + again.status_code
 
 
-def test_200_concurrent_submissions_are_stored_exactly_once(server, wave_links):
-    tokens = [token_of(r) for r in wave_links[10:210]]
+@pytest.fixture(scope="module")
+def answered(own_server, web):
+    """A server whose wave has 201 answers: W0001 (full_answers(1)) and W0010-W0209 all at once, each twice."""
+    with own_server() as srv, signed_in(srv, web) as admin:
+        admin.srv = srv
+        admin.links = open_wave(admin, N_FIRMS)
+        submit(srv.url, token_of(admin.links[1]), 1)
+        tokens = [token_of(r) for r in admin.links[10:210]]
 
-    async def main():
-        return await asyncio.gather(*(_respond(server.url, t, i) for i, t in enumerate(tokens)))
+        async def main():
+            return await asyncio.gather(*(_respond(srv.url, t, i) for i, t in enumerate(tokens)))
 
-    # in a thread of its own: a browser test's Playwright keeps an event loop running in the main thread
-    with ThreadPoolExecutor(1) as pool:
-        codes = pool.submit(asyncio.run, main()).result()
-    assert set(codes) == {200200}
-    db = server.app.state.db
-    ids = [r["firm_id"] for r in wave_links[10:210]]
+        # in a thread of its own: a browser test's Playwright keeps an event loop running in the main thread
+        with ThreadPoolExecutor(1) as pool:
+            admin.codes = pool.submit(asyncio.run, main()).result()
+        yield admin
+
+
+@pytest.fixture(scope="module")
+def published(answered):
+    """`answered`, then: the rate read, the wave closed, a final published (the admin's forms)."""
+    a = answered
+    a.rate = a.get(f"/api/v1/admin/waves/smei-{PERIOD}/rate").json()
+    a.closed = a.post(f"/admin/waves/smei-{PERIOD}/close", data={"csrf_token": a.csrf})
+    a.publish = a.post(f"/admin/waves/smei-{PERIOD}/publish", data={"kind": "final", "replicates": "20",
+                                                                    "csrf_token": a.csrf})
+    return a
+
+
+def test_200_concurrent_submissions_are_stored_exactly_once(answered):
+    assert set(answered.codes) == {200200}
+    db = answered.srv.app.state.db
+    ids = [r["firm_id"] for r in answered.links[10:210]]
     n = db.rows("SELECT count(*), count(DISTINCT firm_id) FROM submission WHERE firm_id IN "
                 f"({', '.join('?' for _ in ids)})", ids)[0]
     assert n == (200, 200)
@@ -215,12 +275,23 @@ def test_panel_add_replace_retire_with_a_log(admin, server, wave_links):
     assert rate["invited"] == N_FIRMS + 2 - 2  # two in, two out (neither had answered)
 
 
-def test_invitations_and_reminders_by_rule(admin, server, mailbox, wave_links):
-    db = server.app.state.db
+@pytest.fixture(scope="module")
+def mail_wave(own_server, web):
+    """A server whose wave has N_MAIL firms, three of which answered (W0001-W0003); W0006 has no address."""
+    with own_server() as srv, signed_in(srv, web) as admin:
+        admin.srv = srv
+        links = open_wave(admin, N_MAIL)
+        for i in (1, 2, 3):
+            submit(srv.url, token_of(links[i]), i)
+        yield admin
+
+
+def test_invitations_and_reminders_by_rule(mail_wave, mailbox):
+    admin, db = mail_wave, mail_wave.srv.app.state.db
     expected = {t for (t,) in db.rows(
         "SELECT i.token FROM invitation i JOIN firm f USING (firm_id) LEFT JOIN submission s ON s.token = i.token "
         "WHERE i.wave_id = ? AND s.token IS NULL AND f.status = 'active' AND f.email <> ''", [f"smei-{PERIOD}"])}
-    assert len(expected) == N_FIRMS + 2 - 2 - 201 - 1  # 201 answered, W0006 has no address
+    assert len(expected) == N_MAIL - 3 - 1  # three answered, W0006 has no address
     by_token = {token_of(r): r for r in _links(admin).values()}
     before = len(mailbox.messages)
     r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "invitation", "csrf_token": admin.csrf})
@@ -257,46 +328,72 @@ def test_smtp_settings_errors_are_one_line(tmp_path):
     assert load_smtp(None) is None
 
 
-def test_response_rate_close_and_publish(admin, wave_links, server):
-    rate = admin.get(f"/api/v1/admin/waves/smei-{PERIOD}/rate").json()
-    answered = server.app.state.db.rows("SELECT count(*) FROM submission WHERE wave_id = ?", [f"smei-{PERIOD}"])[0][0]
-    assert rate["answered"] == answered and rate["invited"] == N_FIRMS
-    assert sum(s["answered"] for s in rate["strata"]) == answered and rate["days"][-1]["cumulative"] == answered
-    r = admin.post(f"/admin/waves/smei-{PERIOD}/close", data={"csrf_token": admin.csrf})
-    assert r.status_code == 303
-    late = token_of(wave_links[220])
-    assert httpx.get(f"{server.url}/r/{late}").status_code == 410
-    r = admin.post(f"/admin/waves/smei-{PERIOD}/publish", data={"kind": "final", "replicates": "20",
-                                                                "csrf_token": admin.csrf})
-    assert r.status_code == 303 and "published" in r.headers["location"], r.headers["location"]
-    rows = httpx.get(f"{server.url}/api/v1/series", params={"series": "headline"}).json()
+def test_response_rate_close_and_publish(published):
+    a, db = published, published.srv.app.state.db
+    answered = db.rows("SELECT count(*) FROM submission WHERE wave_id = ?", [f"smei-{PERIOD}"])[0][0]
+    assert answered == 201 and (a.rate["answered"], a.rate["invited"]) == (201, N_FIRMS)
+    assert sum(s["answered"] for s in a.rate["strata"]) == answered and a.rate["days"][-1]["cumulative"] == answered
+    assert a.closed.status_code == 303
+    late = token_of(a.links[220])
+    assert httpx.get(f"{a.srv.url}/r/{late}").status_code == 410
+    assert a.publish.status_code == 303 and "published" in a.publish.headers["location"], a.publish.headers
+    rows = httpx.get(f"{a.srv.url}/api/v1/series", params={"series": "headline"}).json()
     last = [x for x in rows if x["period"] == PERIOD]
     assert last and last[0]["n"] == answered and last[0]["kind"] == "final"
 
 
-def test_release_commentary_is_escaped(admin, server, wave_links):
+def test_release_commentary_is_escaped(published):
+    a = published
     text = 'Rates <b>fell</b> & "credit" eased'
-    r = admin.post(f"/admin/waves/smei-{PERIOD}/publish", data={"kind": "final", "replicates": "0",
-                                                                "commentary_en": text, "csrf_token": admin.csrf})
+    r = a.post(f"/admin/waves/smei-{PERIOD}/publish", data={"kind": "final", "replicates": "0",
+                                                            "commentary_en": text, "csrf_token": a.csrf})
     assert "published" in r.headers["location"], r.headers["location"]
-    page = httpx.get(f"{server.url}/release", params={"lang": "en"}, timeout=60).text
+    page = httpx.get(f"{a.srv.url}/release", params={"lang": "en"}, timeout=60).text
     assert "Rates &lt;b&gt;fell&lt;/b&gt; &amp;" in page and "<b>fell</b>" not in page
-    assert httpx.get(f"{server.url}/release.json", params={"lang": "zh"}, timeout=60).json()["commentary"] == text
+    assert httpx.get(f"{a.srv.url}/release.json", params={"lang": "zh"}, timeout=60).json()["commentary"] == text
 
 
-def test_benchmark_page_after_publication(server, wave_links):
-    token = token_of(wave_links[1])  # W0001 answered full_answers(1): sales 'same'
-    page = httpx.get(f"{server.url}/r/{token}", params={"lang": "en"}).text
+def test_benchmark_page_after_publication(published):
+    url = published.srv.url
+    token = token_of(published.links[1])  # W0001 answered full_answers(1): sales 'same'
+    page = httpx.get(f"{url}/r/{token}", params={"lang": "en"}).text
     assert 'id="benchmark"' in page and "Firm 1" in page
     sector = SECTORS[1 % len(SECTORS)]
     for qid in ("sales", "profit"):
-        row = [x for x in httpx.get(f"{server.url}/api/v1/series", params={
+        row = [x for x in httpx.get(f"{url}/api/v1/series", params={
             "series": qid, "group": f"sector={sector}", "adjustment": "nsa"}).json() if x["period"] == PERIOD][0]
-        everyone = [x for x in httpx.get(f"{server.url}/api/v1/series", params={
+        everyone = [x for x in httpx.get(f"{url}/api/v1/series", params={
             "series": qid, "adjustment": "nsa"}).json() if x["period"] == PERIOD][0]
         shown = "–" if row["value"] is None else f"{round(row['value'], 1)}"
         answer = {"up": "Up", "same": "Same", "down": "Down"}[full_answers(1)[qid]]
         assert (f"<td>{M.question(qid).text.en}</td><td>{answer}</td><td>{shown}</td>"
                 f"<td>{round(everyone['value'], 1)}</td>") in page
-    other = httpx.get(f"{server.url}/r/{token_of(wave_links[225 - 1])}").text  # never answered: nothing shown
+    other = httpx.get(f"{url}/r/{token_of(published.links[225 - 1])}").text  # never answered: nothing shown
     assert 'id="benchmark"' not in other
+
+
+def test_a_publish_that_fails_midway_stores_nothing(fresh_store):
+    """The admin's publish is one transaction: when the store refuses the SA specs (written after the series),
+    neither the vintage, nor its series, nor the commentary remain."""
+    db = Database(fresh_store)
+    try:
+        with db.transaction() as con:  # the specs table becomes a view: inserting into it fails
+            con.execute("ALTER TABLE sa_spec RENAME TO sa_spec_rows")
+            con.execute("CREATE VIEW sa_spec AS SELECT * FROM sa_spec_rows")
+        before = db.rows("SELECT (SELECT count(*) FROM vintage), (SELECT count(*) FROM series), "
+                         "(SELECT count(*) FROM commentary)")
+        with pytest.raises(duckdb.Error, match="sa_spec"):
+            survey_ops.publish_wave(db, M, f"smei-{PERIOD}", seasonal=True, replicates=0,
+                                    commentary_en="never shown", user="admin")
+        assert db.rows("SELECT (SELECT count(*) FROM vintage), (SELECT count(*) FROM series), "
+                       "(SELECT count(*) FROM commentary)") == before
+        with db.transaction() as con:  # the store repaired, the same publish stores everything together
+            con.execute("DROP VIEW sa_spec")
+            con.execute("ALTER TABLE sa_spec_rows RENAME TO sa_spec")
+        p = survey_ops.publish_wave(db, M, f"smei-{PERIOD}", seasonal=True, replicates=0,
+                                    commentary_en="shown", user="admin")
+        got = db.rows("SELECT (SELECT count(*) FROM series WHERE vintage_id = ?), (SELECT count(*) FROM sa_spec "
+                      "WHERE vintage_id = ?), (SELECT en FROM commentary WHERE vintage_id = ?)", [p.vintage_id] * 3)
+        assert got[0][0] == len(p.result.series) and got[0][1] > 0 and got[0][2] == "shown"
+    finally:
+        db.close()

@@ -67,6 +67,21 @@ class Database:
             finally:
                 self._depth -= 1
 
+    @contextmanager
+    def private_store(self) -> Iterator[Store]:
+        """The store on a connection of its own, for long work (a publish) that must not hold up the web: on
+        DuckDB a sibling connection of the held file (its own MVCC transaction beside the web's short ones),
+        on PostgreSQL a second connection. Closed on leaving; the app's own connection stays open."""
+        if is_server_url(self.target):
+            store = open_store(self.target)
+        else:
+            with self.lock:  # the held connection is not to be touched by two threads at once
+                store = self.store.sibling()
+        try:
+            yield store
+        finally:
+            store.close()
+
     def rows(self, sql: str, params: list | tuple = ()) -> list[tuple]:
         with self.connection() as con:
             return con.execute(sql, list(params)).fetchall()

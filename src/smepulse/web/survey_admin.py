@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import RedirectResponse
 
 from smepulse.errors import SmepulseError
-from smepulse.pipeline.publish import publish
 from smepulse.web import mail, survey_ops
 from smepulse.web.auth import User, csrf_protect, get_db, require_admin, require_user
 from smepulse.web.db import Database
@@ -168,7 +167,8 @@ def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cuto
                  commentary_zh: str = Form(""), frame: str = Form("methodology"),
                  user: User = Depends(require_admin),
                  db: Database = Depends(get_db)):
-    """Run the pipeline on the held store (the same `publish` the CLI runs) and store a new vintage."""
+    """Run the pipeline on the held store (the same `publish` the CLI runs) and store a new vintage with its
+    commentary, all or nothing (survey_ops.publish_wave)."""
     _wave_or_404(db, wave_id)
     if kind not in ("flash", "final"):
         return _back(f"/admin/waves/{wave_id}", error="kind must be flash or final")
@@ -176,12 +176,10 @@ def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cuto
         return _back(f"/admin/waves/{wave_id}", error="weights: methodology (targets) or design")
     try:
         cut = date.fromisoformat(cutoff).isoformat() if kind == "flash" and cutoff else None
-        with db.connection():
-            p = publish(db.store, request.app.state.methodology, kind=kind, cutoff=cut, seasonal=bool(seasonal),
-                        frame=frame, replicates=max(0, min(replicates, 2000)),
-                        note=f"{kind} from the web admin ({wave_id})")
+        p = survey_ops.publish_wave(db, request.app.state.methodology, wave_id, kind=kind, cutoff=cut,
+                                    seasonal=bool(seasonal), frame=frame, replicates=max(0, min(replicates, 2000)),
+                                    commentary_en=commentary_en, commentary_zh=commentary_zh, user=user.username)
     except (SmepulseError, ValueError) as exc:
         return _back(f"/admin/waves/{wave_id}", error=str(exc))
-    survey_ops.save_commentary(db, p.vintage_id, commentary_en, commentary_zh, user.username)
     request.app.state.cache.clear()
     return _back(f"/admin/waves/{wave_id}", msg=f"published {p.kind} vintage {p.vintage_id}")

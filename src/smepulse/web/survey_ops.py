@@ -20,6 +20,7 @@ import pandas as pd
 from smepulse.errors import InputError, StoreError
 from smepulse.methodology import Methodology
 from smepulse.periods import from_index, to_index
+from smepulse.pipeline.publish import Published, publish
 from smepulse.survey.responses import ROW, read_table
 from smepulse.web.db import Database, now
 
@@ -412,14 +413,26 @@ def benchmark(db: Database, m: Methodology, inv: Invitation) -> dict | None:
             "questions": items, "composites": comps}
 
 
-def save_commentary(db: Database, vintage_id: str, en: str, zh: str, user: str) -> None:
+def publish_wave(db: Database, m: Methodology, wave_id: str, *, kind: str = "final", cutoff: str | None = None,
+                 seasonal: bool = False, frame: str = "methodology", replicates: int = 200,
+                 commentary_en: str = "", commentary_zh: str = "", user: str = "") -> Published:
+    """The admin's publish: `publish`, as the CLI runs it, then the commentary, in ONE transaction (the vintage,
+    its series, SA specs and factors and the paragraph are all stored or none is), on a connection of its own
+    (`Database.private_store`) so respondents keep answering while it runs."""
+    with db.private_store() as st, st.transaction():
+        p = publish(st, m, kind=kind, cutoff=cutoff, seasonal=seasonal, frame=frame, replicates=replicates,
+                    note=f"{kind} from the web admin ({wave_id})")
+        _write_commentary(st.con, p.vintage_id, commentary_en, commentary_zh, user)
+    return p
+
+
+def _write_commentary(con, vintage_id: str, en: str, zh: str, user: str) -> None:
     """The economist's paragraph for a vintage (plain text; escaped wherever it is shown)."""
     en, zh = en.strip()[:4000], zh.strip()[:4000]
     if not en and not zh:
         return
-    with db.transaction() as con:
-        con.execute("DELETE FROM commentary WHERE vintage_id = ?", [vintage_id])
-        con.execute("INSERT INTO commentary VALUES (?, ?, ?, ?, ?)", [vintage_id, en or zh, zh or en, user, now()])
+    con.execute("DELETE FROM commentary WHERE vintage_id = ?", [vintage_id])
+    con.execute("INSERT INTO commentary VALUES (?, ?, ?, ?, ?)", [vintage_id, en or zh, zh or en, user, now()])
 
 
 def commentary(db: Database, vintage_id: str | None) -> dict | None:
