@@ -75,10 +75,11 @@ def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code; never lets a traceback reach the screen."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        command = typer.main.get_command(app)  # what app() builds on each call; built once here, used twice
         # a DuckDB store held by a running `smepulse serve`: the command runs in that server (web/forward.py)
-        code = forward_if_held(typer.main.get_command(app), argv)
+        code = forward_if_held(command, argv)
         if code is None:  # `serve` gets `run` to run the commands the CLI sends it
-            code = app(args=argv, prog_name="smepulse", standalone_mode=False, obj={"run": run})
+            code = command(args=argv, prog_name="smepulse", standalone_mode=False, obj={"run": run})
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -27,6 +27,16 @@ from smepulse.web.app import create_app
 from smepulse.web.auth import add_user
 from smepulse.web.config import WebConfig
 
+
+def pytest_collection_modifyitems(items):
+    """With `--dist loadgroup` every web test runs on one xdist worker, beside the rest of the suite on the others:
+    the session's store, server and Chromium are built once instead of once per worker (plain `-n` works too)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("web"))
+
+
 ADMIN = ("admin", "correct horse battery")
 VIEWER = ("viewer", "viewer password 1")
 

@@ -26,9 +26,6 @@ from smepulse.web import survey_ops
 from smepulse.web.db import Database
 from smepulse.web.mail import load_smtp
 
-# with --dist loadgroup the module's fixtures are built once; with plain -n they are built on each worker it uses
-pytestmark = pytest.mark.xdist_group("survey_ops")
-
 M = load_methodology("smei")
 SECTORS = M.classifications["sector"].values
 SIZES = M.classifications["size"].values
