@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,12 @@ PERIOD = "2025-03"  # the simulated months end here; the web wave adds firms of 
 ADMIN = ("admin", "correct horse battery")
 N_WEB = 24
 VIA_SERVER = "running the command in that server"
+
+
+def fieldwork() -> dict:
+    """Fieldwork dates around today: links take answers only while fieldwork runs."""
+    today = datetime.now(UTC).date()
+    return {"opens": str(today - timedelta(days=7)), "closes": str(today + timedelta(days=7))}
 
 
 def _env() -> dict:
@@ -179,8 +186,7 @@ def test_web_answers_during_a_cli_publish_are_stored_exactly_once(served, import
         r = admin.post("/admin/panel/import", files={"register": ("register.csv", register_csv(N_WEB), "text/csv")},
                        data={"csrf_token": token})
         assert "added+24" in r.headers["location"], r.headers["location"]
-        r = admin.post("/admin/waves", data={"period": PERIOD, "opens": "2025-03-15", "closes": "2025-03-31",
-                                             "csrf_token": token})
+        r = admin.post("/admin/waves", data={"period": PERIOD, **fieldwork(), "csrf_token": token})
         assert r.status_code == 303, r.text
         links = list(csv.DictReader(io.StringIO(admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text)))
     tokens = [row["link"].rsplit("/", 1)[1] for row in links]

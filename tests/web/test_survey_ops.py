@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import httpx
@@ -33,6 +34,12 @@ REGIONS = M.classifications["region"].values  # every region among the answers: 
 N_FIRMS = 230
 N_MAIL = 40
 PERIOD = "2025-03"
+
+
+def fieldwork() -> dict:
+    """Fieldwork dates around today: links take answers only while fieldwork runs."""
+    today = datetime.now(UTC).date()
+    return {"opens": str(today - timedelta(days=7)), "closes": str(today + timedelta(days=7))}
 
 
 def register_csv(n: int = N_FIRMS) -> bytes:
@@ -63,8 +70,7 @@ def open_wave(admin: httpx.Client, n: int) -> list[dict]:
     r = admin.post("/admin/panel/import", files={"register": ("register.csv", register_csv(n), "text/csv")},
                    data={"csrf_token": admin.csrf})
     assert r.status_code == 303 and f"added+{n}" in r.headers["location"], r.headers
-    r = admin.post("/admin/waves", data={"period": PERIOD, "opens": "2025-03-15", "closes": "2025-03-31",
-                                         "csrf_token": admin.csrf})
+    r = admin.post("/admin/waves", data={"period": PERIOD, **fieldwork(), "csrf_token": admin.csrf})
     assert r.status_code == 303, r.text
     text = admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text
     return list(csv.DictReader(io.StringIO(text)))
