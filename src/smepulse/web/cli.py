@@ -71,6 +71,8 @@ def serve(
     if token:  # the CLI on this machine sends its commands on this store here (web/forward.py, docs/web.md)
         write_descriptor(target, f"http://{local}:{port}", token)
     console.print(f"smepulse serving {redact(target)} on http://{host}:{port}/")  # never the password
+    if token:
+        console.print(f"smepulse commands with --store {target} now run in this server (docs/web.md)")
     # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler found at start: make that
     # handler end the command normally, so `finally` removes the descriptor (as it does after Ctrl-C)
     previous = signal.signal(signal.SIGTERM, _stop)
