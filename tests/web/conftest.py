@@ -126,6 +126,13 @@ def own_server(store_template, mailbox, tmp_path_factory):
     return start
 
 
+@pytest.fixture(scope="session")
+def store_copy(store_template, tmp_path_factory):
+    """store_copy(name): a fresh copy of the session's store in a folder of its own, for a module's own app
+    (with its own config: a credit model, a web config file)."""
+    return lambda name: copy_store(store_template, tmp_path_factory.mktemp(name))
+
+
 @pytest.fixture()
 def client(server):
     with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as c:

@@ -2,12 +2,23 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import math
+import re
 
+import httpx
+import openpyxl
+
+from live_server import Server
+from smepulse.methodology import load_methodology
+from smepulse.release.exports import SDMX_COLUMNS
 from smepulse.store import open_store
+from smepulse.web.app import create_app
+from smepulse.web.config import WebConfig
 from smepulse.web.i18n import MESSAGES
-from smepulse.web.portal import neutralise
+from smepulse.web.portal import ROW_COLUMNS, XLSX, neutralise
+from smepulse.web.survey_ops import save_commentary
 
 
 def test_healthz_and_openapi(client):
@@ -82,7 +93,7 @@ def test_release_pages_in_both_languages(client):
 def test_spreadsheet_cells_are_neutralised():
     assert neutralise("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert neutralise("@x") == "'@x" and neutralise("+1+1") == "'+1+1"
-    assert neutralise("-1.5") == "-1.5" and neutralise(None) == ""
+    assert neutralise("-1.5") == "-1.5" and neutralise(None) is None  # the release's helper: None stays empty
 
 
 def test_every_message_has_both_languages():
@@ -93,3 +104,102 @@ def test_store_stays_usable_after_the_server_writes(store_path, server):
     with server.app.state.db.connection() as con:
         assert con.execute("SELECT count(*) FROM vintage").fetchone()[0] >= 2
     assert open_store  # the store module is the one the CLI uses
+
+
+def _downloads(client, **params) -> tuple[dict, dict]:
+    """The explorer page's download links (as a reader finds them) and its JSON twin."""
+    page = client.get("/explore", params={**params, "lang": "en"}).text
+    links = dict(re.findall(r'<a id="(csv|xlsx|sdmx|json)" href="([^"]+)"', page))
+    return {k: html.unescape(v) for k, v in links.items()}, client.get("/explore.json", params=params).json()
+
+
+def test_explorer_excel_download_equals_the_json_twin(client):
+    links, twin = _downloads(client, series="headline", group="all", adjustment="nsa", as_of="2025-03-15")
+    assert set(links) == {"csv", "xlsx", "sdmx", "json"} and "as_of=2025-03-15" in links["xlsx"]
+    r = client.get(links["xlsx"])
+    assert r.status_code == 200 and r.headers["content-type"] == XLSX
+    assert 'filename="headline_all.xlsx"' in r.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["series", "about"]
+    sheet = list(book["series"].values)
+    assert list(sheet[0]) == ROW_COLUMNS
+    got = [dict(zip(sheet[0], row, strict=True)) for row in sheet[1:]]
+    assert twin["rows"] and len(got) == len(twin["rows"])
+    for cell, row in zip(got, twin["rows"], strict=True):  # the flash vintage's rows, value for value
+        assert {k: cell[k] for k in ("period", "adjustment", "n", "vintage", "kind")} == \
+            {k: row[k] for k in ("period", "adjustment", "n", "vintage", "kind")}
+        for k in ("value", "se", "ci_low", "ci_high"):  # a workbook keeps 15 significant digits, as Excel
+            assert (cell[k] is None and row[k] is None) or math.isclose(cell[k], row[k], rel_tol=1e-13)
+    assert {r["kind"] for r in got} == {"flash"}
+    about = dict(list(book["about"].values)[1:])
+    assert about["series"] == "headline" and about["as_of"] == "2025-03-15" and about["adjustment"] == "nsa"
+
+
+def test_explorer_sdmx_csv_download_follows_the_release_layout(client):
+    links, twin = _downloads(client, series="headline", group="size=small", adjustment="nsa")
+    r = client.get(links["sdmx"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.sdmx.data+csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.text.splitlines()[0].split(",") == SDMX_COLUMNS  # DATAFLOW, dimensions, TIME_PERIOD, OBS_VALUE, ...
+    m = load_methodology("smei")
+    assert {x["DATAFLOW"] for x in rows} == {f"SMEPULSE:SMEI({m.version})"}
+    assert {(x["FREQ"], x["INDICATOR"], x["BREAKDOWN"], x["BREAKDOWN_VALUE"], x["RESPONSE"], x["ADJUSTMENT"],
+             x["UNIT_MEASURE"]) for x in rows} == {("M", "HEADLINE", "SIZE", "SMALL", "_Z", "N", "IX")} | (
+        {("Q", "HEADLINE", "SIZE", "SMALL", "_Z", "N", "IX")} if any("Q" in x["period"] for x in twin["rows"])
+        else set())
+    by_period = {x["TIME_PERIOD"]: x for x in rows}
+    for row in twin["rows"]:
+        got = by_period[row["period"].replace("Q", "-Q") if "Q" in row["period"] else row["period"]]
+        assert (float(got["OBS_VALUE"]) if got["OBS_VALUE"] else None) == row["value"]
+        assert got["OBS_STATUS"] == ("O" if row["flag"] == "suppressed" else "A")  # the final vintage
+        assert got["RESPONDENTS"] == ("" if row["n"] is None else str(row["n"]))
+
+
+def _formula_like(cells) -> list:
+    return [v for v in cells if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") and not _number(v)]
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_hostile_group_and_commentary_are_neutralised_in_every_download(store_copy):
+    """Classification values and a commentary that start with '=' or '@' (formulas in Excel) come out as text."""
+    store = store_copy("hostile")
+    app = create_app(WebConfig(store=store, release_charts=False))
+    db = app.state.db
+    vid = db.rows("SELECT vintage_id FROM vintage ORDER BY as_of DESC LIMIT 1")[0][0]
+    groups = ['sector==HYPERLINK("http://evil.example/","x")', "=cmd|' /C calc'!A0"]
+    for g in groups:
+        db.execute("INSERT INTO series SELECT vintage_id, period, series, ?, adjustment, value, n, n_eff, up, same, "
+                   "down, se, se_change, ci_low, ci_high, flag FROM series WHERE vintage_id = ? AND \"group\" = "
+                   "'all' AND series = 'headline'", [g, vid])
+    save_commentary(db, vid, "=1+1 said the economist", "@SUM(A1)", "admin")
+    srv = Server(app).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            for g in groups:
+                links, twin = _downloads(c, series="headline", group=g, adjustment="nsa")
+                assert twin["rows"] and {r["group"] for r in twin["rows"]} == {g}  # JSON keeps the value
+                book = openpyxl.load_workbook(io.BytesIO(c.get(links["xlsx"]).content))
+                cells = [cell for ws in book for row in ws.iter_rows() for cell in row]
+                assert not [x for x in cells if x.data_type == "f"] and not _formula_like(x.value for x in cells)
+                sheet = list(book["series"].values)
+                shown = {row[sheet[0].index("group")] for row in sheet[1:]}
+                assert shown == {"'" + g if g.startswith("=") else g}  # 'sector=...' is no formula: as it is
+                about = dict(list(book["about"].values)[1:])
+                assert about["commentary"] == "'=1+1 said the economist" and about["commentary_zh"] == "'@SUM(A1)"
+                sdmx = list(csv.reader(io.StringIO(c.get(links["sdmx"]).text)))
+                plain = list(csv.reader(io.StringIO(c.get(links["csv"]).text)))
+                assert len(sdmx) > 1 and len(plain) > 1
+                assert not _formula_like(v for row in sdmx + plain for v in row)
+            values = {x["BREAKDOWN_VALUE"] for x in csv.DictReader(io.StringIO(c.get(
+                "/api/v1/series.sdmx.csv", params={"group": groups[0]}).text))}
+            assert values == {"'" + groups[0].split("=", 1)[1].upper()}  # the value alone starts with '='
+    finally:
+        srv.stop()
+        db.close()

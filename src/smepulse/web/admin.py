@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from smepulse.web.auth import User, get_db, require_user
+from smepulse.web.auth import SIGNED_IN, User, get_db, require_user
 from smepulse.web.db import Database
 
 router = APIRouter()
@@ -16,7 +16,7 @@ def admin_home(request: Request, user: User = Depends(require_user), db: Databas
     return request.app.state.render(request, "admin.html", vintages=vintages)
 
 
-@router.get("/api/v1/admin/me", tags=["admin"])
+@router.get("/api/v1/admin/me", tags=["admin"], responses=SIGNED_IN)
 def whoami(user: User = Depends(require_user)) -> dict:
     """The signed-in user (401 without a session)."""
     return {"username": user.username, "role": user.role}

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Body, Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import BaseModel
 
 from smepulse.decision.application import PURPOSES, Application
 from smepulse.decision.book import DecisionBook
@@ -84,11 +85,45 @@ def _answer(rec: dict, replayed: bool) -> dict:
             "rules_fired": rec["rules_fired"], "replayed": replayed}
 
 
+class DecisionAnswer(BaseModel):
+    """What the decision API answers (the OpenAPI contract; the audit record keeps more)."""
+    decision_id: str
+    decision: str
+    pd: float | None
+    limit: float | None
+    annual_rate: float | None
+    reasons: list[dict]
+    programmes: list
+    rules_fired: list
+    replayed: bool
+
+
+def _inlined(schema: dict) -> dict:
+    """A pydantic JSON schema with its $defs put in place (an OpenAPI $ref resolves from the document root)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(x):
+        if isinstance(x, dict):
+            return walk(defs[x["$ref"].rsplit("/", 1)[-1]]) if "$ref" in x else {k: walk(v) for k, v in x.items()}
+        return [walk(v) for v in x] if isinstance(x, list) else x
+    return walk(schema)
+
+
+# the body is read as a plain dict (the service validates it and names the bad field in a 422), so the route
+# says which schema it expects
+APPLICATION_BODY = {"requestBody": {"content": {"application/json": {"schema": _inlined(
+    Application.model_json_schema())}}}}
+PROBLEM = {"model": auth.Problem}
+
+
 @router.post("/api/v1/credit/decisions", tags=["credit"], summary="Decide a credit application",
-             responses={200: {"description": "a replay of the first decision for this Idempotency-Key"},
-                        201: {"description": "the decision, recorded in the audit log"},
-                        409: {"description": "Idempotency-Key used with another body"},
-                        422: {"description": "the application is not valid"}}, status_code=201)
+             responses={200: {"model": DecisionAnswer,
+                              "description": "a replay of the first decision for this Idempotency-Key"},
+                        201: {"model": DecisionAnswer, "description": "the decision, recorded in the audit log"},
+                        409: {**PROBLEM, "description": "Idempotency-Key used with another body"},
+                        415: {**PROBLEM, "description": "the body is not application/json"},
+                        422: {**PROBLEM, "description": "the application is not valid"}}, status_code=201,
+             openapi_extra=APPLICATION_BODY)
 def decide_api(request: Request, application: dict = Body(..., openapi_examples={"demo": {
         "summary": "a firm of the demo credit book", "value": EXAMPLE}}),
         idempotency_key: str | None = Header(None, alias="Idempotency-Key")):

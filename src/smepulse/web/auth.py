@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import BaseModel
 
 from smepulse.errors import InputError
 from smepulse.web.db import Database, now
@@ -33,6 +34,16 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class Problem(BaseModel):
+    """The body of an error answer: {"detail": "what went wrong"}, or for a request FastAPI itself refused
+    (a body that is not JSON, a parameter of the wrong type) its list of the fields and what is wrong with each."""
+    detail: str | list[dict]
+
+
+# what every signed-in API route declares in its OpenAPI responses
+SIGNED_IN = {401: {"model": Problem, "description": "not signed in"}}
 
 
 class SignInRequired(Exception):  # noqa: N818 (a control-flow signal handled by the app, not an error)

@@ -7,18 +7,22 @@ import json
 import math
 from datetime import datetime
 from html import escape
+from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from pydantic import BaseModel, ConfigDict, Field
 
 from smepulse.errors import SmepulseError
 from smepulse.methodology.release_config import Label
-from smepulse.release.exports import release_json, release_rows
+from smepulse.release.exports import SDMX_COLUMNS, release_json, release_rows, to_sdmx
 from smepulse.release.facts import build_facts
 from smepulse.release.report import ReleaseData, build_release, render_html
-from smepulse.web.auth import get_db
+from smepulse.release.safe import neutralise, neutralise_frame
+from smepulse.web.auth import Problem, get_db
 from smepulse.web.db import Database
 from smepulse.web.i18n import LANGS, pick_lang
 from smepulse.web.survey_ops import commentary
@@ -27,8 +31,9 @@ router = APIRouter()
 COMMENTARY = {"en": "Economist's commentary", "zh": "经济学家点评"}
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
-ROW_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "se", "ci_low", "ci_high", "flag", "vintage",
-               "as_of", "kind"]
+ROW_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "se", "ci_low", "ci_high", "n_eff", "up",
+               "same", "down", "flag", "vintage", "as_of", "kind"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SeriesRow(BaseModel):
@@ -41,6 +46,10 @@ class SeriesRow(BaseModel):
     se: float | None = Field(description="standard error", examples=[0.8])
     ci_low: float | None = None
     ci_high: float | None = None
+    n_eff: float | None = Field(None, description="effective sample size (design effect of the weights)")
+    up: float | None = Field(None, description="weighted share answering the first code (up), percent")
+    same: float | None = Field(None, description="weighted share answering the middle code, percent")
+    down: float | None = Field(None, description="weighted share answering the last code (down), percent")
     flag: str = ""
     vintage: str = Field(description="the vintage the row comes from")
     as_of: str = Field(description="when that vintage was published")
@@ -59,12 +68,15 @@ def _clean(x):
 
 
 def _as_of(text: str | None) -> str | None:
+    """A date the pattern let through but the calendar does not know (2025-13-45) is a 422 in FastAPI's own
+    shape, the one the OpenAPI description declares for every bad parameter."""
     if text is None:
         return None
     try:
         return datetime.fromisoformat(text).isoformat(sep=" ")
     except ValueError:
-        raise HTTPException(422, f"as_of {text!r} is not a date: use YYYY-MM-DD") from None
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", "as_of"), "input": text,
+                                       "msg": f"as_of {text!r} is not a date: use YYYY-MM-DD"}]) from None
 
 
 CACHE_MAX = 4000
@@ -108,17 +120,19 @@ def series_rows(db: Database, survey: str, series: str, group: str = "all", adju
     if as_of:
         where.append("v.as_of <= CAST(? AS TIMESTAMP)")
         params.append(as_of)
-    sql = f"""SELECT period, adjustment, value, n, se, ci_low, ci_high, flag, vintage_id, as_of, kind FROM (
-        SELECT s.period, s.adjustment, s.value, s.n, s.se, s.ci_low, s.ci_high, s.flag, s.vintage_id, v.as_of,
-               v.kind, row_number() OVER (PARTITION BY s.period, s.adjustment
+    sql = f"""SELECT period, adjustment, value, n, se, ci_low, ci_high, n_eff, up, same, down, flag, vintage_id,
+        as_of, kind FROM (
+        SELECT s.period, s.adjustment, s.value, s.n, s.se, s.ci_low, s.ci_high, s.n_eff, s.up, s.same, s.down,
+               s.flag, s.vintage_id, v.as_of, v.kind, row_number() OVER (PARTITION BY s.period, s.adjustment
                                           ORDER BY v.as_of DESC, v.created_at DESC) AS rn
         FROM series s JOIN vintage v ON v.vintage_id = s.vintage_id WHERE {' AND '.join(where)}) t
         WHERE rn = 1 ORDER BY period, adjustment"""
     rows = db.rows(sql, params)
     return [{"period": p, "series": series, "group": group, "adjustment": a, "value": _clean(v),
              "n": None if n is None else int(n), "se": _clean(se), "ci_low": _clean(lo), "ci_high": _clean(hi),
-             "flag": fl or "", "vintage": vid, "as_of": str(at), "kind": k}
-            for p, a, v, n, se, lo, hi, fl, vid, at, k in rows]
+             "n_eff": _clean(ne), "up": _clean(u), "same": _clean(sm), "down": _clean(d), "flag": fl or "",
+             "vintage": vid, "as_of": str(at), "kind": k}
+            for p, a, v, n, se, lo, hi, ne, u, sm, d, fl, vid, at, k in rows]
 
 
 def _plain(x):
@@ -130,22 +144,6 @@ def _plain(x):
 
 def _survey(request: Request) -> str:
     return request.app.state.methodology.name
-
-
-def neutralise(value) -> str:
-    """A spreadsheet cell that cannot run as a formula: text starting =, +, -, @ (or tab/CR) gets a leading '."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r" and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def csv_response(rows: list[dict], columns: list[str], filename: str) -> Response:
@@ -184,13 +182,81 @@ def api_series(request: Request, series: str = SeriesQ, group: str = GroupQ, adj
     return JSONResponse(cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage))
 
 
+def _filename(series: str, group: str, ext: str) -> str:
+    """A download's file name from the query: letters, digits, '.', '-', '_' only (nothing that breaks a header)."""
+    stem = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "-" for ch in f"{series}_{group}")
+    return f"{stem}.{ext}"
+
+
 @router.get("/api/v1/series.csv", tags=["api"], response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "the rows of /api/v1/series as CSV"}})
 def api_series_csv(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                    as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
-    """The same rows as `/api/v1/series`, as CSV."""
+    """The same rows as `/api/v1/series`, as CSV (text cells neutralised for spreadsheets)."""
     rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
-    return csv_response(rows, ROW_COLUMNS, f"{series}_{group}.csv".replace("=", "-").replace('"', ""))
+    return csv_response(rows, ROW_COLUMNS, _filename(series, group, "csv"))
+
+
+def xlsx_bytes(rows: list[dict], about: list[tuple[str, str]]) -> bytes:
+    """An Excel workbook: sheet `series` (the rows, ROW_COLUMNS) and sheet `about` (what was asked, which vintage,
+    its commentary); every text cell and header neutralised by the release's own neutralise_frame."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, frame in (("series", pd.DataFrame(rows, columns=ROW_COLUMNS)),
+                            ("about", pd.DataFrame(about, columns=["field", "value"], dtype=object))):
+            # control characters are not allowed in a workbook's XML: dropped (a query may carry them)
+            frame = neutralise_frame(frame).map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+            frame.to_excel(xw, sheet_name=name, index=False)
+    return buf.getvalue()
+
+
+def _about(request: Request, db: Database, rows: list[dict], series: str, group: str, adjustment: str | None,
+           as_of: str | None, vintage: str | None) -> list[tuple[str, str]]:
+    m = request.app.state.methodology
+    latest = max(rows, key=lambda r: r["as_of"])["vintage"] if rows else None
+    note = commentary(db, latest) or {}
+    return [("survey", m.name), ("title", m.title.en), ("title_zh", m.title.zh), ("series", series),
+            ("group", group), ("adjustment", adjustment or "nsa and sa"), ("as_of", as_of or ""),
+            ("vintage", vintage or ""), ("latest_vintage_in_rows", latest or ""),
+            ("commentary", note.get("en", "")), ("commentary_zh", note.get("zh", "")),
+            ("source", f"/api/v1/series?{request.url.query}")]
+
+
+@router.get("/api/v1/series.xlsx", tags=["api"], response_class=Response,
+            responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "the rows of /api/v1/series as an Excel workbook"}})
+def api_series_xlsx(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
+                    as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
+    """The same rows as `/api/v1/series`, as Excel: sheet `series` (the rows) and `about` (the query, the vintage
+    and its commentary). Text cells that start with `=`, `+`, `-`, `@` are neutralised."""
+    rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
+    body = xlsx_bytes(rows, _about(request, db, rows, series, group, adjustment, as_of, vintage))
+    return Response(body, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(series, group, "xlsx")}"'})
+
+
+SDMX_CSV = "application/vnd.sdmx.data+csv; version=1.0.0"
+
+
+def sdmx_csv(rows: list[dict], methodology) -> str:
+    """The rows as SDMX-CSV, by the release exports' own to_sdmx (same DATAFLOW, dimensions and codes)."""
+    frame = pd.DataFrame(rows, columns=ROW_COLUMNS).rename(columns={"vintage": "vintage_id"})
+    table = to_sdmx(frame, methodology) if len(frame) else pd.DataFrame(columns=SDMX_COLUMNS)
+    return neutralise_frame(table).to_csv(index=False)
+
+
+@router.get("/api/v1/series.sdmx.csv", tags=["api"], response_class=Response,
+            responses={200: {"content": {SDMX_CSV: {"schema": {"type": "string"}}},
+                             "description": "the rows of /api/v1/series as SDMX-CSV (version 1 layout)"}})
+def api_series_sdmx(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
+                    as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
+    """The same rows as `/api/v1/series`, as SDMX-CSV: `DATAFLOW`, the dimensions (FREQ, INDICATOR, BREAKDOWN,
+    BREAKDOWN_VALUE, RESPONSE, ADJUSTMENT), `TIME_PERIOD`, `OBS_VALUE`, then attributes, as the release's
+    `_sdmx.csv` (docs/formats.md). Full precision, as the JSON."""
+    rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
+    return Response(sdmx_csv(rows, request.app.state.methodology), media_type=SDMX_CSV,
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(series, group, "sdmx.csv")}"'})
 
 
 class VintageRow(BaseModel):
@@ -302,13 +368,29 @@ def release_page(request: Request, lang: str | None = None, db: Database = Depen
     return HTMLResponse(html)
 
 
-@router.get("/release.json", tags=["pages"])
+class ReleaseDoc(BaseModel):
+    """The release of the latest month (more keys may follow: methodology version and hash, source)."""
+    model_config = ConfigDict(extra="allow")
+    survey: str
+    period: str = Field(examples=["2025-02"])
+    provisional: bool
+    as_of: str | None
+    vintage: str | None
+    adjustment: str | None
+    facts: list[dict]
+    narrative: dict[str, list[dict]] = Field(description="per language, the paragraphs and their sentences")
+    series: list[dict] = Field(description="every published row of the month")
+    commentary: str = Field(description="the economist's paragraph for this vintage, or empty")
+
+
+@router.get("/release.json", tags=["pages"], response_model=ReleaseDoc,
+            responses={404: {"model": Problem, "description": "nothing published yet"}})
 def release_page_json(request: Request, lang: str = Query("en", pattern="^(en|zh)$"), db: Database = Depends(get_db)):
     """The JSON twin of the release page: facts, narrative and the month's series."""
     got = _release(request, db, lang)
     if got is None:
         raise HTTPException(404, "nothing published yet")
-    return got[1]
+    return JSONResponse(got[1])
 
 
 def _explore(request: Request, db: Database, series: str, group: str, adjustment: str | None, as_of: str | None,
@@ -319,8 +401,12 @@ def _explore(request: Request, db: Database, series: str, group: str, adjustment
     if adjustment is None and adjs:
         adjustment = "sa" if "sa" in adjs else adjs[0]
         rows = [r for r in rows if r["adjustment"] == adjustment]
+    query = urlencode({k: v for k, v in (("series", series), ("group", group), ("adjustment", adjustment),
+                                         ("as_of", as_of), ("vintage", vintage)) if v})
+    downloads = {"csv": f"/api/v1/series.csv?{query}", "xlsx": f"/api/v1/series.xlsx?{query}",
+                 "sdmx": f"/api/v1/series.sdmx.csv?{query}", "json": f"/explore.json?{query}"}
     return {"series": series, "group": group, "adjustment": adjustment, "as_of": as_of, "vintage": vintage,
-            "choices": choices, "rows": rows}
+            "choices": choices, "rows": rows, "downloads": downloads}
 
 
 @router.get("/explore", include_in_schema=False)
@@ -333,7 +419,18 @@ def explore_page(request: Request, series: str = SeriesQ, group: str = GroupQ, a
                                     query=str(request.url.query))
 
 
-@router.get("/explore.json", tags=["pages"])
+class ExplorerDoc(BaseModel):
+    series: str
+    group: str
+    adjustment: str | None = Field(description="the one shown: as asked, else SA where published, else NSA")
+    as_of: str | None
+    vintage: str | None
+    choices: Choices
+    rows: list[SeriesRow]
+    downloads: dict[str, str] = Field(description="links to the same rows as csv, xlsx, sdmx (SDMX-CSV) and json")
+
+
+@router.get("/explore.json", tags=["pages"], response_model=ExplorerDoc)
 def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                  as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """The JSON twin of the series explorer page."""

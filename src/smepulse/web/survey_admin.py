@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
 from smepulse.errors import SmepulseError
 from smepulse.web import mail, survey_ops
-from smepulse.web.auth import User, csrf_protect, get_db, require_admin, require_user
+from smepulse.web.auth import SIGNED_IN, Problem, User, csrf_protect, get_db, require_admin, require_user
 from smepulse.web.db import Database
 from smepulse.web.portal import csv_response
 
@@ -119,8 +119,10 @@ def wave_page(request: Request, wave_id: str, stratum: str = "size", msg: str = 
                                     strata=STRATA, due={k: len(mail.due(db, wave_id, k)) for k in mail.KINDS})
 
 
-@router.get("/api/v1/admin/waves/{wave_id}/rate", tags=["admin"])
-def wave_rate(wave_id: str, stratum: str = "size", user: User = Depends(require_user),
+@router.get("/api/v1/admin/waves/{wave_id}/rate", tags=["admin"],
+            responses={**SIGNED_IN, 404: {"model": Problem, "description": "no such wave"}})
+def wave_rate(wave_id: str, stratum: str = Query("size", pattern=f"^({'|'.join(STRATA)})$"),
+              user: User = Depends(require_user),
               db: Database = Depends(get_db)) -> dict:
     """Live response rate of a wave, overall, by stratum and by fieldwork day (signed-in users)."""
     _wave_or_404(db, wave_id)
