@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -70,7 +70,8 @@ def build(folder: Path, firms: int) -> Path:
         "size": rng.choice(M.classifications["size"].values, firms), "exporter": rng.choice(["yes", "no"], firms),
         "weight": "1", "email": ""})
     survey_ops.import_register(db, reg.astype(str), M, "bench", "bench")
-    survey_ops.open_wave(db, M, PERIOD, date(2025, 1, 14), date(2025, 1, 31))
+    today = datetime.now(UTC).date()  # fieldwork around today: answers are taken only within its dates
+    survey_ops.open_wave(db, M, PERIOD, today - timedelta(days=7), today + timedelta(days=7))
     add_user(db, *ADMIN, role="admin")
     db.close()
     print(f"store built in {time.perf_counter() - t:.1f} s: 150 firms x 120 months, panel of {firms}")

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -106,8 +106,9 @@ def test_survey_cycle_writes_once_and_publishes(site):
         r = admin.post("/admin/panel/import", files={"register": ("register.csv", _register(), "text/csv")},
                        data={"csrf_token": csrf})
         assert r.status_code == 303 and f"added+{N_FIRMS}" in r.headers["location"], r.headers
-        r = admin.post("/admin/waves", data={"period": PERIOD, "opens": "2025-03-15", "closes": "2025-03-31",
-                                             "csrf_token": csrf})
+        today = datetime.now(UTC).date()  # fieldwork around today: answers are taken only within its dates
+        r = admin.post("/admin/waves", data={"period": PERIOD, "opens": str(today - timedelta(days=7)),
+                                             "closes": str(today + timedelta(days=7)), "csrf_token": csrf})
         assert r.status_code == 303, r.text
         links = list(csv.DictReader(io.StringIO(admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text)))
         assert len(links) == N_FIRMS

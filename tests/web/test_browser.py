@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -96,8 +97,9 @@ def links(admin_page, server):
     assert f"added {N}" in page.inner_text("p.ok")
     page.goto(f"{server.url}/admin/waves?lang=en")
     page.fill("#open-wave input[name=period]", PERIOD)
-    page.fill("#open-wave input[name=opens]", "2025-04-14")
-    page.fill("#open-wave input[name=closes]", "2025-04-30")
+    today = datetime.now(UTC).date()  # fieldwork around today: answers are taken only within its dates
+    page.fill("#open-wave input[name=opens]", str(today - timedelta(days=7)))
+    page.fill("#open-wave input[name=closes]", str(today + timedelta(days=7)))
     page.click("#open-wave button")
     page.wait_for_url(f"**/admin/waves/{WAVE}**")
     text = page.request.get(f"{server.url}/admin/waves/{WAVE}/links.csv").text()

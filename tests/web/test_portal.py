@@ -203,3 +203,14 @@ def test_hostile_group_and_commentary_are_neutralised_in_every_download(store_co
     finally:
         srv.stop()
         db.close()
+
+
+def test_explorer_draws_months_and_lists_each_quarter_above_its_last_month(client):
+    page = client.get("/explore", params={"series": "headline", "group": "all", "adjustment": "nsa", "lang": "en"})
+    chart = page.text[page.text.index("<svg"):page.text.index("</svg>")]
+    assert "2024-01" in chart and "Q" not in chart  # the line joins months only
+    table = re.findall(r"<tr><td>([0-9Q-]+)</td>", page.text)
+    assert "2024Q4" in table and "2024-12" in table
+    assert table.index("2024Q4") == table.index("2024-12") - 1  # 2024Q4 just above December
+    months = [p for p in table if "Q" not in p]
+    assert months == sorted(months, reverse=True)

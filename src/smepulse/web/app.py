@@ -18,6 +18,7 @@ from smepulse.methodology import load_methodology
 from smepulse.web import admin, apply, auth, cli_api, portal, respond, survey_admin
 from smepulse.web.config import WebConfig
 from smepulse.web.db import Database, open_database
+from smepulse.web.fieldwork import load_policy
 from smepulse.web.i18n import pick_lang, t
 from smepulse.web.mail import load_smtp
 
@@ -72,6 +73,7 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
     app.state.db = db
     app.state.methodology = load_methodology(config.methodology)
     app.state.smtp = load_smtp(config.smtp_config)
+    app.state.fieldwork = load_policy(config.config_file)
     app.state.secret = db.secret()
     app.state.cache = {}
     app.state.cli_token, app.state.cli_runner, app.state.cli_lock = None, None, threading.Lock()

@@ -45,6 +45,8 @@ def serve(
     methodology: str = typer.Option("smei", "--methodology", help="Methodology preset or YAML the survey uses."),
     smtp: Path | None = typer.Option(None, "--smtp", help="SMTP settings file (TOML, or JSON by suffix) for "
                                      "invitations; without it, the links are exported as CSV."),
+    config_file: Path | None = typer.Option(None, "--config", help="Web config file (TOML): [respondents] "
+                                            "late_days, link_expires_days, timezone (docs/web.md)."),
     credit_model: Path | None = typer.Option(None, "--credit-model", help="Champion model directory of the "
                                              "decision API (default: STORE_DIR/credit/champion)."),
     credit_policy: Path | None = typer.Option(None, "--credit-policy", help="Credit policy directory "
@@ -63,7 +65,8 @@ def serve(
         raise InputError(f"store {target} does not exist: run `make demo` (or `smepulse demo --out demo`) first, "
                          "or give --store PATH")
     extra = {k: str(v) for k, v in (("credit_model", credit_model), ("credit_policy", credit_policy)) if v}
-    config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp, extra=extra)
+    config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp,
+                       config_file=config_file, extra=extra)
     app = create_app(config)
     runner: Callable[[list[str]], int] | None = (ctx.obj or {}).get("run")
     local = _loopback(host) if db is None and runner is not None else None

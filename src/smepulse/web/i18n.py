@@ -64,6 +64,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "link_invalid": {"en": "This link is not valid. Please use the link from your invitation.",
                      "zh": "此链接无效，请使用邀请中的链接。"},
     "wave_closed": {"en": "This survey round is closed.", "zh": "本轮调查已结束。"},
+    "fieldwork_not_yet": {"en": "This survey round opens on {opens}: please come back then with the same link.",
+                          "zh": "本轮调查将于{opens}开始，届时请使用同一链接作答。"},
+    "fieldwork_over": {"en": "This survey round took answers from {opens} to {last}: it takes no more.",
+                       "zh": "本轮调查的作答时间为{opens}至{last}，现已不再接受回答。"},
+    "draft_kept": {"en": "Answers you saved are kept; nothing was lost.", "zh": "您已保存的回答仍然保留，没有丢失。"},
+    "link_expired": {"en": "This link has expired.", "zh": "此链接已过期。"},
     "received_at": {"en": "Received", "zh": "收到时间"},
     # admin: panel and waves
     "import_register": {"en": "Import a firm register (CSV or Excel)", "zh": "导入企业名册（CSV或Excel）"},

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smepulse.errors import SmepulseError
 from smepulse.methodology.release_config import Label
+from smepulse.periods import QUARTER_RE
 from smepulse.release.exports import SDMX_COLUMNS, release_json, release_rows, to_sdmx
 from smepulse.release.facts import build_facts
 from smepulse.release.report import ReleaseData, build_release, render_html
@@ -415,8 +416,16 @@ def explore_page(request: Request, series: str = SeriesQ, group: str = GroupQ, a
                  db: Database = Depends(get_db)):
     doc = _explore(request, db, series, group, adjustment, as_of, vintage)
     lang = pick_lang(lang, request.headers.get("accept-language"))
-    return request.app.state.render(request, "explore.html", lang=lang, doc=doc, chart=chart_svg(doc["rows"]),
+    months = [r for r in doc["rows"] if not QUARTER_RE.match(r["period"])]  # a quarter is no point on a month line
+    return request.app.state.render(request, "explore.html", lang=lang, doc=doc, chart=chart_svg(months),
+                                    table=sorted(doc["rows"], key=_month_then_quarter, reverse=True),
                                     query=str(request.url.query))
+
+
+def _month_then_quarter(row: dict) -> tuple[str, int]:
+    """A quarter sorts just after its last month (2025-03, 2025Q1), not after every month of the year."""
+    q = QUARTER_RE.match(row["period"])
+    return (f"{q.group(1)}-{int(q.group(2)) * 3:02d}", 1) if q else (row["period"], 0)
 
 
 class ExplorerDoc(BaseModel):

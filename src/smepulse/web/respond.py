@@ -1,4 +1,5 @@
-"""The respondent's form at /r/{token}: generated from the methodology, saved on every block, submitted once."""
+"""The respondent's form at /r/{token}: generated from the methodology, saved on every block, submitted once,
+and only within the wave's fieldwork dates (web/fieldwork.py: late days and link expiry from the web config)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -6,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from smepulse.errors import InputError, StoreError
-from smepulse.web import survey_ops
+from smepulse.web import fieldwork, survey_ops
 from smepulse.web.auth import csrf_protect, get_db
 from smepulse.web.db import Database
 from smepulse.web.i18n import pick_lang, t
@@ -42,9 +43,28 @@ def labeller(m, lang: str):
     return label
 
 
-def _gone(request: Request, key: str, lang: str, status_code: int):
+def _gone(request: Request, key: str, lang: str, status_code: int, message: str = "", note: str = ""):
     return request.app.state.render(request, "respond_done.html", status_code=status_code, lang=lang, key=key,
-                                    done=None)
+                                    done=None, message=message, note=note)
+
+
+# what a link outside its answering days shows: message key and HTTP status
+REFUSED = {fieldwork.EXPIRED: ("link_expired", 410), fieldwork.CLOSED: ("wave_closed", 410),
+           fieldwork.NOT_YET: ("fieldwork_not_yet", 403), fieldwork.OVER: ("fieldwork_over", 410)}
+
+
+def _refusal(request: Request, inv: survey_ops.Invitation, state: str, lang: str, wants_json: bool = False):
+    """The bilingual page (or JSON) for a link that takes no answers today; the saved draft stays as it was."""
+    key, status = REFUSED[state]
+    policy = request.app.state.fieldwork
+    message = t(key, lang).format(opens=inv.wave.opens, last=policy.last_day(inv.wave))
+    kept = state in (fieldwork.NOT_YET, fieldwork.OVER) and survey_ops.draft(
+        request.app.state.db, inv.token) is not None
+    note = t("draft_kept", lang) if kept else ""
+    if wants_json:
+        return JSONResponse({"saved": False, "submitted": False, "reason": state, "message": message,
+                             "draft_kept": kept}, status_code=status)
+    return _gone(request, key, lang, status, message, note)
 
 
 @router.get("/r/{token}", include_in_schema=False)
@@ -52,6 +72,9 @@ def form(request: Request, token: str, lang: str | None = None, db: Database = D
     inv = survey_ops.invitation(db, token)
     if inv is None:
         return _gone(request, "link_invalid", _lang(request, lang), 404)
+    state = request.app.state.fieldwork.state(inv.wave)
+    if state == fieldwork.EXPIRED:
+        return _refusal(request, inv, state, _lang(request, lang))
     done = survey_ops.submission(db, token)
     if done:
         lang = _lang(request, lang, done["lang"])
@@ -62,9 +85,9 @@ def form(request: Request, token: str, lang: str | None = None, db: Database = D
         return request.app.state.render(request, "respond_done.html", lang=lang, key="already_submitted", done=done)
     if not inv.active:  # retired from the panel
         return _gone(request, "link_invalid", _lang(request, lang), 404)
-    if not inv.wave.is_open:
-        return _gone(request, "wave_closed", _lang(request, lang), 410)
     d = survey_ops.draft(db, token) or {}
+    if state != fieldwork.OPEN:
+        return _refusal(request, inv, state, _lang(request, lang, d.get("lang")))
     return _page(request, inv, _lang(request, lang, d.get("lang")), d.get("answers", {}))
 
 
@@ -82,6 +105,9 @@ def _post(request: Request, token: str, fields: dict, db: Database):
     wants_json = "application/json" in request.headers.get("accept", "")
     if inv is None or (not inv.active and not survey_ops.submission(db, token)):
         return _gone(request, "link_invalid", lang, 404)
+    state = request.app.state.fieldwork.state(inv.wave)
+    if state == fieldwork.EXPIRED:
+        return _refusal(request, inv, state, lang, wants_json)
     m = request.app.state.methodology
     answers = survey_ops.clean_answers(m, fields)
     device = survey_ops.device_class(request.headers.get("user-agent", ""))
@@ -91,8 +117,8 @@ def _post(request: Request, token: str, fields: dict, db: Database):
         if wants_json:
             return JSONResponse({"submitted": True, "replayed": True, "message": t("already_submitted", lang)})
         return request.app.state.render(request, "respond_done.html", lang=lang, key="already_submitted", done=done)
-    if not inv.wave.is_open:
-        return _gone(request, "wave_closed", lang, 410)
+    if state != fieldwork.OPEN:  # nothing is saved, and the draft saved in time stays as it was
+        return _refusal(request, inv, state, lang, wants_json)
     if action in ("save", "lang-en", "lang-zh"):
         try:
             seconds = float(fields.get("seconds") or 0)
