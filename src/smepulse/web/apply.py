@@ -120,6 +120,7 @@ PROBLEM = {"model": auth.Problem}
              responses={200: {"model": DecisionAnswer,
                               "description": "a replay of the first decision for this Idempotency-Key"},
                         201: {"model": DecisionAnswer, "description": "the decision, recorded in the audit log"},
+                        400: {**PROBLEM, "description": "the body cannot be read (not UTF-8)"},
                         409: {**PROBLEM, "description": "Idempotency-Key used with another body"},
                         415: {**PROBLEM, "description": "the body is not application/json"},
                         422: {**PROBLEM, "description": "the application is not valid"}}, status_code=201,

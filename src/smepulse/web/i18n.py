@@ -37,6 +37,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "waves": {"en": "Waves", "zh": "调查轮次"},
     "vintages": {"en": "Vintages", "zh": "发布版本"},
     "kind": {"en": "Kind", "zh": "类型"},
+    "kind_flash": {"en": "flash", "zh": "快报"},
+    "kind_final": {"en": "final", "zh": "终值"},
     "note": {"en": "Note", "zh": "备注"},
     # respondent form
     "form_title": {"en": "Monthly survey", "zh": "月度调查"},
