@@ -4,8 +4,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import math
 import re
+from pathlib import Path
 
 import httpx
 import openpyxl
@@ -214,3 +216,25 @@ def test_explorer_draws_months_and_lists_each_quarter_above_its_last_month(clien
     assert table.index("2024Q4") == table.index("2024-12") - 1  # 2024Q4 just above December
     months = [p for p in table if "Q" not in p]
     assert months == sorted(months, reverse=True)
+
+
+def test_explorer_on_a_phone_in_both_languages_downloads_excel(server, browser, tmp_path):
+    """390 px: no sideways scrolling, the narrow chart shown, the form's blank date accepted, Excel downloaded."""
+    for lang, word in (("zh", "指数浏览"), ("en", "Series explorer")):
+        ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, accept_downloads=True)
+        page = ctx.new_page()
+        try:
+            page.goto(f"{server.url}/explore?lang={lang}")
+            page.click("form button[type=submit]")  # as_of and vintage left blank
+            page.wait_for_load_state()
+            assert word in page.inner_text("h1")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert page.is_visible(".chart-phone svg") and not page.is_visible(".chart-wide svg")
+            with page.expect_download() as dl:
+                page.click("#xlsx")
+            assert dl.value.suggested_filename == "headline_all.xlsx"
+            book = openpyxl.load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()))  # saved without suffix
+            twin = json.loads(httpx.get(f"{server.url}{page.get_attribute('#json', 'href')}", timeout=30).text)
+            assert len(list(book["series"].values)) - 1 == len(twin["rows"]) > 0
+        finally:
+            ctx.close()

@@ -24,6 +24,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "nsa": {"en": "Not seasonally adjusted", "zh": "未经季节调整"},
     "as_of": {"en": "As of", "zh": "截至"},
     "vintage": {"en": "Vintage", "zh": "版本"},
+    "latest_vintage": {"en": "latest by the date", "zh": "按日期的最新版本"},
     "show": {"en": "Show", "zh": "显示"},
     "period": {"en": "Period", "zh": "期间"},
     "value": {"en": "Value", "zh": "数值"},

@@ -21,6 +21,7 @@ from smepulse.methodology.release_config import Label
 from smepulse.periods import QUARTER_RE
 from smepulse.release.exports import SDMX_COLUMNS, release_json, release_rows, to_sdmx
 from smepulse.release.facts import build_facts
+from smepulse.release.narrative import Names
 from smepulse.release.report import ReleaseData, build_release, render_html
 from smepulse.release.safe import neutralise, neutralise_frame
 from smepulse.web.auth import Problem, get_db
@@ -31,7 +32,8 @@ from smepulse.web.survey_ops import commentary
 router = APIRouter()
 COMMENTARY = {"en": "Economist's commentary", "zh": "经济学家点评"}
 
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
+# empty is allowed: the explorer's form sends as_of= when the reader leaves the date blank
+DATE_PATTERN = r"^(\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?)?$"
 ROW_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "se", "ci_low", "ci_high", "n_eff", "up",
                "same", "down", "flag", "vintage", "as_of", "kind"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -71,7 +73,7 @@ def _clean(x):
 def _as_of(text: str | None) -> str | None:
     """A date the pattern let through but the calendar does not know (2025-13-45) is a 422 in FastAPI's own
     shape, the one the OpenAPI description declares for every bad parameter."""
-    if text is None:
+    if not text:
         return None
     try:
         return datetime.fromisoformat(text).isoformat(sep=" ")
@@ -170,8 +172,8 @@ def healthz(request: Request, db: Database = Depends(get_db)):
 SeriesQ = Query("headline", max_length=64, description="series id: a question or composite of the methodology")
 GroupQ = Query("all", max_length=128, description="group, e.g. all, size=small")
 AdjQ = Query(None, pattern="^(nsa|sa)$", description="nsa or sa (default both)")
-AsOfQ = Query(None, pattern=DATE_PATTERN, description="what was published by this date (YYYY-MM-DD)")
-VintageQ = Query(None, max_length=128, description="exactly one vintage id")
+AsOfQ = Query(None, pattern=DATE_PATTERN, description="what was published by this date (YYYY-MM-DD; empty: now)")
+VintageQ = Query(None, max_length=128, description="exactly one vintage id (empty: the latest by as_of)")
 
 
 @router.get("/api/v1/series", response_model=list[SeriesRow], tags=["api"])
@@ -417,7 +419,11 @@ def explore_page(request: Request, series: str = SeriesQ, group: str = GroupQ, a
     doc = _explore(request, db, series, group, adjustment, as_of, vintage)
     lang = pick_lang(lang, request.headers.get("accept-language"))
     months = [r for r in doc["rows"] if not QUARTER_RE.match(r["period"])]  # a quarter is no point on a month line
+    vintages = db.rows("SELECT vintage_id, kind, as_of FROM vintage WHERE survey = ? ORDER BY as_of DESC, "
+                       "created_at DESC", [_survey(request)])
     return request.app.state.render(request, "explore.html", lang=lang, doc=doc, chart=chart_svg(months),
+                                    phone_chart=chart_svg(months, width=360, height=240, labels=3), vintages=vintages,
+                                    names=Names(request.app.state.methodology, lang),
                                     table=sorted(doc["rows"], key=_month_then_quarter, reverse=True),
                                     query=str(request.url.query))
 
@@ -446,7 +452,7 @@ def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, a
     return JSONResponse(_explore(request, db, series, group, adjustment, as_of, vintage))
 
 
-def chart_svg(rows: list[dict], width: int = 720, height: int = 260) -> str:
+def chart_svg(rows: list[dict], width: int = 720, height: int = 260, labels: int = 6) -> str:
     """A line with its confidence band, as inline SVG drawn here (no JavaScript, no CDN)."""
     pts = [r for r in rows if r["value"] is not None]
     if len(pts) < 2:
@@ -470,7 +476,7 @@ def chart_svg(rows: list[dict], width: int = 720, height: int = 260) -> str:
     ticks = "".join(f'<text x="4" y="{y(v) + 4:.1f}" font-size="11">{v:.1f}</text>'
                     f'<line x1="{left}" x2="{width - 8}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
                     for v in (lo + pad, (lo + hi) / 2, hi - pad))
-    step = max(1, len(pts) // 6)
+    step = max(1, len(pts) // labels)
     labels = "".join(f'<text x="{x(i):.1f}" y="{height - 6}" font-size="11" text-anchor="middle">{r["period"]}</text>'
                      for i, r in enumerate(pts) if i % step == 0)
     return (f'<svg viewBox="0 0 {width} {height}" role="img" class="chart">{ticks}'
