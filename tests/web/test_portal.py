@@ -17,6 +17,7 @@ from smepulse.methodology import load_methodology
 from smepulse.release.exports import SDMX_COLUMNS
 from smepulse.store import open_store
 from smepulse.web.app import create_app
+from smepulse.web.chart import chart_svg
 from smepulse.web.config import WebConfig
 from smepulse.web.i18n import MESSAGES
 from smepulse.web.portal import ROW_COLUMNS, XLSX, neutralise
@@ -238,3 +239,19 @@ def test_explorer_on_a_phone_in_both_languages_downloads_excel(server, browser, 
             assert len(list(book["series"].values)) - 1 == len(twin["rows"]) > 0
         finally:
             ctx.close()
+
+
+def test_chart_puts_months_in_time_and_breaks_the_line_at_an_unpublished_month():
+    def row(period, value):
+        return {"period": period, "value": value, "ci_low": None if value is None else value - 1,
+                "ci_high": None if value is None else value + 1}
+    svg = chart_svg([row("2025-01", 50.0), row("2025-02", 52.0), row("2025-03", None), row("2025-04", 51.0),
+                     row("2025-05", 49.0)], width=144, height=132, labels=5)
+    lines = re.findall(r'<polyline points="([^"]+)"', svg)
+    assert len(lines) == 2  # January-February and April-May, not one line across March
+    # x = 44 + k * (144 - 44 - 8) / 4 = 44, 67, (90), 113, 136; values 48..54 padded by 0.48 onto y 8..108
+    xs = [[float(p.split(",")[0]) for p in line.split()] for line in lines]
+    assert xs == [[44.0, 67.0], [113.0, 136.0]]
+    assert chart_svg([row("2025-01", 50.0), row("2025-02", None)]) == ""  # one value: no chart
+    lone = chart_svg([row("2025-01", 50.0), row("2025-02", None), row("2025-03", 51.0)])
+    assert "<polyline" not in lone and lone.count("<circle") == 2  # each month alone: a point and its interval

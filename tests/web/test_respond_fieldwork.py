@@ -189,7 +189,15 @@ def test_the_refusal_pages_fit_a_phone_in_both_languages(site, browser):
             if os.environ.get("SMEPULSE_SCREENSHOTS"):
                 SHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SHOTS / f"respondent-{name}-{lang}-phone.png"))
+        # a respondent whose form is open when fieldwork ends: the autosave says so instead of "saved"
+        page.goto(f"{site['url']}/r/{site['links']['open']['FW3']}?lang=en")
+        move(site, "open", -20, -1)
+        q = M.questions[0]
+        page.check(f"input[name={q.id}][value={q.codes[0]}]")
+        over = t("fieldwork_over", "en").format(opens=days(-20), last=days(-1))
+        page.wait_for_function("t => document.querySelector('[data-status]').textContent === t", arg=over)
     finally:
+        move(site, "open", *WAVES["open"][1:])
         phone.close()
 
 

@@ -25,6 +25,7 @@ from smepulse.release.narrative import Names
 from smepulse.release.report import ReleaseData, build_release, render_html
 from smepulse.release.safe import neutralise, neutralise_frame
 from smepulse.web.auth import Problem, get_db
+from smepulse.web.chart import chart_svg
 from smepulse.web.db import Database
 from smepulse.web.i18n import LANGS, pick_lang
 from smepulse.web.survey_ops import commentary
@@ -450,38 +451,6 @@ def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, a
                  as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """The JSON twin of the series explorer page."""
     return JSONResponse(_explore(request, db, series, group, adjustment, as_of, vintage))
-
-
-def chart_svg(rows: list[dict], width: int = 720, height: int = 260, labels: int = 6) -> str:
-    """A line with its confidence band, as inline SVG drawn here (no JavaScript, no CDN)."""
-    pts = [r for r in rows if r["value"] is not None]
-    if len(pts) < 2:
-        return ""
-    lows = [r["ci_low"] if r["ci_low"] is not None else r["value"] for r in pts]
-    highs = [r["ci_high"] if r["ci_high"] is not None else r["value"] for r in pts]
-    lo, hi = min(lows), max(highs)
-    pad = (hi - lo) * 0.08 or 1.0
-    lo, hi = lo - pad, hi + pad
-    left, bottom = 44, 24
-
-    def x(i: int) -> float:
-        return left + i * (width - left - 8) / (len(pts) - 1)
-
-    def y(v: float) -> float:
-        return 8 + (hi - v) * (height - bottom - 8) / (hi - lo)
-
-    band = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(highs)) + " " + " ".join(
-        f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lows))))
-    line = " ".join(f"{x(i):.1f},{y(r['value']):.1f}" for i, r in enumerate(pts))
-    ticks = "".join(f'<text x="4" y="{y(v) + 4:.1f}" font-size="11">{v:.1f}</text>'
-                    f'<line x1="{left}" x2="{width - 8}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
-                    for v in (lo + pad, (lo + hi) / 2, hi - pad))
-    step = max(1, len(pts) // labels)
-    labels = "".join(f'<text x="{x(i):.1f}" y="{height - 6}" font-size="11" text-anchor="middle">{r["period"]}</text>'
-                     for i, r in enumerate(pts) if i % step == 0)
-    return (f'<svg viewBox="0 0 {width} {height}" role="img" class="chart">{ticks}'
-            f'<polygon points="{band}" fill="#9ecae1" opacity="0.5"/>'
-            f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="2"/>{labels}</svg>')
 
 
 __all__ = ["LANGS", "router", "series_rows"]
