@@ -23,6 +23,7 @@ from smepulse.decision.application import PURPOSES
 from smepulse.decision.book import DecisionBook, build_snapshots
 from smepulse.decision.uscc import firm_code
 from smepulse.web.app import create_app
+from smepulse.web.auth import add_user
 from smepulse.web.config import WebConfig
 
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.status_code_conformance,
@@ -32,12 +33,13 @@ TIMINGS: dict[str, float] = {}
 
 @pytest.fixture(scope="module")
 def api(store_copy, sim_book, web):  # noqa: F811 (sim_book is the imported fixture)
-    """A second server over a copy of the web tests' store plus a credit book; its schema and a viewer's cookie."""
+    """A server over a copy of the web tests' store plus a credit book: its schema and a signed-in viewer's cookie."""
     store = store_copy("schemathesis")
     with DecisionBook(store) as book:
         build_snapshots(sim_book["data"], book, AS_OF, sim_book["firms"])
     app = create_app(WebConfig(store=store, release_charts=False,
                                extra={"credit_model": str(sim_book["model_dir"])}))
+    add_user(app.state.db, *web.VIEWER, role="viewer")
     srv = Server(app).start()
     with httpx.Client(base_url=srv.url) as c:
         web.sign_in(c, web.VIEWER)
