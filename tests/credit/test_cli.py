@@ -117,3 +117,20 @@ def test_metadata_file_sets_monotone_and_reasons(book, tmp_path):
                             "--out", str(tmp_path / "one_scored.csv")])
     row = pd.read_csv(tmp_path / "one_scored.csv").iloc[0]
     assert row["reason_1"] == "4 payments in arrears" and row["reason_zh_1"] == "4 笔逾期"
+
+
+def test_tune_by_trials_and_by_time_box(book, tmp_path):
+    base = ["credit", "train", "--data", str(book / "loans.csv"), "--target", "default",
+            "--exclude", "loan_id,applied", "--n-estimators", "30"]
+    r = runner.invoke(app, [*base, "--tune", "3", "--out", str(tmp_path / "trials")])
+    assert r.exit_code == 0, r.output
+    tun = json.loads((tmp_path / "trials" / "metrics.json").read_text())["champion"]["tuning"]
+    assert tun["n_trials"] == 3 and tun["time_box_minutes"] is None and "tuning: 3 trials" in r.output
+    # a time box alone searches until the time is up (6 s here), then keeps the best trial so far
+    r = runner.invoke(app, [*base, "--tune-minutes", "0.1", "--out", str(tmp_path / "timed")])
+    assert r.exit_code == 0, r.output
+    tun = json.loads((tmp_path / "timed" / "metrics.json").read_text())["champion"]["tuning"]
+    assert tun["time_box_minutes"] == 0.1 and tun["seconds"] >= 6 and 1 < tun["n_trials"] < 1000
+    assert "time box 0.1 min" in r.output
+    r = runner.invoke(app, [*base, "--tune-minutes", "0", "--out", str(tmp_path / "zero")])
+    assert r.exit_code == 2 and "0.1" in r.output

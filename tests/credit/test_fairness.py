@@ -6,7 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smepulse.credit.fairness import fairness_table, groups_of, protected_columns
+from smepulse.credit.data import german_specs, load_german
+from smepulse.credit.fairness import (
+    fairness_notes,
+    fairness_report,
+    fairness_table,
+    groups_of,
+    protected_columns,
+    shown,
+)
+from smepulse.credit.model_card import model_card
 from smepulse.credit.reasons import protected_patterns
 from smepulse.credit.train import train
 
@@ -56,3 +65,29 @@ def test_protected_column_is_checked_not_used_and_a_proxy_is_flagged():
     assert f["air"] < 0.8 and f["flag"]
     assert any(w.startswith("FAIRNESS: gender = f") for w in m.metrics["warnings"])
     assert any("gender" in w and "never as features" in w for w in m.metrics["warnings"])
+
+
+def test_german_groups_read_as_the_codebook_says_in_both_languages(shared_data):
+    """Every coded value of German credit has an en and a zh label, and the fairness table, its
+    notes and the model card show them (with the code), not the raw A91 ... codes alone."""
+    df = load_german(shared_data)
+    specs = german_specs()
+    for c in df.columns:
+        if df[c].dtype == object:
+            codes = set(df[c].unique())
+            assert codes <= set(specs[c].labels_en) and codes <= set(specs[c].labels_zh), c
+            assert specs[c].description_zh, c
+    y, p = df["bad"].to_numpy(), np.where(df["personal_status_sex"] == "A92", 0.4, 0.1)
+    rep = fairness_report(df[["personal_status_sex"]], y, p, cutoff=0.2, specs=specs)
+    a92 = next(r for r in rep["attributes"]["personal_status_sex"]["groups"] if r["group"] == "A92")
+    assert (a92["label_en"], a92["label_zh"]) == ("female, divorced/separated/married", "女，离异、分居或已婚")
+    assert shown(a92, "en") == "female, divorced/separated/married (A92)"
+    assert any("personal_status_sex = female, divorced/separated/married (A92) is approved" in n
+               for n in fairness_notes(rep))
+    zh = model_card({}, {"fairness": rep}, "zh")
+    assert "| 婚姻状况与性别 (personal_status_sex) | 女，离异、分居或已婚 (A92) |" in zh
+    assert "| personal status and sex (personal_status_sex) | male, single (A93) |" in model_card(
+        {}, {"fairness": rep}, "en")
+    # without metadata the code is all there is, in both languages
+    bare = fairness_report(df[["personal_status_sex"]], y, p, cutoff=0.2)
+    assert shown(bare["attributes"]["personal_status_sex"]["groups"][0], "zh") == "A91"

@@ -15,6 +15,8 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils.validation import check_is_fitted
 
 _EPS = 1e-9
 PD_FLOOR = 0.0003
@@ -33,8 +35,29 @@ def _beta_design(p: np.ndarray) -> np.ndarray:
     return np.column_stack([np.log(p), -np.log(1 - p)])
 
 
+def _scores(p) -> np.ndarray:
+    """Raw PDs as a 1-D float array: 1-D, or 2-D with one column; finite and within [0, 1]."""
+    a = check_array(p, ensure_2d=False, dtype="numeric", input_name="p")
+    if a.ndim == 2:
+        if a.shape[1] != 1:
+            raise ValueError(f"a calibrator maps one column of raw PDs; got {a.shape[1]} columns")
+        a = a[:, 0]
+    if ((a < 0) | (a > 1)).any():
+        raise ValueError("raw PDs must lie within [0, 1]")
+    return np.asarray(a, float)
+
+
 class Calibrator(BaseEstimator):
-    """method: auto, platt, beta or isotonic. Learned: `method_`, `params_`, `cv_brier_`, `n_events_`."""
+    """method: auto, platt, beta or isotonic. Learned: `method_`, `params_`, `cv_brier_`, `n_events_`.
+
+    A map of one score to a PD, like scikit-learn's IsotonicRegression: input is 1-D (or one column),
+    and its tags say so, so scikit-learn's common checks (built for 2-D estimators) skip it; its API
+    checks and the 1-D contract are tested in tests/credit/test_estimator_checks.py."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array, tags.input_tags.two_d_array = True, False
+        return tags
 
     def __init__(self, method: str = "auto", cv: int = 5, random_state: int = 0, floor: float = PD_FLOOR,
                  min_isotonic_events: int = MIN_ISOTONIC_EVENTS):
@@ -76,7 +99,13 @@ class Calibrator(BaseEstimator):
         return [m for m in METHODS if m != "isotonic" or events >= self.min_isotonic_events]
 
     def fit(self, p, y, sample_weight=None):
-        p, y = np.asarray(p, float), np.asarray(y, int)
+        p = _scores(p)
+        y = check_array(y, ensure_2d=False, input_name="y")
+        check_consistent_length(p, y)
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError("a calibrator's y is 1 (bad) or 0 (good)")
+        y = y.astype(int)
+        sample_weight = None if sample_weight is None else np.asarray(sample_weight, float)
         self.n_events_ = int(y.sum())
         self.cv_brier_ = {}
         if self.method == "auto":
@@ -96,7 +125,8 @@ class Calibrator(BaseEstimator):
         return self
 
     def transform(self, p) -> np.ndarray:
-        return self._apply(self.params_, p)
+        check_is_fitted(self, "params_")
+        return self._apply(self.params_, _scores(p))
 
     def to_state(self) -> dict:
         return {"params": self.get_params(), "method": self.method_, "cv_brier": self.cv_brier_,

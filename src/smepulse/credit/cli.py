@@ -10,7 +10,8 @@ from rich.table import Table
 
 from smepulse.credit import cli_data
 from smepulse.credit.data import german_specs, read_table, sba_specs, shipped_specs
-from smepulse.credit.features import feature_specs
+from smepulse.credit.fairness import shown
+from smepulse.credit.features import feature_specs, group_specs
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.report import write_report
 from smepulse.credit.train import Scaling, load_model
@@ -30,7 +31,7 @@ def _specs(path: str | None, columns) -> tuple[str, dict]:
         if name:
             return f"shipped {name} metadata", specs
         try:
-            return "smepulse feature metadata", feature_specs()
+            return "smepulse feature metadata", smepulse_specs()
         except (ImportError, AttributeError):
             return "", {}
     if path in SHIPPED:
@@ -43,7 +44,12 @@ def _specs(path: str | None, columns) -> tuple[str, dict]:
                          file=str(path)) from exc
 
 
-SHIPPED = {"german": german_specs, "sba": sba_specs, "smepulse": feature_specs}
+def smepulse_specs() -> dict:
+    """smepulse's own features and the protected group columns `credit features` writes beside them."""
+    return {**feature_specs(), **group_specs()}
+
+
+SHIPPED = {"german": german_specs, "sba": sba_specs, "smepulse": smepulse_specs}
 
 
 def _write_table(df, out: Path) -> None:
@@ -71,10 +77,15 @@ def train(
     n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (5-fold cross-validated "
                                      "early stopping picks the number; the champion is then refitted on all "
                                      "training rows)."),
-    tune: int = typer.Option(0, "--tune", min=0, help="Search the champion's hyperparameters with this many "
-                             "Optuna trials (seeded, cross-validated on the training rows only; 0 = off)."),
-    tune_minutes: float = typer.Option(None, "--tune-minutes", min=0.1, help="Also stop the search after this "
-                                       "many minutes (a timed search is not repeatable; --tune alone is)."),
+    tune: int = typer.Option(0, "--tune", min=0, help="Search the champion's hyperparameters with at most this "
+                             "many Optuna trials (seeded, cross-validated on the training rows only; 0 = off)."),
+    tune_minutes: float = typer.Option(None, "--tune-minutes", min=0.1, help="Time box for the search: stop "
+                                       "after this many minutes; alone, it searches until the time is up (a "
+                                       "timed search is not repeatable; --tune alone is)."),
+    class_weight: str = typer.Option("none", "--class-weight", help="Champion: none, balanced (bads and goods "
+                                     "weigh the same in the trees' loss) or auto (both cross-validated, the "
+                                     "higher out-of-fold AUC wins). PDs are calibrated on the out-of-fold "
+                                     "PDs at the true bad rate either way."),
     pdo: float = typer.Option(20.0, "--pdo", help="Points to double the odds."),
     odds: float = typer.Option(50.0, "--odds", help="Good:bad odds at the base score."),
     points: float = typer.Option(600.0, "--points", help="Base score at those odds."),
@@ -123,6 +134,7 @@ def train(
                     scaling=Scaling(pdo, odds, points), source=str(data),
                     allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
                     censor_column=censor_column, tune_trials=tune, tune_minutes=tune_minutes,
+                    class_weight=class_weight,
                     scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
                     protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
                     approve_below=approve_below)
@@ -149,8 +161,12 @@ def train(
     champ = met.get("champion")
     if champ:
         console.print(f"champion: {champ['cv_trees']} trees by {champ['cv_folds']}-fold cross-validation, "
-                      f"refitted with {champ['refit_trees']} trees on all {champ['refit_rows']} training rows",
-                      highlight=False)
+                      f"refitted with {champ['refit_trees']} trees on all {champ['refit_rows']} training rows; "
+                      f"class weight {champ['class_weight']}", highlight=False)
+        tun = champ.get("tuning")
+        if tun:
+            box = f", time box {tun['time_box_minutes']:g} min" if tun.get("time_box_minutes") else ""
+            console.print(f"tuning: {tun['n_trials']} trials in {tun['seconds']:.0f} s{box}", highlight=False)
     _print_reliability(met)
     _print_fairness(met)
     console.print(f"model written to {out}; model card in {out / 'model_card.md'} and "
@@ -168,7 +184,7 @@ def _print_fairness(met: dict) -> None:
     for attr, tab in fair["attributes"].items():
         for r in tab["groups"]:
             air = "-" if r["air"] is None else f"{r['air']:.2f}" + (" !" if r["flag"] else "")
-            t.add_row(attr, r["group"], str(r["n"]), f"{r['approval_rate']:.1%}", air, f"{r['mean_pd']:.4f}",
+            t.add_row(attr, shown(r, "en"), str(r["n"]), f"{r['approval_rate']:.1%}", air, f"{r['mean_pd']:.4f}",
                       f"{r['observed']:.4f}", "-" if r["auc"] is None else f"{r['auc']:.3f}")
     console.print(t)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from sklearn.model_selection import train_test_split
 
 from smepulse.credit.metadata import FeatureSpec
@@ -281,13 +282,11 @@ def shipped_specs(columns) -> tuple[str, dict[str, FeatureSpec]]:
     return "", {}
 
 
+GERMAN_META = Path(__file__).with_name("german_meta.yaml")
+
+
 def german_specs() -> dict[str, FeatureSpec]:
-    return {
-        "duration_months": FeatureSpec("duration_months", "loan duration in months", monotone=1,
-                                       reason_en="the loan runs for {value:.0f} months",
-                                       reason_zh="贷款期限为 {value:.0f} 个月"),
-        "credit_amount": FeatureSpec("credit_amount", "credit amount (DM)"),
-        "age_years": FeatureSpec("age_years", "age in years", monotone=-1),
-        "installment_rate": FeatureSpec("installment_rate", "instalment as % of disposable income",
-                                        monotone=1),
-    }
+    """Descriptions (en, zh), directions and the codebook's category labels (A11 ...) in both languages,
+    from german_meta.yaml (data, not code)."""
+    rows = yaml.safe_load(GERMAN_META.read_text(encoding="utf-8"))
+    return {name: FeatureSpec(name, **row) for name, row in rows.items()}

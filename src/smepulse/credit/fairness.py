@@ -57,8 +57,10 @@ def _binom_p(bads: int, n: int, p: float) -> float:
     return float(stats.binomtest(bads, n, min(max(p, 1e-12), 1 - 1e-12)).pvalue) if n else float("nan")
 
 
-def fairness_table(groups: pd.Series, y, pd_, cutoff: float) -> dict:
-    """One attribute: a row per group and the adverse-impact ratios."""
+def fairness_table(groups: pd.Series, y, pd_, cutoff: float, spec=None) -> dict:
+    """One attribute: a row per group and the adverse-impact ratios. With the attribute's FeatureSpec,
+    each group also carries its readable label in en and zh (`label_en`, `label_zh`; the code itself
+    where the metadata has no label), e.g. German credit's A92 -> "female, divorced/separated/married"."""
     g = groups_of(pd.Series(groups).reset_index(drop=True))
     y, p = np.asarray(y, int), np.asarray(pd_, float)
     rows = []
@@ -66,7 +68,7 @@ def fairness_table(groups: pd.Series, y, pd_, cutoff: float) -> dict:
         m = (g == level).to_numpy()
         n, bads = int(m.sum()), int(y[m].sum())
         auc = float(roc_auc_score(y[m], p[m])) if 0 < bads < n and n >= MIN_GROUP else None
-        rows.append({"group": str(level), "n": n, "share": n / len(y), "bads": bads,
+        rows.append({"group": str(level), **group_labels(spec, str(level)), "n": n, "share": n / len(y), "bads": bads,
                      "observed": bads / n, "mean_pd": float(p[m].mean()),
                      "approval_rate": float((p[m] <= cutoff).mean()), "auc": auc,
                      "binomial_p": _binom_p(bads, n, float(p[m].mean()))})
@@ -80,10 +82,35 @@ def fairness_table(groups: pd.Series, y, pd_, cutoff: float) -> dict:
             "min_air": min((r["air"] for r in rows if r["air"] is not None), default=None)}
 
 
-def fairness_report(frame: pd.DataFrame, y, pd_, cutoff: float) -> dict:
-    """Every protected column of `frame` (the test rows), with the approval cut-off used."""
-    return {"cutoff": float(cutoff), "air_flag": AIR_FLAG, "min_group": MIN_GROUP,
-            "attributes": {c: fairness_table(frame[c], y, pd_, cutoff) for c in frame.columns}}
+def group_labels(spec, code: str) -> dict:
+    en = (spec.labels_en if spec else {}) or {}
+    zh = (spec.labels_zh if spec else {}) or {}
+    return {"label_en": str(en.get(code, code)), "label_zh": str(zh.get(code, en.get(code, code)))}
+
+
+def fairness_report(frame: pd.DataFrame, y, pd_, cutoff: float, specs: dict | None = None) -> dict:
+    """Every protected column of `frame` (the test rows), with the approval cut-off used; `specs`
+    (feature metadata) gives the attributes' descriptions and the groups' labels in en and zh."""
+    specs = specs or {}
+    out = {}
+    for c in frame.columns:
+        spec = specs.get(c)
+        out[c] = {**fairness_table(frame[c], y, pd_, cutoff, spec),
+                  "description_en": spec.description if spec else c,
+                  "description_zh": (spec.description_zh or spec.description) if spec else c}
+    return {"cutoff": float(cutoff), "air_flag": AIR_FLAG, "min_group": MIN_GROUP, "attributes": out}
+
+
+def attribute_shown(name: str, table: dict, lang: str = "en") -> str:
+    """A protected attribute as people read it: its description, with the column name in brackets."""
+    desc = table.get(f"description_{lang}") or name
+    return desc if desc == name else f"{desc} ({name})"
+
+
+def shown(row: dict, lang: str = "en") -> str:
+    """A group as people read it: its label, with the data's code in brackets when they differ."""
+    label = row.get(f"label_{lang}") or row["group"]
+    return label if label == row["group"] else f"{label} ({row['group']})"
 
 
 def fairness_notes(rep: dict) -> list[str]:
@@ -91,11 +118,11 @@ def fairness_notes(rep: dict) -> list[str]:
     for attr, t in rep["attributes"].items():
         for r in t["groups"]:
             if r["flag"]:
-                notes.append(f"FAIRNESS: {attr} = {r['group']} is approved at {r['approval_rate']:.1%} against "
+                notes.append(f"FAIRNESS: {attr} = {shown(r)} is approved at {r['approval_rate']:.1%} against "
                              f"{t['reference']} at the highest rate (adverse-impact ratio {r['air']:.2f} < "
                              f"{AIR_FLAG}); review the features that drive it before use")
             if r["n"] >= MIN_GROUP and r["binomial_p"] < 0.01:
-                notes.append(f"FAIRNESS: PDs of {attr} = {r['group']} are miscalibrated (mean PD "
+                notes.append(f"FAIRNESS: PDs of {attr} = {shown(r)} are miscalibrated (mean PD "
                              f"{r['mean_pd']:.4f} vs observed {r['observed']:.4f}, binomial p = "
                              f"{r['binomial_p']:.3g})")
     return notes

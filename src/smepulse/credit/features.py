@@ -482,6 +482,11 @@ def feature_specs() -> dict[str, FeatureSpec]:
 RATIO_FEATURES = frozenset(s.name for s, ratio in _all_specs() if ratio)
 
 
+def group_specs() -> dict[str, FeatureSpec]:
+    """The protected group columns (GROUP_COLUMNS): descriptions and labels for the fairness tables."""
+    return {n: FeatureSpec(n, **e) for n, e in (_meta().get("groups") or {}).items()}
+
+
 def outcome_specs() -> dict[str, FeatureSpec]:
     """Outcome columns: never features (recorded after the decision)."""
     return {TARGET: FeatureSpec(TARGET, "1 if the loan defaulted (90+ days past due) within 12 months of the "
@@ -503,7 +508,7 @@ def with_group_columns(table: pd.DataFrame, data_dir: str | Path) -> pd.DataFram
     if not have:
         return table
     g = pd.read_parquet(firms, columns=["firm_id", *have]).drop_duplicates("firm_id").set_index("firm_id")
-    out = table.drop(columns=[TARGET]) if TARGET in table else table.copy()
-    for c in have:
-        out[c] = out["firm_id"].map(g[c])
-    return pd.concat([out, table[TARGET]], axis=1) if TARGET in table else out
+    out = table.drop(columns=[TARGET]) if TARGET in table else table
+    groups = pd.DataFrame({c: out["firm_id"].map(g[c]) for c in have}, index=out.index)
+    # one concat: inserting columns one by one into the 100+ column table fragments it (pandas warns)
+    return pd.concat([out, groups, *([table[TARGET]] if TARGET in table else [])], axis=1)

@@ -83,7 +83,8 @@ def _rows(df: pd.DataFrame, key: str) -> list[dict]:
 def reliability(y, p, bins: int = 10, alpha: float = CALIBRATION_ALPHA) -> dict:
     """Predicted vs observed by decile of PD and by grade, each row with a two-sided exact binomial
     test (observed bads vs n * mean PD); Hosmer-Lemeshow over the deciles (chi-square, bins - 2 df);
-    a binomial test of the whole sample; `passed` = no test below `alpha` (HL and overall)."""
+    a binomial test of the whole sample; the expected calibration error (ECE, decile-weighted mean
+    |mean PD - observed|); `passed` = no test below `alpha` (HL and overall)."""
     y, p = np.asarray(y, float), np.asarray(p, float)
     df = pd.DataFrame({"y": y, "p": p})
     df["decile"] = pd.qcut(df["p"].rank(method="first"), min(bins, len(df)), labels=False) + 1
@@ -97,7 +98,10 @@ def reliability(y, p, bins: int = 10, alpha: float = CALIBRATION_ALPHA) -> dict:
     dof = max(1, len(dec) - 2)
     hl_p = float(stats.chi2.sf(hl, dof))
     overall = _binom_p(int(y.sum()), len(y), float(p.mean()))
-    return {"deciles": dec, "grades": _rows(df, "grade"), "hosmer_lemeshow": hl, "hl_dof": dof, "hl_p": hl_p,
+    # expected calibration error: the rows' mean gap |mean PD - observed| over the deciles
+    ece = float(sum(r["n"] * abs(r["mean_pd"] - r["observed"]) for r in dec) / len(y))
+    return {"deciles": dec, "grades": _rows(df, "grade"), "hosmer_lemeshow": hl, "ece": ece, "hl_dof": dof,
+            "hl_p": hl_p,
             "binomial_p": overall, "n": int(len(y)), "bads": int(y.sum()), "mean_pd": float(p.mean()),
             "observed": float(y.mean()), "alpha": alpha, "passed": bool(hl_p >= alpha and overall >= alpha)}
 

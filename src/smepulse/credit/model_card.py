@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import getpass
 
+from smepulse.credit.fairness import attribute_shown, shown
+
 WORDS = {
     "title": ("Model card", "模型卡"),
     "use": ("Intended use", "预期用途"),
@@ -36,8 +38,10 @@ WORDS = {
     "binom": ("mean PD vs observed (exact binomial p)", "平均 PD 与实际违约率（精确二项检验 p 值）"),
     "passed": ("passed", "通过"), "failed": ("FAILED: recalibrate before use", "未通过：使用前需重新校准"),
     "fair": ("Fairness", "公平性"), "cutoff": ("approval at PD at or below", "审批阈值：PD 不高于"),
-    "group": ("group", "组别"), "approval": ("approval rate", "通过率"), "air": ("adverse-impact ratio", "不利影响比"),
-    "mean_pd": ("mean PD", "平均 PD"), "observed": ("observed bad rate", "实际违约率"),
+    "group": ("group", "组别"), "attribute": ("attribute", "属性"), "approval": ("approval rate", "通过率"),
+    "air": ("adverse-impact ratio", "不利影响比"),
+    "mean_pd": ("mean PD", "平均 PD"), "bad_rate": ("bad rate", "违约率"),
+    "observed": ("observed bad rate", "实际违约率"),
     "no_fair": ("No protected attribute in the data: fairness not checked.", "数据中没有受保护属性：未做公平性检验。"),
     "limits": ("Limitations and warnings", "局限与警告"),
     "lim_sample": ("Trained on {n} labelled rows with {b} defaults: figures carry sampling error.",
@@ -102,7 +106,7 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
         lines += [f"- {w('card')}: " + w("card_text").format(k=k, m=len(sel))]
     lines += ["", f"## {w('perf')}", "",
               f"{w('split')}: {w('oot') if sp.get('kind') == 'out-of-time' else w('random')}", "",
-              "| AUC | Gini | KS | Brier | bad rate | mean PD | PSI |", "|---|---|---|---|---|---|---|",
+              f"| AUC | Gini | KS | Brier | {w('bad_rate')} | {w('mean_pd')} | PSI |", "|---|---|---|---|---|---|---|",
               "| " + " | ".join(_f(met.get(k)) for k in ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd",
                                                          "psi_score")) + " |", ""]
     cal, rel = met.get("calibration", {}), met.get("reliability") or {}
@@ -115,12 +119,13 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     lines += ["", f"## {w('fair')}", ""]
     if fair:
         lines += [f"{w('cutoff')} {fair['cutoff']:.4f}", "",
-                  f"| attribute | {w('group')} | n | {w('approval')} | {w('air')} | {w('mean_pd')} | "
+                  f"| {w('attribute')} | {w('group')} | n | {w('approval')} | {w('air')} | {w('mean_pd')} | "
                   f"{w('observed')} | AUC |", "|---|---|---|---|---|---|---|---|"]
         for attr, t in fair["attributes"].items():
             for r in t["groups"]:
                 air = _f(r["air"], ".2f") + (" (< 0.8)" if r["flag"] else "")
-                lines.append(f"| {attr} | {r['group']} | {r['n']} | {r['approval_rate']:.1%} | {air} | "
+                lines.append(f"| {attribute_shown(attr, t, lang)} | {shown(r, lang)} | {r['n']} | "
+                             f"{r['approval_rate']:.1%} | {air} | "
                              f"{r['mean_pd']:.4f} | {r['observed']:.4f} | {_f(r['auc'], '.3f')} |")
     else:
         lines += [w("no_fair")]

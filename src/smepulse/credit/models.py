@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
+from smepulse.credit import contract
 from smepulse.credit.data import SEED
 
 
@@ -19,7 +20,10 @@ def _is_cat(s: pd.Series) -> bool:
 
 
 class LightGBMPD(ClassifierMixin, BaseEstimator):
-    """Gradient-boosted trees; `monotone` maps feature -> +1/-1 (from FeatureSpec.monotone)."""
+    """Gradient-boosted trees; `monotone` maps feature -> +1/-1 (from FeatureSpec.monotone).
+
+    Learned: `booster_`, `best_iteration_`, `monotone_constraints_`, `classes_` (the second is the bad
+    class), `n_features_in_`, `feature_names_in_` (x0, x1, ... for arrays). Input: credit/contract.py."""
 
     def __init__(self, monotone: dict | None = None, n_estimators: int = 400, learning_rate: float = 0.05,
                  num_leaves: int = 31, min_child_samples: int = 40, subsample: float = 0.8,
@@ -45,10 +49,11 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
                 "verbosity": -1, "cat_smooth": 20, "min_data_per_group": 30, "cat_l2": 10,
                 "deterministic": True, "force_row_wise": True}
 
+    def __sklearn_tags__(self):
+        return contract.binary_tags(super().__sklearn_tags__())
+
     def fit(self, X: pd.DataFrame, y, sample_weight=None, eval_set: tuple | None = None):
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
-        self.classes_ = np.array([0, 1])
+        X, y, sample_weight = contract.fit_input(self, X, y, sample_weight)
         mono = self.monotone or {}
         # LightGBM refuses monotone constraints on categorical splits; they stay unconstrained.
         self.monotone_constraints_ = [0 if _is_cat(X[c]) else int(np.sign(mono.get(c, 0))) for c in X.columns]
@@ -91,16 +96,16 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
         return n_best, oof, float(curve[n_best - 1])
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = self.booster_.predict(X[list(self.feature_names_in_)], num_iteration=self.best_iteration_)
-        return np.column_stack([1 - p, p])
+        X = contract.predict_input(self, X)
+        return contract.proba_columns(self.booster_.predict(X, num_iteration=self.best_iteration_))
 
     def predict(self, X) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        return contract.labels(self, self.predict_proba(X)[:, 1])
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Native TreeSHAP (pred_contrib): log-odds contribution of each feature, bias dropped."""
-        c = self.booster_.predict(X[list(self.feature_names_in_)], num_iteration=self.best_iteration_,
-                                  pred_contrib=True)
+        X = contract.predict_input(self, X)
+        c = self.booster_.predict(X, num_iteration=self.best_iteration_, pred_contrib=True)
         return pd.DataFrame(c[:, :-1], columns=self.feature_names_in_, index=X.index)
 
     # ------------------------------------------------------------ as data (no pickle)
@@ -131,7 +136,13 @@ class LightGBMPD(ClassifierMixin, BaseEstimator):
 
 class LogisticPD(ClassifierMixin, BaseEstimator):
     """Logistic regression on a simple design: numbers (median-imputed, + missing flag when needed,
-    standardised) and one-hot categories (most frequent level as reference). C=None = unpenalised."""
+    standardised) and one-hot categories (most frequent level as reference). C=None = unpenalised.
+
+    Learned: `lr_`, `n_iter_`, `classes_`, `n_features_in_`, `feature_names_in_` and the design's
+    levels, medians, means and scales (weighted by `sample_weight`). Input: credit/contract.py."""
+
+    def __sklearn_tags__(self):
+        return contract.binary_tags(super().__sklearn_tags__())
 
     def __init__(self, C: float | None = 1.0, max_iter: int = 2000):
         self.C = C
@@ -155,29 +166,32 @@ class LogisticPD(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(cols, index=X.index)
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
-        self.classes_ = np.array([0, 1])
+        X, y, sample_weight = contract.fit_input(self, X, y, sample_weight)
+        w = np.ones(len(y)) if sample_weight is None else sample_weight
         self.levels_, self.medians_, self.means_, self.scales_, self.flagged_ = {}, {}, {}, {}, set()
         for c in X.columns:
             s = X[c]
             if _is_cat(s):
-                vc = s.value_counts()
+                vc = pd.Series(w, index=X.index).groupby(s, observed=True).sum().sort_values(ascending=False,
+                                                                                         kind="stable")
                 self.levels_[c] = [lv for lv in vc.index[1:] if vc[lv] > 0]  # drop the reference level
             else:
                 v = s.astype(float)
-                self.medians_[c] = float(v.median()) if v.notna().any() else 0.0
+                seen = v.notna().to_numpy() & (w > 0)
+                self.medians_[c] = float(np.quantile(v[seen], 0.5, weights=w[seen], method="inverted_cdf")) \
+                    if seen.any() else 0.0
                 if v.isna().any():
                     self.flagged_.add(c)
-                filled = v.fillna(self.medians_[c])
-                self.means_[c] = float(filled.mean())
-                self.scales_[c] = float(filled.std()) or 1.0
+                filled = v.fillna(self.medians_[c]).to_numpy()
+                self.means_[c] = float(np.average(filled, weights=w))
+                dof = w.sum() - 1 if w.sum() > 1 else w.sum()  # as pandas' std (ddof=1) of repeated rows
+                self.scales_[c] = float(np.sqrt(np.sum(w * (filled - self.means_[c]) ** 2) / dof)) or 1.0
         D = self._design(X)
         self.columns_ = list(D.columns)
         kw = {"C": np.inf if self.C is None else self.C}
-        self.lr_ = LogisticRegression(max_iter=self.max_iter, **kw).fit(D, np.asarray(y, int),
-                                                                       sample_weight=sample_weight)
-        self.design_means_ = D.mean().to_numpy()
+        self.lr_ = LogisticRegression(max_iter=self.max_iter, **kw).fit(D, y, sample_weight=sample_weight)
+        self.n_iter_ = self.lr_.n_iter_
+        self.design_means_ = np.average(D.to_numpy(), axis=0, weights=w)
         return self
 
     @property
@@ -198,14 +212,15 @@ class LogisticPD(ClassifierMixin, BaseEstimator):
         return {"intercept": float(intercept), **out}
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.lr_.predict_proba(self._design(X))
+        D = self._design(contract.predict_input(self, X))
+        return self.lr_.predict_proba(D)
 
     def predict(self, X) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        return contract.labels(self, self.predict_proba(X)[:, 1])
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """coef * (x - mean) summed over each feature's design columns: exact for a linear model."""
-        D = self._design(X).to_numpy() - self.design_means_
+        D = self._design(contract.predict_input(self, X)).to_numpy() - self.design_means_
         parts = D * self.lr_.coef_[0]
         out = {}
         for c in self.feature_names_in_:

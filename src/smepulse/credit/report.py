@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E402
 
 from smepulse.credit.artefact import library_versions  # noqa: E402
+from smepulse.credit.fairness import attribute_shown, shown  # noqa: E402
 from smepulse.credit.model_card import model_card  # noqa: E402
 from smepulse.credit.train import CreditModel  # noqa: E402
 from smepulse.errors import CreditError  # noqa: E402
@@ -76,7 +77,25 @@ LABELS = {  # key: (en, zh)
                  "不利影响比 = 该组通过率 / 通过率最高组的通过率；低于 0.8 标红（五分之四规则）"),
     "attribute": ("attribute", "属性"), "group": ("group", "组别"), "approval": ("approval rate", "通过率"),
     "air": ("adverse-impact ratio", "不利影响比"), "observed": ("observed bad rate", "实际违约率"),
-    "card": ("Model card", "模型卡"),
+    "card": ("Model card", "模型卡"), "warnings": ("Warnings", "警告（原文为英文）"),
+    "out-of-time": ("out of time", "跨时间（按时间划分）"), "random-stratified": ("random, stratified", "随机分层"),
+    "train_until": ("trained on rows until", "训练样本截至"), "test_from": ("tested on rows from", "测试样本始于"),
+    "n_train": ("training rows", "训练样本"), "n_test": ("test rows", "测试样本"),
+    "cv_brier": ("cross-validated Brier", "交叉验证 Brier"), "df": ("df", "自由度"),
+    "whole": ("whole sample", "全样本"), "binom": ("exact binomial", "精确二项检验"),
+    "floor": ("PD floor", "PD 下限"), "ceiling": ("ceiling", "上限"), "horizon": ("horizon", "期限"),
+    "not_stated": ("not stated", "未注明"), "months": ("months", "个月"),
+    "cal_fails": ("Calibration fails on the test rows: recalibrate before using these PDs",
+                  "测试样本上校准未通过：使用这些 PD 前需重新校准"),
+    "cal_fails_why": ("a test below", "有检验的 p 值低于"), "bads": ("bads", "违约数"),
+    "expected": ("expected", "预期违约数"), "decile": ("decile", "十分位"), "grade": ("grade", "等级"),
+    "lift_col": ("lift", "提升度"), "capture": ("cumulative capture", "累计捕获率"),
+    "feature": ("feature", "特征"), "psi_col": ("PSI train vs test", "PSI（训练 vs 测试）"),
+    "type": ("type", "类型"), "description": ("description", "说明"), "monotone": ("monotone", "单调方向"),
+    "numeric": ("numeric", "数值"), "categorical": ("categorical", "类别"),
+    "scaling": ("Score = {points} at odds {odds}:1, +{pdo} points per doubling of the odds (PDO).",
+                "评分 = 好坏比 {odds}:1 时为 {points} 分，好坏比每翻一倍加 {pdo} 分（PDO）。"),
+    "variable": ("variable", "变量"), "bin": ("bin", "分箱"), "points": ("points", "分值"),
 }
 
 
@@ -92,7 +111,7 @@ def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
                       met, lang)
     html = env.get_template("credit_report.html").render(
         m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows, lang=lang, L=labels, card=card,
-        scorecard=met.get("scorecard_table"))
+        scorecard=met.get("scorecard_table"), shown=shown, attribute_shown=attribute_shown)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

@@ -13,6 +13,7 @@ from optbinning import OptimalBinning
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
+from smepulse.credit import contract
 from smepulse.errors import CreditError
 
 
@@ -49,8 +50,10 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     a characteristic whose coefficient comes out with the wrong sign (riskier bins scoring more
     points) is removed and the card refitted. `selection_` records every characteristic's IV and fate.
 
-    Learned: `bins_` (per characteristic: kind, splits or groups, woe per bin, woe of missing),
-    `coef_` (per characteristic) and `intercept_`, all plain data. Missing values take the WOE of the
+    Learned: `characteristics_` (the selected columns, all it reads), `bins_` (per characteristic:
+    kind, splits or groups, woe per bin, woe of missing), `coef_` (per characteristic) and
+    `intercept_`, all plain data; `classes_`, `n_features_in_` and `feature_names_in_` describe the
+    input seen in fit (credit/contract.py). Missing values take the WOE of the
     training rows' missing bin; a category not seen in training takes WOE 0 (neutral).
     `recalibrate(a, b)` folds a Platt map into the card, so points and PD stay one mapping."""
 
@@ -67,6 +70,9 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         self.max_features = max_features
         self.max_corr = max_corr
         self.selection = selection
+
+    def __sklearn_tags__(self):
+        return contract.binary_tags(super().__sklearn_tags__())
 
     @staticmethod
     def _frame(X: pd.DataFrame) -> pd.DataFrame:
@@ -130,12 +136,9 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         return chosen
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
-        X = pd.DataFrame(X)
-        X.columns = [str(c) for c in X.columns]
-        y = np.asarray(y, int)
         if self.selection not in ("stepwise", "iv"):
             raise CreditError(f"scorecard selection must be stepwise or iv, not {self.selection!r}")
-        self.classes_ = np.array([0, 1])
+        X, y, sample_weight = contract.fit_input(self, X, y, sample_weight)
         fate: dict[str, dict] = {}
         usable = []
         for c in X.columns:
@@ -182,8 +185,7 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
             chosen.remove(worst)
         for c in chosen:
             fate[c]["status"] = "selected"
-        self.feature_names_in_ = np.asarray(chosen, dtype=object)
-        self.n_features_in_ = len(chosen)
+        self.characteristics_ = list(chosen)
         self.bins_ = {c: bins[c] for c in chosen}
         self.selection_ = fate
         self.coef_ = dict(zip(chosen, lr.coef_[0].tolist(), strict=True))
@@ -203,7 +205,7 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     def woe(self, X: pd.DataFrame, columns=None) -> pd.DataFrame:
         """Each characteristic replaced by the WOE of its bin."""
         out = {}
-        for c in self.feature_names_in_ if columns is None else columns:
+        for c in self.characteristics_ if columns is None else columns:
             b, s = self.bins_[c], X[c]
             w = np.full(len(s), b["woe_missing"], float)
             if b["kind"] == "numeric":
@@ -220,15 +222,20 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds of default."""
-        W = self.woe(X).to_numpy(float)
-        return self.intercept_ + W @ np.array([self.coef_[c] for c in self.feature_names_in_])
+        W = self.woe(self._read(X)).to_numpy(float)
+        return self.intercept_ + W @ np.array([self.coef_[c] for c in self.characteristics_])
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
+        return contract.proba_columns(1.0 / (1.0 + np.exp(-self.decision_function(X))))
 
     def predict(self, X) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        # the sign of the log-odds, not PD > 0.5: the same cut in exact arithmetic, and exact in floats
+        d = self.decision_function(X)
+        return self.classes_[(d > 0).astype(int)]
+
+    def _read(self, X) -> pd.DataFrame:
+        """Arrays as in fit; frames need only the selected characteristics."""
+        return contract.predict_input(self, X, needed=getattr(self, "characteristics_", None))
 
     def _factor(self) -> float:
         return self.pdo / np.log(2)
@@ -236,7 +243,7 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     def _offset_share(self) -> float:
         """Base points, the intercept's share, spread evenly over the characteristics."""
         f = self._factor()
-        return (self.points - f * np.log(self.odds) - f * self.intercept_) / max(1, len(self.feature_names_in_))
+        return (self.points - f * np.log(self.odds) - f * self.intercept_) / max(1, len(self.characteristics_))
 
     def bin_points(self) -> dict[str, tuple[np.ndarray, float]]:
         """Per characteristic: (points of each bin, points of missing)."""
@@ -247,9 +254,9 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     def point_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         """Points of each row's bin per characteristic."""
         f, base = self._factor(), self._offset_share()
-        W = self.woe(X)
-        return pd.DataFrame({c: base - f * self.coef_[c] * W[c].to_numpy() for c in self.feature_names_in_},
-                            index=X.index)
+        W = self.woe(self._read(X))
+        return pd.DataFrame({c: base - f * self.coef_[c] * W[c].to_numpy() for c in self.characteristics_},
+                            index=W.index)
 
     def points_of(self, X: pd.DataFrame) -> np.ndarray:
         """Total points: higher = safer. Sum of the table's points for each row's bins."""
@@ -259,7 +266,7 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         """Points lost against the best bin of each feature: the scorecard's own reason codes."""
         pts = self.point_frame(X)
         best = {c: float(max(p.max() if len(p) else m, m)) for c, (p, m) in self.bin_points().items()}
-        return pd.DataFrame({c: best[c] - pts[c].to_numpy() for c in self.feature_names_in_}, index=X.index)
+        return pd.DataFrame({c: best[c] - pts[c].to_numpy() for c in self.characteristics_}, index=pts.index)
 
     def table(self) -> pd.DataFrame:
         """The printable score table: variable, bin, count, WOE, points (missing bin last)."""
@@ -275,11 +282,12 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
     def importance(self) -> dict:
         spread = {c: float(p.max() - p.min()) if len(p) > 1 else 0.0 for c, (p, _) in self.bin_points().items()}
         total = sum(spread.values()) or 1.0
-        return {c: spread[c] / total for c in self.feature_names_in_}
+        return {c: spread[c] / total for c in self.characteristics_}
 
     # ------------------------------------------------------------ as data (no pickle)
     def to_state(self) -> dict:
         return {"params": self.get_params(), "feature_names_in": list(self.feature_names_in_),
+                "characteristics": list(self.characteristics_),
                 "bins": self.bins_, "coef": self.coef_, "intercept": self.intercept_,
                 "selection": getattr(self, "selection_", {}), "platt": getattr(self, "platt_", None)}
 
@@ -288,6 +296,8 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
         est = cls(**state["params"])
         est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
         est.n_features_in_ = len(est.feature_names_in_)
+        # artefacts written before the sklearn contract stored only the selected characteristics
+        est.characteristics_ = list(state.get("characteristics", state["feature_names_in"]))
         est.classes_ = np.array([0, 1])
         est.bins_, est.coef_, est.intercept_ = state["bins"], dict(state["coef"]), float(state["intercept"])
         est.selection_, est.platt_ = dict(state.get("selection") or {}), state.get("platt")
