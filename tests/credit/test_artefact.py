@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from smepulse.cli import app
-from smepulse.credit.artefact import MANIFEST
+from smepulse.credit.artefact import MANIFEST, seal
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.train import load_model, train
 from smepulse.errors import CreditError
@@ -134,9 +134,19 @@ def test_incompatible_versions_and_broken_manifests(models, tmp_path):
     d = _copy(models[1]["logistic"][1], tmp_path / "m")
     man = json.loads((d / MANIFEST).read_text())
     man["versions"]["scikit-learn"] = "0.24.2"
-    (d / MANIFEST).write_text(json.dumps(man))
+    (d / MANIFEST).write_text(json.dumps(man))  # edited by hand: the seal no longer matches
+    with pytest.raises(CreditError, match="manifest.json was modified after training"):
+        load_model(d)
+    (d / MANIFEST).write_text(json.dumps(seal(man)))  # as a model written under scikit-learn 0.24 would be
     with pytest.raises(CreditError, match=r"trained with scikit-learn 0\.24\.2.*major\.minor"):
         load_model(d)
+    for key, value in (("pd_horizon_months", 24), ("kind", "lightgbm "), ("metrics", {})):
+        t = _copy(models[1]["logistic"][1], tmp_path / f"tamper_{key}")
+        m2 = json.loads((t / MANIFEST).read_text())
+        m2[key] = value
+        (t / MANIFEST).write_text(json.dumps(m2, indent=1))
+        with pytest.raises(CreditError, match="was modified after training"):
+            load_model(t)
     text = (_copy(models[1]["logistic"][1], tmp_path / "t") / MANIFEST).read_text()
     for i, bad in enumerate([text[: len(text) // 2], "[1, 2]", "", json.dumps({"format": "smepulse.credit.model/2"})]):
         b = _copy(models[1]["logistic"][1], tmp_path / f"b{i}")

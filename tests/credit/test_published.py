@@ -152,3 +152,9 @@ def test_german_scorecard_through_the_cli_applies_the_shipped_metadata(shared_da
     assert len(age) >= 3 and (np.diff(age) >= -1e-9).all()   # older applicants: never fewer points
     met = json.loads((out / "metrics.json").read_text())
     assert 0.74 <= met["auc"] <= 0.85                          # measured 0.786 with 12 characteristics
+    # the zh report reads the codebook: fairness groups and the card's category bins by their labels
+    r = CliRunner().invoke(app, ["credit", "report", str(out), "--out", str(tmp_path / "r.zh.html"), "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "r.zh.html").read_text(encoding="utf-8")
+    assert "<td>女，离异、分居或已婚 (A92)</td>" in html and "<td>婚姻状况与性别 (personal_status_sex)</td>" in html
+    assert "<td>无支票账户</td>" in html and "<td>缺失</td>" in html and ">A14<" not in html

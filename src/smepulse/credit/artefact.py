@@ -2,9 +2,12 @@
 
 Nothing in a model directory is executable: LightGBM's own model text, JSON for the schema,
 preprocessing, calibration, scorecard tables, reason book and metrics. `manifest.json` holds the
-sha256 of every file and the exact library versions the model was trained with. `read_artefact`
-verifies both before returning a byte of content and never unpickles anything; a directory holding a
-pickle (or any file the manifest does not list that could execute) is refused.
+sha256 of every file and the exact library versions the model was trained with, and
+`manifest_sha256`, the sha256 of the manifest's own content, so an edited manifest (a changed
+horizon, metric or version) is caught like an edited file. `read_artefact` verifies all of it before
+returning a byte of content and never unpickles anything; a directory holding a pickle (or any file
+the manifest does not list that could execute) is refused. The hashes catch changes, not forgery:
+whoever can write the directory can recompute them (sign the directory where that matters).
 """
 from __future__ import annotations
 
@@ -56,6 +59,22 @@ def dumps(obj) -> bytes:
     return json.dumps(obj, indent=1, default=to_jsonable, allow_nan=True).encode("utf-8")
 
 
+SEAL = "manifest_sha256"
+
+
+def manifest_digest(man: dict) -> str:
+    """sha256 of the manifest without its own seal, as canonical JSON (sorted keys, no spaces)."""
+    body = {k: v for k, v in man.items() if k != SEAL}
+    return sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=to_jsonable,
+                             allow_nan=True).encode("utf-8"))
+
+
+def seal(man: dict) -> dict:
+    """The manifest as JSON will hold it, with its seal."""
+    plain = json.loads(dumps({k: v for k, v in man.items() if k != SEAL}))
+    return {**plain, SEAL: manifest_digest(plain)}
+
+
 def _major_minor(v: str) -> tuple[str, ...]:
     return tuple(str(v).split(".")[:2])
 
@@ -81,7 +100,7 @@ def write_artefact(directory: str | Path, files: dict[str, bytes], manifest: dic
     man = {**manifest, "format": FORMAT, "versions": library_versions(),
            "files": {name: sha256(data) for name, data in files.items()}}
     tmp = d / f".{MANIFEST}.tmp"
-    tmp.write_bytes(dumps(man))
+    tmp.write_bytes(dumps(seal(man)))
     os.replace(tmp, d / MANIFEST)
     return d
 
@@ -102,6 +121,9 @@ def read_manifest(directory: str | Path) -> dict:
                           "by older versions are never loaded); retrain the model")
     if not isinstance(man.get("files"), dict) or not isinstance(man.get("versions"), dict):
         raise CreditError(f"{path} has no 'files' or 'versions'; the manifest is damaged, retrain or restore it")
+    if man.get(SEAL) != manifest_digest(man):
+        raise CreditError(f"{path} was modified after training (its {SEAL} does not match its content); "
+                          "refusing to load, restore the model or retrain it")
     return man
 
 

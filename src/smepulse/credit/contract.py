@@ -31,11 +31,11 @@ def _check_frame(X: pd.DataFrame, name: str) -> pd.DataFrame:
     if X.shape[1] < 1:
         raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required "
                          f"by {name}.")
-    X = X.rename(columns=str)
+    if not all(isinstance(c, str) for c in X.columns):  # rename copies the frame: only when needed
+        X = X.rename(columns=str)
     for c in X.columns:
         s = X[c]
-        if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype) \
-                and np.isinf(s.to_numpy(float)).any():
+        if s.dtype.kind == "f" and np.isinf(s.to_numpy()).any():  # only floats hold inf
             raise ValueError(f"Input X contains infinity in column {c!r}.")
     return X
 

@@ -25,7 +25,8 @@ WORDS = {
     "hash": ("data hash", "数据哈希"), "window": ("window", "时间窗口"),
     "train_until": ("trained on rows until", "训练数据截至"), "test_from": ("tested on rows from", "测试数据起始"),
     "censored": ("censored rows dropped (no outcome yet)", "剔除的未到期（无结果）行数"),
-    "target": ("Target and horizon", "目标与期限"), "horizon": ("PD horizon", "PD 期限"),
+    "target": ("Target and horizon", "目标与期限"),
+    "target_def": ("", "1 = 违约（坏客户），0 = 未违约"), "horizon": ("PD horizon", "PD 期限"),
     "months": ("months", "个月"), "not_stated": ("not stated in the data", "数据未注明"),
     "features": ("Features", "特征"), "n_features": ("features used", "使用的特征数"),
     "top": ("most important", "最重要的特征"), "excluded": ("excluded by the user", "用户排除的列"),
@@ -84,7 +85,8 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     if met.get("n_censored"):
         lines += [f"- {w('censored')}: {met['n_censored']}"]
     h = manifest.get("pd_horizon_months")
-    lines += ["", f"## {w('target')}", "", f"- `{manifest.get('target')}`: {manifest.get('target_definition')}",
+    lines += ["", f"## {w('target')}", "", f"- `{manifest.get('target')}`: "
+              + ((manifest.get("target_definition") or "-") if lang == "en" else w("target_def")),
               f"- {w('horizon')}: " + (f"{h} {w('months')}" if h else w("not_stated")), "",
               f"## {w('features')}", ""]
     feats = manifest.get("features", [])

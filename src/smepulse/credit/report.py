@@ -99,6 +99,16 @@ LABELS = {  # key: (en, zh)
 }
 
 
+def bin_label(spec, text: str, lang: str) -> str:
+    """A scorecard bin as people read it: category codes by their metadata labels, "Missing" translated."""
+    if text == "Missing":
+        return "Missing" if lang == "en" else "缺失"
+    labels = (spec.labels_zh if lang == "zh" else spec.labels_en) if spec else {}
+    if not labels:
+        return text
+    return ", ".join(str(labels.get(v, v)) for v in text.split(", "))
+
+
 def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
     """The HTML report in English (`lang="en"`) or Chinese (`"zh"`), the model card at the end."""
     if lang not in ("en", "zh"):
@@ -111,7 +121,8 @@ def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
                       met, lang)
     html = env.get_template("credit_report.html").render(
         m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows, lang=lang, L=labels, card=card,
-        scorecard=met.get("scorecard_table"), shown=shown, attribute_shown=attribute_shown)
+        scorecard=met.get("scorecard_table"), shown=shown, attribute_shown=attribute_shown,
+        bin_label=lambda var, b: bin_label(model.specs.get(var), b, lang))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

@@ -191,6 +191,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         raise CreditError(f"model must be one of {', '.join(KINDS)}, not {model!r}")
     if class_weight not in CLASS_WEIGHTS:
         raise CreditError(f"class weight must be one of {', '.join(CLASS_WEIGHTS)}, not {class_weight!r}")
+    if model == "scorecard" and (scorecard or {}).get("selection", "stepwise") not in ("stepwise", "iv"):
+        raise CreditError(f"scorecard selection must be stepwise or iv, not {scorecard['selection']!r}")
     notes: list[str] = []
     if model != "lightgbm" and (tune_trials or tune_minutes or class_weight != "none"):
         notes.append(f"--tune, --tune-minutes and --class-weight apply to the lightgbm champion only; "
