@@ -147,6 +147,10 @@ def test_incompatible_versions_and_broken_manifests(models, tmp_path):
         (t / MANIFEST).write_text(json.dumps(m2, indent=1))
         with pytest.raises(CreditError, match="was modified after training"):
             load_model(t)
+    del m2["manifest_sha256"]
+    (t / MANIFEST).write_text(json.dumps(m2, indent=1))
+    with pytest.raises(CreditError, match="has no manifest_sha256"):
+        load_model(t)
     text = (_copy(models[1]["logistic"][1], tmp_path / "t") / MANIFEST).read_text()
     for i, bad in enumerate([text[: len(text) // 2], "[1, 2]", "", json.dumps({"format": "smepulse.credit.model/2"})]):
         b = _copy(models[1]["logistic"][1], tmp_path / f"b{i}")

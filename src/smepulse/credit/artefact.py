@@ -121,6 +121,9 @@ def read_manifest(directory: str | Path) -> dict:
                           "by older versions are never loaded); retrain the model")
     if not isinstance(man.get("files"), dict) or not isinstance(man.get("versions"), dict):
         raise CreditError(f"{path} has no 'files' or 'versions'; the manifest is damaged, retrain or restore it")
+    if SEAL not in man:
+        raise CreditError(f"{path} has no {SEAL}: written before smepulse sealed its manifests, or the seal "
+                          "was removed; retrain the model")
     if man.get(SEAL) != manifest_digest(man):
         raise CreditError(f"{path} was modified after training (its {SEAL} does not match its content); "
                           "refusing to load, restore the model or retrain it")
