@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from smepulse.credit.calibration import MIN_ISOTONIC_EVENTS, PD_FLOOR, Calibrator
-from smepulse.credit.metrics import grade_of, reliability
+from smepulse.credit.data import split_rows
+from smepulse.credit.metrics import auc_interval, grade_of, reliability
 from smepulse.credit.train import pd_horizon, train
 
 raw_scores = arrays(float, st.integers(1, 60), elements=st.floats(0, 1, allow_nan=False))
@@ -85,3 +86,26 @@ def test_train_reports_reliability_and_horizon():
     df2.loc[late, "default_12m"] = (rng.random(late.sum()) < 0.6).astype(float)
     m2 = train(df2, "default_12m", time_column="applied", model="logistic")
     assert any(w.startswith("CALIBRATION FAILS out of time") for w in m2.metrics["warnings"])
+
+
+def test_auc_interval_by_hand():
+    # Hanley & McNeil (1982) eq. 2 with A = 0.8, 50 bads, 50 goods: Q1 = 0.8 / 1.2, Q2 = 1.28 / 1.8,
+    # var = (0.16 + 49 (Q1 - 0.64) + 49 (Q2 - 0.64)) / 2500 = 0.0019804, SE = 0.04450
+    se, lo, hi = auc_interval(0.8, 50, 50)
+    assert se == pytest.approx(0.04450, abs=5e-5)
+    assert (lo, hi) == pytest.approx((0.8 - 1.959964 * se, 0.8 + 1.959964 * se))
+    assert auc_interval(0.99, 4, 200)[2] == 1.0  # clipped to [0, 1]
+    assert auc_interval(0.8, 4, 200)[0] > 2 * auc_interval(0.8, 100, 200)[0]  # few bads: wide
+
+
+def test_thin_test_sample_is_said_out_loud():
+    rng = np.random.default_rng(9)
+    n = 700
+    df = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    df["bad"] = (rng.random(n) < 1 / (1 + np.exp(-(-3.0 + 0.8 * df.x)))).astype(int)
+    m = train(df, "bad", model="logistic", allow_leaky=("x",))  # x is a strong predictor, not a leak
+    b = m.metrics["n_bads"]
+    assert b == int(df["bad"].iloc[split_rows(df["bad"], None).test].sum()) and b < 20
+    lo, hi = m.metrics["auc_ci95"]
+    assert lo < m.metrics["auc"] < hi
+    assert any(w.startswith(f"the test rows hold only {b} defaults") for w in m.metrics["warnings"])

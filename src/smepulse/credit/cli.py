@@ -153,6 +153,9 @@ def train(
     t.add_row(*(f"{met[k]:.4f}" for k in ("auc", "gini", "ks", "brier", "psi_score")),
               str(met["n_train"]), str(met["n_test"]), cal_name)
     console.print(t)
+    lo, hi = met["auc_ci95"]
+    console.print(f"AUC 95% interval {lo:.3f}-{hi:.3f} (Hanley-McNeil) on {met['n_bads']} defaults among "
+                  f"{met['n_test']} test rows", highlight=False)
     sel = met.get("scorecard_selection")
     if sel:
         chosen = [c for c, f in sel.items() if f["status"] == "selected"]

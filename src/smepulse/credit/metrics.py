@@ -13,10 +13,22 @@ def ks_statistic(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.max(tpr - fpr))
 
 
+def auc_interval(auc: float, n_bad: int, n_good: int, z: float = 1.959964) -> tuple[float, float, float]:
+    """(standard error, lower, upper) of an AUC by Hanley & McNeil (1982, Radiology 143:29-36, eq. 2),
+    the 95% interval clipped to [0, 1]: wide when the sample holds few bads."""
+    q1, q2 = auc / (2 - auc), 2 * auc ** 2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_bad - 1) * (q1 - auc ** 2) + (n_good - 1) * (q2 - auc ** 2)) / (n_bad * n_good)
+    se = float(np.sqrt(max(var, 0.0)))
+    return se, max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
 def summary(y, p) -> dict:
     y, p = np.asarray(y, float), np.asarray(p, float)
     auc = float(roc_auc_score(y, p))
-    return {"auc": auc, "gini": 2 * auc - 1, "ks": ks_statistic(y, p),
+    bads = int(y.sum())
+    se, lo, hi = auc_interval(auc, bads, len(y) - bads)
+    return {"auc": auc, "auc_se": se, "auc_ci95": [lo, hi], "n_bads": bads, "gini": 2 * auc - 1,
+            "ks": ks_statistic(y, p),
             "brier": float(brier_score_loss(y, p)), "bad_rate": float(y.mean()),
             "mean_pd": float(p.mean())}
 

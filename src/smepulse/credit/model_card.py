@@ -10,6 +10,7 @@ Every figure comes from the model's own manifest and validation metrics; nothing
 from __future__ import annotations
 
 import getpass
+import re
 
 from smepulse.credit.fairness import attribute_shown, shown
 
@@ -26,7 +27,10 @@ WORDS = {
     "train_until": ("trained on rows until", "训练数据截至"), "test_from": ("tested on rows from", "测试数据起始"),
     "censored": ("censored rows dropped (no outcome yet)", "剔除的未到期（无结果）行数"),
     "target": ("Target and horizon", "目标与期限"),
-    "target_def": ("", "1 = 违约（坏客户），0 = 未违约"), "horizon": ("PD horizon", "PD 期限"),
+    "target_def": ("", "1 = 违约（坏客户），0 = 未违约"),
+    "auc_ci": ("AUC 95% interval {lo:.3f}-{hi:.3f} (Hanley-McNeil) on {b} defaults among {n} test rows.",
+               "AUC 的 95% 区间为 {lo:.3f}-{hi:.3f}（Hanley-McNeil），测试样本 {n} 条中违约 {b} 条。"),
+    "horizon": ("PD horizon", "PD 期限"),
     "months": ("months", "个月"), "not_stated": ("not stated in the data", "数据未注明"),
     "features": ("Features", "特征"), "n_features": ("features used", "使用的特征数"),
     "top": ("most important", "最重要的特征"), "excluded": ("excluded by the user", "用户排除的列"),
@@ -69,6 +73,12 @@ def _f(v, spec: str = ".4f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def _day(v) -> str:
+    """A split boundary: the date alone when the time is midnight (2023-09-24, not 2023-09-24T00:00:00.000000)."""
+    text = str(v)
+    return text[:10] if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ]00:00:00(\.0+)?)?", text) else text
+
+
 def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     """The card as Markdown, from the model's manifest and validation metrics."""
     w = lambda k: _w(k, lang)  # noqa: E731
@@ -80,8 +90,8 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
              f"- {w('rows')}: {manifest.get('n_rows')} (train {met.get('n_train')}, test {met.get('n_test')})",
              f"- {w('hash')}: `{manifest.get('training_data_hash')}`"]
     if sp.get("kind") == "out-of-time":
-        lines += [f"- {w('window')} ({sp.get('time_column')}): {w('train_until')} {sp.get('train_until')}; "
-                  f"{w('test_from')} {sp.get('test_from')}"]
+        lines += [f"- {w('window')} ({sp.get('time_column')}): {w('train_until')} {_day(sp.get('train_until'))}; "
+                  f"{w('test_from')} {_day(sp.get('test_from'))}"]
     if met.get("n_censored"):
         lines += [f"- {w('censored')}: {met['n_censored']}"]
     h = manifest.get("pd_horizon_months")
@@ -111,6 +121,9 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
               f"| AUC | Gini | KS | Brier | {w('bad_rate')} | {w('mean_pd')} | PSI |", "|---|---|---|---|---|---|---|",
               "| " + " | ".join(_f(met.get(k)) for k in ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd",
                                                          "psi_score")) + " |", ""]
+    if met.get("auc_ci95"):
+        lo, hi = met["auc_ci95"]
+        lines += [w("auc_ci").format(lo=lo, hi=hi, b=met.get("n_bads"), n=met.get("n_test")), ""]
     cal, rel = met.get("calibration", {}), met.get("reliability") or {}
     lines += [f"## {w('calib')}", "", f"- {w('method')}: {cal.get('method')}",
               f"- {w('floor')}: {cal.get('floor')} / {cal.get('ceiling')}"]

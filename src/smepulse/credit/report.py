@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E40
 
 from smepulse.credit.artefact import library_versions  # noqa: E402
 from smepulse.credit.fairness import attribute_shown, shown  # noqa: E402
+from smepulse.credit.model_card import WORDS as CARD_WORDS  # noqa: E402
 from smepulse.credit.model_card import model_card  # noqa: E402
 from smepulse.credit.train import CreditModel  # noqa: E402
 from smepulse.errors import CreditError  # noqa: E402
@@ -95,6 +96,7 @@ LABELS = {  # key: (en, zh)
     "numeric": ("numeric", "数值"), "categorical": ("categorical", "类别"),
     "scaling": ("Score = {points} at odds {odds}:1, +{pdo} points per doubling of the odds (PDO).",
                 "评分 = 好坏比 {odds}:1 时为 {points} 分，好坏比每翻一倍加 {pdo} 分（PDO）。"),
+    "auc_ci": CARD_WORDS["auc_ci"],  # one source of the words: the model card's
     "variable": ("variable", "变量"), "bin": ("bin", "分箱"), "points": ("points", "分值"),
 }
 

@@ -109,8 +109,8 @@ class CreditModel:
     def save(self, directory: str | Path, overwrite: bool = False) -> Path:
         """Write the model as data files pinned by manifest.json (sha256 + library versions).
         Refuses a non-empty directory unless `overwrite` (the CLI's --force)."""
-        keys = ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train", "n_test",
-                "split", "calibration", "leakage", "reject_inference", "champion", "fairness", "warnings")
+        keys = ("auc", "auc_ci95", "n_bads", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train",
+                "n_test", "split", "calibration", "leakage", "reject_inference", "champion", "fairness", "warnings")
         files = {"model.json": dumps(self.to_state()),
                  "metrics.json": dumps({k: self.metrics[k] for k in keys if k in self.metrics}),
                  "validation.json": dumps(self.metrics)}
@@ -290,6 +290,11 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         notes += F.fairness_notes(met["fairness"])
     rel = met["reliability"]
     where = "out of time" if split.kind == "out-of-time" else "on the test set"
+    if met["n_bads"] < min_events:  # the sample gate counts all rows; the test part can still be thin
+        lo, hi = met["auc_ci95"]
+        notes.append(f"the test rows hold only {met['n_bads']} defaults: AUC {met['auc']:.3f} (95% interval "
+                     f"{lo:.2f}-{hi:.2f}, Hanley-McNeil) and the calibration tests have little power; "
+                     f"validate on at least {min_events} defaults before relying on these figures")
     if not rel["passed"]:
         notes.append(f"CALIBRATION FAILS {where}: mean PD {rel['mean_pd']:.4f} vs observed bad rate "
                      f"{rel['observed']:.4f} (binomial p = {rel['binomial_p']:.3g}), Hosmer-Lemeshow "
