@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smepulse.credit.data import german_specs, load_german
+from smepulse.credit.data import TAIWAN_TARGET, german_specs, load_german, load_taiwan, shipped_specs
 from smepulse.credit.fairness import (
     fairness_notes,
     fairness_report,
@@ -91,3 +91,18 @@ def test_german_groups_read_as_the_codebook_says_in_both_languages(shared_data):
     # without metadata the code is all there is, in both languages
     bare = fairness_report(df[["personal_status_sex"]], y, p, cutoff=0.2)
     assert shown(bare["attributes"]["personal_status_sex"]["groups"][0], "zh") == "A91"
+
+
+def test_taiwan_groups_read_as_the_codebook_says(shared_data):
+    df = load_taiwan(shared_data)
+    name, specs = shipped_specs(df.columns)
+    assert name == "taiwan"
+    for c in ("SEX", "EDUCATION", "MARRIAGE"):  # every code in the file has a label in both languages
+        codes = {str(v) for v in df[c].unique()}
+        assert codes <= set(specs[c].labels_en) and codes <= set(specs[c].labels_zh), c
+    y = df[TAIWAN_TARGET].to_numpy()
+    rep = fairness_report(df[["SEX", "MARRIAGE"]], y, np.full(len(y), 0.2), cutoff=0.3, specs=specs)
+    sex = {r["group"]: shown(r, "zh") for r in rep["attributes"]["SEX"]["groups"]}
+    assert sex == {"1": "男 (1)", "2": "女 (2)"}
+    mar = {r["group"]: shown(r, "en") for r in rep["attributes"]["MARRIAGE"]["groups"]}
+    assert mar["2"] == "single (2)" and mar["0"] == "undocumented code 0 (0)"

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from smepulse.credit import cli_data
-from smepulse.credit.data import german_specs, read_table, sba_specs, shipped_specs
+from smepulse.credit.data import german_specs, read_table, sba_specs, shipped_specs, taiwan_specs
 from smepulse.credit.fairness import shown
 from smepulse.credit.features import feature_specs, group_specs
 from smepulse.credit.metadata import FeatureSpec
@@ -24,7 +24,7 @@ console = Console()
 
 def _specs(path: str | None, columns) -> tuple[str, dict]:
     """(where from, feature metadata): a JSON list of FeatureSpec fields (name, description,
-    monotone, ...), or a shipped set by name (german, sba, smepulse); by default the shipped set of
+    monotone, ...), or a shipped set by name (german, taiwan, sba, smepulse); by default the shipped set of
     a public dataset recognised by its columns, else smepulse's own alternative-data features."""
     if path is None:
         name, specs = shipped_specs(columns)
@@ -49,7 +49,7 @@ def smepulse_specs() -> dict:
     return {**feature_specs(), **group_specs()}
 
 
-SHIPPED = {"german": german_specs, "sba": sba_specs, "smepulse": smepulse_specs}
+SHIPPED = {"german": german_specs, "taiwan": taiwan_specs, "sba": sba_specs, "smepulse": smepulse_specs}
 
 
 def _write_table(df, out: Path) -> None:
@@ -72,7 +72,7 @@ def train(
                                          help="fuzzy or parcelling; rows with a missing target are the rejects."),
     bad_factor: float = typer.Option(1.0, "--bad-factor", help="Scale the inferred PD of rejects (reject inference)."),
     metadata: str = typer.Option(None, "--metadata", help="JSON list of feature specs (name, description, "
-                                 "monotone, reason_en, reason_zh) or a shipped set: german, sba, smepulse; "
+                                 "monotone, reason_en, reason_zh) or a shipped set: german, taiwan, sba, smepulse; "
                                  "default: the shipped set of a recognised public dataset, else smepulse's own."),
     n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (5-fold cross-validated "
                                      "early stopping picks the number; the champion is then refitted on all "

@@ -273,20 +273,34 @@ def read_german(path: str | Path) -> pd.DataFrame:
 
 def shipped_specs(columns) -> tuple[str, dict[str, FeatureSpec]]:
     """(name, metadata) of a public dataset smepulse ships metadata for, recognised by its columns:
-    German credit, SBA 7(a); ("", {}) for anything else."""
+    German credit, Taiwan credit card, SBA 7(a); ("", {}) for anything else."""
     cols = set(map(str, columns))
     if set(GERMAN_COLUMNS) <= cols:
         return "german", german_specs()
+    if TAIWAN_COLUMNS <= cols:
+        return "taiwan", taiwan_specs()
     if {"MIS_Status", "GrAppv", "SBA_Appv"} <= cols or {"Default", "Portion", "RealEstate"} <= cols:
         return "sba", sba_specs()
     return "", {}
 
 
 GERMAN_META = Path(__file__).with_name("german_meta.yaml")
+TAIWAN_META = Path(__file__).with_name("taiwan_meta.yaml")
+TAIWAN_COLUMNS = {"LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "PAY_0", "BILL_AMT1", "PAY_AMT1"}
+
+
+def _specs_file(path: Path) -> dict[str, FeatureSpec]:
+    rows = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: FeatureSpec(name, **row) for name, row in rows.items()}
 
 
 def german_specs() -> dict[str, FeatureSpec]:
     """Descriptions (en, zh), directions and the codebook's category labels (A11 ...) in both languages,
     from german_meta.yaml (data, not code)."""
-    rows = yaml.safe_load(GERMAN_META.read_text(encoding="utf-8"))
-    return {name: FeatureSpec(name, **row) for name, row in rows.items()}
+    return _specs_file(GERMAN_META)
+
+
+def taiwan_specs() -> dict[str, FeatureSpec]:
+    """Descriptions (en, zh) and the codebook's labels of SEX, EDUCATION and MARRIAGE in both languages,
+    from taiwan_meta.yaml; no directions imposed (the champion's measured figures use none)."""
+    return _specs_file(TAIWAN_META)
