@@ -23,6 +23,7 @@ LAYERS = [
     ["monitoring", "pipeline", "engines"],
     ["web"],
     ["cli"],
+    ["__main__"],  # `python -m smepulse`: only calls cli
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
