@@ -92,6 +92,46 @@ def test_no_horizontal_scroll_at_390_px_and_screenshots(browser, pages, lang, tm
         page.close()
 
 
+# Every text of every chart as drawn: its font size times the SVG's scale on the page, for the drawings shown.
+CHART_TEXT = """(which) => {
+  const out = [];
+  for (const svg of document.querySelectorAll(`figure.chart ${which} svg`)) {
+    const box = svg.getBoundingClientRect();
+    if (box.width === 0) continue;  // the drawing not shown at this width
+    const scale = box.width / svg.viewBox.baseVal.width;
+    for (const t of svg.querySelectorAll("text")) {
+      if (!t.textContent.trim()) continue;
+      out.push({chart: svg.closest("figure").dataset.chart, text: t.textContent,
+                px: parseFloat(getComputedStyle(t).fontSize) * scale, right: box.right});
+    }
+  }
+  return out;
+}"""
+CHARTS = {"history", "sectors", "heatmap", "sa_nsa", "shares", "counts"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_chart_text_is_at_least_11_px_on_a_phone_and_a_desktop(browser, pages, lang, tmp_path):
+    for width, height in ((390, 844), (1280, 900)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(pages[f"{lang}.html"].as_uri())
+        page.wait_for_load_state("load")
+        texts = page.evaluate(CHART_TEXT, "")
+        assert {t["chart"] for t in texts} == CHARTS, (width, {t["chart"] for t in texts})
+        assert len(texts) > 100  # axis labels, titles, legends and the heatmap's cell values
+        small = [(t["chart"], t["text"], round(t["px"], 1)) for t in texts if t["px"] < 11]
+        assert not small, (lang, width, small[:8])
+        assert max(t["right"] for t in texts) <= width
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        page.screenshot(path=str(tmp_path / f"charts_{lang}_{width}.png"), full_page=True)
+        if width == 390:
+            # the measure discriminates: the wide drawings, shown on the phone, would be 6-7 px
+            page.add_style_tag(content="figure.chart .chart-wide { display: block !important; }")
+            wide = page.evaluate(CHART_TEXT, ".chart-wide")
+            assert wide and min(t["px"] for t in wide) < 8
+        page.close()
+
+
 def test_pdf_first_page_renders(pages, tmp_path):
     if not shutil.which("pdftoppm"):
         pytest.skip("poppler-utils is not installed")

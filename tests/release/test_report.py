@@ -104,7 +104,7 @@ def test_chromium_renders_charts_and_needs_no_network(browser, release):
     page, external = _open(browser, release["files"]["en.html"])
     assert external == []
     for name in CHARTS:
-        el = page.locator(f"#chart-{name} svg")
+        el = page.locator(f"#chart-{name} .chart-wide svg")
         box = el.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 100, name
         assert non_white(el.screenshot()) > 0.03, f"chart {name} looks empty"

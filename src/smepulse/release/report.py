@@ -22,7 +22,7 @@ from smepulse.errors import InputError, StoreError
 from smepulse.index.compose import compose, quarterly
 from smepulse.index.series_io import read_series
 from smepulse.periods import QUARTER_RE, from_index, month_name, to_index
-from smepulse.release.charts import build_charts, js_bundle, specs, to_svg
+from smepulse.release.charts import PHONE, build_charts, js_bundle, specs, to_svg
 from smepulse.release.exports import write_exports
 from smepulse.release.facts import (
     Fact,
@@ -120,8 +120,10 @@ class Release:
     adjustment: str
     facts: list[Fact]
     narrative: Narrative
-    charts: dict = field(default_factory=dict)      # name -> Altair chart
+    charts: dict = field(default_factory=dict)      # name -> Altair chart (screen and paper)
     svgs: dict = field(default_factory=dict)        # name -> SVG text
+    phone_charts: dict = field(default_factory=dict)  # name -> the same chart drawn for a 390 px screen
+    phone_svgs: dict = field(default_factory=dict)
     _context: tuple | None = field(default=None, repr=False)
 
     @property
@@ -233,15 +235,20 @@ def build_release(data: ReleaseData, period: str, methodology, lang: str = "en",
     rel = Release(period, lang, methodology, data, adjustment, facts, nar)
     if charts:
         rel.charts = build_charts(df, period, methodology, lang, adjustment)
+        rel.phone_charts = build_charts(df, period, methodology, lang, adjustment, layout=PHONE)
     return rel
 
 
-def render_svgs(releases: list[Release]) -> None:
-    """Render every chart of every release to SVG with vl-convert (serially: it holds the GIL)."""
+def render_svgs(releases: list[Release], phone: bool = False) -> None:
+    """Render every chart of every release to SVG with vl-convert (serially: it holds the GIL); `phone`: the
+    phone variants too (the HTML page carries both; Markdown and PDF only the wide ones)."""
     for r in releases:
         for k, c in r.charts.items():
             if k not in r.svgs:
                 r.svgs[k] = to_svg(c)
+        for k, c in (r.phone_charts.items() if phone else ()):
+            if k not in r.phone_svgs:
+                r.phone_svgs[k] = to_svg(c)
 
 
 # ---------------------------------------------------------------------------------------------- context
@@ -267,7 +274,7 @@ def _n(x):
 
 def context(rel: Release) -> dict:
     """Everything the templates show (computed once per release and chart set)."""
-    key = tuple(sorted(rel.svgs))
+    key = (tuple(sorted(rel.svgs)), tuple(sorted(rel.phone_svgs)))
     if rel._context is not None and rel._context[0] == key:
         return rel._context[1]
     ctx = _context(rel)
@@ -388,7 +395,8 @@ def _context(rel: Release) -> dict:
         "side": ui[BALANCE_SIDE[lvl.values["side"]] if m.formula == "balance" else lvl.values["side"]]
         if lvl else "", "headline_change": ch.values if ch else None,
         "headline_se_change": _f(ch.values.get("se_change")) if ch else "–",
-        "paragraphs": rel.narrative.paragraphs, "svgs": rel.svgs, "chart_titles": chart_titles,
+        "paragraphs": rel.narrative.paragraphs, "svgs": rel.svgs, "phone_svgs": rel.phone_svgs,
+        "chart_titles": chart_titles,
         "svg_uris": {k: "data:image/svg+xml;base64," + base64.b64encode(v.encode("utf-8")).decode("ascii")
                      for k, v in rel.svgs.items()},
         "tables": tables, "matrix": matrix, "composite_labels": [label(s) for s in composites],
@@ -532,14 +540,15 @@ def env() -> Environment:
 def render_html(rel: Release, pdf: bool = False, interactive: bool = False) -> str:
     """The page. `interactive`: also inline the Vega bundle (from vl-convert, about 0.9 MB) and let vega-embed
     draw the same specs with tooltips; the static SVGs stay in place until the script replaces them."""
-    if rel.charts and len(rel.svgs) < len(rel.charts):
-        render_svgs([rel])
+    if rel.charts and (len(rel.svgs) < len(rel.charts) or (not pdf and len(rel.phone_svgs) < len(rel.phone_charts))):
+        render_svgs([rel], phone=not pdf)
     css = (Path(__file__).parent / "templates" / "release.css").read_text(encoding="utf-8")
     extra = {}
     if interactive and not pdf and rel.charts:
 
         extra = {"js_bundle": js_bundle().replace("</script", "<\\/script"),
-                 "specs_json": json.dumps(specs(rel.charts), ensure_ascii=False).replace("</", "<\\/")}
+                 "specs_json": json.dumps(specs(rel.charts), ensure_ascii=False).replace("</", "<\\/"),
+                 "phone_specs_json": json.dumps(specs(rel.phone_charts), ensure_ascii=False).replace("</", "<\\/")}
     return env().get_template("release.html.j2").render(**context(rel), css=css, pdf=pdf, interactive=bool(extra),
                                                          **extra)
 
@@ -602,7 +611,7 @@ def release_files(data: ReleaseData, period: str, methodology, out_dir: str | Pa
     facts = build_facts(data.series, period, methodology, today=today)
     t1 = time.perf_counter()
     rels = [build_release(data, period, methodology, lang, facts=facts, today=today) for lang in langs]
-    render_svgs(rels)
+    render_svgs(rels, phone="html" in formats)
     t2 = time.perf_counter()
     written: dict[str, Path] = {}
     with Outputs(out_dir) as o:  # every file in place together, or none
