@@ -11,11 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from smepulse.decision.demo_book import build_credit_book
 from smepulse.index.series_io import write_series
-from smepulse.index.summary import print_summary
 from smepulse.methodology import load_methodology
 from smepulse.periods import from_index, to_index
 from smepulse.pipeline.publish import publish
-from smepulse.release.report import load_from_store, release_files
+from smepulse.release.report import Release, load_from_store, release_files
+from smepulse.release.terminal import print_release_summary
 from smepulse.sim.survey import simulate_survey
 from smepulse.store import open_store
 from smepulse.survey.responses import from_frame
@@ -65,14 +65,17 @@ def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, s
     result = published["final"].result
     indices = write_series(result.series, out / "indices.csv")
     console.print(sample.summary())
-    print_summary(result.series, m, adjustment="sa" if seasonal else "nsa", console=console)
+    releases, english = _write_releases(store_path, latest, m, out, console)
+    print_release_summary(english, console)  # every group, the release's own numbers
     last = revisions[revisions["period"] == latest].iloc[0]
     console.print(f"Flash estimate of the headline for {latest} (responses by {flash_cutoff}): {last['flash']:.1f}; "
                   f"final ({final_date}): {last['first_release']:.1f}; revision {last['flash_revision']:+.1f}")
     console.print(f"\nOutputs in {out}/: store [bold]{store_path}[/bold] (vintages "
                   f"{published['flash'].vintage_id}, {published['final'].vintage_id}), "
                   f"indices [bold]{indices}[/bold] ({len(result.series):,} rows), responses.csv", soft_wrap=True)
-    releases = _write_releases(store_path, latest, m, out, console)
+    docs = ", ".join(str(releases[k]) for k in ("en.html", "zh.html", "en.pdf", "zh.pdf", "en.md", "zh.md"))
+    console.print(f"Release of {latest}: [bold]{docs}[/bold]; exports {releases['csv']}, {releases['xlsx']}, "
+                  f"{releases['json']}, {releases['sdmx']}", soft_wrap=True)
     with console.status("building the credit book: firms, champion model, feature snapshots"):
         credit = build_credit_book(out, store_path, seed=seed)
     console.print(f"Credit book: {credit['snapshots']:,} firm snapshots as of {credit['as_of']}, champion "
@@ -82,11 +85,10 @@ def run_demo(out: Path, n_firms: int = 600, n_months: int = 36, seed: int = 0, s
             "releases": releases}
 
 
-def _write_releases(store_path: Path, period: str, m, out: Path, console: Console) -> dict:
-    """The release of the latest month in English and Chinese (HTML, PDF, Markdown) and its exports."""
+def _write_releases(store_path: Path, period: str, m, out: Path, console: Console) -> tuple[dict, Release]:
+    """The release of the latest month in English and Chinese (HTML, PDF, Markdown) and its exports; the files
+    written and the English release (the terminal prints its tables, so they agree with it to the decimal)."""
+    rels: list[Release] = []
     with console.status("writing the English and Chinese releases"):
-        written = release_files(load_from_store(store_path, m.name), period, m, out)
-    docs = ", ".join(str(written[k]) for k in ("en.html", "zh.html", "en.pdf", "zh.pdf", "en.md", "zh.md"))
-    console.print(f"Release of {period}: [bold]{docs}[/bold]; exports {written['csv']}, {written['xlsx']}, "
-                  f"{written['json']}, {written['sdmx']}", soft_wrap=True)
-    return written
+        written = release_files(load_from_store(store_path, m.name), period, m, out, releases=rels)
+    return written, next(r for r in rels if r.lang == "en")

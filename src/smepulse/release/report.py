@@ -603,15 +603,19 @@ def write_release(rel: Release, out: str | Path, fmt: str | None = None, interac
 
 def release_files(data: ReleaseData, period: str, methodology, out_dir: str | Path, langs=LANGS,
                   formats=FORMATS, stem: str = "release", exports: bool = True, today: date | None = None,
-                  timings: dict | None = None, full_precision: bool = False) -> dict[str, Path]:
+                  timings: dict | None = None, full_precision: bool = False,
+                  releases: list | None = None) -> dict[str, Path]:
     """Every language and format of a release in `out_dir` (release_en.html, release_zh.pdf, ...), plus the
-    exports (CSV, Excel, JSON, SDMX-CSV). Facts are built once and rendered per language."""
+    exports (CSV, Excel, JSON, SDMX-CSV). Facts are built once and rendered per language. `releases`: a list
+    the Release objects are appended to (the demo prints its terminal tables from them)."""
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     facts = build_facts(data.series, period, methodology, today=today)
     t1 = time.perf_counter()
     rels = [build_release(data, period, methodology, lang, facts=facts, today=today) for lang in langs]
     render_svgs(rels, phone="html" in formats)
+    if releases is not None:
+        releases.extend(rels)
     t2 = time.perf_counter()
     written: dict[str, Path] = {}
     with Outputs(out_dir) as o:  # every file in place together, or none
