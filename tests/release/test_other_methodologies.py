@@ -91,9 +91,11 @@ def test_ec_consumer_reads_as_a_balance_survey_in_both_languages(ec):
     assert "Italy" not in _section(en, "Commentary") and "Italy" not in _section(en, "Groups at a glance")
     assert "Consumers in Germany | -16.3 (-8.7) |" in en and "德国消费者 | -16.3 (-8.7) |" in zh
     notes = _section(en, "Methodology notes")
-    assert "balance" in notes and "Expected major purchases 0.25" in notes and "diffusion" not in notes
+    assert "balance" in notes and "diffusion" not in notes
+    assert ("the mean of past financial situation, expected financial situation, expected general economic "
+            "situation and expected major purchases (ec-consumer" in notes)  # equal weights: a mean
     assert "Chinese New Year" not in notes and "bootstrap" not in notes
-    assert "0表示无变化" in zh and "各项差额" in zh
+    assert "0为正负回答相抵" in zh and "各项差额" in zh
 
 
 def test_ec_consumer_charts_and_exports(ec):

@@ -41,6 +41,8 @@ def test_neutralise_follows_owasp():
     assert neutralise(3.5) == 3.5
     assert md_escape("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert md_escape("[a](http://x) *b* | c") == r"\[a\](http://x) \*b\* \| c"
+    assert md_escape("S&P Global") == "S&P Global"  # an ampersand is escaped only where it starts an entity
+    assert md_escape("&lt;b&gt; &#60;") == r"&amp;lt;b&amp;gt; &amp;\#60;"
 
 
 @pytest.fixture(scope="module")

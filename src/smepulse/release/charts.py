@@ -22,34 +22,39 @@ MONTHS_SHOWN = 24
 
 T = {
     "en": {
-        "history": "{headline}{subs} ({neutral}\u00a0=\u00a0no\u00a0change){bands}", "subs": " and sub-indexes",
+        "history": "{headline}{subs} ({neutral}\u00a0=\u00a0{meaning}){bands}", "subs": " and sub-indexes",
         "bands": ", with {conf}% confidence bands", "balance": "Balance",
         "sectors": "{headline} by {dim}, {month}",
         "heatmap": "Components by month",
         "sa_nsa": "{headline}: seasonally adjusted vs unadjusted",
         "shares": "Response shares, {month}",
         "counts": "Respondents per month",
-        "month": "Month", "index": "Index", "series": "Series", "sector": "Sector", "question": "Question",
+        "month": "Month", "group": "group", "index": "Index", "series": "Series", "sector": "Sector", "question": "Question",
         "share": "Share of respondents (%)", "answer": "Answer", "n": "Respondents", "adjustment": "Adjustment",
         "sa": "Seasonally adjusted", "nsa": "Unadjusted", "better": "Better", "same": "Same", "worse": "Worse",
         "low": "Lower bound", "high": "Upper bound", "value": "Value",
         "nsa_mark": "† not seasonally adjusted (series too short or too sparse for X-13)",
-        "whiskers": "Bars from {neutral} (no change); whiskers: {conf}% confidence intervals",
+        "whiskers": "Bars from {neutral} ({meaning}); whiskers: {conf}% confidence intervals",
+        # what the line at the neutral value means: a diffusion index of 50, a balance of 0 (a level question's
+        # balance, "order books above normal", is not a change)
+        "meaning_diffusion": "no\u00a0change", "meaning_balance": "as many positive as negative answers",
     },
     "zh": {
-        "history": "{headline}{subs}（{neutral_zh}）{bands}", "subs": "及分类指数", "bands": "，阴影为{conf}%置信区间",
+        "history": "{headline}{subs}（{neutral}{meaning}）{bands}", "subs": "及分类指数", "bands": "，阴影为{conf}%置信区间",
         "balance": "差额",
         "sectors": "{month}各{dim}{headline}",
         "heatmap": "各项指数逐月热力图",
         "sa_nsa": "{headline}：经季节调整与未经季节调整",
         "shares": "{month}受访企业回答占比",
         "counts": "每月受访企业数",
-        "month": "月份", "index": "指数", "series": "指数", "sector": "行业", "question": "问题",
+        "month": "月份", "group": "分组", "index": "指数", "series": "指数", "sector": "行业", "question": "问题",
         "share": "受访企业占比（%）", "answer": "回答", "n": "受访企业数", "adjustment": "调整方式",
         "sa": "经季节调整", "nsa": "未经季节调整", "better": "改善", "same": "持平", "worse": "恶化",
         "low": "下限", "high": "上限", "value": "数值",
         "nsa_mark": "† 未经季节调整（序列过短或缺失过多）",
-        "whiskers": "条形自{neutral}（无变化）起；误差线为{conf}%置信区间",
+        "whiskers": "条形自{neutral}（{meaning_bar}）起；误差线为{conf}%置信区间",
+        "meaning_diffusion": "为荣枯线", "meaning_balance": "为正负回答相抵", "bar_diffusion": "荣枯线",
+        "bar_balance": "正负回答相抵",
     },
 }
 
@@ -149,10 +154,16 @@ def _time_axis(t: dict, lang: str, months: int, layout: Layout = WIDE) -> alt.Ax
                     tickCount={"interval": "month", "step": step})
 
 
-def bar_dimension(methodology) -> str | None:
-    """The classification drawn as bars: `sector` when there is one, else the first classification."""
+def bar_dimension(methodology, groups=()) -> str | None:
+    """The classification drawn as bars: `sector` when there is one, else the first classification; for a
+    preset without classifications, the first dimension of the data's groups with two values or more (the
+    countries of an EC survey: geo=DE, geo=FR, ...)."""
     dims = list(methodology.classifications)
-    return "sector" if "sector" in dims else (dims[0] if dims else None)
+    if dims:
+        return "sector" if "sector" in dims else dims[0]
+    found = pd.Series([g.partition("=")[0] for g in groups if "=" in g], dtype=object)
+    counts = found.value_counts(sort=False)
+    return next((d for d, k in counts.items() if k >= 2), None)
 
 
 def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
@@ -166,6 +177,8 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
     names = Names(methodology, lang)
     neutral = neutral_of(methodology)
     neutral_txt = f"{neutral:g}"
+    formula = "balance" if methodology.formula == "balance" else "diffusion"
+    meaning = t[f"meaning_{formula}"]
     conf = confidence_pct(methodology)
     head = methodology.headline
     head_label = names.label(head) if head else ""
@@ -202,15 +215,14 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
             y=alt.Y("value:Q", title=axis_title, scale=alt.Scale(zero=False)), color=color,
             tooltip=["period:N", "name:N", alt.Tooltip("value:Q", format=".1f")]))
         bands = "ci_low" in h and h["ci_low"].notna().any()
-        neutral_zh = "50为荣枯线" if methodology.formula == "diffusion" else "0表示无变化"
-        title = t["history"].format(headline=head_label, neutral=neutral_txt, neutral_zh=neutral_zh,
+        title = t["history"].format(headline=head_label, neutral=neutral_txt, meaning=meaning,
                                     subs=t["subs"] if len(order) > 1 else "",
                                     bands=t["bands"].format(conf=conf) if bands else "")
         charts["history"] = _config(alt.layer(*layers, rule).properties(title=lay.wrap(title)), lay,
                                     height=220 if lay.fit else 260)
 
     # 2. bars of one classification for the month (SA where the group has it, else unadjusted and marked)
-    dim = bar_dimension(methodology)
+    dim = bar_dimension(methodology, df.loc[df["period"] == period, "group"].unique())
     s = df.iloc[:0]
     if dim and head:
         s = df[(df["period"] == period) & (df["series"] == head) & df["group"].str.startswith(f"{dim}=")]
@@ -247,12 +259,16 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
             layers.append(base.transform_filter(test).mark_text(align=align, dx=dx, fontSize=lay.label).encode(
                 y=y, x=alt.X(f"{end}:Q"), text=alt.Text("value:Q", format=".1f")))
         layers.append(base.mark_rule(color="#444", strokeDash=[4, 3]).encode(x=alt.datum(neutral)))
-        c = methodology.classifications[dim]
-        dim_text = (getattr(c.text, lang) if c.text else dim).lower() if lang == "en" else \
-            (c.text.zh if c.text else dim)
+        c = methodology.classifications.get(dim)
+        if c is None:  # a preset's groups: named as groups, the code means nothing to a reader
+            dim_text = t["group"]
+        else:
+            dim_text = (getattr(c.text, lang) if c.text else dim).lower() if lang == "en" else \
+                (c.text.zh if c.text else dim)
         title = t["sectors"].format(month=month_text, headline=head_label, dim=dim_text)
-        subtitle = [t["whiskers"].format(neutral=neutral_txt, conf=conf)] if has_ci else \
-            [t["whiskers"].format(neutral=neutral_txt, conf=conf).split(";")[0].split("；")[0]]
+        whiskers = t["whiskers"].format(neutral=neutral_txt, conf=conf, meaning=meaning,
+                                        meaning_bar=t.get(f"bar_{formula}", meaning))
+        subtitle = [whiskers] if has_ci else [whiskers.split(";")[0].split("；")[0]]
         if marked:
             subtitle.append(t["nsa_mark"])
         if lay.fit:

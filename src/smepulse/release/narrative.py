@@ -210,7 +210,9 @@ class Names:
             return "SMEs" if self.m.kind == "survey" else "all respondents"
         if group in self.groups:
             return self.groups[group].en_noun
-        _, value, dim_text = self._dim_value(group)
+        dim, value, dim_text = self._dim_value(group)
+        if dim not in self.m.classifications:  # a preset's group without a label in the release config
+            return f"respondents ({dim_text}: {value.replace('_', ' ')})"
         return f"respondents with {dim_text.lower()} {value.replace('_', ' ')}"
 
     def group_zh(self, group: str) -> str:
@@ -218,7 +220,9 @@ class Names:
             return self.groups[group].zh
         if group == "all":
             return "全部受访企业"
-        _, value, dim_text = self._dim_value(group)
+        dim, value, dim_text = self._dim_value(group)
+        if dim not in self.m.classifications:
+            return f"受访者（{dim_text}：{value}）"
         return f"{dim_text}为{value}的受访企业"
 
     def group_title(self, group: str) -> str:
@@ -577,6 +581,14 @@ class Renderer:
     def breadth(self, f: Fact) -> str:
         a, b, z, n = (f.values[k] for k in ("above", "below", "at", "total"))
         lvl = self.cl.level
+        side = next((k for k, x in (("above", a), ("below", b), ("at", z)) if x == n), None)
+        if side:  # 'All 3 components were below zero', not '0 of the 3 components were above zero and 3 below'
+            if self.lang == "en":
+                return f"All {n} components were {side} {lvl}."
+            words = {"diffusion": {"above": "均位于扩张区间", "below": "均位于收缩区间", "at": "均恰处荣枯线"},
+                     "balance": {"above": "均为正", "below": "均为负", "at": "均为零"}}
+            noun = "指数" if self.m.formula == "diffusion" else "差额"
+            return f"{n}项{noun}{words.get(self.m.formula, words['diffusion'])[side]}。"
         if self.lang == "en":
             parts = [f"{a} of the {n} components {'was' if a == 1 else 'were'} above {lvl}", f"{b} below"] + \
                 ([f"{z} at {lvl}"] if z else [])

@@ -429,15 +429,24 @@ def _ui_for(m, lang: str, provisional: bool) -> dict:
     return ui
 
 
-def _weights(c, names: Names, lang: str) -> str:
+def _weights(c, names: Names, lang: str, formula: str) -> str:
+    """'the mean of order books, production expectations and stocks (sign reversed)' when the weights are equal,
+    else 'the weighted mean of new orders (0.3), output (0.25), ...'; 'inverted' says how: 100 minus a diffusion
+    index, the sign of a balance reversed."""
+    en = lang == "en"
+    how = ("100 minus the index" if formula == "diffusion" else "sign reversed") if en else \
+        ("以100减该指数" if formula == "diffusion" else "取相反数")
+    equal = len({round(t.weight, 9) for t in c.terms}) == 1
     parts = []
     for t in c.terms:
-        w = f"{t.weight:.4g}"
         name = names.label(t.series)
-        if t.inverted:
-            name = f"{name} (inverted)" if lang == "en" else f"{name}（反向）"
-        parts.append(f"{name} {w}" if lang == "en" else f"{name}{w}")
-    return ", ".join(parts) if lang == "en" else "、".join(parts)
+        name = name[0].lower() + name[1:] if en and not name[:2].isupper() else name
+        notes = ([] if equal else [f"{t.weight:.4g}"]) + ([how] if t.inverted else [])
+        parts.append(name + ((f" ({', '.join(notes)})" if en else f"（{'，'.join(notes)}）") if notes else ""))
+    if en:
+        listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+        return ("the mean of " if equal else "the weighted mean of ") + listed
+    return "、".join(parts) + ("的简单平均" if equal else "的加权平均")
 
 
 def method_notes(m, lang: str, has_se: bool, has_sa: bool) -> list[str]:
@@ -465,8 +474,8 @@ def method_notes(m, lang: str, has_se: bool, has_sa: bool) -> list[str]:
                    "一样多。")
     for c in m.composites:
         title = cap(names.series(c.id, "all", with_group=False)) if en else names.series(c.id, "all", with_group=False)
-        out.append(f"{title} is the weighted mean of {_weights(c, names, lang)} ({m.name} {m.version})." if en
-                   else f"{title}为{_weights(c, names, lang)}的加权平均（{m.name} {m.version}）。")
+        out.append(f"{title} is {_weights(c, names, lang, m.formula)} ({m.name} {m.version})." if en
+                   else f"{title}为{_weights(c, names, lang, m.formula)}（{m.name} {m.version}）。")
     if has_se:
         boot = m.kind == "survey"
         out.append((("Standard errors come from a stratified bootstrap over respondents with the weighting redone "

@@ -42,14 +42,18 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 _MD = re.compile(r"([\\`*_\[\]|~#])")
 
 
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+
+
 def md_escape(x) -> str:
-    """A value as Markdown text: markup characters backslash-escaped, `<`, `>`, `&` as entities. `Markup`
-    values (paths and links the template builds itself) pass unchanged; None is empty."""
+    """A value as Markdown text: markup characters backslash-escaped, `<`, `>` as entities, and `&` where it
+    would start an entity (`&lt;`, `&#60;`): "S&P Global" stays as written. `Markup` values (paths and links
+    the template builds itself) pass unchanged; None is empty."""
     if x is None:
         return ""
     if isinstance(x, Markup):
         return str(x)
-    s = str(x).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _ENTITY.sub("&amp;", str(x)).replace("<", "&lt;").replace(">", "&gt;")
     return _MD.sub(r"\\\1", s).replace("\r", " ").replace("\n", " ")
 
 
