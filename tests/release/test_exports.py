@@ -10,7 +10,7 @@ import pytest
 from smepulse.methodology import load_methodology
 from smepulse.release.exports import sheet_name, to_sdmx, write_exports
 from smepulse.release.facts import build_facts, published
-from smepulse.release.report import ReleaseData
+from smepulse.release.report import ReleaseData, source_name
 from smepulse.release.sample import synthetic_series
 
 M = load_methodology("smei")
@@ -95,3 +95,9 @@ def test_sdmx_dataflow_from_methodology():
     sd = to_sdmx(df, M)
     assert sd.loc[0, "BREAKDOWN"] == "REGION" and sd.loc[0, "BREAKDOWN_VALUE"] == "EAST"
     assert sd.loc[0, "OBS_STATUS"] == "A" and sd.loc[0, "UNIT_MEASURE"] == "IX"
+
+
+def test_source_names_a_file_not_a_path_and_a_server_without_credentials():
+    assert source_name("/home/econ/private/2026/smepulse.duckdb") == "smepulse.duckdb"
+    assert source_name("postgresql://analyst:s3cret@db.example.org:5433/smei") == "db.example.org:5433/smei"
+    assert "s3cret" not in source_name("postgresql://analyst:s3cret@db/smei")

@@ -168,7 +168,7 @@ def test_cross_border_sales_edge_up_to_highest_since_april():
     en = narrative(df, "2025-12", M_ALL, "en", facts=fs).sentences()
     assert "The sales index for cross-border trading SMEs edged up to its highest reading since April." in en
     zh = narrative(df, "2025-12", M_ALL, "zh", facts=fs).sentences()
-    assert "跨境贸易中小企业销售指数小幅升至4月以来最高水平。" in zh
+    assert "跨境贸易中小企业销售指数小幅升至今年4月以来最高水平。" in zh
 
 
 def test_headline_retreat_to_lowest_since_last_year_and_first_below_50():

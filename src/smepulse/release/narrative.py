@@ -89,6 +89,11 @@ def month_zh(period: str, ref: str) -> str:
     return f"{t % 12 + 1}月" if period[:4] == ref[:4] else f"{t // 12}年{t % 12 + 1}月"
 
 
+def since_zh(period: str, ref: str) -> str:
+    """The month of a '以来' phrase: '今年1月' within the release's year (a bare '1月以来' reads as any January)."""
+    return ("今年" if period[:4] == ref[:4] else "") + month_zh(period, ref)
+
+
 def quarter_en(q: str, ref: str) -> str:
     return q[4:] if q[:4] == ref[:4] else f"{q[4:]} {q[:4]}"
 
@@ -352,7 +357,7 @@ class Clauses:
             return f"为有数据以来（{month_zh(f.months['start'], '')}起）最{word}"
         if n < SINCE_FORM_FROM:
             return f"创{num_zh(n)}个月新{word}"
-        return f"为{month_zh(since, ref)}以来最{word}"
+        return f"为{since_zh(since, ref)}以来最{word}"
 
     def crossing(self, f: Fact) -> str:
         above, n, lvl = f.values["side"] == "expansion", f.values["months"], self.level
@@ -527,7 +532,7 @@ class Renderer:
                 month_en(since, self.period) if since else f"the series began in {month_en(start, '')}")
             return f"{self.names.subject(series, group)} {EN_DETAILED[mv]} to its {what}" + \
                 (f" ({mean})" if mean else "") + "."
-        what = (f"{month_zh(since, self.period)}以来" if since else f"有数据以来（{month_zh(start, '')}起）") + \
+        what = (f"{since_zh(since, self.period)}以来" if since else f"有数据以来（{month_zh(start, '')}起）") + \
             f"最{'高' if hi else '低'}水平"
         return f"{self.names.subject(series, group)}{ZH_SUMMARY[mv]}{what}" + (f"，{mean}" if mean else "") + "。"
 
@@ -686,7 +691,8 @@ class Renderer:
             fields = {}
             for k, v in sh.items():
                 qual, x = approx_share(v)
-                fields[k], fields[f"{k}_zh"] = fmt_en(v), fmt_zh(v)
+                # shares side by side keep their decimal: "6.4% ... and 4.0%", not "and 4%"
+                fields[k], fields[f"{k}_zh"] = fmt_zh(v), fmt_zh(v)
                 fields[f"{k}_approx"] = (f"{qual} " if qual else "") + fmt_en(x)
                 fields[f"{k}_approx_zh"] = {"nearly": "近", "over": "超过", "": ""}[qual] + fmt_en(x)
             return cap(" ".join((tpl.en if en else tpl.zh).split()) .format(**fields)) if en else \

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -178,7 +179,7 @@ def load_series_file(path: str | Path, methodology=None) -> ReleaseData:
     for c in OPTIONAL_COLUMNS:  # a plain `period, series, group, value, n` file has none of these
         if c not in df.columns:
             df[c] = None if c == "flag" else float("nan")
-    return ReleaseData(df, source=str(path))
+    return ReleaseData(df, source=source_name(path))
 
 
 def with_composites(df: pd.DataFrame, methodology) -> pd.DataFrame:
@@ -200,6 +201,15 @@ def with_composites(df: pd.DataFrame, methodology) -> pd.DataFrame:
     return out
 
 
+def source_name(where: str | Path) -> str:
+    """What the release names as its source: a file's name, not the producer's directory layout; a server's
+    host and database, never the user name and password of its URL."""
+    if is_server_url(where):
+        u = urlsplit(str(where))
+        return f"{u.hostname or 'localhost'}{f':{u.port}' if u.port else ''}{u.path}"
+    return Path(where).name
+
+
 def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | None = None,
                     composites: list[str] | None = None) -> ReleaseData:
     """What had been published by `as_of` (default now), with first-release/latest revisions of the composites."""
@@ -217,7 +227,7 @@ def load_from_store(store: str | Path, survey: str = "smei", as_of: datetime | N
     rev = pd.concat(revs, ignore_index=True) if revs else None
     latest = df["as_of"].max() if "as_of" in df else None
     vint = df.loc[df["as_of"] == latest, "vintage_id"].iloc[0] if latest is not None else None
-    return ReleaseData(df, source=str(store), revisions=rev, as_of=str(latest)[:10] if latest is not None else None,
+    return ReleaseData(df, source=source_name(store), revisions=rev, as_of=str(latest)[:10] if latest is not None else None,
                        vintage=vint)
 
 
