@@ -19,6 +19,7 @@ from smepulse.release.facts import (
     streak,
 )
 from smepulse.release.narrative import approx_share, narrative, num_zh
+from smepulse.release.sample import synthetic_series
 
 M = load_methodology("smei")
 # every group gets a paragraph (the default writes them for notable groups only: test_notable_groups_only)
@@ -310,3 +311,17 @@ def test_notable_groups_only():
            "since the series began in January 2025." in en.sentences()
     zh = [p.title for p in narrative(df, "2025-12", M, "zh", today=TODAY).paragraphs]
     assert "制造业中小企业" in zh and "房地产业中小企业" in zh and "建筑业中小企业" not in zh
+
+
+def test_an_unadjusted_group_is_said_so_once_a_paragraph():
+    # a sector too short for X-13: no SA rows; its paragraph says "not seasonally adjusted" once, on the
+    # headline, covering the sub-indexes after it (the group table marks every value with †)
+    df = synthetic_series(M, end="2026-10", months=14, groups=["all", "sector=construction"])
+    df = df[~((df["group"] == "sector=construction") & (df["adjustment"] == "sa"))]
+    for lang, mark, once in (("en", "not seasonally adjusted", "(not seasonally adjusted; neither are the "
+                                                                "sub-indexes that follow)"),
+                             ("zh", "未经季节调整", "（未经季节调整，下列分类指数亦同）")):
+        paras = narrative(df, "2026-10", M_ALL, lang).paragraphs
+        p = next(p for p in paras if p.title in ("Construction SMEs", "建筑业中小企业"))
+        assert p.text.count(mark) == 1 and once in p.sentences[0], p.text
+        assert all(mark not in x.text for x in paras if x is not p)  # the SA groups are not marked

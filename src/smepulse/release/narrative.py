@@ -459,11 +459,24 @@ class Renderer:
         self.questions = component_ids(methodology)
         self.neutral = neutral_of(methodology)
 
-    def _nsa_mark(self, fs: dict) -> str:
-        lv = fs.get("level")
-        if self.adjustment == "sa" and lv is not None and lv.values.get("adjustment") == "nsa":
-            return " (not seasonally adjusted)" if self.lang == "en" else "（未经季节调整）"
-        return ""
+    def _unadjusted(self, series: str, group: str) -> bool:
+        lv = self.by.get((series, group), {}).get("level")
+        return self.adjustment == "sa" and lv is not None and lv.values.get("adjustment") == "nsa"
+
+    def _nsa_mark(self, series: str, group: str) -> str:
+        """Said once a paragraph: on the first unadjusted composite of the group (the composites come in order),
+        covering the ones after it when they are unadjusted too, not four times over."""
+        if not self._unadjusted(series, group):
+            return ""
+        if series in self.composites:
+            before = self.composites[:self.composites.index(series)]
+            if any(self._unadjusted(c, group) for c in before):
+                return ""
+            after = self.composites[self.composites.index(series) + 1:]
+            if after and all(self._unadjusted(c, group) for c in after if (c, group) in self.by):
+                return (" (not seasonally adjusted; neither are the sub-indexes that follow)" if self.lang == "en" else
+                        "（未经季节调整，下列分类指数亦同）")
+        return " (not seasonally adjusted)" if self.lang == "en" else "（未经季节调整）"
 
     # -- one series
     def movement(self, series: str, group: str, points: bool, month: bool, subject: bool = True,
@@ -474,7 +487,8 @@ class Renderer:
         if not fs or "level" not in fs:
             return None
         en = self.lang == "en"
-        who = (self.names.subject(series, group) if subject else self.names.series(series, group)) + self._nsa_mark(fs)
+        who = (self.names.subject(series, group) if subject else self.names.series(series, group)) + \
+            self._nsa_mark(series, group)
         ch = fs.get("change")
         if ch:
             body = (verb_en if en else verb_zh)(ch, points)
