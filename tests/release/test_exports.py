@@ -84,6 +84,10 @@ def test_sdmx_csv(exported):
     df = exported["df"]
     want = df[(df["series"] == "fx_expectation") & (df["group"] == "all") & (df["period"] == PERIOD)]["same"].item()
     assert float(fx[fx["RESPONSE"] == "STABLE"]["OBS_VALUE"].item()) == published(want)
+    # rounded as published, share rows (no SE) included: standard errors to two decimals, the rest to one
+    for col, places in (("STD_ERROR", 2), ("CI_LOWER", 1), ("CI_UPPER", 1), ("OBS_VALUE", 1)):
+        decimals = sd[col].str.partition(".")[2].str.len()
+        assert sd[col].ne("").any() and decimals.max() <= places, (col, sd.loc[decimals.idxmax(), col])
     # every index observation appears exactly once
     keys = ["INDICATOR", "BREAKDOWN", "BREAKDOWN_VALUE", "RESPONSE", "ADJUSTMENT", "TIME_PERIOD"]
     assert not sd.duplicated(keys).any()

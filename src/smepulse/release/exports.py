@@ -100,7 +100,8 @@ def to_sdmx(df: pd.DataFrame, methodology, dataflow: str | None = None, shares_o
         sub = d[is_share]
         parts.append(base[is_share].assign(
             RESPONSE=[codes[s][k].upper() for s in sub["series"]], OBS_VALUE=sub[col], UNIT_MEASURE="PC",
-            STD_ERROR=None, CI_LOWER=None, CI_UPPER=None))
+            STD_ERROR=math.nan, CI_LOWER=math.nan, CI_UPPER=math.nan))  # NaN, not None: the columns stay numeric
+            # (an object column would escape round_as_published: 16-digit standard errors)
     out = pd.concat(parts, ignore_index=True)[SDMX_COLUMNS]
     return out.sort_values(["INDICATOR", "BREAKDOWN", "BREAKDOWN_VALUE", "RESPONSE", "ADJUSTMENT", "FREQ",
                             "TIME_PERIOD"]).reset_index(drop=True)
