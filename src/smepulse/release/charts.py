@@ -204,7 +204,8 @@ def build_charts(df: pd.DataFrame, period: str, methodology, lang: str = "en",
         color = alt.Color("name:N", title=t["series"], sort=order,
                           scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
                           legend=alt.Legend(symbolOpacity=1, symbolStrokeWidth=3,
-                                            columns=_legend_columns(order, lay)))
+                                            columns=_legend_columns(order, lay)) if len(order) > 1 else None)
+        # one series (a PMI's headline alone): the title names it, a one-entry legend would only repeat it
         base = alt.Chart(h).encode(x=x)
         layers = []
         if "ci_low" in h and h["ci_low"].notna().any():
