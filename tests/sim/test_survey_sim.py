@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from smepulse.errors import SmepulseError
 from smepulse.methodology import load_methodology
-from smepulse.sim.survey import cny_effect, simulate_survey, simulate_truth, write_parquet
+from smepulse.seasonal.holidays import cny_regressor
+from smepulse.sim.survey import CnyEffect, cny_effect, simulate_survey, simulate_truth, write_parquet
 
 M = load_methodology("smei")
 QIDS = [q.id for q in M.questions]
@@ -176,12 +177,43 @@ def test_cny_effect_is_the_window_share_before_the_holiday():
     np.testing.assert_allclose(got, [-1.0, 0.0, 0.0, -11 / 20, -9 / 20])
 
 
+def test_cny_effect_of_other_shapes_by_hand():
+    # CNY 2024-02-10 (2024 is a leap year). after, 20 days: Feb 10-29, all in February. around, 20 days:
+    # Jan 31-Feb 19 (1 day in January). dip_rebound: this month's around share minus last month's.
+    # before, ramp: Jan 21-Feb 9 weighted 1..20 (of 210), so January holds 1+..+11 = 66.
+    months = ["2023-12", "2024-01", "2024-02", "2024-03", "2024-04"]
+    np.testing.assert_allclose(cny_effect(months, 20, "after"), [0, 0, -1, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(cny_effect(months, 20, "around"), [0, -1 / 20, -19 / 20, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(cny_effect(months, 20, "dip_rebound"), [0, -1 / 20, -18 / 20, 19 / 20, 0],
+                               atol=1e-12)
+    np.testing.assert_allclose(cny_effect(months, 20, "before", "ramp"), [0, -66 / 210, -144 / 210, 0, 0],
+                               atol=1e-12)
+    with pytest.raises(SmepulseError, match="CNY profile must be one of flat, ramp"):
+        simulate_survey(10, 2, cny=CnyEffect(profile="step"))
+
+
+def test_simulated_effect_follows_the_chosen_shape_and_amplitude():
+    def production(**kw):
+        t = simulate_truth(24, start="2023-01", seed=4, **kw)
+        return t[(t["measure"] == "diffusion") & (t["group"] == "all") & (t["series"] == "production")] \
+            .set_index("period")["true_value"]
+    base = production(holiday=False)
+    after = production(cny=CnyEffect("after", 20)) - base
+    dip = production(cny=CnyEffect("dip_rebound", 20, amplitude=2.0)) - base
+    # CNY 2024-02-10: an after effect hits February alone; dip and rebound: February down, March up
+    others = after.drop("2024-02")
+    assert after["2024-02"] < -1 and others[others.index.str.startswith("2024")].abs().max() < 1e-9
+    assert dip["2024-02"] < -2 and dip["2024-03"] > 2
+    assert abs(dip["2024-03"]) > abs(production(cny=CnyEffect("dip_rebound", 20))["2024-03"] - base["2024-03"])
+
+
 def test_cny_effect_matches_the_seasonal_regressor_up_to_a_monthly_constant():
-    from smepulse.seasonal.holidays import cny_regressor
     periods = [f"{y}-{m:02d}" for y in range(2000, 2031) for m in range(1, 13)]
-    diff = pd.Series(cny_effect(periods) + cny_regressor(periods[0], periods[-1]).to_numpy(),
-                     index=[int(p[5:]) for p in periods])
-    assert diff.groupby(level=0).std().max() < 1e-9
+    for shape in ("before", "around", "after", "dip_rebound"):
+        diff = pd.Series(cny_effect(periods, 20, shape)
+                         + cny_regressor(periods[0], periods[-1], shape=shape).to_numpy(),
+                         index=[int(p[5:]) for p in periods])
+        assert diff.groupby(level=0).std().max() < 1e-9, shape
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -244,9 +276,10 @@ def test_latent_conditions_do_not_depend_on_panel_size(seed, n1, n2):
 
 # -- calibration to real surveys --------------------------------------------------------------------------------
 # The NBS manufacturing PMI production index (seasonally adjusted), 2005-2019: SD about 4.0 points and
-# month-on-month SD about 2.8 (figures of issue #8). The simulator's population truth without the holiday effect
-# (what an adjusted index estimates), 180 months, averaged over seeds, must match within the tolerances below.
-NBS_PRODUCTION_SD, NBS_PRODUCTION_MOM_SD = 4.0, 2.8
+# month-on-month SD about 2.8, and the NBS PMI components' level about 50-52 (figures of issue #8). The
+# simulator's population truth without the holiday effect (what an adjusted index estimates), 180 months,
+# averaged over seeds, must match within the tolerances below.
+NBS_PRODUCTION_SD, NBS_PRODUCTION_MOM_SD, NBS_LEVEL = 4.0, 2.8, (50.0, 52.0)
 
 
 def _production(seed: int, volatility: str, holiday: bool = False) -> np.ndarray:
@@ -264,6 +297,17 @@ def test_calibrated_production_index_swings_like_the_nbs_one():
     ac1 = np.mean([np.corrcoef(v[1:], v[:-1])[0, 1] for v in runs])
     assert 0.6 < ac1 < 0.85  # NBS: 1 - (2.8 / 4.0)^2 / 2 = 0.755
     assert all(30 < v.min() and v.max() < 70 for v in runs)
+    # level: the mean within the NBS components' 50-52, give or take 0.5 (one seed's mean moves by about 1)
+    level = np.mean([v.mean() for v in runs])
+    assert NBS_LEVEL[0] - 0.5 < level < NBS_LEVEL[1] + 0.5, level
+
+
+def test_calibrated_performance_indices_sit_at_the_pmi_level():
+    t = simulate_truth(180, seed=0, holiday=False)
+    means = t[(t["measure"] == "diffusion") & (t["group"] == "all")].groupby("series")["true_value"].mean()
+    for series in ("production", "new_orders", "sales", "employment", "performance"):
+        assert 49.0 < means[series] < 53.5, (series, means[series])
+    assert means["expectation"] > means["performance"] + 2  # expectations stay the optimistic ones
 
 
 def test_stress_setting_keeps_the_wide_swings_and_the_same_seed_stream():

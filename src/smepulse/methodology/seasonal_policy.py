@@ -40,11 +40,12 @@ class SeasonalPolicy(_Strict):
     m7_max: float = Field(1.0, gt=0)
     f_pvalue: float = Field(0.001, gt=0, lt=1)   # X-11's 0.1% level for the stable-seasonality F-test
     qs_pvalue: float = Field(0.01, gt=0, lt=1)
-    # Moving holiday regressor tested by X-13 (AICc), or none. Shapes are tried in turn and the one with
-    # the lowest AICc kept; no regressor if none beats the model without one.
+    # Moving holiday regressor tested by X-13 (AICc), or none. At a review every shape x window is tried
+    # (one X-13 run each, for series found seasonal) and the one with the lowest AICc kept; no regressor if
+    # none beats the model without one. Each extra window multiplies the review's X-13 runs.
     holiday: Literal["cny"] | None = "cny"
     cny_shapes: tuple[CnyShape, ...] = ("before", "around", "after", "dip_rebound")
-    cny_window: int = Field(20, ge=1, le=40)
+    cny_windows: tuple[int, ...] = (20,)
     # Gaps (suppressed or missing months) are estimated by regARIMA (X-13 missing-value regressors) and
     # stay unpublished in the SA series; more than this share of missing months and the series is not
     # adjusted.
@@ -61,4 +62,8 @@ class SeasonalPolicy(_Strict):
                              "(and the ESS guidelines' three years); use method: stl to adjust shorter series")
         if len(set(self.cny_shapes)) != len(self.cny_shapes):
             raise ValueError("seasonal.cny_shapes lists a shape twice")
+        if not self.cny_windows or len(set(self.cny_windows)) != len(self.cny_windows) \
+                or not all(1 <= w <= 40 for w in self.cny_windows):
+            raise ValueError(f"seasonal.cny_windows must list distinct windows of 1-40 days, got "
+                             f"{list(self.cny_windows)}")
         return self

@@ -105,7 +105,7 @@ class AdjustmentResult:
 
 def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
                   method: Method = "x13", mode: Mode = "additive", holiday: str | None = None,
-                  holiday_window: int = 20, options: SpecOptions | None = None,
+                  holiday_window: int | None = None, options: SpecOptions | None = None,
                   regressors: pd.DataFrame | None = None,
                   policy: SeasonalPolicy | None = None, fixed: FixedModel | None = None) -> AdjustmentResult:
     """Seasonally adjust one monthly series indexed by 'YYYY-MM' periods, under a written policy.
@@ -116,6 +116,10 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     - X-13's diagnostics find no identifiable seasonality: status "not_seasonal", SA = NSA;
     - gaps (NaN or absent months, at most policy.max_missing_share) are estimated by regARIMA and the
       SA value stays missing where the NSA one is.
+    holiday: 'cny' tries every shape of policy.cny_shapes with every window of policy.cny_windows (or
+    holiday_window alone) and keeps the one with the lowest AICc, or none if no candidate beats the model
+    without a regressor; 'cny:after' or 'cny:after:15' tests that shape alone. Other candidates than the
+    first are tried only for a series found seasonal.
     method="stl" runs STL only because the caller asked for it (24 months or more).
     `fixed`: the decisions of the last review (FixedModel): the seasonality decision, ARIMA orders,
     outliers and holiday regressor are kept and only their parameters re-estimated.
@@ -126,6 +130,7 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     if method not in ("x13", "stl", "none"):
         raise SeasonalError(f"method must be x13, stl or none, got '{method}'")
     policy = policy or DEFAULT_POLICY
+    windows = policy.cny_windows if holiday_window is None else (holiday_window,)
     full = monthly_series(values.index, values.to_numpy(), series=series, group=group,
                           max_missing_share=policy.max_missing_share if method == "x13" else 0.0)
     who = label(series, group)
@@ -157,13 +162,18 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     if fixed is not None and fixed.status == "adjusted" and fixed.model:
         opts = replace(opts, arima=fixed.model, outliers=(),
                        variables=(*opts.variables, *(o.lower() for o in fixed.outliers)))
-        result = _x13(y, series, group, opts, fixed.holiday or None, holiday_window, warnings, regressors,
+        result = _x13(y, series, group, opts, fixed.holiday or None, windows[0], warnings, regressors,
                       test_holiday=False)
         result.reviewed = False
         result.outliers = list(fixed.outliers)
         result.diagnostics["identification"] = "decision kept from the last review"
         return _reindexed(result, full)
-    result = _x13(y, series, group, opts, holiday, holiday_window, warnings, regressors)
+    candidates = holiday_candidates(holiday, windows, policy.cny_shapes) if holiday else [None]
+    result = _x13(y, series, group, opts, candidates[0], windows[0], list(warnings), regressors)
+    if len(candidates) > 1 and seasonality_identified(result.diagnostics, policy)[0]:
+        # Other shapes are tried only for a seasonal series: a series found not seasonal is published
+        # unadjusted whatever its holiday regressor, so the extra X-13 runs would change nothing.
+        result = _best_holiday(y, series, group, opts, candidates, warnings, regressors, first=result)
     seasonal, why = seasonality_identified(result.diagnostics, policy)
     result.diagnostics["identification"] = why
     if not seasonal:
@@ -294,6 +304,40 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
                             model=out.model, outliers=out.outliers, regression=out.regression,
                             diagnostics=diagnostics, warnings=warnings, spec=spec,
                             holiday=holiday_key if kept else "")
+
+
+def holiday_candidates(holiday: str, windows: tuple[int, ...], shapes: tuple[str, ...]) -> list[str]:
+    """'cny' -> name:shape:window for every window and shape (windows outer); 'cny:after' -> that shape
+    with every window; 'cny:after:15' -> that one alone."""
+    parts = holiday.split(":")
+    if len(parts) > 2:
+        return ["{}:{}:{}".format(*parse_holiday(holiday))]
+    chosen = [parts[1]] if len(parts) == 2 and parts[1] else list(shapes) or ["before"]
+    return [f"{parts[0]}:{s}:{w}" for w in windows for s in chosen]
+
+
+def _aicc(r: AdjustmentResult) -> float:
+    try:
+        return float(r.diagnostics.get("aicc", "nan"))
+    except ValueError:
+        return float("nan")
+
+
+def _best_holiday(y, series, group, opts: SpecOptions, candidates: list[str], warnings: list[str],
+                  user: pd.DataFrame | None, first: AdjustmentResult) -> AdjustmentResult:
+    """One X-13 run per candidate regressor (`first` is the run of candidates[0]), each regressor tested by
+    AICc against none; the run with the lowest AICc wins (the earlier candidate on a tie). AICc values are
+    comparable across the runs: same data, same transformation and differencing (automdl searches ARMA
+    orders only, with the differencing fixed)."""
+    runs = [first] + [_x13(y, series, group, opts, c, 0, list(warnings), user) for c in candidates[1:]]
+    scores = [_aicc(r) for r in runs]
+    best = min(range(len(runs)), key=lambda i: (np.nan_to_num(scores[i], nan=np.inf), i))
+    chosen = runs[best]
+    if len(runs) > 1:
+        tried = ", ".join(f"{c} {s:.2f}" for c, s in zip(candidates, scores, strict=True))
+        verdict = f"{chosen.holiday} kept" if chosen.holiday else "no shape beats the model without a regressor"
+        chosen.diagnostics["holiday"] = f"{verdict} (lowest AICc of {tried})"
+    return chosen
 
 
 def parse_holiday(holiday: str, window: int = 20) -> tuple[str, str, int]:

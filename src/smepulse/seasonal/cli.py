@@ -129,7 +129,8 @@ def adjust(
     method: MethodChoice = typer.Option(MethodChoice.x13, "--method", help="x13 (X-13ARIMA-SEATS; "
                                         "series under 3 years fall back to STL), stl, or none."),
     holiday: HolidayChoice | None = typer.Option(None, "--holiday", help="Moving-holiday "
-                                                    "regressor for X-13 to test and use: cny."),
+                                                    "regressor for X-13 to test and use: cny (each shape "
+                                                    "of the policy tried, the lowest AICc kept)."),
     mode: ModeChoice = typer.Option(ModeChoice.additive, "--mode", help="additive (diffusion "
                                     "indices, balances), multiplicative (positive levels), or auto "
                                     "(X-13 tests log vs none)."),

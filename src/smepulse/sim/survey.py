@@ -3,7 +3,7 @@
 The model (documented in docs/simulator.md):
   * Six latent monthly conditions: persistent AR(1) cycles for manufacturing, services, credit, external
     demand and real-estate stress, plus a Chinese New Year effect that is a fixed function of the lunar
-    calendar (`cny_effect`).
+    calendar (`cny_effect`; its shape, window and profile set by `CnyEffect`).
   * A panel of firms in sector x region x size strata, with exporter status, a firm effect per question
     block and a firm response propensity; firms leave (attrition) and are replaced in the same stratum.
   * Each answer is an ordered choice: propensity = the question's mix of conditions for the firm's cell +
@@ -13,23 +13,20 @@ the small pandas sample (`simulate_survey`) and the chunked Parquet writer (`wri
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
-from smepulse.errors import SmepulseError
+from smepulse.errors import SeasonalError, SmepulseError
 from smepulse.methodology import Methodology, Question, load_methodology
+from smepulse.seasonal.holidays import cny_shares
 
 FACTORS = ("manufacturing_cycle", "services_cycle", "credit", "external_demand", "real_estate_stress",
            "cny_effect")
@@ -80,6 +77,10 @@ EXPORT_LOADING = 0.4  # exporters' business also follows external demand
 REGION_BIAS = {"east": 0.05, "northeast": -0.2}
 SIZE_BIAS = {"performance": {"micro": -0.1, "medium": 0.1}, "expectation": {"micro": -0.05, "medium": 0.05},
              "credit": {"micro": -0.35, "medium": 0.25}}
+# Level of each block (propensity units, added to every firm): calibrates the population performance indices to
+# the NBS PMI components' level (about 50-52; tests/sim). Without it real-estate stress, the micro-firm and
+# north-east biases pull them to 45-47.
+BLOCK_LEVEL = {"performance": 0.3}
 FIRM_SD = {"performance": 0.5, "expectation": 0.5, "credit": 0.6, "external": 0.3}
 FIRM_SD_DEFAULT = 0.5
 
@@ -136,34 +137,35 @@ def periods_from(start: str, n_months: int) -> list[str]:
     return [str(p) for p in np.datetime_as_string(months, unit="M")]
 
 
-@lru_cache(maxsize=1)
-def _cny_dates() -> dict[int, dt.date]:
-    raw = yaml.safe_load(files("smepulse.seasonal").joinpath("cny_dates.yaml").read_text())
-    return {int(y): dt.date.fromisoformat(str(d)) for y, d in raw["dates"].items()}
+@dataclass(frozen=True)
+class CnyEffect:
+    """The Chinese New Year effect on this month's activity (performance questions), in propensity units per
+    full window in a month, scaled by the sector's sensitivity. `shape` places the window as the seasonal
+    module's regressors do (before, around, after, dip_rebound); `window` and `profile` (flat or ramp: the
+    days nearest the holiday weigh most) may differ from the regressor's 20 flat days, to test it on shapes
+    it does not assume."""
+    shape: str = "before"
+    window: int = CNY_WINDOW
+    profile: str = "flat"
+    amplitude: float = CNY_AMPLITUDE
 
 
-def cny_effect(periods: list[str], window: int = CNY_WINDOW) -> np.ndarray:
-    """Minus the share of the `window` days before CNY (CNY-window .. CNY-1) falling in each month.
+def cny_effect(periods: list[str], window: int = CNY_WINDOW, shape: str = "before",
+               profile: str = "flat") -> np.ndarray:
+    """Minus the share of the CNY window (placed by `shape`, spread by `profile`) falling in each month.
 
-    In [-1, 0]: -1 when the whole window is in the month (CNY late January), about -0.5 in both January
-    and February when CNY is early February. Uncentred; the seasonal module's centred `cny20` regressor
-    differs from it only by a fixed per-calendar-month constant.
+    Default (before, 20 flat days: CNY-20 .. CNY-1): in [-1, 0], -1 when the whole window is in the month
+    (CNY late January), about -0.5 in both January and February when CNY is early February. dip_rebound is
+    in [-1, 1]: a dip in the holiday month, a rebound the month after. Uncentred; the seasonal module's
+    centred regressor of the same shape and window differs from it only by a fixed per-calendar-month constant.
     """
-    dates = _cny_dates()
-    pos = {p: i for i, p in enumerate(periods)}
-    days_in = np.zeros(len(periods))  # whole days, divided once: exactly -1 for a full window
-    years = {int(p[:4]) for p in periods}
-    for year in sorted(years | {y + 1 for y in years}):  # a long window can reach into December
-        if year not in dates:
-            if year in years:
-                raise SmepulseError(f"no Chinese New Year date for {year} in seasonal/cny_dates.yaml")
-            continue
-        for k in range(1, window + 1):
-            day = dates[year] - dt.timedelta(days=k)
-            i = pos.get(f"{day.year:04d}-{day.month:02d}")
-            if i is not None:
-                days_in[i] += 1
-    return -days_in / window
+    if not periods:
+        return np.zeros(0)
+    try:
+        shares = cny_shares(min(periods), max(periods), window=window, shape=shape, profile=profile)
+    except SeasonalError as exc:
+        raise SmepulseError(f"simulated CNY effect: {exc}") from None
+    return -shares.reindex(periods).to_numpy(float)
 
 
 # -- latent conditions ---------------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ def _propensities(questions: list[Question], cells: _Cells, cond: dict[str, np.n
     for j, q in enumerate(questions):
         it = _item(q)
         size = np.array([SIZE_BIAS.get(q.block, {}).get(s, 0.0) for s in size_v])
-        base = it.bias + region + size
+        base = BLOCK_LEVEL.get(q.block, 0.0) + it.bias + region + size
         if q.block == "expectation":  # partly the next two months' conditions: expectations lead a bit
             x = it.loading * (0.4 * business[:t] + 0.3 * business[1:t + 1] + 0.3 * business[2:t + 2])
         elif q.block == "credit":
@@ -264,7 +266,7 @@ def _propensities(questions: list[Question], cells: _Cells, cond: dict[str, np.n
         else:
             x = it.loading * business[:t]
         if q.block == "performance":  # the holiday slows this month's activity
-            x = x + CNY_AMPLITUDE * np.outer(cny, cny_s)
+            x = x + np.outer(cny, cny_s)
         out[j] = x + base
     return out
 
@@ -353,7 +355,8 @@ def _calm(cond: dict[str, np.ndarray], cny: np.ndarray, vol: Volatility,
 
 
 def _build(n_firms: int, n_months: int, start: str, seed: int, response_rate: float,
-           methodology: str | Methodology, volatility: str = "calibrated", holiday: bool = True) -> _Model:
+           methodology: str | Methodology, volatility: str = "calibrated", holiday: bool = True,
+           cny: CnyEffect | None = None) -> _Model:
     if n_firms < 1 or n_months < 1:
         raise SmepulseError(f"need at least one firm and one month, got n_firms={n_firms}, n_months={n_months}")
     if not 0 < response_rate <= 1:
@@ -364,17 +367,18 @@ def _build(n_firms: int, n_months: int, start: str, seed: int, response_rate: fl
     if volatility not in VOLATILITY:
         raise SmepulseError(f"volatility must be one of {', '.join(VOLATILITY)}, got {volatility!r}")
     s_cond, s_panel, s_answers, s_shock = np.random.SeedSequence(seed).spawn(4)
-    cond, cny = _calm(simulate_conditions(np.random.default_rng(s_cond), n_months + LEAD), cny_effect(periods),
-                      VOLATILITY[volatility], np.random.default_rng(s_shock))
-    if not holiday:
-        cny = np.zeros_like(cny)
+    cny = cny or CnyEffect()
+    effect = cny.amplitude * cny_effect(periods, cny.window, cny.shape, cny.profile) if holiday \
+        else np.zeros(n_months)
+    cond, effect = _calm(simulate_conditions(np.random.default_rng(s_cond), n_months + LEAD), effect,
+                         VOLATILITY[volatility], np.random.default_rng(s_shock))
     cells = _cells(m)
     questions = list(m.questions)
     blocks = list(dict.fromkeys(q.block for q in questions))
     panel = _panel(np.random.default_rng(s_panel), m, cells, n_firms, n_months, start, response_rate, blocks)
     sample = _shares(cells.values["size"], SIZE_SAMPLE)
     weight = _shares(cells.values["size"], SIZE_POPULATION) / sample
-    return _Model(m, periods, questions, blocks, cells, cond, cny, _propensities(questions, cells, cond, cny),
+    return _Model(m, periods, questions, blocks, cells, cond, effect, _propensities(questions, cells, cond, effect),
                   panel, s_answers.spawn(n_months), weight)
 
 
@@ -495,11 +499,13 @@ def population_truth(model: _Model, nodes: int = 15) -> pd.DataFrame:
 
 # -- public API ----------------------------------------------------------------------------------------------
 def simulate_truth(n_months: int = 180, start: str = "2005-01", seed: int = 0, volatility: str = "calibrated",
-                   holiday: bool = True, methodology: str | Methodology = "smei") -> pd.DataFrame:
+                   holiday: bool = True, methodology: str | Methodology = "smei",
+                   cny: CnyEffect | None = None) -> pd.DataFrame:
     """The population truth alone (`period, series, group, measure, true_value`), as `simulate_survey` with
-    the same seed and volatility gives it; `holiday=False` leaves out the CNY effect (the seasonally adjusted
-    truth). Cheap: no panel answers are drawn. Used to check the calibration against real indices."""
-    return population_truth(_build(1, n_months, start, seed, 1.0, methodology, volatility, holiday))
+    the same seed, volatility and CNY effect gives it; `holiday=False` leaves out the CNY effect (the seasonally
+    adjusted truth). Cheap: no panel answers are drawn. Used to check the calibration against real indices and
+    the holiday regressors against effects of known shape."""
+    return population_truth(_build(1, n_months, start, seed, 1.0, methodology, volatility, holiday, cny))
 
 
 def _firm_ids(n: int) -> np.ndarray:
@@ -509,12 +515,13 @@ def _firm_ids(n: int) -> np.ndarray:
 
 def simulate_survey(n_firms: int = 600, n_months: int = 36, start: str = "2023-01", seed: int = 0,
                     response_rate: float = 0.8, methodology: str | Methodology = "smei",
-                    volatility: str = "calibrated") -> SurveySample:
+                    volatility: str = "calibrated", cny: CnyEffect | None = None) -> SurveySample:
     """Simulate a monthly SME survey panel and its answers (see docs/simulator.md).
 
-    Example: `s = simulate_survey(2000, 36, seed=1); s.responses.head()`.
+    `cny`: the Chinese New Year effect's shape, window, profile and amplitude (default: 20 flat days before).
+    Example: `s = simulate_survey(2000, 36, seed=1, cny=CnyEffect("after", 12)); s.responses.head()`.
     """
-    model = _build(n_firms, n_months, start, seed, response_rate, methodology, volatility)
+    model = _build(n_firms, n_months, start, seed, response_rate, methodology, volatility, cny=cny)
     c, p = model.cells, model.panel
     parts = list(_months(model))
     firms = np.concatenate([f for _, f, _ in parts])
@@ -539,7 +546,7 @@ def simulate_survey(n_firms: int = 600, n_months: int = 36, start: str = "2023-0
                                "entry_period": periods[p.entry],
                                "exit_period": pd.Series(np.where(p.exit >= 0, periods[p.exit], None), dtype=object)})
     params = dict(n_firms=n_firms, n_months=n_months, start=start, seed=seed, response_rate=response_rate,
-                  volatility=volatility)
+                  volatility=volatility, cny=cny or CnyEffect())
     return SurveySample(responses, latent, population_truth(model), firm_table,
                         f"{model.methodology.name} {model.methodology.version}", params)
 
