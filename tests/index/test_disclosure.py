@@ -89,6 +89,110 @@ def test_the_attack_works_when_composites_use_suppressed_cells(sample):
     assert attempts > 50 and successes > 0.9 * attempts
 
 
+# -- across groups: the parent minus its other children -----------------------------------------------------------
+def _answer_weights(df: pd.DataFrame) -> pd.Series:
+    """(period, group, question) -> design weight of the firms that answered: what an attacker who knows n
+    and the weights (the strongest attacker) uses to difference groups."""
+    parts = []
+    for q in [q.id for q in SMEI.questions]:
+        ok = df[df[q].notna()]
+        parts.append(ok.groupby("period")["weight"].sum().rename("w").reset_index().assign(group="all", series=q))
+        for dim in SMEI.classifications:
+            if dim in ok:
+                g = ok.groupby(["period", dim])["weight"].sum().rename("w").reset_index()
+                parts.append(g.assign(group=dim + "=" + g.pop(dim), series=q))
+                for name, members in SMEI.classifications[dim].derived.items():
+                    d = ok[ok[dim].isin(members)].groupby("period")["weight"].sum().rename("w").reset_index()
+                    parts.append(d.assign(group=f"{dim}={name}", series=q))
+    return pd.concat(parts).set_index(["period", "group", "series"])["w"]
+
+
+def _group_recoveries(published: pd.DataFrame, truth: pd.DataFrame, weights: pd.Series,
+                      minimum: float) -> tuple[int, int]:
+    """For every question, period and classification, difference each published parent (all, a derived group,
+    and all minus a derived group) and its published children: when one child is unknown it comes out exactly;
+    when several are, their union does, which discloses it if its effective sample is below the minimum.
+    Returns (attempts, successes); a success is an exact recovery or a below-minimum union."""
+    monthly = published[published["period"].str.len() == 7]
+    keys = list(zip(monthly["period"], monthly["group"], monthly["series"], strict=True))
+    value = dict(zip(keys, monthly["value"], strict=True))
+    hidden = dict(zip(keys, monthly["flag"] == SUPPRESSED, strict=True))
+    t = truth[truth["period"].str.len() == 7]
+    tkeys = list(zip(t["period"], t["group"], t["series"], strict=True))
+    true, n_eff = dict(zip(tkeys, t["value"], strict=True)), dict(zip(tkeys, t["n_eff"], strict=True))
+    w = weights.to_dict()
+    qids = [q.id for q in SMEI.questions if not q.shares_only]
+    attempts = successes = 0
+    for dim, c in SMEI.classifications.items():
+        atoms = [f"{dim}={v}" for v in c.values]
+        parents = [("all", atoms, [])]
+        for name, members in c.derived.items():
+            inside = [f"{dim}={v}" for v in members]
+            parents += [(f"{dim}={name}", inside, []), ("all", [a for a in atoms if a not in inside],
+                                                        [f"{dim}={name}"])]
+        for period in sorted(set(monthly["period"])):
+            for series in qids:
+                for parent, children, minus in parents:
+                    top = (period, parent, series)
+                    if top not in w or hidden.get(top, True):
+                        continue
+                    known = [(period, g, series) for g in minus]
+                    if any(hidden.get(k, True) for k in known):
+                        continue
+                    total = value[top] * w[top] - sum(value[k] * w[k] for k in known)
+                    unknown = []
+                    for g in children:
+                        key = (period, g, series)
+                        if w.get(key, 0) == 0:
+                            continue
+                        if hidden[key]:
+                            unknown.append(key)
+                        else:
+                            total -= value[key] * w[key]
+                    if not unknown:
+                        continue
+                    attempts += 1
+                    wu = sum(w[k] for k in unknown)
+                    union = sum(true[k] * w[k] for k in unknown) / wu
+                    exact = abs(total / wu - union) < 1e-6
+                    small = sum(n_eff[k] for k in unknown) < minimum
+                    successes += bool(exact and (len(unknown) == 1 or small))
+    return attempts, successes
+
+
+@pytest.fixture(scope="module")
+def computed(sample):
+    """The published result (design weights: what the attacker's weights assume) and every cell's true value."""
+    resp = from_frame(sample, SMEI)
+    return compute(resp), compute(resp, min_n=0).series
+
+
+def test_no_suppressed_group_cell_can_be_recovered_from_the_parent_and_its_other_children(sample, computed):
+    published, truth = computed[0].series, computed[1]
+    attempts, successes = _group_recoveries(published, truth, _answer_weights(sample), SMEI.publication_minimum)
+    assert attempts > 100  # the test has cells to attack
+    assert successes == 0, f"{successes} of {attempts} suppressed group cells recovered"
+
+
+def test_the_group_attack_works_without_complementary_suppression(sample, computed):
+    """Control: suppressing only the cells below the minimum (what main did) gives them away by differencing."""
+    truth = computed[1]
+    primary = truth.assign(flag=np.where(truth["n_eff"] < SMEI.publication_minimum, SUPPRESSED, ""))
+    primary.loc[primary["flag"] == SUPPRESSED, "value"] = np.nan
+    attempts, successes = _group_recoveries(primary, truth, _answer_weights(sample), SMEI.publication_minimum)
+    assert attempts > 100 and successes > 0.25 * attempts, (attempts, successes)  # measured: 97 of 268
+
+
+def test_complements_cost_less_than_the_primary_suppression_and_spare_all(computed):
+    result = computed[0]
+    note = next(n for n in result.notes if "as complements" in n)
+    extra = int(note.split()[0])
+    s = result.series
+    primary = int((s["flag"] == SUPPRESSED).sum()) - extra
+    assert 0 < extra < primary  # secondary suppression costs less than the primary one
+    assert (s.loc[s["group"] == "all", "flag"] != SUPPRESSED).all()  # `all` is never a complement
+
+
 def _tidy(values: dict[str, float], flags: dict[str, str] | None = None) -> pd.DataFrame:
     flags = flags or {}
     return pd.DataFrame({"period": "2024-03", "group": "all", "series": list(values),

@@ -8,7 +8,8 @@ from smepulse.index import compute
 from smepulse.index.precision import attach, bootstrap
 from smepulse.index.weighting import frame_from_methodology
 from smepulse.sim.survey import simulate_survey
-from smepulse.survey.responses import from_frame
+from smepulse.store import open_store
+from smepulse.survey.responses import from_frame, load_responses
 
 FRAME = frame_from_methodology(SMEI)
 
@@ -77,3 +78,26 @@ def test_95_percent_intervals_cover_the_truth():
     coverage = hits / total
     assert total >= 40 * 6 * 20
     assert 0.93 <= coverage <= 0.97, f"coverage {coverage:.3f} over {total} intervals"
+
+
+def test_standard_errors_do_not_depend_on_row_order_file_or_store(tmp_path):
+    """The bootstrap numbers firms, and draws their multipliers, by the full key (period, firm): a shuffled
+    file, the file in order and the same answers read back from the store give identical standard errors."""
+    df = simulate_survey(n_firms=150, n_months=3, start="2024-01", seed=8).responses
+    shuffled = df.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    path = tmp_path / "shuffled.csv"
+    shuffled.to_csv(path, index=False)
+    frame = frame_from_methodology(SMEI)
+
+    def ses(resp):
+        return bootstrap(resp, frame, replicates=40).set_index(["period", "series", "group"]).sort_index()
+
+    in_order = ses(from_frame(df, SMEI))
+    from_file = ses(load_responses(path, SMEI))
+    with open_store(tmp_path / "s.duckdb") as st:
+        st.save_methodology(SMEI)
+        st.import_responses(from_frame(shuffled, SMEI))
+        from_store = ses(st.responses(SMEI))
+    assert in_order["se"].notna().sum() > 100
+    pd.testing.assert_frame_equal(from_file, in_order)
+    pd.testing.assert_frame_equal(from_store, in_order)

@@ -29,7 +29,8 @@ def compose_values(values: MutableMapping[str, np.ndarray], methodology: Methodo
     """Add every composite to `values` (series id -> array of any shape, NaN = no value).
 
     suppressed: series id -> boolean array, True where the cell exists but is suppressed (its value must
-    be NaN in `values`). A component with no value is left out and the weights re-normalised; a composite
+    be NaN in `values`); for a composite id, True withholds that composite cell (it is NaN and counts as
+    suppressed above it). A component with no value is left out and the weights re-normalised; a composite
     is NaN (and counts as suppressed for composites above it) when its suppressed components carry more
     than 1 - `min_weight_share` of the weight of the components with data, or, with `require_all`, when
     any component is missing. Composites are evaluated in file order, so a headline may use sub-indexes.
@@ -38,6 +39,7 @@ def compose_values(values: MutableMapping[str, np.ndarray], methodology: Methodo
     shape = np.shape(next(iter(values.values()))) if values else (0,)
     hidden = dict(suppressed or {})
     for comp in methodology.composites:
+        withheld = hidden.get(comp.id)  # composite cells suppressed beforehand (complementary suppression)
         num = np.zeros(shape)
         den = np.zeros(shape)
         den_hidden = np.zeros(shape)
@@ -55,6 +57,8 @@ def compose_values(values: MutableMapping[str, np.ndarray], methodology: Methodo
                 den_hidden += np.where(~ok & hidden[t.series], t.weight, 0.0)
         enough = den >= min_weight_share * (den + den_hidden) - 1e-12
         usable = complete if comp.require_all else (den > 0) & enough
+        if withheld is not None:
+            usable = usable & ~np.asarray(withheld, dtype=bool)
         with np.errstate(invalid="ignore", divide="ignore"):
             values[comp.id] = np.where(usable, num / np.where(den > 0, den, 1.0), np.nan)
         hidden[comp.id] = ~usable & ((den > 0) | (den_hidden > 0))

@@ -15,9 +15,11 @@ import pandas as pd
 from smepulse.errors import InputError
 from smepulse.index.compose import SUPPRESSED, compose, quarterly
 from smepulse.index.diffusion import FORMULAS
+from smepulse.index.disclosure import complementary_suppression
 from smepulse.index.weighting import rake, targets_by_period
 from smepulse.methodology import Methodology
-from smepulse.survey.responses import Responses, _in_list, quote_ident
+from smepulse.survey.responses import Responses
+from smepulse.survey.sql import in_list, quote_ident
 
 COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
            "se_change", "ci_low", "ci_high", "flag"]
@@ -99,7 +101,7 @@ def _aggregate(resp: Responses, cells: pd.DataFrame) -> pd.DataFrame:
     dims = resp.dimensions
     derived = [(f"{d}__{name}", d, name) for d in dims for name in m.classifications[d].derived]
     derived_sql = "".join(
-        f", CASE WHEN {quote_ident(d)} IN {_in_list(m.classifications[d].derived[name])} THEN '{name}' END "
+        f", CASE WHEN {quote_ident(d)} IN {in_list(m.classifications[d].derived[name])} THEN '{name}' END "
         f"AS {quote_ident(col)}" for col, d, name in derived)
     sums = [c for c in cells.columns if c not in ("period", *dims)]
     sets = (["(period)"] + [f"(period, {quote_ident(d)})" for d in dims]
@@ -143,6 +145,29 @@ def _question_rows(agg: pd.DataFrame, resp: Responses) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _composites(questions: pd.DataFrame, agg: pd.DataFrame, m: Methodology, dims: list[str],
+                minimum: float) -> tuple[pd.DataFrame, int]:
+    """Composite cells from the published question cells, suppressed below the minimum and as complements
+    across groups; a withheld composite is recomposed out of the composites above it (the headline). Returns
+    the rows and the number of complementary suppressions."""
+    sizes = agg[["period", "group", "respondents", "sw", "sw2"]]
+    withheld = pd.DataFrame(columns=["period", "group", "series"])
+    while True:  # each round withholds more cells, so this ends
+        forced = withheld.assign(value=np.nan, flag=SUPPRESSED)
+        comp = compose(pd.concat([questions, forced], ignore_index=True), m)
+        comp = comp.merge(sizes, on=["period", "group"], how="left")
+        comp["n"] = comp.pop("respondents").astype("int64")
+        comp["n_eff"] = comp.pop("sw") ** 2 / comp.pop("sw2")
+        c_low = (comp["n_eff"].fillna(0) < minimum) | comp["value"].isna()
+        comp["flag"] = np.where(c_low, SUPPRESSED, "")
+        extra = complementary_suppression(comp, m, dims, minimum)
+        if not extra.any():
+            break
+        withheld = pd.concat([withheld, comp.loc[extra, ["period", "group", "series"]]], ignore_index=True)
+    comp.loc[comp["flag"] == SUPPRESSED, "value"] = np.nan
+    return comp, len(withheld)
+
+
 def input_hash(resp: Responses) -> str:
     """A hash of the inputs: the source file's bytes when there is one, else the rows' content (any order)."""
     if resp.file_sha256:
@@ -166,19 +191,19 @@ def compute(resp: Responses, frame: pd.DataFrame | None = None, min_n: int | Non
     minimum = m.publication_minimum if min_n is None else min_n
     if not minimum >= 0:
         raise InputError(f"the publication minimum is an effective sample, 0 or more; got {minimum!r}")
-    # Disclosure control: suppress question cells first, then compose only from the published ones.
+    # Disclosure control: suppress question cells first (below the minimum, then complementary cells across
+    # groups), then compose only from the published ones (disclosure.py, docs/precision.md).
     q_low = questions["n_eff"].fillna(0) < minimum
     questions["flag"] = np.where(q_low, SUPPRESSED, "")
+    q_low |= complementary_suppression(questions, m, resp.dimensions, minimum)
+    questions["flag"] = np.where(q_low, SUPPRESSED, "")
     questions.loc[q_low, ["value", "up", "same", "down"]] = np.nan
-    # Composites use index questions only; shares-only questions have no value.
-    comp = compose(questions[questions["value"].notna() | q_low], m)
-    sizes = agg[["period", "group", "respondents", "sw", "sw2"]]
-    comp = comp.merge(sizes, on=["period", "group"], how="left")
-    comp["n"] = comp.pop("respondents").astype("int64")
-    comp["n_eff"] = comp.pop("sw") ** 2 / comp.pop("sw2")
-    c_low = (comp["n_eff"].fillna(0) < minimum) | comp["value"].isna()
-    comp["flag"] = np.where(c_low, SUPPRESSED, "")
-    comp.loc[c_low, "value"] = np.nan
+    secondary = int(q_low.sum()) - int((questions["n_eff"].fillna(0) < minimum).sum())
+    comp, extra = _composites(questions[questions["value"].notna() | q_low], agg, m, resp.dimensions, minimum)
+    secondary += extra
+    if secondary:
+        notes.append(f"{secondary} more cells flagged '{SUPPRESSED}' as complements, so that no suppressed cell "
+                     "can be computed from published groups (docs/precision.md)")
     out = pd.concat([questions, comp], ignore_index=True)
     low = out["flag"] == SUPPRESSED
     out["adjustment"] = "nsa"
@@ -195,6 +220,7 @@ def compute(resp: Responses, frame: pd.DataFrame | None = None, min_n: int | Non
     out = out.assign(_s=out["series"].map(series_order), _g=out["group"].map(group_order))
     out = out.sort_values(["period", "_s", "_g"], kind="stable").drop(columns=["_s", "_g"])
     if int(low.sum()):
-        notes.append(f"{int(low.sum())} cells with an effective sample below {minimum} are flagged "
-                     f"'{SUPPRESSED}' and have no value")
+        primary = int(low.sum()) - secondary
+        notes.append(f"{primary} cells with an effective sample below {minimum} (or too few published components)"
+                     f" are flagged '{SUPPRESSED}' and have no value")
     return IndexResult(out[COLUMNS].reset_index(drop=True), m, input_hash(resp), notes)

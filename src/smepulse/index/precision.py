@@ -20,7 +20,8 @@ from smepulse.errors import InputError
 from smepulse.index.compose import SUPPRESSED, compose_values
 from smepulse.index.weighting import RAKE_MAX_ITER, RAKE_TOLERANCE, targets_by_period
 from smepulse.methodology import Methodology
-from smepulse.survey.responses import Responses, quote_ident
+from smepulse.survey.responses import Responses
+from smepulse.survey.sql import quote_ident
 
 
 def _multipliers(strata: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -152,8 +153,10 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
     qids = [q.id for q in qobjs]
     enc = ", ".join(f"CASE {quote_ident(q.id)} " + " ".join(f"WHEN '{c}' THEN {k}" for k, c in enumerate(q.codes))
                     + f" END::TINYINT AS {quote_ident(q.id)}" for q in qobjs)
+    # Ordered by the full key (period, firm): firms are numbered, and their multipliers drawn, in the same order
+    # whatever the order of the rows in the file or the store.
     df = resp.con.execute(f"SELECT period, firm_id, {', '.join(quote_ident(d) for d in dims)}{',' if dims else ''} "
-                          f"weight, {enc} FROM responses ORDER BY period").df()
+                          f"weight, {enc} FROM responses ORDER BY period, firm_id").df()
     df["_firm"], firms = pd.factorize(df["firm_id"])
     strata_cols = [d for d in m.sampling.strata if d in dims]
     first = df.drop_duplicates("_firm").sort_values("_firm")

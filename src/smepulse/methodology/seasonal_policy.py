@@ -53,6 +53,11 @@ class SeasonalPolicy(_Strict):
     # Partial concurrent adjustment: the model (ARIMA orders, outliers, regressor choice) is kept from the
     # stored specification and re-identified only at a review (`--review`), normally once a year.
     fixed_model: bool = True
+    # concurrent: factors re-estimated at every release (with the model fixed, above). projected: the year-ahead
+    # factors X-13 projects at the review are stored with the vintage and applied unchanged (SA = NSA - factor)
+    # until the next review, so published SA values are revised once a year (ESS item 3.2 alternative); past
+    # the projection's end the release falls back to concurrent factors and says so.
+    factors: Literal["concurrent", "projected"] = "concurrent"
     review_month: int = Field(1, ge=1, le=12)  # the month whose release normally carries the annual review
 
     @model_validator(mode="after")

@@ -1,6 +1,7 @@
 """Pipeline commands: compute, import, publish, demo (they wire index, seasonal, store and release together)."""
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -19,11 +20,17 @@ from smepulse.pipeline.publish import (
     require_published,
     weighting_frame,
     with_precision,
+    with_seasonal,
 )
 from smepulse.store import open_store, redact
 from smepulse.survey.responses import load_responses
 
 console = Console()
+
+
+class FactorsChoice(str, Enum):
+    concurrent = "concurrent"
+    projected = "projected"
 
 
 FRAME_HELP = ("Weighting: 'methodology' (default: rake to the methodology's target shares, design weights when "
@@ -106,12 +113,18 @@ def publish_cmd(
                                 "(default: keep those stored with the last vintage, re-estimate parameters)."),
     frame: str = typer.Option(DEFAULT_FRAME, "--frame", help=FRAME_HELP),
     min_n: int | None = typer.Option(None, "--min-n", min=0, help=MIN_N_HELP),
+    factors: FactorsChoice | None = typer.Option(None, "--factors", help="Seasonal factors between reviews: "
+                                                 "concurrent (re-estimated every release) or projected (the "
+                                                 "year-ahead factors of the last review, applied unchanged); "
+                                                 "default: the methodology's seasonal policy."),
 ) -> None:
     """Compute, add sampling error and seasonal adjustment, and store the result as a new vintage.
 
     Example: smepulse publish --store smepulse.duckdb --flash-cutoff 2026-11-10 --as-of 2026-11-10
     """
     m = load_methodology(methodology)
+    if factors is not None:
+        m = with_seasonal(m, factors=factors.value)
     with open_store(store) as st, st.transaction():  # the vintage, its SA specs and factors: all or nothing
         p = publish(st, m, kind="flash" if flash_cutoff else "final", cutoff=flash_cutoff,
                     as_of=parse_date_option(as_of, "--as-of") or parse_date_option(flash_cutoff, "--flash-cutoff"),

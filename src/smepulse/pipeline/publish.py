@@ -14,7 +14,8 @@ from smepulse.index.engine import IndexResult, compute
 from smepulse.index.precision import attach, bootstrap
 from smepulse.index.weighting import frame_from_methodology, read_frame
 from smepulse.methodology import Methodology
-from smepulse.seasonal.adjust import AdjustmentResult, factors_frame, fixed_models, specs_frame
+from smepulse.methodology.seasonal_policy import SeasonalPolicy
+from smepulse.seasonal.adjust import AdjustmentResult, factors_frame, fixed_models, specs_frame, stored_factors
 from smepulse.store import Store
 
 DEFAULT_FRAME = "methodology"  # compute, publish and the demo weight to the methodology's targets by default
@@ -37,6 +38,12 @@ def weighting_frame(frame: str | None, m: Methodology) -> pd.DataFrame | None:
     if choice == "methodology":
         return frame_from_methodology(m) if m.targets else None
     return read_frame(choice, m)
+
+
+def with_seasonal(m: Methodology, **changes) -> Methodology:
+    """The methodology with its seasonal policy changed (e.g. factors='projected'), validated as in the file."""
+    policy = SeasonalPolicy.model_validate({**m.seasonal.model_dump(), **changes})
+    return m.model_copy(update={"seasonal": policy})
 
 
 def require_published(result: IndexResult, minimum: int) -> IndexResult:
@@ -92,9 +99,14 @@ def adjust_and_store(store: Store, result: IndexResult, save: Callable[[IndexRes
     """The SA step of a vintage under the policy's partial concurrent adjustment: reuse the decisions stored
     with the survey's latest vintage (model, outliers, holiday regressor, seasonality; parameters
     re-estimated) unless `review` (or the policy says fixed_model: false), then save the vintage with
-    `save(result) -> vintage_id` and store its specs and factors next to it."""
+    `save(result) -> vintage_id` and store its specs and factors next to it. Under `factors: projected` the
+    factors stored with that vintage (the review's year-ahead projection) are applied unchanged instead."""
     m = result.methodology
-    prior = {} if review or not m.seasonal.fixed_model else fixed_models(store.sa_specs(survey or m.name))
+    specs = store.sa_specs(survey or m.name)
+    prior = {} if review or not m.seasonal.fixed_model else fixed_models(specs)
+    # projected factors: the factors stored with the latest vintage (the review's projection carried forward)
+    stored = stored_factors(store.sa_factors(str(specs["vintage_id"].iloc[0]))) \
+        if prior and m.seasonal.factors == "projected" and len(specs) else {}
     done: list[AdjustmentResult] = []
 
     def collect(r: AdjustmentResult) -> None:
@@ -102,7 +114,7 @@ def adjust_and_store(store: Store, result: IndexResult, save: Callable[[IndexRes
         if on_done is not None:
             on_done(r)
 
-    adjusted = adjust_with_errors(result, on_done=collect, fixed=prior, **adjust_kwargs)
+    adjusted = adjust_with_errors(result, on_done=collect, fixed=prior, stored=stored, **adjust_kwargs)
     vid = save(adjusted)
     store.save_sa_specs(vid, specs_frame(done), factors_frame(done))
     return vid, adjusted

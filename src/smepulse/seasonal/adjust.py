@@ -61,6 +61,9 @@ class AdjustmentResult:
     status: str = "adjusted"
     holiday: str = ""                # the holiday regressor kept, as holiday:shape:window; "" = none
     reviewed: bool = True            # False when the model was kept from a stored specification
+    # factors after the last month (X-13's year-ahead projection, or what is left of a stored one): columns
+    # factor, seasonal, 'YYYY-MM' index; stored with the vintage for `factors: projected`
+    projected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["factor", "seasonal"]))
 
     @property
     def fixed_model(self) -> FixedModel | None:
@@ -107,7 +110,8 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
                   method: Method = "x13", mode: Mode = "additive", holiday: str | None = None,
                   holiday_window: int | None = None, options: SpecOptions | None = None,
                   regressors: pd.DataFrame | None = None,
-                  policy: SeasonalPolicy | None = None, fixed: FixedModel | None = None) -> AdjustmentResult:
+                  policy: SeasonalPolicy | None = None, fixed: FixedModel | None = None,
+                  stored: pd.DataFrame | None = None) -> AdjustmentResult:
     """Seasonally adjust one monthly series indexed by 'YYYY-MM' periods, under a written policy.
 
     `policy` (the methodology's `seasonal:` section; defaults when None) sets the minimum span, the
@@ -123,6 +127,9 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     method="stl" runs STL only because the caller asked for it (24 months or more).
     `fixed`: the decisions of the last review (FixedModel): the seasonality decision, ARIMA orders,
     outliers and holiday regressor are kept and only their parameters re-estimated.
+    `stored`: the factors stored at the last review (columns factor, seasonal; 'YYYY-MM' index, projection
+    included). With policy.factors == "projected" and a fixed model, they are applied unchanged when they
+    cover every month (SA = NSA - factor, or NSA / factor); otherwise X-13 runs as under "concurrent".
     `regressors`: user regressors (columns, 'YYYY-MM' index) covering the series plus the forecast
     horizon (12 months for X-11, 36 for SEATS); X-13 estimates them with options.usertype.
     Raises SeasonalError (naming the series) on bad input or when X-13 fails.
@@ -159,6 +166,10 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
         kept = _unadjusted(full, series, group, mode, warnings, status="not_adjusted")
         return replace(kept, status="not_seasonal", reviewed=False,
                        warnings=[*warnings, "not seasonal (decision kept from the last review); SA = NSA"])
+    if fixed is not None and fixed.status == "adjusted" and fixed.model and policy.factors == "projected":
+        kept = _projected(y, full, series, group, mode, stored, warnings, fixed)
+        if kept is not None:
+            return kept
     if fixed is not None and fixed.status == "adjusted" and fixed.model:
         opts = replace(opts, arima=fixed.model, outliers=(),
                        variables=(*opts.variables, *(o.lower() for o in fixed.outliers)))
@@ -179,6 +190,27 @@ def adjust_series(values: pd.Series, *, series: str = "series", group: str = "",
     if not seasonal:
         result = _not_seasonal(result, why)
     return _reindexed(result, full)
+
+
+def _projected(y: pd.Series, full: pd.Series, series: str, group: str, mode: str, stored: pd.DataFrame | None,
+               warnings: list[str], fixed: FixedModel) -> AdjustmentResult | None:
+    """SA from the factors stored at the last review (projection included), or None (with a warning) when
+    they do not cover every month: the caller then adjusts concurrently."""
+    last = "none stored" if stored is None or stored.empty else f"they end at {max(stored.index)}"
+    if stored is None or not y.index.isin(stored.dropna(subset=["factor"]).index).all():
+        warnings.append(f"projected factors do not cover {y.index[0]}..{y.index[-1]} ({last}): factors "
+                        "re-estimated concurrently until the next review")
+        return None
+    factor, seasonal = stored["factor"].reindex(y.index), stored["seasonal"].reindex(y.index)
+    sa = y / factor if mode == "multiplicative" else y - factor
+    nan = pd.Series(np.nan, index=y.index)
+    rest = stored[stored.index > y.index[-1]][["factor", "seasonal"]]
+    r = AdjustmentResult(series, group, "x13-projected", mode, y, sa, factor, nan, nan, seasonal,
+                         warnings=warnings, reviewed=False, projected=rest, model=fixed.model,
+                         outliers=list(fixed.outliers), holiday=fixed.holiday,
+                         diagnostics={"identification": "decision kept from the last review",
+                                      "factors": f"projected at the last review, through {max(stored.index)}"})
+    return _reindexed(r, full)
 
 
 def _reindexed(r: AdjustmentResult, full: pd.Series) -> AdjustmentResult:
@@ -283,9 +315,12 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
         opts = replace(opts, aictest_user=test_holiday)
     spec = build_spec(y, opts, title=f"{series} {group}".strip(), regressors=regressors)
     out = run_spec(spec, label=who)
-    sa, factor = out.table("sa"), out.table("factor")
+    sa, factor, seasonal = out.table("sa"), out.table("factor"), out.table("seasonal")
     if not sa.index.equals(y.index):
         raise SeasonalError(f"{who}: X-13 returned {len(sa)} adjusted months for {len(y)} input")
+    ahead = factor.index[factor.index > y.index[-1]]
+    projected = pd.DataFrame({"factor": factor.loc[ahead], "seasonal": seasonal.reindex(ahead)})
+    factor, seasonal = factor.loc[y.index], seasonal.reindex(y.index)
     # finmode says what X-13 finally used (it matters for mode="auto"); absent when forced additive.
     final = out.udg.get("finmode", "")
     mode = ("multiplicative" if final.startswith(("mult", "log"))
@@ -300,10 +335,10 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
     if gaps:
         warnings.append(f"{gaps} missing month(s) estimated by regARIMA; their SA values are not published")
     return AdjustmentResult(series, group, f"x13-{opts.decomposition}", mode, y, sa, factor,
-                            out.table("trend"), out.table("irregular"), out.table("seasonal"),
+                            out.table("trend"), out.table("irregular"), seasonal,
                             model=out.model, outliers=out.outliers, regression=out.regression,
                             diagnostics=diagnostics, warnings=warnings, spec=spec,
-                            holiday=holiday_key if kept else "")
+                            holiday=holiday_key if kept else "", projected=projected)
 
 
 def holiday_candidates(holiday: str, windows: tuple[int, ...], shapes: tuple[str, ...]) -> list[str]:
@@ -353,13 +388,15 @@ def parse_holiday(holiday: str, window: int = 20) -> tuple[str, str, int]:
 def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "raise",
                 on_done: Callable[[AdjustmentResult], None] | None = None,
                 fixed: dict[tuple[str, str], FixedModel] | None = None,
+                stored: dict[tuple[str, str], pd.DataFrame] | None = None,
                 **kwargs) -> list[AdjustmentResult]:
     """Adjust each (series, group) of a tidy frame, in parallel threads around X-13 processes.
 
     errors="raise" stops on the first bad series; errors="warn" passes it through unadjusted with
     the error as its note. kwargs go to adjust_series (method, mode, holiday, options, ...).
     `on_done` is called with each result as it finishes (progress bars). `fixed` maps (series, group)
-    to the model kept from the last review (series not in it are identified afresh).
+    to the model kept from the last review (series not in it are identified afresh); `stored` to the factors
+    stored with the last vintage (used under `factors: projected`).
     """
     if errors not in ("raise", "warn"):
         raise SeasonalError(f"errors must be 'raise' or 'warn', got '{errors}'")
@@ -376,7 +413,8 @@ def adjust_many(df: pd.DataFrame, *, workers: int | None = None, errors: str = "
         g = parts[key]
         values = pd.Series(g["value"].to_numpy(), index=g["period"].astype(str).to_numpy())
         try:
-            result = adjust_series(values, series=key[0], group=key[1], fixed=(fixed or {}).get(key), **kwargs)
+            result = adjust_series(values, series=key[0], group=key[1], fixed=(fixed or {}).get(key),
+                                   stored=(stored or {}).get(key), **kwargs)
         except SeasonalError as exc:
             if errors == "raise":
                 raise
@@ -435,12 +473,20 @@ def specs_frame(results: list[AdjustmentResult]) -> pd.DataFrame:
 
 
 def factors_frame(results: list[AdjustmentResult]) -> pd.DataFrame:
-    """period, series, group, factor (combined: seasonal + holiday), seasonal: sa = nsa - factor (additive)."""
-    parts = [pd.DataFrame({"period": r.factor.index, "series": r.series, "group": r.group,
-                           "factor": r.factor.to_numpy(float), "seasonal": r.seasonal.to_numpy(float)})
+    """period, series, group, factor (combined: seasonal + holiday), seasonal: sa = nsa - factor (additive).
+    The months after each series' last one are X-13's year-ahead projection (what `factors: projected` applies)."""
+    parts = [pd.DataFrame({"period": [*r.factor.index, *r.projected.index], "series": r.series, "group": r.group,
+                           "factor": [*r.factor.to_numpy(float), *r.projected["factor"].to_numpy(float)],
+                           "seasonal": [*r.seasonal.to_numpy(float), *r.projected["seasonal"].to_numpy(float)]})
              for r in results if r.status in ("adjusted", "not_seasonal")]
     cols = ["period", "series", "group", "factor", "seasonal"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def stored_factors(factors: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """A vintage's stored factors (factors_frame, e.g. Store.sa_factors) as adjust_many's `stored`."""
+    return {(str(s), str(g)): part.set_index(part["period"].astype(str))[["factor", "seasonal"]]
+            for (s, g), part in factors.groupby(["series", "group"], sort=False)}
 
 
 def fixed_models(specs: pd.DataFrame) -> dict[tuple[str, str], FixedModel]:

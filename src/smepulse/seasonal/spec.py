@@ -97,7 +97,9 @@ def build_spec(values: pd.Series, options: SpecOptions, *, title: str = "series"
     lines.append("estimate{save=(est)}")
     lines.append(f"forecast{{maxlead={FORECAST_MONTHS[o.decomposition]} print=none}}")
     if o.decomposition == "x11":
-        x11 = [f"save=({' '.join(X11_TABLES)})"]
+        # appendfcst: the seasonal and combined factors (d10, d16) run a year past the data: the projected
+        # factors, stored with the vintage and applied unchanged under `factors: projected`.
+        x11 = ["appendfcst=yes", f"save=({' '.join(X11_TABLES)})"]
         if o.mode == "additive":
             x11.append("mode=add")
         elif o.mode == "multiplicative":
@@ -106,6 +108,6 @@ def build_spec(values: pd.Series, options: SpecOptions, *, title: str = "series"
             x11.append(f"seasonalma={o.seasonalma}")
         lines.append("x11{" + " ".join(x11) + "}")
     else:
-        lines.append(f"seats{{save=({' '.join(SEATS_TABLES)})}}")
+        lines.append(f"seats{{appendfcst=yes save=({' '.join(SEATS_TABLES)})}}")
     lines += list(o.extra.values())
     return "\n".join(lines) + "\n"

@@ -28,7 +28,8 @@ from psycopg import sql
 from smepulse.errors import StoreError
 from smepulse.methodology import Methodology
 from smepulse.store.store import SCHEMA_VERSION, Store, _now
-from smepulse.survey.responses import ROW, Responses, quote_ident
+from smepulse.survey.responses import ROW, Responses
+from smepulse.survey.sql import quote_ident
 
 SCHEMA = Path(__file__).parent / "schema.sql"
 URL_PREFIXES = ("postgresql://", "postgres://")

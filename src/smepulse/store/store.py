@@ -16,7 +16,8 @@ import pandas as pd
 from smepulse.errors import StoreError
 from smepulse.index.engine import COLUMNS, IndexResult
 from smepulse.methodology import Methodology
-from smepulse.survey.responses import ROW, Responses, quote_ident
+from smepulse.survey.responses import ROW, Responses
+from smepulse.survey.sql import quote_ident
 
 SCHEMA_VERSION = "1"
 SERIES_COLUMNS = COLUMNS

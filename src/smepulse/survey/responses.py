@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from smepulse.errors import InputError
 from smepulse.methodology import Methodology
+from smepulse.survey.sql import quote_ident
 
 REQUIRED = ("period", "firm_id")
 OPTIONAL = ("weight", "response_date")
@@ -72,19 +73,6 @@ class Responses:
 
     def to_pandas(self) -> pd.DataFrame:
         return self.con.execute("SELECT * EXCLUDE (_row) FROM responses ORDER BY _row").df()
-
-
-def quote_ident(name: str) -> str:
-    """A SQL identifier, quoted (names from users' files and methodologies are never spliced bare)."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-_q = quote_ident  # the name other modules import
-
-
-def _in_list(values) -> str:
-    """A SQL list of string literals, quoted (kept for callers that build IN lists; prefer parameters)."""
-    return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
 
 
 # -- reading ---------------------------------------------------------------------------------------------------
