@@ -1,4 +1,6 @@
 """The front door end to end: sim -> compute (with a store) -> vintages; demo on a small panel."""
+import gc
+
 import pandas as pd
 import pytest
 from helpers import SMEI
@@ -90,3 +92,29 @@ def test_indices_track_the_simulated_truth(sample):
     assert len(both) == 24
     assert both["value"].corr(both["true_value"]) > 0.9
     assert (both["value"] - both["true_value"]).abs().mean() < 1.5
+
+
+def test_two_responses_handles_from_one_store_never_share_a_table(tmp_path, sample):
+    """A flash handle (responses received by a cutoff) and a full one, open together on one store: each reads
+    its own temporary table, so computing the second never changes the first; released handles' tables go."""
+    df = sample.responses.assign(response_date=sample.responses["period"] + "-15")
+    df.loc[df.index % 3 == 0, "response_date"] = df["period"] + "-28"  # a third arrive after the 20th
+    with open_store(tmp_path / "s.duckdb") as st:
+        st.save_methodology(SMEI)
+        st.import_responses(from_frame(df, SMEI))
+        flash = st.responses(SMEI, cutoff="2024-01-20")
+        n_flash = len(flash.to_pandas())
+        full = st.responses(SMEI)
+        assert flash.table != full.table and flash.con is full.con
+        assert len(flash.to_pandas()) == n_flash < len(full.to_pandas()) == len(df)
+        def sales_n(resp) -> int:
+            s = compute(resp).series
+            cell = (s["period"] == "2024-01") & (s["series"] == "sales") & (s["group"] == "all")
+            return int(s.loc[cell, "n"].iloc[0])
+        assert sales_n(flash) < sales_n(full)
+        old = flash.table
+        del flash
+        gc.collect()  # released = collected
+        st.responses(SMEI)  # the next handle drops the tables of released ones
+        tables = {r[0] for r in st.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        assert old not in tables and full.table in tables

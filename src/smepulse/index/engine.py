@@ -7,6 +7,7 @@ that works on the aggregated table, which is small (periods x groups rows).
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,7 +66,7 @@ def _cells(resp: Responses) -> pd.DataFrame:
                  *[f"sum(CASE WHEN {col} = '{code}' THEN weight ELSE 0 END) AS c{k}_{i}"
                    for k, code in enumerate(m.question(qid).codes)],
                  f"sum(CASE WHEN {col} IS NOT NULL THEN weight * weight ELSE 0 END) AS s2_{i}"]
-    return resp.con.execute(f"SELECT {keys}, {', '.join(aggs)} FROM responses GROUP BY {keys}").df()
+    return resp.con.execute(f"SELECT {keys}, {', '.join(aggs)} FROM {quote_ident(resp.table)} GROUP BY {keys}").df()
 
 
 def _reweight(cells: pd.DataFrame, resp: Responses, frame: pd.DataFrame | None, notes: list[str]) -> str:
@@ -107,14 +108,15 @@ def _aggregate(resp: Responses, cells: pd.DataFrame) -> pd.DataFrame:
     sets = (["(period)"] + [f"(period, {quote_ident(d)})" for d in dims]
             + [f"(period, {quote_ident(c)})" for c, _, _ in derived])
     having = " AND ".join(f"NOT (GROUPING({quote_ident(c)}) = 0 AND {quote_ident(c)} IS NULL)" for c, _, _ in derived)
-    resp.con.register("_cells", cells)
-    sql = (f"WITH base AS (SELECT *{derived_sql} FROM _cells) "
+    name = f"_cells_{uuid.uuid4().hex[:12]}"  # own name: two computes on one connection never share it
+    resp.con.register(name, cells)
+    sql = (f"WITH base AS (SELECT *{derived_sql} FROM {quote_ident(name)}) "
            f"SELECT period, {_group_label_sql(dims, derived)} AS \"group\", "
            + ", ".join(f"sum({c}) AS {c}" for c in sums)
            + f" FROM base GROUP BY GROUPING SETS ({', '.join(sets)})"
            + (f" HAVING {having}" if having else ""))
     out = resp.con.execute(sql).df()
-    resp.con.unregister("_cells")
+    resp.con.unregister(name)
     return out
 
 
@@ -174,7 +176,7 @@ def input_hash(resp: Responses) -> str:
         return hashlib.sha256(f"{resp.methodology.sha256}:{resp.file_sha256}".encode()).hexdigest()
     cols = [c for c in resp.columns if c != "_row"]
     h = resp.con.execute(f"SELECT bit_xor(hash({', '.join(quote_ident(c) for c in cols)})), count(*) "
-                         "FROM responses").fetchall()[0]
+                         f"FROM {quote_ident(resp.table)}").fetchall()[0]
     return hashlib.sha256(f"{resp.methodology.sha256}:{h[0]}:{h[1]}".encode()).hexdigest()
 
 

@@ -156,7 +156,7 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
     # Ordered by the full key (period, firm): firms are numbered, and their multipliers drawn, in the same order
     # whatever the order of the rows in the file or the store.
     df = resp.con.execute(f"SELECT period, firm_id, {', '.join(quote_ident(d) for d in dims)}{',' if dims else ''} "
-                          f"weight, {enc} FROM responses ORDER BY period, firm_id").df()
+                          f"weight, {enc} FROM {quote_ident(resp.table)} ORDER BY period, firm_id").df()
     df["_firm"], firms = pd.factorize(df["firm_id"])
     strata_cols = [d for d in m.sampling.strata if d in dims]
     first = df.drop_duplicates("_firm").sort_values("_firm")

@@ -257,10 +257,10 @@ class PostgresStore(Store):
         dims, questions = resp.dimensions, resp.questions
         has_date = "response_date" in resp.columns
         import_id = uuid.uuid4().hex[:12]
-        src = resp.con
+        src, rel = resp.con, quote_ident(resp.table)
         date = "TRY_CAST(response_date AS DATE)" if has_date else "CAST(NULL AS DATE)"
         incoming = src.sql(
-            f"SELECT period, firm_id, weight, {date} AS response_date, {ROW} AS _row FROM responses").to_arrow_table()
+            f"SELECT period, firm_id, weight, {date} AS response_date, {ROW} AS _row FROM {rel}").to_arrow_table()
         long = {}
         for table, names, col in (("attribute", dims, "dimension"), ("answer", questions, "question")):
             value = "value" if table == "attribute" else "answer"
@@ -268,7 +268,7 @@ class PostgresStore(Store):
                 long[table] = None
                 continue
             parts = " UNION ALL ".join(
-                f"SELECT period, firm_id, ? AS {col}, CAST({quote_ident(n)} AS VARCHAR) AS {value} FROM responses "
+                f"SELECT period, firm_id, ? AS {col}, CAST({quote_ident(n)} AS VARCHAR) AS {value} FROM {rel} "
                 f"WHERE {quote_ident(n)} IS NOT NULL" for n in names)
             long[table] = src.sql(parts, params=list(names)).to_arrow_table()
         with self.transaction():

@@ -5,6 +5,7 @@ import os
 import re
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ class Store:
         self.path = str(path)
         self.read_only = read_only
         self._depth = 0  # nesting of transaction()
+        self._handles: dict[str, weakref.ref] = {}  # temp table -> the Responses handle reading it
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
@@ -158,11 +160,11 @@ class Store:
         survey = survey or resp.methodology.name
         con = resp.con
         if con is not self.con:
-            con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM {quote_ident(resp.table)}")
             self.con.register("_incoming_arrow", con.sql("SELECT * FROM _incoming").to_arrow_table())
             self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM _incoming_arrow")
         else:
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM responses")
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM {quote_ident(resp.table)}")
         clash = self.con.execute(
             f"SELECT i.firm_id, i.period, i.{ROW} FROM _incoming i JOIN response r ON r.survey = ? AND "
             "r.period = i.period AND r.firm_id = i.firm_id ORDER BY i._row LIMIT 5", [survey]).fetchall()
@@ -259,14 +261,23 @@ class Store:
         self.con.execute("CREATE OR REPLACE TEMP TABLE _ans AS SELECT period, firm_id" + q_sql +
                          " FROM answer WHERE survey = $survey GROUP BY period, firm_id",
                          {"survey": survey, **{k: v for k, v in names.items() if f"${k} " in q_sql}})
+        # Each handle gets its own table, so a second handle (another cutoff, another survey) never changes
+        # the rows of the first; tables of handles already released are dropped here, on the caller's thread.
+        for name in [n for n, ref in self._handles.items() if ref() is None]:
+            self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
+            del self._handles[name]
+        table = f"responses_{uuid.uuid4().hex[:12]}"
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE responses AS SELECT r.period, r.firm_id, "
+            f"CREATE TEMP TABLE {quote_ident(table)} AS SELECT r.period, r.firm_id, "
             + "".join(f"a.{quote_ident(d)}, " for d in dims) + "".join(f"q.{quote_ident(x)}, " for x in qs)
             + "r.weight, r.response_date, row_number() OVER (ORDER BY r.period, r.firm_id) AS _row "
             "FROM response r LEFT JOIN _attr a USING (period, firm_id) LEFT JOIN _ans q "
             f"USING (period, firm_id) WHERE {where}", params)
+        self.con.execute("DROP TABLE IF EXISTS _attr; DROP TABLE IF EXISTS _ans")
         cols = ["period", "firm_id", *dims, *qs, "weight", "response_date"]
-        return Responses(self.con, cols, f"store {self.path}", methodology, "row")
+        resp = Responses(self.con, cols, f"store {self.path}", methodology, "row", table=table)
+        self._handles[table] = weakref.ref(resp)
+        return resp
 
     def vintages(self, survey: str | None = None) -> pd.DataFrame:
         sql = "SELECT * FROM vintage" + (" WHERE survey = ?" if survey else "") + " ORDER BY as_of, created_at"

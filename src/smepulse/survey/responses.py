@@ -62,6 +62,7 @@ class Responses:
     methodology: Methodology
     row_label: str  # "line" for CSV/Excel (header is line 1), "row" for Parquet (1-based)
     file_sha256: str = ""  # of the source file's bytes, when it came from a file
+    table: str = "responses"  # the relation on `con` holding these rows (a store names one per handle)
 
     @property
     def dimensions(self) -> list[str]:
@@ -72,7 +73,7 @@ class Responses:
         return [q.id for q in self.methodology.questions if q.id in self.columns]
 
     def to_pandas(self) -> pd.DataFrame:
-        return self.con.execute("SELECT * EXCLUDE (_row) FROM responses ORDER BY _row").df()
+        return self.con.execute(f"SELECT * EXCLUDE (_row) FROM {quote_ident(self.table)} ORDER BY _row").df()
 
 
 # -- reading ---------------------------------------------------------------------------------------------------
