@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from seasonal_helpers import ism_result
+from seasonal_helpers import index_series, ism_result
 
 from smepulse.index.engine import IndexResult
 from smepulse.methodology.seasonal_policy import SeasonalPolicy
 from smepulse.pipeline.publish import adjust_and_store
+from smepulse.seasonal.adjust import adjust_series
+from smepulse.seasonal.spec import SpecOptions
 from smepulse.store import open_store
 
 QUESTIONS = ["new_orders", "production", "employment", "supplier_deliveries", "inventories"]
@@ -92,3 +94,14 @@ def test_the_policy_names_the_choice():
     assert SeasonalPolicy(factors="projected").factors == "projected"
     with pytest.raises(ValueError, match="factors"):
         SeasonalPolicy(factors="forecast")
+
+
+@pytest.mark.parametrize("decomposition", ["x11", "seats"])
+def test_x11_and_seats_runs_carry_the_year_ahead_factors(decomposition):
+    y = index_series(60)  # 2015-01 .. 2019-12
+    r = adjust_series(y, options=SpecOptions(decomposition=decomposition))
+    assert r.status == "adjusted" and r.sa.index.equals(y.index) and r.factor.index.equals(y.index)
+    assert r.projected.index[0] == "2020-01" and len(r.projected) >= 12
+    # the projection continues the estimated pattern: each calendar month's factor close to last year's
+    last_year = r.factor.iloc[-12:].to_numpy()
+    np.testing.assert_allclose(r.projected["factor"].iloc[:12].to_numpy(), last_year, atol=0.5)

@@ -316,8 +316,9 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
     spec = build_spec(y, opts, title=f"{series} {group}".strip(), regressors=regressors)
     out = run_spec(spec, label=who)
     sa, factor, seasonal = out.table("sa"), out.table("factor"), out.table("seasonal")
-    if not sa.index.equals(y.index):
+    if not y.index.isin(sa.index).all():
         raise SeasonalError(f"{who}: X-13 returned {len(sa)} adjusted months for {len(y)} input")
+    sa = sa.loc[y.index]  # SEATS appends its forecasts (appendfcst) to the SA table too
     ahead = factor.index[factor.index > y.index[-1]]
     projected = pd.DataFrame({"factor": factor.loc[ahead], "seasonal": seasonal.reindex(ahead)})
     factor, seasonal = factor.loc[y.index], seasonal.reindex(y.index)
@@ -335,7 +336,7 @@ def _x13(y, series, group, opts: SpecOptions, holiday, window, warnings,
     if gaps:
         warnings.append(f"{gaps} missing month(s) estimated by regARIMA; their SA values are not published")
     return AdjustmentResult(series, group, f"x13-{opts.decomposition}", mode, y, sa, factor,
-                            out.table("trend"), out.table("irregular"), seasonal,
+                            out.table("trend").reindex(y.index), out.table("irregular").reindex(y.index), seasonal,
                             model=out.model, outliers=out.outliers, regression=out.regression,
                             diagnostics=diagnostics, warnings=warnings, spec=spec,
                             holiday=holiday_key if kept else "", projected=projected)
