@@ -175,6 +175,7 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
         if rake_dims else None
 
     masked = _suppressed_cells(published)
+    composite_ids = {c.id for c in m.composites}
     rows, by_period = [], {}
     for period, g in df.groupby("period", sort=True):
         month = _Month(g, m, dims, qids)
@@ -202,10 +203,14 @@ def bootstrap(resp: Responses, frame: pd.DataFrame | None = None, replicates: in
         vals = {q: values[:, :, i] for i, q in enumerate(qids)}
         hidden = {}
         for series, group in masked.get(period, ()):
-            if series in vals and group in month.labels:
-                g = month.labels.index(group)
+            if group not in month.labels:
+                continue
+            g = month.labels.index(group)
+            if series in vals:
                 vals[series][:, g] = np.nan
                 hidden.setdefault(series, np.zeros(vals[series].shape, dtype=bool))[:, g] = True
+            elif series in composite_ids:  # withheld as the estimate withheld it (complementary suppression)
+                hidden.setdefault(series, np.zeros((B, len(month.labels)), dtype=bool))[:, g] = True
         compose_values(vals, m, hidden)
         by_period[period] = (month.labels, vals)
 
