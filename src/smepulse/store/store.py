@@ -41,7 +41,6 @@ class Store:
         self.path = str(path)
         self.read_only = read_only
         self._depth = 0  # nesting of transaction()
-        self._handles: dict[str, weakref.ref] = {}  # temp table -> the Responses handle reading it
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
@@ -263,9 +262,11 @@ class Store:
                          {"survey": survey, **{k: v for k, v in names.items() if f"${k} " in q_sql}})
         # Each handle gets its own table, so a second handle (another cutoff, another survey) never changes
         # the rows of the first; tables of handles already released are dropped here, on the caller's thread.
-        for name in [n for n, ref in self._handles.items() if ref() is None]:
+        # (temp table -> weak reference to its handle; made here, so siblings built without __init__ have one)
+        handles: dict[str, weakref.ref] = vars(self).setdefault("_handles", {})
+        for name in [n for n, ref in handles.items() if ref() is None]:
             self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
-            del self._handles[name]
+            del handles[name]
         table = f"responses_{uuid.uuid4().hex[:12]}"
         self.con.execute(
             f"CREATE TEMP TABLE {quote_ident(table)} AS SELECT r.period, r.firm_id, "
@@ -276,7 +277,7 @@ class Store:
         self.con.execute("DROP TABLE IF EXISTS _attr; DROP TABLE IF EXISTS _ans")
         cols = ["period", "firm_id", *dims, *qs, "weight", "response_date"]
         resp = Responses(self.con, cols, f"store {self.path}", methodology, "row", table=table)
-        self._handles[table] = weakref.ref(resp)
+        handles[table] = weakref.ref(resp)
         return resp
 
     def vintages(self, survey: str | None = None) -> pd.DataFrame:
