@@ -232,15 +232,20 @@ async def open_loop(url: str, bodies: list[dict], rate: float, seconds: float, c
             "client_max": float(np.nanmax(client_ms))}
 
 
-def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, seconds: float) -> dict:
+def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, seconds: float,
+               url: str | None = None) -> dict:
+    """Against `url` (a server you started) or a `smepulse serve` started here over a copy of the store."""
     work = Path(tempfile.mkdtemp(prefix="smepulse-bench-"))
-    shutil.copy(store, work / "smepulse.duckdb")
-    port = free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", "--store", str(work / "smepulse.duckdb"),
-                             "--port", str(port), "--credit-model", model_dir, "--credit-policy", str(policy_dir)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    proc = None
+    if url is None:
+        shutil.copy(store, work / "smepulse.duckdb")
+        port = free_port()
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        proc = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", "--store",
+                                 str(work / "smepulse.duckdb"), "--port", str(port), "--credit-model", model_dir,
+                                 "--credit-policy", str(policy_dir)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
     try:
         import httpx  # noqa: PLC0415 (only the HTTP benchmark needs it)
 
@@ -251,7 +256,7 @@ def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, 
                     break
             except httpx.HTTPError:
                 pass
-            if time.monotonic() > deadline or proc.poll() is not None:
+            if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
                 raise RuntimeError(f"smepulse serve did not start: {proc.stderr.read().decode()[-500:]}")
             time.sleep(0.2)
         bodies = [{"uscc": a.uscc, "amount": a.amount, "term_months": a.term_months,
@@ -260,8 +265,9 @@ def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, 
         assert warm.status_code == 201, warm.text
         return asyncio.run(open_loop(url, bodies, rate, seconds))
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -274,8 +280,13 @@ def main() -> None:
     ap.add_argument("--http-only", action="store_true", help="skip the in-process part")
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--url", help="benchmark this running server (serving the policy --write-policy writes)")
+    ap.add_argument("--write-policy", type=Path, help="write the 3k segmented policy to this directory and stop")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.write_policy:
+        print(big_policy(args.write_policy))
+        return
     model = load_model(args.model)
     apps, snaps = workload(args.store)
     tmp = Path(tempfile.mkdtemp(prefix="smepulse-policy-"))
@@ -300,7 +311,7 @@ def main() -> None:
         print(f"ours again, shipped policy: {ours['per_s']:,.0f} decisions/s, p50 {ours['p50']:.2f} ms: "
               f"{ours['per_s'] / p['per_s']:,.0f}x peer 1, {ours['per_s'] / lean['per_s']:.1f}x peer 2")
     if args.http or args.http_only:
-        h = http_bench(args.store, args.model, tmp / "seg", apps, args.rate, args.seconds)
+        h = http_bench(args.store, args.model, tmp / "seg", apps, args.rate, args.seconds, args.url)
         print(f"HTTP open loop {args.rate:.0f}/s for {args.seconds:.0f} s, 3k segmented policy "
               f"({policies['3k segmented'].n_rules:,} rules): {h['sent']:,} sent in {h['wall_s']:.1f} s, "
               f"status {h['status']}; server p50 {h['server_p50']:.2f} ms p99 {h['server_p99']:.2f} ms; "

@@ -1,5 +1,7 @@
 """The decision book in the store: feature snapshots, the hash-chained audit of decisions, idempotency
-keys, loans and review requests. One DuckDB connection guarded by a lock (DuckDB has one writer).
+keys, loans and review requests. One store connection guarded by a lock (DuckDB has one writer); what a
+decision reads (snapshots, keys, listings, booked loans) is held in memory (decision/memory.py) and
+records are group-committed by one writer thread (decision/commit.py).
 
 Audit chain: record_n.hash = sha256(prev_hash || canonical JSON of record_n), prev_hash of the first
 record is 64 zeros, and credit_audit_head holds the last (seq, hash), written in the same transaction,
@@ -12,7 +14,7 @@ import json
 import math
 import threading
 import uuid
-from contextlib import contextmanager
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from smepulse.credit.features import ID_COLUMNS, TARGET, build_features
+from smepulse.decision.commit import GroupCommit
 from smepulse.decision.engine import APPLICATION_FEATURES, Snapshot
 from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
+from smepulse.decision.memory import BookMemory
 from smepulse.decision.uscc import firm_code
 from smepulse.store.postgres import PgConnection, is_server_url, redact
 
@@ -69,6 +73,19 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _insert_rows(con, table: str, rows: list[list], chunk: int = 64) -> None:
+    """Multi-row INSERT ... VALUES (?, ...), (?, ...) with bound parameters: one statement for many rows
+    (DuckDB's executemany runs one statement per row, ~1 ms each on a busy machine). `table` is one of
+    ours, never user input."""
+    if table not in ("credit_decision", "credit_idempotency"):
+        raise ValueError(f"not a decision table: {table!r}")
+    for i in range(0, len(rows), chunk):
+        part = rows[i:i + chunk]
+        marks = "(" + ", ".join("?" * len(part[0])) + ")"
+        con.execute(f'INSERT INTO "{table}" VALUES ' + ", ".join([marks] * len(part)),
+                    [v for r in part for v in r])
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -79,7 +96,8 @@ class VerifyResult:
 class DecisionBook:
     """Decision tables in a store file (or an open DuckDB connection, e.g. the web app's store)."""
 
-    def __init__(self, store: str | Path | duckdb.DuckDBPyConnection | PgConnection, lock=None):
+    def __init__(self, store: str | Path | duckdb.DuckDBPyConnection | PgConnection, lock=None, *,
+                 commit_window_ms: float = 2.0):
         if isinstance(store, duckdb.DuckDBPyConnection | PgConnection):
             self.con, self.path = store, None
         elif is_server_url(store):
@@ -93,14 +111,25 @@ class DecisionBook:
         self.lock = lock or threading.RLock()  # share the owner's lock when sharing its connection
         with self.lock:
             self.con.execute(SCHEMA.read_text())
-        self._latest: dict[str, Snapshot | None] = {}
-        self._commit = threading.Condition()  # group commit of decision records (append_decision)
-        self._queue: list[dict] = []
-        self._writing = False
-        self._keys: dict[str, list] = {}  # Idempotency-Key -> [lock, users] (claim)
-        self._keys_mutex = threading.Lock()
+        self._latest: dict[str, Snapshot | None] = {}  # back-dated look-ups (older than the newest snapshot)
+        self._group = GroupCommit(self._write_records, commit_window_ms / 1000)
+        self._memory: BookMemory | None = None
+        self._memory_lock = threading.Lock()
+        self._head: tuple[int, str] | None = None  # the audit head after this book's last commit
+
+    @property
+    def memory(self) -> BookMemory:
+        """The book's hot state, loaded from the store on first use."""
+        if self._memory is None:
+            with self._memory_lock:
+                if self._memory is None:
+                    self._memory = BookMemory(self.con)
+        return self._memory
 
     def close(self) -> None:
+        self._group.close()
+        if self._memory is not None:
+            self._memory.close()
         if self.path is not None:
             self.con.close()
 
@@ -134,6 +163,10 @@ class DecisionBook:
             fid = int(rec["firm_id"])
             sid = f"snap-{as_of.isoformat()}-{fid}-{sha256_text(text)[:12]}"
             rows.append((sid, fid, firm_code(fid), as_of, built, text, sha256_text(text), source))
+        return self._write_snapshot_rows(rows)
+
+    def _write_snapshot_rows(self, rows: list[tuple]) -> int:
+        """rows: (snapshot_id, firm_id, uscc, as_of, built_at, features JSON, sha256, source)."""
 
         def write():
             self.con.executemany(  # upsert both engines run (DuckDB and PostgreSQL)
@@ -141,10 +174,17 @@ class DecisionBook:
                 "UPDATE SET built_at = EXCLUDED.built_at, source = EXCLUDED.source", rows)
         self._tx(write)
         self._latest.clear()
+        if self._memory is not None:
+            self._memory.add_snapshot_rows([(r[0], r[1], r[2], r[3], r[5], r[4]) for r in rows])
         return len(rows)
 
     def latest_snapshot(self, uscc: str, on: date) -> Snapshot | None:
-        """The firm's newest snapshot dated on or before `on` (None: the lender has no data on it)."""
+        """The firm's newest snapshot dated on or before `on` (None: the lender has no data on it).
+        From memory (the firm's newest snapshot, or none: an unknown firm); only an application dated
+        before the newest snapshot reads the store."""
+        newest = self.memory.newest_snapshot(uscc)
+        if newest is None or newest.as_of <= on:
+            return newest
         key = f"{uscc}|{on.isoformat()}"
         if key in self._latest:
             return self._latest[key]
@@ -172,54 +212,26 @@ class DecisionBook:
                 "SELECT DISTINCT uscc FROM credit_feature_snapshot ORDER BY uscc LIMIT ?", [limit]).fetchall()]
 
     # ------------------------------------------------------------ audit
-    @contextmanager
-    def claim(self, key: str):
-        """Hold an Idempotency-Key: concurrent requests with one key run one after the other (the first
-        decides and records, the others then find its record); different keys run side by side."""
-        with self._keys_mutex:
-            entry = self._keys.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
-        try:
-            with entry[0]:
-                yield
-        finally:
-            with self._keys_mutex:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._keys[key]
-
     def append_decision(self, record: dict, *, idempotency_key: str | None = None,
                         request_sha256: str | None = None, after=None) -> dict:
-        """Append one decision record to the chain (and its idempotency key) in one transaction, and
-        return it once committed. `after(record)` runs inside the same transaction (e.g. booking).
+        """Append one decision record to the chain (and its idempotency key) and return it once committed.
+        `after(record)` runs inside the same transaction (e.g. booking)."""
+        return self.append_decision_future(record, idempotency_key=idempotency_key, request_sha256=request_sha256,
+                                           after=after).result()
 
-        Group commit: a commit costs a disk sync (~10 ms on a VM disk), so records arriving while one is
-        being written wait and are written together in the next transaction, in arrival order, each
-        chained to the one before; every caller returns only after its own record is committed. A
-        failing record is retried alone so it cannot take the others down with it."""
-        item = {"record": record, "key": idempotency_key, "req": request_sha256, "after": after,
-                "done": False, "result": None, "error": None}
-        with self._commit:
-            self._queue.append(item)
-            while not item["done"]:
-                if self._writing:
-                    self._commit.wait()
-                    continue
-                self._writing, batch, self._queue = True, self._queue, []
-                self._commit.release()
-                try:
-                    self._write_batch(batch)
-                finally:
-                    self._commit.acquire()
-                    self._writing = False
-                    self._commit.notify_all()
-        if item["error"] is not None:
-            raise item["error"]
-        return item["result"]
+    def append_decision_future(self, record: dict, *, idempotency_key: str | None = None,
+                               request_sha256: str | None = None, after=None) -> Future:
+        """The same, answered as a Future that resolves once the record is committed (group commit:
+        the records arriving within a few ms are written in one transaction, in arrival order, each
+        chained to the one before)."""
+        return self._group.submit({"record": record, "key": idempotency_key, "req": request_sha256, "after": after})
 
-    def _write_batch(self, batch: list[dict]) -> None:
-        def write(items):
-            head = self.con.execute("SELECT seq, hash FROM credit_audit_head WHERE id = 1").fetchone()
+    def _write_records(self, items: list[dict]) -> list[dict]:
+        """One transaction: the records (chained from the head), their keys, the new head. The head is
+        remembered between batches; after a failure it is read again (another process on the same
+        PostgreSQL may have appended: its seq makes our insert fail on the primary key, never fork)."""
+        def write():
+            head = self._head or self.con.execute("SELECT seq, hash FROM credit_audit_head WHERE id = 1").fetchone()
             seq, prev = (0, GENESIS) if head is None else (int(head[0]) + 1, head[1])
             out, rows, keys = [], [], []
             for it in items:
@@ -232,26 +244,21 @@ class DecisionBook:
                     keys.append([it["key"], it["req"], rec["decision_id"], _now()])
                 out.append(rec)
                 seq, prev = seq + 1, h
-            self.con.executemany("INSERT INTO credit_decision VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            if keys:
-                self.con.executemany("INSERT INTO credit_idempotency VALUES (?, ?, ?, ?)", keys)
+            _insert_rows(self.con, "credit_decision", rows)
+            _insert_rows(self.con, "credit_idempotency", keys)
             self.con.execute("INSERT INTO credit_audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
                              "SET seq = EXCLUDED.seq, hash = EXCLUDED.hash", [seq - 1, prev])
             for it, rec in zip(items, out, strict=True):
                 if it["after"] is not None:
                     it["after"](rec)
-            return out
-        try:
-            recs = self._tx(lambda: write(batch))
-        except BaseException as exc:
-            if len(batch) == 1:
-                batch[0]["error"], batch[0]["done"] = exc, True
-                return
-            for it in batch:  # one bad record: write the others one by one
-                self._write_batch([it])
-            return
-        for it, rec in zip(batch, recs, strict=True):
-            it["result"], it["done"] = rec, True
+            return out, (seq - 1, prev)
+        self._head = None  # unknown until this transaction commits
+        out, self._head = self._tx(write)
+        if self._memory is not None:  # committed: later retries find the key in memory
+            for it, rec in zip(items, out, strict=True):
+                if it["key"] is not None:
+                    self._memory.add_key(it["key"], it["req"], rec["decision_id"])
+        return out
 
     def record(self, decision_id: str) -> dict:
         with self.lock:
@@ -324,7 +331,11 @@ class DecisionBook:
                 return
             self.con.execute("INSERT INTO credit_loan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         self._tx(write)
-        return self.loan_for(rec["decision_id"])
+        loan = self.loan_for(rec["decision_id"])
+        if self._memory is not None:
+            self._memory.add_loan(loan["loan_id"], loan["uscc"], loan["start_date"], loan["maturity_date"],
+                                  loan["amount"])
+        return loan
 
     def loans(self) -> pd.DataFrame:
         with self.lock:

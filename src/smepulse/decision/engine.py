@@ -4,7 +4,8 @@ Order: consent -> snapshot (unknown firm or stale: refer) -> application-time fe
 true reasons from the model (credit.reasons.explain: the features actually scored) -> policy tables
 (knock-outs, PD band, pricing) -> limit and price by the formulas below -> programme tags.
 
-limit  = floor_to(min(max_limit, revenue_share * revenue_365d - open_loan_amount), limit_rounding)
+exposure = open_loan_amount (the snapshot's) + booked_exposure (this book's loans since the snapshot)
+limit  = floor_to(min(max_limit, revenue_share * revenue_365d - exposure), limit_rounding)
 offer  = min(requested amount, limit); below min_limit: decline (capacity)
 rate   = min(max_annual_rate, funding_cost + pd * lgd + operating_cost + capital_charge + margin)
 """
@@ -75,7 +76,7 @@ def _get(features: dict, name: str, default=None):
     return v if _num(v) else default
 
 
-def knockout_inputs(app: Application, features: dict | None) -> dict:
+def knockout_inputs(app: Application, features: dict | None, booked_exposure: float = 0.0) -> dict:
     f = features or {}
     age = _get(f, "firm_age_days")
     return {
@@ -83,7 +84,8 @@ def knockout_inputs(app: Application, features: dict | None) -> dict:
         "firm_age_months": None if age is None else age / 30.4375,
         "tax_late_filings_365d": _get(f, "tax_late_filings_365d"),
         "utility_overdue_bills": _get(f, "utility_overdue_bills"),
-        "exposure_after": _get(f, "open_loan_amount", 0.0) + app.amount if features is not None else None,
+        "exposure_after": _get(f, "open_loan_amount", 0.0) + booked_exposure + app.amount
+        if features is not None else None,
         "prior_defaults": _get(f, "prior_defaults"),
         "days_since_last_sale": _get(f, "days_since_last_sale"),
         "sales_history_days": _get(f, "sales_history_days"),
@@ -100,16 +102,19 @@ def _model_version(model) -> str | None:
 
 
 def apply_policy(app: Application, features: dict | None, pd_: float | None, model_reasons: list[dict],
-                 policy: Policy, *, refer: list[dict] | None = None) -> dict:
-    """The policy part of a decision, given the firm's features and the model's PD and reasons."""
+                 policy: Policy, *, refer: list[dict] | None = None, booked_exposure: float = 0.0) -> dict:
+    """The policy part of a decision, given the firm's features and the model's PD and reasons.
+    `booked_exposure`: this book's loans to the firm that its snapshot does not know yet."""
     fired: list[str] = []
-    res = policy.evaluate_all({**knockout_inputs(app, features), "pd": pd_, "term_months": app.term_months})
+    res = policy.evaluate_all({**knockout_inputs(app, features, booked_exposure), "pd": pd_,
+                               "term_months": app.term_months})
     ko = res["knockouts"]
     fired += ko.fired
     declines = [r for r in ko.rows if r["action"] == "decline"]
     refers = [r for r in ko.rows if r["action"] == "refer"] + list(refer or [])
     top = int(policy.settings["top_reasons"])
-    out = {"decision": None, "limit": 0.0, "annual_rate": None, "band": None, "price_components": {}}
+    out = {"decision": None, "limit": 0.0, "annual_rate": None, "band": None, "price_components": {},
+           "booked_exposure": booked_exposure}
     if declines or pd_ is None:
         out["decision"] = "decline" if declines else "refer"
         rows = declines or refers
@@ -131,7 +136,7 @@ def apply_policy(app: Application, features: dict | None, pd_: float | None, mod
                                "operating_cost": p["operating_cost"], "capital_charge": p["capital_charge"],
                                "margin": b["margin"], "uncapped": raw, "max_annual_rate": p["max_annual_rate"]}
     revenue = _get(features, "revenue_365d", 0.0)
-    exposure = _get(features, "open_loan_amount", 0.0)
+    exposure = _get(features, "open_loan_amount", 0.0) + booked_exposure
     step = float(policy.settings["limit_rounding"])
     capacity = min(float(b["max_limit"]), b["revenue_share"] * revenue - exposure)
     capacity = max(0.0, math.floor(capacity / step) * step)
@@ -156,7 +161,7 @@ def apply_policy(app: Application, features: dict | None, pd_: float | None, mod
 
 
 def decide(app: Application, snapshot: Snapshot | None, model, policy: Policy, *,
-           today: date | None = None, programmes=None) -> Decision:
+           today: date | None = None, programmes=None, booked_exposure: float = 0.0) -> Decision:
     """One decision. `snapshot` None = the lender has no data on the firm (refer)."""
     t0 = time.perf_counter_ns()
     today = today or app.application_date or datetime.now(UTC).date()
@@ -181,7 +186,7 @@ def decide(app: Application, snapshot: Snapshot | None, model, policy: Policy, *
             t_model = time.perf_counter_ns()
     t_feat = max(t_feat, t0)
     t_model = max(t_model, t_feat)
-    out = apply_policy(app, features, pd_, model_reasons, policy, refer=refer)
+    out = apply_policy(app, features, pd_, model_reasons, policy, refer=refer, booked_exposure=booked_exposure)
     t_rules = time.perf_counter_ns()
     tags = programmes(app, snapshot, out) if programmes and out["decision"] != "decline" else []
     t_end = time.perf_counter_ns()

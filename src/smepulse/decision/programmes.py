@@ -101,6 +101,7 @@ def import_candidates(book: DecisionBook, path: str | Path, programme: str = "sc
             "DO UPDATE SET class = EXCLUDED.class, project_id = EXCLUDED.project_id, listed_on = EXCLUDED.listed_on, "
             "imported_at = EXCLUDED.imported_at", rows)
     book._tx(write)
+    book.memory.reload_listings()
     return len(rows)
 
 
@@ -111,10 +112,9 @@ class ProgrammeTagger:
         self.book, self.rows = book, rows if rows is not None else load_programmes()
 
     def listings(self, code: str, on: date) -> list[tuple]:
-        with self.book.lock:
-            return self.book.con.execute(
-                "SELECT programme, list_batch, class, project_id FROM credit_candidate WHERE uscc = ? AND "
-                "listed_on <= ? ORDER BY listed_on, list_batch", [code, on]).fetchall()
+        """(programme, list_batch, class, project_id) of the firm's listings dated on or before `on`, by
+        listing date (from the book's memory of the candidate lists)."""
+        return self.book.memory.listed(code, on)
 
     def __call__(self, app, snapshot, out: dict) -> list[dict]:
         on = app.application_date or date.today()
@@ -133,7 +133,7 @@ class ProgrammeTagger:
                          "class": "tech_first_loan" if first else cls, "project_id": project,
                          "rate_pct": r.rate_pct, "refinanced_share_pct": r.refinanced_share_pct})
         size = feats.get("size")
-        exposure = (feats.get("open_loan_amount") or 0.0) + out.get("limit", 0.0)
+        exposure = (feats.get("open_loan_amount") or 0.0) + out.get("booked_exposure", 0.0) + out.get("limit", 0.0)
         for prog, r in sorted(rows.items()):
             if r.requires_list or size not in r.borrower_classes:
                 continue

@@ -1,16 +1,30 @@
 """The decision service: application in, decision out, recorded before it is answered.
 
 submit(body, idempotency_key) validates, decides, appends the audit record (with its idempotency key,
-in one transaction) and answers; a retry with the same key answers the first decision marked
-`replayed`; the same key with another body is refused. replay(decision_id) re-runs a stored decision
-from its recorded inputs (snapshot, model and policy checked by hash) and returns it for comparison.
+in one transaction) and answers once that transaction has committed; a retry with the same key answers
+the first decision marked `replayed`; the same key with another body is refused. submit_async is the
+same for the web app's event loop. Nothing on this path reads the store: snapshots, keys, listings and
+booked loans come from the book's memory, and the record is group-committed.
+
+Idempotency-Keys: a key is either committed (in the book's memory, loaded from the store) or in flight
+(`_pending`: the first request's Future, which every concurrent retry waits on), never neither, so
+concurrent retries decide once. A key committed by another process at the same moment (two servers on
+one PostgreSQL) is caught by the store's primary key: that record is refused and the request answers
+the other process's decision as a replay.
+
+replay(decision_id) re-runs a stored decision from its recorded inputs (snapshot, model and policy
+checked by hash) and returns it for comparison.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+import threading
 import time
 import uuid
+from concurrent.futures import Future
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -28,8 +42,16 @@ OUTCOME_FIELDS = ("decision", "pd", "score", "limit", "annual_rate", "reasons", 
                   "band", "snapshot_id", "policy_version", "policy_sha256", "model_version", "price_components")
 
 
+log = logging.getLogger(__name__)
+
+
 class IdempotencyConflict(DecisionError):
     """The Idempotency-Key was already used with a different request body."""
+
+
+def _conflict(key: str) -> IdempotencyConflict:
+    return IdempotencyConflict(f"Idempotency-Key {key!r} was used with a different request body; "
+                               "use a new key for a new application")
 
 
 def directory_sha256(d: str | Path) -> str:
@@ -42,7 +64,7 @@ def directory_sha256(d: str | Path) -> str:
 
 class DecisionService:
     def __init__(self, book: DecisionBook, model_dir: str | Path, policy: Policy | str | Path | None = None,
-                 *, programmes=None, clock=None, model=None):
+                 *, programmes=None, clock=None, model=None, refresh_seconds: float | None = None):
         self.book = book
         self.model_dir = Path(model_dir)
         self.model = model if model is not None else load_model(self.model_dir)
@@ -55,10 +77,30 @@ class DecisionService:
         if exp is not None:  # the challenger arm: (model, model_dir, model_sha256, policy)
             self.challenger = (exp.model or self.model, exp.model_dir or self.model_dir,
                                directory_sha256(exp.model_dir) if exp.model_dir else self.model_sha256, exp.policy)
+        self._pending: dict[str, tuple[str, Future]] = {}  # Idempotency-Key in flight -> (request sha256, answer)
+        self._mutex = threading.Lock()
+        book.memory  # noqa: B018 (load the hot state now, not on the first request)
+        self._stop = threading.Event()
+        if refresh_seconds:  # a long-running server: see snapshots, lists and loans other processes write
+            threading.Thread(target=self._refresh, args=(refresh_seconds,), name="decision-book-refresh",
+                             daemon=True).start()
+
+    def _refresh(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.book.memory.refresh()
+            except Exception as exc:  # a store hiccup must not stop the refresher; the next round tries again
+                if "closed" in str(exc).lower():  # the store was closed under us (the app shut down)
+                    return
+                log.warning("refreshing the decision book from the store failed: %s", exc)
+
+    def close(self) -> None:
+        self._stop.set()
 
     def _decide(self, app: Application, today: date):
-        """(decision, snapshot, arm fields of the record, (model_dir, model_sha256, policy) used)."""
+        """(decision, snapshot, arm fields of the record, (model_dir, model_sha256, policy) used, booked exposure)."""
         snap = self.book.latest_snapshot(app.uscc, today) if app.consent.given else None
+        booked = self.book.memory.booked_exposure(app.uscc, snap.as_of, today) if snap else 0.0
         used = (self.model, self.model_dir, self.model_sha256, self.policy)
         arm = {"arm": "champion", "experiment": None, "shadow": None}
         exp = self.experiment
@@ -69,34 +111,88 @@ class DecisionService:
                 used, arm["arm"] = self.challenger, "challenger"
             elif hit:  # shadow: decided and recorded, never used
                 m, mdir, msha, pol = self.challenger
-                s = decide(app, snap, m, pol, today=today, programmes=self.programmes)
+                s = decide(app, snap, m, pol, today=today, programmes=self.programmes, booked_exposure=booked)
                 arm["shadow"] = shadow_record(s, mdir, msha, pol)
-        d = decide(app, snap, used[0], used[3], today=today, programmes=self.programmes)
-        return d, snap, arm, used[1:]
+        d = decide(app, snap, used[0], used[3], today=today, programmes=self.programmes, booked_exposure=booked)
+        return d, snap, arm, used[1:], booked
 
     def submit(self, body: dict, idempotency_key: str | None = None) -> tuple[dict, bool]:
-        """(record, replayed)."""
+        """(record, replayed), once the record is committed."""
+        kind, x = self._begin(body, idempotency_key)
+        if kind == "replay":
+            return self.book.record(x), True
+        rec, _ = x.result()
+        return rec, kind == "wait"
+
+    async def submit_async(self, body: dict, idempotency_key: str | None = None) -> tuple[dict, bool]:
+        """submit() for an event loop: the decision runs here (CPU only), the commit is awaited."""
+        kind, x = self._begin(body, idempotency_key)
+        if kind == "replay":
+            return await asyncio.to_thread(self.book.record, x), True
+        rec, _ = await asyncio.wrap_future(x)
+        return rec, kind == "wait"
+
+    def _begin(self, body: dict, key: str | None) -> tuple[str, object]:
+        """("replay", decision id) | ("wait", Future of the request in flight with this key) |
+        ("own", Future of this request's (record, replayed))."""
         t0 = time.perf_counter_ns()
         req_hash = sha256_text(canonical(body))
-        if idempotency_key is not None:
-            if not 1 <= len(idempotency_key) <= 200:
-                raise DecisionError("Idempotency-Key must be 1-200 characters")
-            with self.book.claim(idempotency_key):  # retries of one key: check, decide and record as one step
-                return self._submit_locked(body, idempotency_key, req_hash, t0)
-        return self._submit_locked(body, None, req_hash, t0)
-
-    def _submit_locked(self, body, key, req_hash, t0) -> tuple[dict, bool]:
+        answer: Future = Future()
         if key is not None:
-            seen = self.book.idempotent(key)
-            if seen is not None:
-                if seen[0] != req_hash:
-                    raise IdempotencyConflict(f"Idempotency-Key {key!r} was used with a different request body; "
-                                              "use a new key for a new application")
-                return self.book.record(seen[1]), True
+            if not 1 <= len(key) <= 200:
+                raise DecisionError("Idempotency-Key must be 1-200 characters")
+            with self._mutex:
+                seen = self.book.memory.keys.get(key)
+                if seen is not None:
+                    if seen[0] != req_hash:
+                        raise _conflict(key)
+                    return "replay", seen[1]
+                flight = self._pending.get(key)
+                if flight is not None:
+                    if flight[0] != req_hash:
+                        raise _conflict(key)
+                    return "wait", flight[1]
+                self._pending[key] = (req_hash, answer)
+        try:
+            rec = self._record(body, key, req_hash, t0)
+            committed = self.book.append_decision_future(rec, idempotency_key=key, request_sha256=req_hash)
+        except BaseException as exc:
+            self._settle(key, answer, exc=exc)
+            raise
+        committed.add_done_callback(lambda f: self._committed(key, req_hash, answer, f))
+        return "own", answer
+
+    def _committed(self, key: str | None, req_hash: str, answer: Future, f: Future) -> None:
+        """Runs in the writer thread once the record's transaction ended."""
+        exc = f.exception()
+        if exc is None:
+            return self._settle(key, answer, result=(f.result(), False))
+        if key is not None:
+            try:  # another process recorded this key meanwhile: its decision is the answer
+                seen = self.book.idempotent(key)
+                if seen is not None:
+                    self.book.memory.add_key(key, *seen)
+                    res = _conflict(key) if seen[0] != req_hash else None
+                    return self._settle(key, answer, exc=res, result=None if res else (self.book.record(seen[1]), True))
+            except Exception as again:  # noqa: BLE001 (answer the first error, the one the client should see)
+                log.warning("idempotency look-up after a failed record: %s", again)
+        self._settle(key, answer, exc=exc)
+
+    def _settle(self, key: str | None, answer: Future, *, result=None, exc: BaseException | None = None) -> None:
+        if key is not None:
+            with self._mutex:
+                self._pending.pop(key, None)
+        if exc is not None:
+            answer.set_exception(exc)
+        else:
+            answer.set_result(result)
+
+    def _record(self, body: dict, key: str | None, req_hash: str, t0: int) -> dict:
+        """Validate and decide: the record to append (no store access)."""
         app = parse_application(body)
         now = self.clock()
         today = app.application_date or now.date()
-        d, snap, arm, (model_dir, model_sha, policy) = self._decide(app, today)
+        d, snap, arm, (model_dir, model_sha, policy), booked = self._decide(app, today)
         if not d.snapshot_id:
             snap = None
         rec = {"decision_id": f"dec-{uuid.uuid4().hex}", "created_at": now.isoformat(),
@@ -105,11 +201,10 @@ class DecisionService:
                "firm_id": snap.firm_id if snap else None,
                "snapshot_sha256": sha256_text(canonical(snap.features)) if snap else None,
                "model_dir": str(model_dir), "model_sha256": model_sha,
-               "policy_dir": str(policy.directory), "idempotency_key": key,
+               "policy_dir": str(policy.directory), "idempotency_key": key, "booked_exposure": booked,
                **{k: getattr(d, k) for k in OUTCOME_FIELDS}, "requested_amount": d.requested_amount, **arm}
         rec["timings_ms"] = {**d.timings_ms, "service_before_record": (time.perf_counter_ns() - t0) / 1e6}
-        stored = self.book.append_decision(rec, idempotency_key=key, request_sha256=req_hash)
-        return stored, False
+        return rec
 
     def accept(self, decision_id: str, start: date | None = None) -> dict:
         """The applicant accepts an approved offer: it becomes a loan, once (a second accept answers the
@@ -145,8 +240,9 @@ def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None
     snap = book.snapshot(rec["snapshot_id"]) if rec["snapshot_id"] else None
     if snap is not None and sha256_text(canonical(snap.features)) != rec["snapshot_sha256"]:
         raise DecisionError(f"snapshot {snap.snapshot_id} changed since decision {decision_id}")
+    booked = float(rec.get("booked_exposure") or 0.0)  # as recorded: the book's loans then, not now
     d = decide(app, snap, load_model(mdir), policy, today=date.fromisoformat(rec["decided_on"]),
-               programmes=programmes if programmes is not None else ProgrammeTagger(book))
+               programmes=programmes if programmes is not None else ProgrammeTagger(book), booked_exposure=booked)
     if not app.consent.given:
         d.snapshot_id = None
     stored = {k: rec[k] for k in OUTCOME_FIELDS}
@@ -157,7 +253,7 @@ def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None
         if directory_sha256(smdir) != sh["model_sha256"] or spol.sha256 != sh["policy_sha256"]:
             raise DecisionError(f"the challenger model or policy of decision {decision_id} changed since")
         s = decide(app, snap, load_model(smdir), spol, today=date.fromisoformat(rec["decided_on"]),
-                   programmes=programmes if programmes is not None else ProgrammeTagger(book))
+                   programmes=programmes if programmes is not None else ProgrammeTagger(book), booked_exposure=booked)
         if not app.consent.given:
             s.snapshot_id = None
         stored["shadow"] = sh
