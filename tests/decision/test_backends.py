@@ -1,12 +1,16 @@
 """The decision book on both backends with the same assertions: a DuckDB file and a real PostgreSQL server
 (`store_target` runs each test twice). Snapshots, a chained decision, idempotent retry, a loan booked once,
-audit verify catching an edit, and replay equal to the stored decision."""
+audit verify catching an edit, and replay equal to the stored decision; the same through the CLI."""
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
+from typer.testing import CliRunner
+
+from smepulse.cli import app
 from smepulse.decision.book import DecisionBook, build_snapshots
+from smepulse.decision.errors import DecisionError
 from smepulse.decision.service import DecisionService, replay
 
 from .conftest import AS_OF
@@ -35,3 +39,34 @@ def test_decision_book_on_both_backends(store_target, sim_book):
         book.con.execute("UPDATE credit_decision SET record = ? WHERE decision_id = ?",
                          [json.dumps(edited), recs[2]["decision_id"]])
         assert not book.verify().ok
+
+
+def test_cli_decide_replay_and_audit_take_a_file_or_a_postgresql_url(store_target, sim_book, tmp_path):
+    def cli(*args):
+        return CliRunner().invoke(app, ["credit", *args])
+    with DecisionBook(store_target) as book:
+        build_snapshots(sim_book["data"], book, AS_OF, sim_book["firms"][:12])
+    application = tmp_path / "app.json"
+    application.write_text(json.dumps(body(sim_book["firms"][1])), encoding="utf-8")
+    model = str(sim_book["model_dir"])
+    first = cli("decide", str(application), "--store", store_target, "--model", model, "--idempotency-key", "cli-1")
+    assert first.exit_code == 0, first.output
+    dec = json.loads(first.stdout)
+    assert dec["decision"] in ("approve", "decline", "refer") and dec["replayed"] is False
+    again = json.loads(cli("decide", str(application), "--store", store_target, "--model", model,
+                           "--idempotency-key", "cli-1").stdout)
+    assert again["replayed"] is True and again["decision_id"] == dec["decision_id"]
+    ok = cli("audit", "verify", "--store", store_target)
+    assert ok.exit_code == 0 and "1 records" in ok.stdout, ok.output
+    r = cli("replay", dec["decision_id"], "--store", store_target)
+    assert r.exit_code == 0 and "exactly" in r.stdout, r.output
+    with DecisionBook(store_target) as book:
+        book.con.execute("UPDATE credit_decision SET record = replace(record, '\"limit\":', '\"limit\":1') "
+                         "WHERE seq = 0")
+    bad = cli("audit", "verify", "--store", store_target)
+    assert isinstance(bad.exception, DecisionError) and "edited" in str(bad.exception)
+    differs = cli("replay", dec["decision_id"], "--store", store_target)
+    assert isinstance(differs.exception, DecisionError) and "differs in limit" in str(differs.exception)
+    missing = cli("audit", "verify", "--store", str(tmp_path / "nope.duckdb"))
+    assert isinstance(missing.exception, DecisionError) and "does not exist" in str(missing.exception)
+    assert not (tmp_path / "nope.duckdb").exists()
