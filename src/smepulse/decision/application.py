@@ -21,10 +21,19 @@ class Consent(BaseModel):
     given_at: datetime | None = Field(None, description="when the applicant ticked the box (UTC)")
 
 
+# The demo credit book's two example firms (decision/demo_book.py gives them the features of a firm the
+# policy approves and of one a knock-out declines): the API's OpenAPI examples apply for them.
+EXAMPLE_FIRMS = {"approved": 90_000_001, "declined": 90_000_002}
+
+
+def example_application(which: str) -> dict:
+    return {"uscc": uscc.firm_code(EXAMPLE_FIRMS[which]), "amount": 200000, "term_months": 12,
+            "purpose": "working_capital",
+            "consent": {"given": True, "text_version": "consent-2026-12", "given_at": "2026-12-01T09:00:00Z"}}
+
+
 class Application(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "uscc": "911101080000000194", "amount": 200000, "term_months": 12, "purpose": "working_capital",
-        "consent": {"given": True, "text_version": "consent-2026-12", "given_at": "2026-12-01T09:00:00Z"}}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [example_application("approved")]})
     uscc: str = Field(description="unified social credit code (统一社会信用代码), 18 characters, GB 32100-2015")
     amount: float = Field(gt=0, le=MAX_AMOUNT, description="requested amount, CNY")
     term_months: int = Field(ge=1, le=60)

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel
 
-from smepulse.decision.application import PURPOSES, Application
+from smepulse.decision.application import PURPOSES, Application, example_application
 from smepulse.decision.book import DecisionBook
 from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
 from smepulse.decision.prefill import prefill
@@ -52,7 +52,11 @@ WORDS = {
            "accept": "接受此额度", "booked": "贷款已发放", "loan": "贷款编号", "start": "起始日", "maturity": "到期日",
            "expired": "该额度已失效，请重新申请。"},
 }
-EXAMPLE = Application.model_config["json_schema_extra"]["examples"][0]
+EXAMPLES = {  # both succeed against the store `make demo` builds (decision/demo_book.py); "demo" is approved
+    "demo": {"summary": "approved: an example firm of the demo credit book the policy approves",
+             "value": example_application("approved")},
+    "declined": {"summary": "declined: an example firm of the demo credit book a knock-out rule declines",
+                 "value": example_application("declined")}}
 _lock = threading.Lock()
 REFRESH_SECONDS = 1.0  # how soon a snapshot batch, a candidate list or a loan another process wrote is seen
 
@@ -127,8 +131,7 @@ PROBLEM = {"model": auth.Problem}
                         415: {**PROBLEM, "description": "the body is not application/json"},
                         422: {**PROBLEM, "description": "the application is not valid"}}, status_code=201,
              openapi_extra=APPLICATION_BODY)
-async def decide_api(request: Request, application: dict = Body(..., openapi_examples={"demo": {
-        "summary": "a firm of the demo credit book", "value": EXAMPLE}}),
+async def decide_api(request: Request, application: dict = Body(..., openapi_examples=EXAMPLES),
         idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     """On the event loop: the decision is ~1 ms of CPU with no store access (a thread hop would cost as
     much), and the answer waits for the group commit of its audit record without holding a thread."""
