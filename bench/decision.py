@@ -4,6 +4,7 @@ running `smepulse serve`, with a policy of 3,000+ rules.
     PYTHONPATH=src python bench/decision.py --store demo/smepulse.duckdb --model demo/credit/champion
     PYTHONPATH=src python bench/decision.py --store demo/smepulse.duckdb --model demo/credit/champion \\
         --http --rate 200 --seconds 60
+    ... --http-only --pg postgresql://USER@127.0.0.1:PORT/DB    # the server on PostgreSQL (a new schema)
 
 ours: decide() = consent, snapshot (in memory after first read), application features, PD and true
 reasons (credit.reasons.explain, LightGBM fast path: one pred_contrib call on a float vector), the whole
@@ -16,10 +17,12 @@ peers, the same decision with a pandas-built row and LightGBM's own predictor an
 policies: the shipped one (15 rules); "3k segmented": knockouts as a switch node on sector x region into
 32 segment tables (the 8 common knockouts + 86 segment rules each: 3,023 rules in all, ~94 evaluated
 per decision); "3k flat": 3,000 such rules in one collect table (every rule evaluated).
-HTTP: a copy of the store served by `smepulse serve --credit-policy` in a subprocess; open loop (request i
-is sent at t0 + i/rate whatever the answers do, so a slow answer cannot hide later ones); client latency
-from the scheduled send time to the last byte; server latency from the Server-Timing header (the decision
-handler: decide + record in the audit log).
+HTTP: a copy of the store served by `smepulse serve --credit-policy` in a subprocess (with --pg: the
+store's snapshots copied into a new schema of that PostgreSQL database, served by `smepulse serve --db`);
+open loop (request i is sent at t0 + i/rate whatever the answers do, so a slow answer cannot hide later
+ones); client latency from the scheduled send time to the last byte; server latency from the Server-Timing
+header (the decision handler: decide + record in the audit log). --floor: then GET /healthz (one SELECT 1)
+on the same server at the same rate, the framework's floor on this machine at that moment.
 """
 from __future__ import annotations
 
@@ -177,12 +180,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _post(conn, path: str, host: str, payload: bytes, key: str) -> tuple[int, dict]:
-    """One HTTP/1.1 keep-alive POST on an asyncio stream pair (a small client: the benchmark measures the
-    server, and a full-featured async client spends more CPU per request than the server does)."""
+async def _post(conn, path: str, host: str, payload: bytes | None, key: str) -> tuple[int, dict]:
+    """One HTTP/1.1 keep-alive POST (a GET when `payload` is None) on an asyncio stream pair (a small
+    client: the benchmark measures the server, and a full-featured async client spends more CPU per
+    request than the server does)."""
     reader, writer = conn
-    writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                 f"Idempotency-Key: {key}\r\nContent-Length: {len(payload)}\r\n\r\n".encode() + payload)
+    if payload is None:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    else:
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                     f"Idempotency-Key: {key}\r\nContent-Length: {len(payload)}\r\n\r\n".encode() + payload)
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -192,10 +199,12 @@ async def _post(conn, path: str, host: str, payload: bytes, key: str) -> tuple[i
     return status, headers
 
 
-async def open_loop(url: str, bodies: list[dict], rate: float, seconds: float, connections: int = 64) -> dict:
+async def open_loop(url: str, bodies: list[dict] | None, rate: float, seconds: float, connections: int = 64,
+                    path: str = "/api/v1/credit/decisions") -> dict:
+    """bodies None: GET `path` (the framework floor peer)."""
     host, port = url.split("//")[1].split(":")
     n = int(rate * seconds)
-    payloads = [json.dumps(b).encode() for b in bodies]
+    payloads = [json.dumps(b).encode() for b in bodies] if bodies is not None else [None]
     client_ms, server_ms, status = np.full(n, np.nan), np.full(n, np.nan), {}
     pool: asyncio.Queue = asyncio.Queue()
     for _ in range(connections):
@@ -204,7 +213,7 @@ async def open_loop(url: str, bodies: list[dict], rate: float, seconds: float, c
     async def one(i: int, due: float) -> None:
         conn = await pool.get()  # waiting for a free connection counts: latency runs from `due`
         try:
-            code, headers = await _post(conn, "/api/v1/credit/decisions", f"{host}:{port}",
+            code, headers = await _post(conn, path, f"{host}:{port}",
                                         payloads[i % len(payloads)], f"bench-{uuid.uuid4().hex}")
         finally:
             pool.put_nowait(conn)
@@ -226,24 +235,44 @@ async def open_loop(url: str, bodies: list[dict], rate: float, seconds: float, c
     wall = time.perf_counter() - t0
     while not pool.empty():
         pool.get_nowait()[1].close()
-    pc = lambda a, q: float(np.nanpercentile(a, q))  # noqa: E731
+    pc = lambda a, q: float(np.nanpercentile(a, q)) if not np.isnan(a).all() else float("nan")  # noqa: E731
     return {"sent": n, "wall_s": wall, "status": status, "client_p50": pc(client_ms, 50),
             "client_p99": pc(client_ms, 99), "server_p50": pc(server_ms, 50), "server_p99": pc(server_ms, 99),
-            "client_max": float(np.nanmax(client_ms))}
+            "client_max": pc(client_ms, 100)}
+
+
+def pg_copy(store: str, pg: str) -> str:
+    """The store's feature snapshots in a new schema of the PostgreSQL database `pg`: that schema's URL."""
+    import psycopg  # noqa: PLC0415 (only the PostgreSQL run needs it)
+    from psycopg import sql  # noqa: PLC0415
+
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg, autocommit=True) as con:
+        con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{name}"
+    with DecisionBook(store) as src:
+        rows = src.con.execute("SELECT * FROM credit_feature_snapshot").fetchall()
+    with DecisionBook(url) as dst:
+        dst._write_snapshot_rows(rows)
+    return url
 
 
 def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, seconds: float,
-               url: str | None = None) -> dict:
-    """Against `url` (a server you started) or a `smepulse serve` started here over a copy of the store."""
+               url: str | None = None, pg: str | None = None, floor: bool = False) -> dict:
+    """Against `url` (a server you started) or a `smepulse serve` started here over a copy of the store
+    (in PostgreSQL `pg` if given)."""
     work = Path(tempfile.mkdtemp(prefix="smepulse-bench-"))
     proc = None
     if url is None:
-        shutil.copy(store, work / "smepulse.duckdb")
+        if pg:
+            target = ["--db", pg_copy(store, pg)]
+        else:
+            shutil.copy(store, work / "smepulse.duckdb")
+            target = ["--store", str(work / "smepulse.duckdb")]
         port = free_port()
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        proc = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", "--store",
-                                 str(work / "smepulse.duckdb"), "--port", str(port), "--credit-model", model_dir,
-                                 "--credit-policy", str(policy_dir)],
+        proc = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", *target, "--port", str(port),
+                                 "--credit-model", model_dir, "--credit-policy", str(policy_dir)],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
     try:
@@ -263,7 +292,10 @@ def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, 
                    "consent": {"given": True, "text_version": "consent-2026-12"}} for a in apps]
         warm = httpx.post(url + "/api/v1/credit/decisions", json=bodies[0], timeout=60)  # loads model and policy
         assert warm.status_code == 201, warm.text
-        return asyncio.run(open_loop(url, bodies, rate, seconds))
+        out = asyncio.run(open_loop(url, bodies, rate, seconds))
+        if floor:  # the same server's GET /healthz (one SELECT 1) at the same rate, right after
+            out["floor"] = asyncio.run(open_loop(url, None, rate, min(seconds, 20), path="/healthz"))
+        return out
     finally:
         if proc is not None:
             proc.terminate()
@@ -280,6 +312,8 @@ def main() -> None:
     ap.add_argument("--http-only", action="store_true", help="skip the in-process part")
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--pg", help="PostgreSQL URL: serve the HTTP benchmark's store from a new schema there")
+    ap.add_argument("--floor", action="store_true", help="then GET /healthz at the same rate (framework floor)")
     ap.add_argument("--url", help="benchmark this running server (serving the policy --write-policy writes)")
     ap.add_argument("--write-policy", type=Path, help="write the 3k segmented policy to this directory and stop")
     args = ap.parse_args()
@@ -311,11 +345,19 @@ def main() -> None:
         print(f"ours again, shipped policy: {ours['per_s']:,.0f} decisions/s, p50 {ours['p50']:.2f} ms: "
               f"{ours['per_s'] / p['per_s']:,.0f}x peer 1, {ours['per_s'] / lean['per_s']:.1f}x peer 2")
     if args.http or args.http_only:
-        h = http_bench(args.store, args.model, tmp / "seg", apps, args.rate, args.seconds, args.url)
-        print(f"HTTP open loop {args.rate:.0f}/s for {args.seconds:.0f} s, 3k segmented policy "
+        h = http_bench(args.store, args.model, tmp / "seg", apps, args.rate, args.seconds, args.url, args.pg,
+                       args.floor)
+        backend = args.url or ("PostgreSQL" if args.pg else "DuckDB")
+        print(f"HTTP open loop {args.rate:.0f}/s for {args.seconds:.0f} s on {backend}, 3k segmented policy "
               f"({policies['3k segmented'].n_rules:,} rules): {h['sent']:,} sent in {h['wall_s']:.1f} s, "
               f"status {h['status']}; server p50 {h['server_p50']:.2f} ms p99 {h['server_p99']:.2f} ms; "
-              f"client p50 {h['client_p50']:.2f} ms p99 {h['client_p99']:.2f} ms max {h['client_max']:.1f} ms")
+              f"client p50 {h['client_p50']:.2f} ms p99 {h['client_p99']:.2f} ms max {h['client_max']:.1f} ms; "
+              f"load average {os.getloadavg()[0]:.1f}")
+        if "floor" in h:
+            f = h["floor"]
+            print(f"peer: GET /healthz on the same server at the same rate for {min(args.seconds, 20):.0f} s: "
+                  f"status {f['status']}; client p50 {f['client_p50']:.2f} ms p99 {f['client_p99']:.2f} ms; "
+                  f"decision/floor client p50 {h['client_p50'] / f['client_p50']:.1f}x")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -179,3 +179,20 @@ def test_concurrent_applications_are_group_committed_into_one_intact_chain(servi
     for r in recs:
         assert service.book.record(r["decision_id"]) == json.loads(json.dumps(r))
     assert all(service.book.idempotent(f"key-{f}")[1] == r["decision_id"] for f, r in zip(firms, recs, strict=True))
+
+
+def test_a_booked_loan_counts_in_the_firms_next_decision_and_replays(service, sim_book):
+    """The snapshot cannot know a loan this book booked after it: the next decision adds it to the
+    exposure (limit capacity drops by the loan's principal), records it, and replay uses the record."""
+    big = 2_000_000  # above the capacity of the firm chosen: the offer is its capacity
+    fid, first = next((f, r) for f in sim_book["firms"][:80]
+                      for r in [service.submit(body(f, amount=big))[0]] if r["decision"] == "approve"
+                      and 20_000 <= r["limit"] < big)
+    assert first["booked_exposure"] == 0
+    small, _ = service.submit(body(fid, amount=10_000))
+    loan = service.accept(small["decision_id"])
+    again, _ = service.submit(body(fid, amount=big))
+    assert again["booked_exposure"] == loan["amount"] == 10_000
+    assert again["limit"] == first["limit"] - 10_000  # capacity less the booked principal (rounding 1,000)
+    stored, replayed = replay(service.book, again["decision_id"])
+    assert stored == replayed

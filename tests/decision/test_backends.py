@@ -70,3 +70,29 @@ def test_cli_decide_replay_and_audit_take_a_file_or_a_postgresql_url(store_targe
     missing = cli("audit", "verify", "--store", str(tmp_path / "nope.duckdb"))
     assert isinstance(missing.exception, DecisionError) and "does not exist" in str(missing.exception)
     assert not (tmp_path / "nope.duckdb").exists()
+
+
+def test_two_servers_on_one_store_see_each_others_snapshots_keys_and_loans(store_target, sim_book):
+    """Two books on one store (two server processes on one PostgreSQL; two connections to one DuckDB
+    file): what one writes, the other's memory learns on refresh(); a key both use before either
+    refreshes is recorded once, the second answering the first's decision as a replay."""
+    clock = lambda: datetime(2024, 12, 1, 9, tzinfo=UTC)  # noqa: E731
+    firms = sim_book["firms"][:10]
+    with DecisionBook(store_target) as a, DecisionBook(store_target) as b:
+        build_snapshots(sim_book["data"], a, AS_OF, firms[:5])
+        one, two = DecisionService(a, sim_book["model_dir"], clock=clock), DecisionService(b, sim_book["model_dir"],
+                                                                                           clock=clock)
+        build_snapshots(sim_book["data"], b, AS_OF, firms[5:])
+        assert one.submit(body(firms[7]))[0]["decision"] == "refer"  # not yet seen by the first
+        assert a.memory.refresh()
+        assert one.submit(body(firms[7]))[0]["snapshot_id"] is not None
+        first, replayed = two.submit(body(firms[1]), "shared-key")
+        assert not replayed
+        again, replayed = one.submit(body(firms[1]), "shared-key")  # the first has not refreshed: the store refuses
+        assert replayed and again["decision_id"] == first["decision_id"]
+        assert a.verify().ok and a.verify().records == 3
+        approved = next(r for f in firms[5:] for r in [two.submit(body(f, amount=30_000))[0]]
+                        if r["decision"] == "approve")
+        loan = two.accept(approved["decision_id"])
+        a.memory.refresh()
+        assert a.memory.booked_exposure(loan["uscc"], AS_OF, AS_OF) == 30_000

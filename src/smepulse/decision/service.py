@@ -121,16 +121,16 @@ class DecisionService:
         kind, x = self._begin(body, idempotency_key)
         if kind == "replay":
             return self.book.record(x), True
-        rec, _ = x.result()
-        return rec, kind == "wait"
+        rec, replayed = x.result()
+        return rec, replayed or kind == "wait"
 
     async def submit_async(self, body: dict, idempotency_key: str | None = None) -> tuple[dict, bool]:
         """submit() for an event loop: the decision runs here (CPU only), the commit is awaited."""
         kind, x = self._begin(body, idempotency_key)
         if kind == "replay":
             return await asyncio.to_thread(self.book.record, x), True
-        rec, _ = await asyncio.wrap_future(x)
-        return rec, kind == "wait"
+        rec, replayed = await asyncio.wrap_future(x)
+        return rec, replayed or kind == "wait"
 
     def _begin(self, body: dict, key: str | None) -> tuple[str, object]:
         """("replay", decision id) | ("wait", Future of the request in flight with this key) |
