@@ -61,6 +61,7 @@ class BookMemory:
             cands = self._reader.execute(CANDIDATES).fetchall()
             loans = self._reader.execute(LOANS, [EPOCH]).fetchall()
         self._marks = tuple(marks)
+        self._own = {"keys": 0, "loans": 0}  # rows this process inserted since the last refresh
         self.add_snapshot_rows(newest)
         self.keys = {k: (r, d) for k, r, d in keys}
         self._set_listings(cands)
@@ -95,11 +96,18 @@ class BookMemory:
                 if cur is None or (as_of, built) >= (cur[0].as_of, cur[1]):
                     self.snapshots[uscc] = (Snapshot(sid, int(fid), uscc, as_of, json.loads(text)), built)
 
-    def add_key(self, key: str, request_sha256: str, decision_id: str) -> None:
+    def add_key(self, key: str, request_sha256: str, decision_id: str, *, own: bool = True) -> None:
+        """own: this process inserted the row (so refresh need not read it back)."""
         self.keys[key] = (request_sha256, decision_id)
+        if own:
+            with self._write_lock:
+                self._own["keys"] += 1
 
     def add_loan(self, loan_id: str, uscc: str, start: date, maturity: date, amount: float) -> None:
+        """A loan this process booked."""
         self._add_loan_rows([(loan_id, uscc, start, maturity, amount)])
+        with self._write_lock:
+            self._own["loans"] += 1
 
     def _add_loan_rows(self, rows) -> None:
         with self._write_lock:
@@ -119,13 +127,19 @@ class BookMemory:
 
     # ------------------------------------------------------------ refresh from the store
     def refresh(self) -> bool:
-        """Read what changed in the store since the last refresh; True when anything did."""
+        """Read what changed in the store since the last refresh; True when anything did. Keys and loans
+        are append-only: when their count grew by exactly the rows this process inserted meanwhile,
+        nobody else wrote any and nothing is read back."""
         with self._read_lock:
+            with self._write_lock:
+                own, self._own = self._own, {"keys": 0, "loans": 0}
             marks = tuple(self._reader.execute(WATERMARKS).fetchone())
             old, changed = self._marks, {}
             for i, (sql, name) in enumerate(((SNAPSHOTS, "snapshots"), (KEYS, "keys"), (None, "candidates"),
                                              (LOANS, "loans"))):
                 if marks[2 * i:2 * i + 2] == old[2 * i:2 * i + 2]:
+                    continue
+                if name in own and marks[2 * i] - old[2 * i] == own[name]:
                     continue
                 since = (old[2 * i + 1] or EPOCH) - (MARGINS[i] or timedelta(0))
                 changed[name] = self._reader.execute(CANDIDATES if sql is None else sql,
