@@ -174,6 +174,16 @@ def peer_lean(model, policy, apps, snaps, n: int) -> dict:
             "p99": float(np.percentile(lat, 99)), "pds": pds}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tail(path: Path, n: int = 1500) -> str:
+    return path.read_bytes()[-n:].decode("utf-8", "replace") if path.is_file() else ""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -215,6 +225,11 @@ async def open_loop(url: str, bodies: list[dict] | None, rate: float, seconds: f
         try:
             code, headers = await _post(conn, path, f"{host}:{port}",
                                         payloads[i % len(payloads)], f"bench-{uuid.uuid4().hex}")
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:  # counted, not retried: the request is lost
+            conn[1].close()
+            conn = await asyncio.open_connection(host, int(port))
+            status[type(exc).__name__] = status.get(type(exc).__name__, 0) + 1
+            return
         finally:
             pool.put_nowait(conn)
         client_ms[i] = (time.perf_counter() - due) * 1e3
@@ -273,7 +288,8 @@ def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, 
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", *target, "--port", str(port),
                                  "--credit-model", model_dir, "--credit-policy", str(policy_dir)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                env=env, stdout=subprocess.DEVNULL,  # a file, not a pipe nobody reads
+                                stderr=(work / "serve.log").open("wb"))
         url = f"http://127.0.0.1:{port}"
     try:
         import httpx  # noqa: PLC0415 (only the HTTP benchmark needs it)
@@ -286,13 +302,20 @@ def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, 
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
-                raise RuntimeError(f"smepulse serve did not start: {proc.stderr.read().decode()[-500:]}")
+                raise RuntimeError(f"smepulse serve did not start: {_tail(work / 'serve.log')}")
             time.sleep(0.2)
         bodies = [{"uscc": a.uscc, "amount": a.amount, "term_months": a.term_months,
                    "consent": {"given": True, "text_version": "consent-2026-12"}} for a in apps]
         warm = httpx.post(url + "/api/v1/credit/decisions", json=bodies[0], timeout=60)  # loads model and policy
         assert warm.status_code == 201, warm.text
+        cpu0 = cpu_seconds(proc.pid) if proc is not None else None
         out = asyncio.run(open_loop(url, bodies, rate, seconds))
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"smepulse serve died during the run: {_tail(work / 'serve.log')}")
+        if (work / "serve.log").is_file() and (work / "serve.log").stat().st_size:
+            print(f"server log: {_tail(work / 'serve.log')}")
+        if cpu0 is not None:  # the server's CPU per decision: what one core could serve, whatever the load
+            out["cpu_ms"] = (cpu_seconds(proc.pid) - cpu0) * 1e3 / out["sent"]
         if floor:  # the same server's GET /healthz (one SELECT 1) at the same rate, right after
             out["floor"] = asyncio.run(open_loop(url, None, rate, min(seconds, 20), path="/healthz"))
         return out
@@ -353,6 +376,9 @@ def main() -> None:
               f"status {h['status']}; server p50 {h['server_p50']:.2f} ms p99 {h['server_p99']:.2f} ms; "
               f"client p50 {h['client_p50']:.2f} ms p99 {h['client_p99']:.2f} ms max {h['client_max']:.1f} ms; "
               f"load average {os.getloadavg()[0]:.1f}")
+        if "cpu_ms" in h:
+            print(f"server CPU {h['cpu_ms']:.2f} ms per decision (all threads): {1e3 / h['cpu_ms']:,.0f}/s "
+                  "on one core at that cost")
         if "floor" in h:
             f = h["floor"]
             print(f"peer: GET /healthz on the same server at the same rate for {min(args.seconds, 20):.0f} s: "

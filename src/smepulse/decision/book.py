@@ -246,8 +246,10 @@ class DecisionBook:
                 seq, prev = seq + 1, h
             _insert_rows(self.con, "credit_decision", rows)
             _insert_rows(self.con, "credit_idempotency", keys)
-            self.con.execute("INSERT INTO credit_audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
-                             "SET seq = EXCLUDED.seq, hash = EXCLUDED.hash", [seq - 1, prev])
+            if head is None:  # the first record; later an UPDATE (DuckDB's upsert costs twice its CPU)
+                self.con.execute("INSERT INTO credit_audit_head VALUES (1, ?, ?)", [seq - 1, prev])
+            else:
+                self.con.execute("UPDATE credit_audit_head SET seq = ?, hash = ? WHERE id = 1", [seq - 1, prev])
             for it, rec in zip(items, out, strict=True):
                 if it["after"] is not None:
                     it["after"](rec)
