@@ -13,7 +13,9 @@ from smepulse.store import redact
 from smepulse.web.auth import ROLES, add_user
 from smepulse.web.config import WebConfig
 from smepulse.web.db import open_database
+from smepulse.web.fieldwork import load_policy
 from smepulse.web.forward import remove_descriptor, write_descriptor
+from smepulse.web.mail import load_smtp
 
 console = Console()
 users_app = typer.Typer(help="Users of the web admin.", no_args_is_help=True)
@@ -56,6 +58,10 @@ def serve(
 
     Example: smepulse serve --store demo/smepulse.duckdb   (then open http://127.0.0.1:8000/)
     """
+    # the config files first: a bad key stops the command in a second, before the store is opened (which takes
+    # long on a big store); create_app reads them again, which costs next to nothing
+    load_policy(config_file)
+    load_smtp(smtp)
     import uvicorn  # noqa: PLC0415 (the server is only needed by this command)
 
     from smepulse.web.app import create_app, take_cli_commands  # noqa: PLC0415 (builds the app only when serving)
