@@ -73,6 +73,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "zh": "本轮调查的作答时间为{opens}至{last}，现已不再接受回答。"},
     "draft_kept": {"en": "Answers you saved are kept; nothing was lost.", "zh": "您已保存的回答仍然保留，没有丢失。"},
     "link_expired": {"en": "This link has expired.", "zh": "此链接已过期。"},
+    "save_conflict": {"en": "Your answers could not be saved just now. Please try again in a moment: your answers "
+                      "are kept.", "zh": "您的回答暂时未能保存，请稍后再试：您的回答仍然保留。"},
+    "answers_on_file": {"en": "The survey team already has your firm's answers for this month: nothing more is "
+                        "needed. Thank you.", "zh": "调查团队已收到贵企业本月的回答，无需再次提交。谢谢。"},
     "received_at": {"en": "Received", "zh": "收到时间"},
     # admin: panel and waves
     "import_register": {"en": "Import a firm register (CSV or Excel)", "zh": "导入企业名册（CSV或Excel）"},

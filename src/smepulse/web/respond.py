@@ -2,6 +2,8 @@
 and only within the wave's fieldwork dates (web/fieldwork.py: late days and link expiry from the web config)."""
 from __future__ import annotations
 
+import duckdb
+import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
@@ -14,18 +16,32 @@ from smepulse.web.i18n import pick_lang, t
 
 router = APIRouter()
 
+# another connection wrote the same row at the same moment (a CLI import of this firm's month, run inside the
+# server on a sibling connection): DuckDB refuses the whole later transaction, PostgreSQL its statement
+WRITE_CONFLICTS = (duckdb.TransactionException, psycopg.errors.SerializationFailure,
+                   psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation)
+
+
+def once_more(work):
+    """`work()` (one store transaction), run again once after a write conflict: by then the other writer has
+    committed or given up, so the second run sees its rows (and, say, finds the firm's month already imported)."""
+    try:
+        return work()
+    except WRITE_CONFLICTS:
+        return work()
+
 
 def _lang(request: Request, explicit: str | None, saved: str | None = None) -> str:
     return pick_lang(explicit or saved, request.headers.get("accept-language"))
 
 
 def _page(request: Request, inv: survey_ops.Invitation, lang: str, answers: dict, errors: list[str] | None = None,
-          status_code: int = 200, message: str = ""):
+          status_code: int = 200, message: str = "", alert: str = ""):
     m = request.app.state.methodology
     blocks = [(b, [m.question(q) for q in qs]) for b, qs in m.blocks().items()]
     return request.app.state.render(request, "respond.html", status_code=status_code, lang=lang, inv=inv,
                                     blocks=blocks, answers=answers, errors=errors or [], message=message,
-                                    na=survey_ops.NOT_APPLICABLE, label=labeller(m, lang))
+                                    alert=alert, na=survey_ops.NOT_APPLICABLE, label=labeller(m, lang))
 
 
 def labeller(m, lang: str):
@@ -126,14 +142,19 @@ def _post(request: Request, token: str, fields: dict, db: Database):
             seconds = 0.0
         block = fields.get("block", "")
         block = block if block in m.blocks() else ""
-        merged = survey_ops.save_draft(db, token, answers, lang, device, block, seconds)
+        try:
+            merged = once_more(lambda: survey_ops.save_draft(db, token, answers, lang, device, block, seconds))
+        except WRITE_CONFLICTS:
+            return _conflict(request, inv, answers, lang, device, wants_json)
         if action.startswith("lang-"):
             return RedirectResponse(f"/r/{token}?lang={action[5:]}", status_code=303)
         if wants_json:
             return JSONResponse({"saved": True, "answered": len(merged), "message": t("saved", lang)})
         return _page(request, inv, lang, merged, message=t("saved", lang))
     try:
-        created, first = survey_ops.submit(db, m, inv, answers, lang, device)
+        created, first = once_more(lambda: survey_ops.submit(db, m, inv, answers, lang, device))
+    except WRITE_CONFLICTS:
+        return _conflict(request, inv, answers, lang, device, wants_json)
     except InputError:
         merged = survey_ops.save_draft(db, token, answers, lang, device)
         missing = survey_ops.missing_answers(m, merged)
@@ -141,8 +162,28 @@ def _post(request: Request, token: str, fields: dict, db: Database):
             return JSONResponse({"submitted": False, "missing": missing, "message": t("form_has_errors", lang)},
                                 status_code=422)
         return _page(request, inv, lang, merged, errors=missing, status_code=422)
-    except StoreError:
-        return _gone(request, "wave_closed", lang, 409)
+    except StoreError:  # the wave closed meanwhile, or this firm's month came in by an import first
+        wave = survey_ops.wave(db, inv.wave.wave_id)
+        return _gone(request, "answers_on_file" if wave and wave.is_open else "wave_closed", lang, 409)
     if wants_json:
         return JSONResponse({"submitted": True, "replayed": not created, "message": t("thanks", lang)})
     return request.app.state.render(request, "respond_done.html", lang=lang, key="thanks", done=first)
+
+
+def _conflict(request: Request, inv: survey_ops.Invitation, answers: dict, lang: str, device: str, wants_json: bool):
+    """Still a write conflict after the retry: nothing of this post is stored (its transaction was refused
+    whole); the answers go into the draft if they can, and back on the page in any case, with a 503 that asks
+    to try again (Retry-After), in the page's language."""
+    try:
+        merged = survey_ops.save_draft(request.app.state.db, inv.token, answers, lang, device)
+        kept = True
+    except WRITE_CONFLICTS:
+        merged, kept = {**((survey_ops.draft(request.app.state.db, inv.token) or {}).get("answers", {})),
+                        **answers}, False
+    message = t("save_conflict", lang)
+    if wants_json:
+        return JSONResponse({"saved": False, "submitted": False, "reason": "conflict", "message": message,
+                             "draft_kept": kept}, status_code=503, headers={"Retry-After": "2"})
+    page = _page(request, inv, lang, merged, status_code=503, alert=message)
+    page.headers["Retry-After"] = "2"
+    return page
