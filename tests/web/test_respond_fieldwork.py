@@ -76,6 +76,11 @@ def answers(seed: int = 0) -> dict:
     return {q.id: q.codes[(seed + k) % 3] for k, q in enumerate(M.questions)}
 
 
+def text(html: str) -> str:
+    """The words of a page, without its tags (dates are in no-break spans)."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
@@ -107,8 +112,8 @@ def test_after_fieldwork_answers_are_refused_in_both_languages_and_the_draft_is_
             r = c.post(f"/r/{token}", data={**answers(), "action": "submit", "lang": lang,
                                              "csrf_token": csrf(page.text)})
             assert r.status_code == 410
-            text = t("fieldwork_over", lang).format(opens=days(-20), last=days(-1))
-            assert text in r.text and t("draft_kept", lang) in r.text
+            says = t("fieldwork_over", lang).format(opens=days(-20), last=days(-1))
+            assert says in text(r.text) and t("draft_kept", lang) in r.text
         late_save = c.post(f"/r/{token}", data={M.questions[1].id: M.questions[1].codes[0], "action": "save",
                                                  "lang": "en", "csrf_token": csrf(page.text)},
                            headers={"Accept": "application/json"})
@@ -133,7 +138,7 @@ def test_late_answers_are_taken_only_where_the_config_says_so(site):
         move(site, "late", -20, -4)  # ...posted when fieldwork closed four days ago: past the late days
         r = c.post(f"/r/{token}", data={**answers(2), "action": "submit", "lang": "en", "csrf_token": csrf(page.text)})
         assert r.status_code == 410
-        assert t("fieldwork_over", "en").format(opens=days(-20), last=days(-1)) in r.text  # closes + 3 days
+        assert t("fieldwork_over", "en").format(opens=days(-20), last=days(-1)) in text(r.text)  # closes + 3 days
     assert site["db"].rows("SELECT firm_id FROM response WHERE period = '2031-03'") == [("FW2",)]
 
 
@@ -142,7 +147,7 @@ def test_before_fieldwork_opens_the_link_says_when(site):
     with httpx.Client(base_url=site["url"], timeout=30) as c:
         for lang in ("zh", "en"):
             r = c.get(f"/r/{token}", params={"lang": lang})
-            assert r.status_code == 403 and t("fieldwork_not_yet", lang).format(opens=days(2)) in r.text
+            assert r.status_code == 403 and t("fieldwork_not_yet", lang).format(opens=days(2)) in text(r.text)
             assert 'name="csrf_token"' not in r.text  # no form
         r = c.post(f"/r/{token}", data={**answers(), "action": "submit", "lang": "en"},
                    headers={"Accept": "application/json"})
@@ -186,6 +191,9 @@ def test_the_refusal_pages_fit_a_phone_in_both_languages(site, browser):
             assert shown.startswith(t(f"fieldwork_{name}", lang).split("{")[0])
             assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
             assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#outcome')).fontSize)") >= 14
+            # each date on one line (Chinese text may break after any character, "2026-12-" / "02" included)
+            assert page.evaluate("[...document.querySelectorAll('#outcome .date')].map(e => e.getClientRects().length)"
+                                 ) == [1] * (2 if name == "over" else 1)
             if os.environ.get("SMEPULSE_SCREENSHOTS"):
                 SHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SHOTS / f"respondent-{name}-{lang}-phone.png"))

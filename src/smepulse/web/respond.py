@@ -6,6 +6,7 @@ import duckdb
 import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from smepulse.errors import InputError, StoreError
@@ -73,14 +74,18 @@ def _refusal(request: Request, inv: survey_ops.Invitation, state: str, lang: str
     """The bilingual page (or JSON) for a link that takes no answers today; the saved draft stays as it was."""
     key, status = REFUSED[state]
     policy = request.app.state.fieldwork
-    message = t(key, lang).format(opens=inv.wave.opens, last=policy.last_day(inv.wave))
+    dates = {"opens": inv.wave.opens, "last": policy.last_day(inv.wave)}
+    message = t(key, lang).format(**dates)
     kept = state in (fieldwork.NOT_YET, fieldwork.OVER) and survey_ops.draft(
         request.app.state.db, inv.token) is not None
     note = t("draft_kept", lang) if kept else ""
     if wants_json:
         return JSONResponse({"saved": False, "submitted": False, "reason": state, "message": message,
                              "draft_kept": kept}, status_code=status)
-    return _gone(request, key, lang, status, message, note)
+    # on the page each date in a no-break span: a narrow phone line breaks Chinese text after any character
+    # and would split "2026-12-" from "02"
+    return _gone(request, key, lang, status, escape(t(key, lang)).format(
+        **{k: Markup('<span class="date">{}</span>').format(v) for k, v in dates.items()}), note)
 
 
 @router.get("/r/{token}", include_in_schema=False)
