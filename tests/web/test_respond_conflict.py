@@ -5,8 +5,10 @@ in the page's language that keeps the answers, never a 500, nothing half-stored;
 Its own server over a copy of the session store, with its own firms and a wave (2032-01) open today."""
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import httpx
@@ -24,6 +26,7 @@ from smepulse.web.respond import once_more
 M = load_methodology("smei")
 TODAY = datetime.now(UTC).date()
 WAVE = "smei-2032-01"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +47,14 @@ def site(store_copy):
 
 class Holder:
     """A sibling connection of the server's store with an open transaction that has updated the wave's web
-    import_log row (which every web submission of the wave updates): a real DuckDB write-write conflict."""
+    import_log row (which every web submission of the wave updates), or another row: a real DuckDB write-write
+    conflict for whoever writes that row next."""
 
-    def __init__(self, db):
+    def __init__(self, db, sql: str = "UPDATE import_log SET rows = rows + 1 WHERE import_id = ?",
+                 key: str = f"web-{WAVE}"):
         self.store = db.store.sibling()
         self.store.con.execute("BEGIN TRANSACTION")
-        self.store.con.execute("UPDATE import_log SET rows = rows + 1 WHERE import_id = ?", [f"web-{WAVE}"])
+        self.store.con.execute(sql, [key])
 
     def end(self) -> None:
         self.store.con.execute("ROLLBACK")
@@ -134,3 +139,36 @@ def test_a_month_imported_first_is_not_taken_twice_and_the_page_says_so(site):
         r = c.post(f"/r/{token}", data={**answers(), "action": "submit", "lang": "zh", "csrf_token": csrf(page.text)})
     assert r.status_code == 409 and t("answers_on_file", "zh") in r.text and t("wave_closed", "zh") not in r.text
     assert stored(site["db"], "CF3") == (1, 0, 0)  # the imported response only
+
+
+def test_on_a_phone_the_conflict_keeps_the_form_and_says_so(site, browser):
+    """zh at 390 px: submit meets the conflict, the form comes back with every answer checked and the message on
+    top; an autosave meeting it shows the same message where "saved" would be."""
+    token = site["links"]["CF3"]
+    site["db"].execute("DELETE FROM response WHERE firm_id = 'CF3'")  # the import of the test above, undone
+    survey_ops.save_draft(site["db"], token, answers(), "zh", "phone")
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    holder = Holder(site["db"])
+    try:
+        page.goto(f"{site['url']}/r/{token}?lang=zh")
+        page.click("#submit")
+        page.wait_for_selector("#alert")
+        assert page.inner_text("#alert") == t("save_conflict", "zh")
+        assert page.evaluate("document.querySelectorAll('input[type=radio]:checked').length") == len(M.questions)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        if os.environ.get("SMEPULSE_SCREENSHOTS"):
+            page.screenshot(path=str(SHOTS / "respondent-conflict-zh-phone.png"))
+    finally:
+        holder.end()
+    holder = Holder(site["db"], "UPDATE draft SET saves = saves + 1 WHERE token = ?", token)  # any writer of it
+    try:
+        q = M.questions[0]
+        page.check(f"input[name={q.id}][value={q.codes[1]}]")
+        page.wait_for_function("t => document.querySelector('[data-status]').textContent === t",
+                               arg=t("save_conflict", "zh"))
+    finally:
+        holder.end()
+        phone.close()
+    assert stored(site["db"], "CF3") == (0, 0, 0)
+    assert survey_ops.draft(site["db"], token)["answers"] == answers()  # the refused autosave changed nothing
