@@ -136,7 +136,11 @@ def test_a_month_imported_first_is_not_taken_twice_and_the_page_says_so(site):
         other = site["db"].store.sibling()  # the CLI's import, committed just before the respondent submits
         other.con.execute("INSERT INTO response VALUES ('smei', '2032-01', 'CF3', 1.0, ?, 'import-paper')", [TODAY])
         other.close()
-        r = c.post(f"/r/{token}", data={**answers(), "action": "submit", "lang": "zh", "csrf_token": csrf(page.text)})
+        form = {**answers(), "action": "submit", "lang": "zh", "csrf_token": csrf(page.text)}
+        r = c.post(f"/r/{token}", data=form)
+        as_json = c.post(f"/r/{token}", data={**form, "lang": "en"}, headers={"Accept": "application/json"})
+    assert as_json.status_code == 409 and as_json.json() == {"submitted": False, "reason": "answers_on_file",
+                                                             "message": t("answers_on_file", "en")}
     assert r.status_code == 409 and t("answers_on_file", "zh") in r.text and t("wave_closed", "zh") not in r.text
     assert stored(site["db"], "CF3") == (1, 0, 0)  # the imported response only
 

@@ -169,7 +169,10 @@ def _post(request: Request, token: str, fields: dict, db: Database):
         return _page(request, inv, lang, merged, errors=missing, status_code=422)
     except StoreError:  # the wave closed meanwhile, or this firm's month came in by an import first
         wave = survey_ops.wave(db, inv.wave.wave_id)
-        return _gone(request, "answers_on_file" if wave and wave.is_open else "wave_closed", lang, 409)
+        key = "answers_on_file" if wave and wave.is_open else "wave_closed"
+        if wants_json:
+            return JSONResponse({"submitted": False, "reason": key, "message": t(key, lang)}, status_code=409)
+        return _gone(request, key, lang, 409)
     if wants_json:
         return JSONResponse({"submitted": True, "replayed": not created, "message": t("thanks", lang)})
     return request.app.state.render(request, "respond_done.html", lang=lang, key="thanks", done=first)
