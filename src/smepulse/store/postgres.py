@@ -27,11 +27,19 @@ from psycopg import sql
 
 from smepulse.errors import StoreError
 from smepulse.methodology import Methodology
-from smepulse.store.store import SCHEMA_VERSION, Store, _now
+from smepulse.store.store import (
+    SCHEMA_VERSION,
+    Store,
+    _now,
+    claim_response_writes,
+    clash_message,
+    create_or_migrate,
+    long_rows,
+    response_batches,
+)
 from smepulse.survey.responses import ROW, Responses
-from smepulse.survey.sql import quote_ident
 
-SCHEMA = Path(__file__).parent / "schema.sql"
+SERVER_INDEXES = Path(__file__).parent / "server_indexes.sql"  # the server's keys (schema.sql says why)
 URL_PREFIXES = ("postgresql://", "postgres://")
 _SCHEMA_LOCK = 0x736D6570  # pg_advisory_xact_lock key while creating tables ("smep")
 # PostgreSQL type oids -> how a column becomes a pandas column (like DuckDB's .df()).
@@ -193,11 +201,8 @@ class PostgresStore(Store):
         else:
             with self.transaction():  # one creator at a time: CREATE IF NOT EXISTS races on a server
                 self.con.execute("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
-                self.con.execute(SCHEMA.read_text(encoding="utf-8"))
-                rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-                if not rows:
-                    self.con.execute("INSERT INTO meta VALUES (?, ?)", ["schema_version", SCHEMA_VERSION])
-                    rows = [(SCHEMA_VERSION,)]
+                rows = [(create_or_migrate(self.con, self.path),)]
+                self.con.execute(SERVER_INDEXES.read_text(encoding="utf-8"))
         if rows[0][0] != SCHEMA_VERSION:
             raise StoreError(f"store {self.path} has schema version {rows[0][0]}, this smepulse needs "
                              f"{SCHEMA_VERSION}")
@@ -251,52 +256,54 @@ class PostgresStore(Store):
             super().save_methodology(m)
 
     def import_responses(self, resp: Responses, survey: str | None = None, replace: bool = False) -> str:
-        """All-or-nothing import (COPY into the server). Existing (survey, period, firm) rows are an error
-        unless `replace`."""
+        """All-or-nothing import (COPY into the server, batch by batch). Existing (survey, period, firm) rows
+        are an error unless `replace`."""
         survey = survey or resp.methodology.name
-        dims, questions = resp.dimensions, resp.questions
-        has_date = "response_date" in resp.columns
         import_id = uuid.uuid4().hex[:12]
-        src, rel = resp.con, quote_ident(resp.table)
-        date = "TRY_CAST(response_date AS DATE)" if has_date else "CAST(NULL AS DATE)"
-        incoming = src.sql(
-            f"SELECT period, firm_id, weight, {date} AS response_date, {ROW} AS _row FROM {rel}").to_arrow_table()
-        long = {}
-        for table, names, col in (("attribute", dims, "dimension"), ("answer", questions, "question")):
-            value = "value" if table == "attribute" else "answer"
-            if not names:
-                long[table] = None
-                continue
-            parts = " UNION ALL ".join(
-                f"SELECT period, firm_id, ? AS {col}, CAST({quote_ident(n)} AS VARCHAR) AS {value} FROM {rel} "
-                f"WHERE {quote_ident(n)} IS NOT NULL" for n in names)
-            long[table] = src.sql(parts, params=list(names)).to_arrow_table()
         with self.transaction():
-            self.con.execute("DROP TABLE IF EXISTS _incoming")
-            self.con.execute("CREATE TEMP TABLE _incoming (period VARCHAR, firm_id VARCHAR, weight DOUBLE "
-                             "PRECISION, response_date DATE, _row BIGINT) ON COMMIT DROP")
-            self.con.copy_in("_incoming", incoming.column_names, incoming)
+            claim_response_writes(self, import_id)  # a row lock: a second import waits for this one
+            self.con.execute("DROP TABLE IF EXISTS _incoming, _incoming_attribute, _incoming_answer")
+            self.con.execute("CREATE TEMP TABLE _incoming (response_id BIGINT DEFAULT nextval('response_id_seq'), "
+                             "period VARCHAR, firm_id VARCHAR, weight DOUBLE PRECISION, response_date DATE, "
+                             "_row BIGINT) ON COMMIT DROP")
+            for table in ("_incoming_attribute", "_incoming_answer"):
+                self.con.execute(sql.SQL("CREATE TEMP TABLE {} (_row BIGINT, name VARCHAR, value VARCHAR) "
+                                         "ON COMMIT DROP").format(sql.Identifier(table)))
+            eng = self.engine
+            date = "TRY_CAST(response_date AS DATE)" if "response_date" in resp.columns else "CAST(NULL AS DATE)"
+            answers = rows = 0
+            for batch in response_batches(resp, eng):
+                eng.register("_batch", batch)
+                key = eng.sql(f"SELECT period, firm_id, weight, {date} AS response_date, {ROW} FROM _batch")
+                self.con.copy_in("_incoming", ["period", "firm_id", "weight", "response_date", ROW],
+                                 key.to_arrow_table())
+                for table, names in (("_incoming_attribute", resp.dimensions), ("_incoming_answer", resp.questions)):
+                    if names:
+                        query, params = long_rows("_batch", ROW, names)
+                        data = eng.sql(query, params=params).to_arrow_table()
+                        self.con.copy_in(table, ["_row", "name", "value"], data)
+                        answers += data.num_rows if table == "_incoming_answer" else 0
+                eng.unregister("_batch")
+                rows += batch.num_rows
             clash = self.con.execute(
                 "SELECT i.firm_id, i.period, i._row FROM _incoming i JOIN response r ON r.survey = ? AND "
                 "r.period = i.period AND r.firm_id = i.firm_id ORDER BY i._row LIMIT 5", [survey]).fetchall()
             if clash and not replace:
-                where = "; ".join(f"{resp.row_label} {row}: firm {f!r} {p}" for f, p, row in clash)
-                raise StoreError(f"file {resp.source}: responses already in the store ({where}); nothing was "
-                                 "imported. Use --replace to overwrite them.")
+                raise StoreError(clash_message(resp, clash))
             if clash:
-                for table in ("answer", "attribute", "response"):
-                    self.con.execute(sql.SQL("DELETE FROM {} t USING _incoming i WHERE t.survey = %s AND "
-                                             "t.period = i.period AND t.firm_id = i.firm_id").format(
-                                                 sql.Identifier(table)), [survey])
-            self.con.execute("INSERT INTO response SELECT ?, period, firm_id, weight, response_date, ? "
+                self.con.execute("CREATE TEMP TABLE _replaced ON COMMIT DROP AS SELECT r.response_id FROM response "
+                                 "r JOIN _incoming i ON r.survey = ? AND r.period = i.period AND "
+                                 "r.firm_id = i.firm_id", [survey])
+                for table in ("response_answer", "response_attribute", "response"):
+                    self.con.execute(sql.SQL("DELETE FROM {} WHERE response_id IN (SELECT response_id FROM "
+                                             "_replaced)").format(sql.Identifier(table)))
+            self.con.execute("INSERT INTO response SELECT response_id, ?, period, firm_id, weight, response_date, ? "
                              "FROM _incoming", [survey, import_id])
-            for table, data in long.items():
-                if data is None or not data.num_rows:
-                    continue
-                data = data.add_column(0, "survey", pa.array([survey] * data.num_rows, pa.string()))
-                self.con.copy_in(table, data.column_names, data)
-            rows = incoming.num_rows
-            answers = long["answer"].num_rows if long["answer"] is not None else 0
+            for table, incoming in (("response_attribute", "_incoming_attribute"),
+                                    ("response_answer", "_incoming_answer")):
+                self.con.execute(sql.SQL("INSERT INTO {} SELECT i.response_id, x.name, x.value FROM {} x "
+                                         "JOIN _incoming i USING (_row)").format(sql.Identifier(table),
+                                                                                  sql.Identifier(incoming)))
             self.con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?)",
                              [import_id, survey, resp.source, rows, answers, _now()])
         return import_id
@@ -321,21 +328,23 @@ class PostgresStore(Store):
         DuckDB table `responses` (where the index engine aggregates them)."""
         survey = survey or methodology.name
         stored = {r[0] for r in self.con.execute(
-            "SELECT DISTINCT dimension FROM attribute WHERE survey = ?", [survey]).fetchall()}
+            "SELECT DISTINCT a.dimension FROM response_attribute a JOIN response r USING (response_id) "
+            "WHERE r.survey = ?", [survey]).fetchall()}
         dims = [d for d in methodology.classifications if d in stored]
         qs = [q.id for q in methodology.questions]
         if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchall()[0][0]:
             raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
         params: list = []
         pivots = []
-        for alias, table, key, value, names in (("a", "attribute", "dimension", "value", dims),
-                                                ("q", "answer", "question", "answer", qs)):
-            cols = [sql.SQL("max(CASE WHEN {} = %s THEN {} END) AS {}").format(
+        for alias, table, key, value, names in (("a", "response_attribute", "dimension", "value", dims),
+                                                ("q", "response_answer", "question", "answer", qs)):
+            cols = [sql.SQL("max(CASE WHEN x.{} = %s THEN x.{} END) AS {}").format(
                 sql.Identifier(key), sql.Identifier(value), sql.Identifier(n)) for n in names]
             params += list(names) + [survey]
-            pivots.append(sql.SQL("(SELECT period, firm_id{} FROM {} WHERE survey = %s GROUP BY period, firm_id) "
-                                  "{}").format(sql.SQL("").join(sql.SQL(", ") + c for c in cols),
-                                               sql.Identifier(table), sql.Identifier(alias)))
+            pivots.append(sql.SQL("(SELECT x.response_id{} FROM {} x JOIN response s USING (response_id) "
+                                  "WHERE s.survey = %s GROUP BY x.response_id) {}").format(
+                                      sql.SQL("").join(sql.SQL(", ") + c for c in cols), sql.Identifier(table),
+                                      sql.Identifier(alias)))
         where = sql.SQL("r.survey = %s")
         params.append(survey)
         if cutoff:
@@ -345,7 +354,7 @@ class PostgresStore(Store):
                  [sql.SQL("q.{}").format(sql.Identifier(x)) for x in qs]
         query = sql.SQL("SELECT r.period, r.firm_id, {}r.weight, r.response_date, "
                         "row_number() OVER (ORDER BY r.period, r.firm_id) AS _row FROM response r "
-                        "LEFT JOIN {} USING (period, firm_id) LEFT JOIN {} USING (period, firm_id) "
+                        "LEFT JOIN {} USING (response_id) LEFT JOIN {} USING (response_id) "
                         "WHERE {}").format(sql.SQL("").join(p + sql.SQL(", ") for p in picked),
                                            pivots[0], pivots[1], where)
         types = {"period": pa.string(), "firm_id": pa.string(), **{c: pa.string() for c in [*dims, *qs]},

@@ -1,18 +1,31 @@
--- smepulse store, schema version 1. Plain SQL types that DuckDB (embedded default) and PostgreSQL share.
+-- smepulse store, schema version 2. Plain SQL types that DuckDB (embedded default) and PostgreSQL share.
 -- Answers and classifications are long tables, so any questionnaire fits without schema changes.
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS methodology (
     name VARCHAR NOT NULL, version VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, yaml VARCHAR NOT NULL,
     loaded_at TIMESTAMP NOT NULL, PRIMARY KEY (name, version));
+-- One row per response, numbered by response_id (a sequence: concurrent writers never share a number). Its
+-- answers and classifications are long tables keyed by that number, so any questionnaire fits without schema
+-- changes and a stored answer costs a few bits, not a repeated survey, period and firm id. The embedded file has
+-- no index on these tables (DuckDB's ART indexes would be several times the data; the import checks the keys,
+-- and its min/max zone maps serve the scans); the server adds unique B-tree indexes (server_indexes.sql).
+CREATE SEQUENCE IF NOT EXISTS response_id_seq;
 CREATE TABLE IF NOT EXISTS response (
-    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, weight DOUBLE PRECISION NOT NULL,
-    response_date DATE, import_id VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id));
-CREATE TABLE IF NOT EXISTS attribute (
-    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, dimension VARCHAR NOT NULL,
-    value VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id, dimension));
-CREATE TABLE IF NOT EXISTS answer (
-    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, question VARCHAR NOT NULL,
-    answer VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id, question));
+    response_id BIGINT NOT NULL, survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL,
+    weight DOUBLE PRECISION NOT NULL, response_date DATE, import_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS response_attribute (
+    response_id BIGINT NOT NULL, dimension VARCHAR NOT NULL, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS response_answer (
+    response_id BIGINT NOT NULL, question VARCHAR NOT NULL, answer VARCHAR NOT NULL);
+-- The long tables as readers know them: one row per (survey, period, firm, dimension or question).
+CREATE OR REPLACE VIEW attribute AS
+    SELECT r.survey, r.period, r.firm_id, a.dimension, a.value
+    FROM response_attribute a JOIN response r ON r.response_id = a.response_id;
+CREATE OR REPLACE VIEW answer AS
+    SELECT r.survey, r.period, r.firm_id, a.question, a.answer
+    FROM response_answer a JOIN response r ON r.response_id = a.response_id;
+-- Updated by every import, so that two imports at once cannot both pass the duplicate check.
+INSERT INTO meta VALUES ('responses_written', '') ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS import_log (
     import_id VARCHAR PRIMARY KEY, survey VARCHAR NOT NULL, source VARCHAR NOT NULL, rows INTEGER NOT NULL,
     answers INTEGER NOT NULL, imported_at TIMESTAMP NOT NULL);

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from smepulse.errors import StoreError
 from smepulse.index.engine import COLUMNS, IndexResult
@@ -20,8 +21,11 @@ from smepulse.methodology import Methodology
 from smepulse.survey.responses import ROW, Responses
 from smepulse.survey.sql import quote_ident
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SERIES_COLUMNS = COLUMNS
+HERE = Path(__file__).parent
+IMPORT_BATCH = 1 << 17  # responses written at a time: about one DuckDB row group
+MIGRATIONS = {"1": ("2", HERE / "migrate_1_to_2.sql")}  # stored version -> (next version, the SQL that moves it)
 
 
 def _now() -> datetime:
@@ -68,11 +72,7 @@ class Store:
                 raise StoreError(f"{self.path} is not a smepulse store (no schema version recorded)")
         else:
             with self.transaction():
-                self.con.execute((Path(__file__).parent / "schema.sql").read_text())
-                rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-                if not rows:
-                    self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
-                    rows = [(SCHEMA_VERSION,)]
+                rows = [(create_or_migrate(self.con, self.path),)]
         if rows[0][0] != SCHEMA_VERSION:
             raise StoreError(f"store {self.path} has schema version {rows[0][0]}, this smepulse needs "
                              f"{SCHEMA_VERSION}")
@@ -118,12 +118,16 @@ class Store:
         self._depth = 1
         try:
             yield self
-        except BaseException:
+        except BaseException as exc:
             self._depth = 0
             try:
                 self.con.execute("ROLLBACK")
             except duckdb.Error:  # the transaction was already aborted by the failure
                 pass
+            if isinstance(exc, duckdb.IOException):  # a large write spills to the file before the commit
+                raise StoreError(f"could not write to store {self.path} ({_one_line(exc)}); nothing was stored, "
+                                 "the store is as it was before: free disk space (or fix the error) and run the "
+                                 "command again") from None
             raise
         self._depth = 0
         try:
@@ -155,51 +159,58 @@ class Store:
                                  "content; give the changed file a new version")
 
     def import_responses(self, resp: Responses, survey: str | None = None, replace: bool = False) -> str:
-        """All-or-nothing import. Existing (survey, period, firm) rows are an error unless `replace`."""
+        """All-or-nothing import. Existing (survey, period, firm) rows are an error unless `replace`.
+
+        The responses stream through in batches of IMPORT_BATCH rows (memory stays bounded); each batch is
+        numbered from the sequence and its long rows are written sorted by (question, response_id), so DuckDB
+        stores an answer in a few bits."""
         survey = survey or resp.methodology.name
-        con = resp.con
-        if con is not self.con:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM {quote_ident(resp.table)}")
-            self.con.register("_incoming_arrow", con.sql("SELECT * FROM _incoming").to_arrow_table())
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM _incoming_arrow")
-        else:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM {quote_ident(resp.table)}")
-        clash = self.con.execute(
-            f"SELECT i.firm_id, i.period, i.{ROW} FROM _incoming i JOIN response r ON r.survey = ? AND "
-            "r.period = i.period AND r.firm_id = i.firm_id ORDER BY i._row LIMIT 5", [survey]).fetchall()
-        if clash and not replace:
-            where = "; ".join(f"{resp.row_label} {row}: firm {f!r} {p}" for f, p, row in clash)
-            raise StoreError(f"file {resp.source}: responses already in the store ({where}); nothing was "
-                             "imported. Use --replace to overwrite them.")
         import_id = uuid.uuid4().hex[:12]
-        dims, questions = resp.dimensions, resp.questions
-        has_date = "response_date" in resp.columns
 
         def write() -> int:
+            claim_response_writes(self, import_id)
+            keys = resp.con.sql(f"SELECT period, firm_id, {ROW} FROM {quote_ident(resp.table)}").to_arrow_table()
+            self.con.register("_keys", keys)
+            clash = self.con.execute(
+                f"SELECT k.firm_id, k.period, k.{ROW} FROM _keys k JOIN response r ON r.survey = ? AND "
+                f"r.period = k.period AND r.firm_id = k.firm_id ORDER BY k.{ROW} LIMIT 5", [survey]).fetchall()
+            if clash and not replace:
+                raise StoreError(clash_message(resp, clash))
             if clash:
-                for table in ("answer", "attribute", "response"):
-                    self.con.execute(f"DELETE FROM {table} WHERE survey = ? AND (period, firm_id) IN "
-                                     "(SELECT period, firm_id FROM _incoming)", [survey])
-            date = "TRY_CAST(response_date AS DATE)" if has_date else "NULL"
-            self.con.execute(f"INSERT INTO response SELECT ?, period, firm_id, weight, {date}, ? "
-                             "FROM _incoming", [survey, import_id])
-            for d in dims:  # names as parameters (values) and quoted identifiers (columns), never spliced
-                self.con.execute(f"INSERT INTO attribute SELECT ?, period, firm_id, ?, {quote_ident(d)} "
-                                 f"FROM _incoming WHERE {quote_ident(d)} IS NOT NULL", [survey, d])
-            for q in questions:
-                self.con.execute(f"INSERT INTO answer SELECT ?, period, firm_id, ?, {quote_ident(q)} "
-                                 f"FROM _incoming WHERE {quote_ident(q)} IS NOT NULL", [survey, q])
-            rows, answers = self.con.execute(
-                "SELECT (SELECT count(*) FROM response WHERE import_id = ?), "
-                "(SELECT count(*) FROM answer a JOIN response r USING (survey, period, firm_id) "
-                "WHERE r.import_id = ?)", [import_id, import_id]).fetchall()[0]
+                self.con.execute("CREATE OR REPLACE TEMP TABLE _replaced AS SELECT r.response_id FROM response r "
+                                 "JOIN _keys k ON r.survey = ? AND r.period = k.period AND r.firm_id = k.firm_id",
+                                 [survey])
+                for table in ("response_answer", "response_attribute", "response"):
+                    self.con.execute(f"DELETE FROM {table} WHERE response_id IN (SELECT response_id FROM _replaced)")
+                self.con.execute("DROP TABLE _replaced")
+            self.con.unregister("_keys")
+            answers = 0
+            for batch in response_batches(resp, self.con):
+                answers += self._write_batch(resp, survey, import_id, batch)
+            self.con.execute("DROP TABLE IF EXISTS _incoming")
             self.con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?)",
-                             [import_id, survey, resp.source, rows, answers, _now()])
-            return rows
+                             [import_id, survey, resp.source, keys.num_rows, answers, _now()])
+            return keys.num_rows
 
         self._transaction(write)
-        self.con.execute("DROP TABLE IF EXISTS _incoming")
         return import_id
+
+    def _write_batch(self, resp: Responses, survey: str, import_id: str, batch: pa.Table) -> int:
+        """One batch of wide responses into the three tables; the number of answers written."""
+        self.con.register("_batch", batch)
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT nextval('response_id_seq') AS "
+                         "response_id, * FROM (SELECT * FROM _batch ORDER BY period, firm_id)")
+        self.con.unregister("_batch")
+        date = "TRY_CAST(response_date AS DATE)" if "response_date" in resp.columns else "NULL"
+        self.con.execute(f"INSERT INTO response SELECT response_id, ?, period, firm_id, weight, {date}, ? "
+                         "FROM _incoming ORDER BY response_id", [survey, import_id])
+        answers = 0
+        for table, names in (("response_attribute", resp.dimensions), ("response_answer", resp.questions)):
+            if names:
+                query, params = long_rows("_incoming", "response_id", names)
+                n = self.con.execute(f"INSERT INTO {table} {query}", params).fetchall()[0][0]
+                answers += n if table == "response_answer" else 0
+        return answers
 
     def save_series(self, result: IndexResult, survey: str | None = None, kind: str = "final",
                     as_of: datetime | None = None, note: str = "") -> str:
@@ -240,41 +251,30 @@ class Store:
         cutoff: only responses received on or before this date (for flash estimates)."""
         survey = survey or methodology.name
         dims = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT dimension FROM attribute WHERE survey = ?", [survey]).fetchall()]
+            "SELECT DISTINCT dimension FROM response_attribute WHERE response_id IN "
+            "(SELECT response_id FROM response WHERE survey = ?)", [survey]).fetchall()]
         dims = [d for d in methodology.classifications if d in dims]
         qs = [q.id for q in methodology.questions]
         if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchall()[0][0]:
             raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
-        # Names reach SQL as parameters ($n0, $n1, ...) and quoted identifiers, never as spliced literals.
-        names = {f"n{i}": x for i, x in enumerate([*dims, *qs])}
-        dim_sql = "".join(f", max(CASE WHEN dimension = $n{i} THEN value END) AS {quote_ident(d)}"
-                          for i, d in enumerate(dims))
-        q_sql = "".join(f", max(CASE WHEN question = $n{len(dims) + i} THEN answer END) AS {quote_ident(q)}"
-                        for i, q in enumerate(qs))
-        where = "r.survey = $survey" + (" AND (r.response_date IS NULL OR r.response_date <= "
-                                        "CAST($cutoff AS DATE))" if cutoff else "")
-        params = {"survey": survey, **({"cutoff": cutoff} if cutoff else {})}
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _attr AS SELECT period, firm_id" + dim_sql +
-                         " FROM attribute WHERE survey = $survey GROUP BY period, firm_id",
-                         {"survey": survey, **{k: v for k, v in names.items() if f"${k} " in dim_sql}})
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _ans AS SELECT period, firm_id" + q_sql +
-                         " FROM answer WHERE survey = $survey GROUP BY period, firm_id",
-                         {"survey": survey, **{k: v for k, v in names.items() if f"${k} " in q_sql}})
-        # Each handle gets its own table, so a second handle (another cutoff, another survey) never changes
-        # the rows of the first; tables of handles already released are dropped here, on the caller's thread.
-        # (temp table -> weak reference to its handle; made here, so siblings built without __init__ have one)
-        handles: dict[str, weakref.ref] = vars(self).setdefault("_handles", {})
-        for name in [n for n, ref in handles.items() if ref() is None]:
-            self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
-            del handles[name]
-        table = f"responses_{uuid.uuid4().hex[:12]}"
+        # Names reach SQL as parameters and quoted identifiers, never as spliced literals.
+        where = "r.survey = ?" + (" AND (r.response_date IS NULL OR r.response_date <= CAST(? AS DATE))"
+                                  if cutoff else "")
+        params = [survey, *([cutoff] if cutoff else [])]
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _picked AS SELECT r.response_id, r.period, r.firm_id, "
+                         f"r.weight, r.response_date FROM response r WHERE {where}", params)
+        for alias, table, key, value, names in (("_attr", "response_attribute", "dimension", "value", dims),
+                                                ("_ans", "response_answer", "question", "answer", qs)):
+            pivot = "".join(f", max(CASE WHEN {key} = ? THEN {value} END) AS {quote_ident(n)}" for n in names)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {alias} AS SELECT response_id{pivot} FROM {table} "
+                             "WHERE response_id IN (SELECT response_id FROM _picked) GROUP BY response_id", names)
         self.con.execute(
             f"CREATE TEMP TABLE {quote_ident(table)} AS SELECT r.period, r.firm_id, "
             + "".join(f"a.{quote_ident(d)}, " for d in dims) + "".join(f"q.{quote_ident(x)}, " for x in qs)
             + "r.weight, r.response_date, row_number() OVER (ORDER BY r.period, r.firm_id) AS _row "
-            "FROM response r LEFT JOIN _attr a USING (period, firm_id) LEFT JOIN _ans q "
-            f"USING (period, firm_id) WHERE {where}", params)
-        self.con.execute("DROP TABLE IF EXISTS _attr; DROP TABLE IF EXISTS _ans")
+            "FROM _picked r LEFT JOIN _attr a USING (response_id) LEFT JOIN _ans q USING (response_id)")
+        for t in ("_picked", "_attr", "_ans"):
+            self.con.execute(f"DROP TABLE {t}")
         cols = ["period", "firm_id", *dims, *qs, "weight", "response_date"]
         resp = Responses(self.con, cols, f"store {self.path}", methodology, "row", table=table)
         handles[table] = weakref.ref(resp)
@@ -388,6 +388,63 @@ class Store:
         return self.con.execute('SELECT * FROM sa_factor WHERE vintage_id = ? ORDER BY series, "group", period',
                                 [vintage_id]).df()
 
+
+
+def long_rows(source: str, key: str, names: list[str]) -> tuple[str, list]:
+    """SQL for the long rows (key, name, value) of wide columns `names` of table `source`, blanks left out,
+    sorted by (name, key) so each name's values lie together; names travel as parameters and quoted
+    identifiers."""
+    parts = " UNION ALL ".join(f"SELECT {key}, ? AS name, CAST({quote_ident(n)} AS VARCHAR) AS value "
+                               f"FROM {source} WHERE {quote_ident(n)} IS NOT NULL" for n in names)
+    return f"SELECT * FROM ({parts}) ORDER BY name, {key}", list(names)
+
+
+def response_batches(resp: Responses, target) -> Iterator[pa.Table]:
+    """The validated wide responses in batches of IMPORT_BATCH rows (streamed from their own connection; read
+    whole first when they live on `target`, the connection being written)."""
+    result = resp.con.sql(f"SELECT * FROM {quote_ident(resp.table)}")
+    if resp.con is target:
+        table = result.to_arrow_table()
+        for start in range(0, table.num_rows, IMPORT_BATCH):
+            yield table.slice(start, IMPORT_BATCH)
+        return
+    for batch in result.to_arrow_reader(IMPORT_BATCH):
+        yield pa.Table.from_batches([batch])
+
+
+def claim_response_writes(store: Store, import_id: str) -> None:
+    """Write the meta row every response import updates: two imports at once then conflict (DuckDB) or queue
+    (PostgreSQL) instead of both passing the duplicate check."""
+    try:
+        store.con.execute("UPDATE meta SET value = ? WHERE key = 'responses_written'", [import_id])
+    except duckdb.TransactionException:
+        raise StoreError(f"store {store.path}: another import is writing responses; nothing was imported, run "
+                         "the command again when it has finished") from None
+
+
+def clash_message(resp: Responses, clash: list[tuple]) -> str:
+    where = "; ".join(f"{resp.row_label} {row}: firm {f!r} {p}" for f, p, row in clash)
+    return (f"file {resp.source}: responses already in the store ({where}); nothing was imported. Use --replace "
+            "to overwrite them.")
+
+
+def create_or_migrate(con, path: str) -> str:
+    """Inside a write transaction: bring an older store to this schema, create what is missing; the version.
+    Both backends run it (the SQL is what DuckDB and PostgreSQL share)."""
+    has_meta = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' "
+                           "AND table_schema = current_schema()").fetchall()[0][0]
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() if has_meta else []
+    version = rows[0][0] if rows else None
+    while version in MIGRATIONS:
+        version, script = MIGRATIONS[version]
+        con.execute(script.read_text(encoding="utf-8"))
+    if version not in (None, SCHEMA_VERSION):
+        raise StoreError(f"store {path} has schema version {version}, this smepulse needs {SCHEMA_VERSION} "
+                         "(a newer smepulse made it)")
+    con.execute((HERE / "schema.sql").read_text(encoding="utf-8"))
+    if version is None:
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    return SCHEMA_VERSION
 
 
 def _vintages_where(survey: str, as_of: datetime | str | None = None,

@@ -2,9 +2,9 @@
 add, retire, replace, with a log), waves, invitation links, drafts and idempotent submissions, response
 rates. Pages and API call these; so do tests.
 
-Web answers land in the store's own `response`, `attribute` and `answer` tables (import id `web-<wave>`, whose
-`import_log.source` is `web`), with the received date as `response_date`, so `smepulse publish` and a flash
-cut-off see web answers and imported answers alike."""
+Web answers land in the store's own `response`, `response_attribute` and `response_answer` tables (import id
+`web-<wave>`, whose `import_log.source` is `web`), with the received date as `response_date`, so `smepulse
+publish` and a flash cut-off see web answers and imported answers alike."""
 from __future__ import annotations
 
 import json
@@ -322,13 +322,14 @@ def submit(db: Database, m: Methodology, inv: Invitation, answers: dict, lang: s
         if con.execute("SELECT 1 FROM response WHERE survey = ? AND period = ? AND firm_id = ?",
                        [survey, period, fid]).fetchall():
             raise StoreError(f"the store already has a response of firm {fid} for {period} (imported)")
-        con.execute("INSERT INTO response VALUES (?, ?, ?, ?, ?, ?)",
-                    [survey, period, fid, inv.weight, t.date(), f"web-{inv.wave.wave_id}"])
-        attrs = [[survey, period, fid, d, v] for d, v in inv.attributes.items() if d in m.classifications]
-        given = [[survey, period, fid, q, a] for q, a in merged.items() if a != NOT_APPLICABLE]
-        for table, values in (("attribute", attrs), ("answer", given)):
+        rid = con.execute("SELECT nextval('response_id_seq')").fetchall()[0][0]  # store/schema.sql
+        con.execute("INSERT INTO response VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [rid, survey, period, fid, inv.weight, t.date(), f"web-{inv.wave.wave_id}"])
+        attrs = [[rid, d, v] for d, v in inv.attributes.items() if d in m.classifications]
+        given = [[rid, q, a] for q, a in merged.items() if a != NOT_APPLICABLE]
+        for table, values in (("response_attribute", attrs), ("response_answer", given)):
             if values:  # one statement per table: row-by-row executemany is slow on DuckDB
-                con.execute(f"INSERT INTO {table} VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(values)),
+                con.execute(f"INSERT INTO {table} VALUES " + ", ".join(["(?, ?, ?)"] * len(values)),
                             [x for row in values for x in row])
         con.execute("INSERT INTO submission VALUES (?, ?, ?, 'web', ?, ?, ?, ?, ?, ?)",
                     [inv.token, inv.wave.wave_id, fid, t, rows[0][3] if rows else t, lang, device,
