@@ -1,19 +1,24 @@
 """Import benchmark (not part of the test suite): `smepulse import` against DuckDB's own read_csv, same run.
 
-    .venv/bin/python bench/import.py [--rows 2000000]
+    .venv/bin/python bench/import.py [--rows 2000000] [--repeat 3] [--before-src /path/to/other/src]
 
 Builds a wide SMEI responses file of `--rows` rows (all questions, sector/region/size/exporter, weight) as
 CSV and as zstd Parquet, then, each in a fresh subprocess (so peak memory is the run's own):
   1. smepulse import from CSV and from Parquet into a new store (validation, normalisation, long tables);
   2. the floor: DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)` / `read_parquet(...)` into a new file
      (no validation, one wide table).
-Reports wall time, peak RSS (ru_maxrss of the child) and the store file size next to the zstd Parquet size.
+Reports medians over --repeat rounds (the runs of a round interleaved, so machine noise hits all alike) of wall
+time, peak RSS (ru_maxrss of the child) and the store file size next to the zstd Parquet size; for smepulse also
+`work_s`, the time inside `run()` (without interpreter and CLI start-up), and, measured alone, the start-up
+(`python -c "import smepulse.cli"`). --before-src runs another source tree's smepulse (e.g. main before a change)
+once per format in the same run, for a before/after.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,10 +38,14 @@ PEAK = ("import atexit, resource, sys\n"  # the child's own peak RSS, written wh
         "atexit.register(lambda: sys.stderr.write("
         "f'\\nPEAK {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n'))\n")
 SMEPULSE = PEAK + """
-import sys
+import sys, time
 from smepulse.cli import run
-sys.exit(run(["import", "--methodology", "smei", "--store", sys.argv[2], "--responses", sys.argv[1]]))
+t0 = time.perf_counter()
+code = run(["import", "--methodology", "smei", "--store", sys.argv[2], "--responses", sys.argv[1]])
+sys.stderr.write(f"\\nWORK {time.perf_counter() - t0}\\n")
+sys.exit(code)
 """
+STARTUP = PEAK + "import smepulse.cli\n"
 DUCKDB = PEAK + """
 import sys, duckdb
 con = duckdb.connect(sys.argv[2])
@@ -72,35 +81,60 @@ def build(rows: int, folder: Path) -> tuple[Path, Path]:
     return csv_path, pq_path
 
 
-def measure(script: str, src: Path, store: Path) -> dict:
+def measure(script: str, src: Path, store: Path, pythonpath: str = SRC) -> dict:
+    for p in (store, Path(str(store) + ".wal")):
+        p.unlink(missing_ok=True)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script, str(src), str(store)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": SRC})
+                          env={**os.environ, "PYTHONPATH": pythonpath})
     wall = time.perf_counter() - t0
-    peaks = [int(x.split()[1]) for x in proc.stderr.splitlines() if x.startswith("PEAK ")]
-    size = store.stat().st_size + sum(p.stat().st_size for p in store.parent.glob(store.name + ".wal"))
-    return {"exit": proc.returncode, "wall_s": round(wall, 2),
-            "peak_rss_mb": round(peaks[-1] / 1024) if peaks else None,
-            "store_mb": round(size / 2**20, 1),
-            "stderr": "\n".join(x for x in proc.stderr.splitlines() if not x.startswith("PEAK ")).strip()[-300:]}
+    tagged = {x.split()[0]: float(x.split()[1]) for x in proc.stderr.splitlines() if x.startswith(("PEAK ", "WORK "))}
+    size = sum(p.stat().st_size for p in (store, Path(str(store) + ".wal")) if p.exists())
+    out = {"exit": proc.returncode, "wall_s": round(wall, 2),
+           "peak_rss_mb": round(tagged["PEAK"] / 1024) if "PEAK" in tagged else None,
+           "store_mb": round(size / 2**20, 1)}
+    if "WORK" in tagged:
+        out["work_s"] = round(tagged["WORK"], 2)
+    if proc.returncode:
+        out["stderr"] = "\n".join(x for x in proc.stderr.splitlines() if not x.startswith(("PEAK ", "WORK ")))[-300:]
+    return out
+
+
+def median_of(runs: list[dict]) -> dict:
+    out = {k: statistics.median(r[k] for r in runs) for k in runs[0] if isinstance(runs[0][k], int | float)}
+    out["runs"] = [r["wall_s"] for r in runs]
+    out["exit"] = max(r["exit"] for r in runs)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--before-src", help="another source tree (its src/ folder) to run once per format")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv_path, pq_path = build(args.rows, folder)
-        out = {"rows": args.rows, "csv_mb": round(csv_path.stat().st_size / 2**20, 1),
+        out = {"rows": args.rows, "repeat": args.repeat, "csv_mb": round(csv_path.stat().st_size / 2**20, 1),
                "parquet_zstd_mb": round(pq_path.stat().st_size / 2**20, 1)}
-        for name, script in (("duckdb_read", DUCKDB), ("smepulse_import", SMEPULSE)):
+        runs: dict[str, list[dict]] = {}
+        for _ in range(args.repeat):
             for kind, src in (("csv", csv_path), ("parquet", pq_path)):
-                store = folder / f"{name}-{kind}.duckdb"
-                out[f"{name}_{kind}"] = measure(script, src, store)
+                for name, script in (("duckdb_read", DUCKDB), ("smepulse_import", SMEPULSE)):
+                    runs.setdefault(f"{name}_{kind}", []).append(measure(script, src, folder / f"{name}-{kind}.db"))
+            runs.setdefault("smepulse_startup", []).append(measure(STARTUP, csv_path, folder / "none.db"))
+        if args.before_src:
+            for kind, src in (("csv", csv_path), ("parquet", pq_path)):
+                runs[f"before_import_{kind}"] = [measure(SMEPULSE, src, folder / f"before-{kind}.db", args.before_src)]
+        for key, r in runs.items():
+            out[key] = median_of(r)
         for kind in ("csv", "parquet"):
             a, b = out[f"smepulse_import_{kind}"], out[f"duckdb_read_{kind}"]
             out[f"ratio_time_{kind}"] = round(a["wall_s"] / b["wall_s"], 2)
+            out[f"ratio_work_{kind}"] = round(a["work_s"] / b["wall_s"], 2)
+            if f"before_import_{kind}" in out:
+                out[f"ratio_time_before_{kind}"] = round(out[f"before_import_{kind}"]["wall_s"] / b["wall_s"], 2)
         out["store_over_parquet"] = round(out["smepulse_import_parquet"]["store_mb"] / out["parquet_zstd_mb"], 2)
         print(json.dumps(out, indent=2))
 

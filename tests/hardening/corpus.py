@@ -9,6 +9,7 @@ Never a traceback, never exit 0 with a wrong value. test_corpus.py runs every ca
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from collections.abc import Callable
@@ -282,6 +283,17 @@ def structure_cases() -> None:
     add(Case("quoted-newline-numbering", [*IMPORT, "{d}/r.csv"],
              {"r.csv": raw('period,firm_id,sales\n2024-03,"f\n1",up\n2024-03,f2,bad\n')}, "error",
              ("r.csv", "line 4", "bad")))
+    add(Case("quoted-all-crlf-numbering", [*IMPORT, "{d}/r.csv"],
+             {"r.csv": raw('"period","firm_id","sales"\r\n"2024-03","f\r\n1","up"\r\n\r\n"2024-03","f2","bad"\r\n')},
+             "error", ("r.csv", "line 5", "bad")))
+    # a quote inside an unquoted value is a plain character (as in Excel and Python's csv), so it must not
+    # shift the line numbers of the quoted line break after it
+    add(Case("stray-quote-numbering", [*IMPORT, "{d}/r.csv"],
+             {"r.csv": raw('period,firm_id,sales\n2024-03,f"1,up\n2024-03,"f\n2",up\n2024-03,f3,bad\n')},
+             "error", ("r.csv", "line 5", "bad")))
+    broken16 = BASE.to_csv(index=False, lineterminator="\n").encode("utf-16-le") + b"\x00\xd8"
+    add(Case("utf16-no-bom-broken", [*IMPORT, "{d}/r.csv"], {"r.csv": raw(broken16)}, "error",
+             ("r.csv", "UTF-16 little-endian", "UTF-8")))
     add(Case("huge-header", [*IMPORT, "{d}/r.csv"], {"r.csv": raw(b"period,firm_id," + b"x" * (3 << 20))},
              "error", ("r.csv", "header")))
     add(Case("latin1-bytes", [*IMPORT, "{d}/r.csv"],
@@ -326,6 +338,9 @@ def valid_variant_cases() -> None:
         ("clean-xlsx", "r.xlsx", as_xlsx(BASE)),
         ("utf8-bom", "r.csv", as_csv(BASE, "utf-8-sig")),
         ("utf16", "r.csv", as_csv(BASE, "utf-16")),
+        ("utf16-le-no-bom", "r.csv", as_csv(BASE, "utf-16-le")),
+        ("utf16-be-no-bom", "r.csv", as_csv(BASE, "utf-16-be")),
+        ("quoted-all", "r.csv", raw(BASE.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL))),
         ("gbk-sector-zh-question", "r.csv", as_csv(frame(sales={1: "增加"}), "gbk")),
         ("gb18030", "r.csv", as_csv(BASE, "gb18030")),
         ("csv-gz", "r.csv.gz", as_csv(BASE, gz=True)),

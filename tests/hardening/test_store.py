@@ -150,3 +150,64 @@ def test_killed_compute_store_keeps_import_and_vintage_together(tmp_path, delay)
     responses, answers, logged, vintages = _counts(store)
     assert (responses > 0) == (vintages == 1) == (logged == 1), (responses, answers, logged, vintages)
     assert (responses == 0) == (answers == 0)
+
+
+# Schema version 1 as it was shipped (store/schema.sql before the numbered response tables).
+V1 = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '1');
+CREATE TABLE response (
+    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, weight DOUBLE PRECISION NOT NULL,
+    response_date DATE, import_id VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id));
+CREATE TABLE attribute (
+    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, dimension VARCHAR NOT NULL,
+    value VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id, dimension));
+CREATE TABLE answer (
+    survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL, question VARCHAR NOT NULL,
+    answer VARCHAR NOT NULL, PRIMARY KEY (survey, period, firm_id, question));
+INSERT INTO response VALUES ('smei', '2024-03', 'f1', 2, '2024-03-05', 'a'), ('smei', '2024-03', 'f2', 1, NULL, 'a'),
+    ('smei', '2024-04', 'f1', 3, NULL, 'b');
+INSERT INTO attribute VALUES ('smei', '2024-03', 'f1', 'sector', 'construction'),
+    ('smei', '2024-03', 'f2', 'sector', 'manufacturing'), ('smei', '2024-04', 'f1', 'sector', 'construction');
+INSERT INTO answer VALUES ('smei', '2024-03', 'f1', 'sales', 'up'), ('smei', '2024-03', 'f1', 'profit', 'down'),
+    ('smei', '2024-03', 'f2', 'sales', 'same'), ('smei', '2024-04', 'f1', 'sales', 'down');
+"""
+
+
+def test_version_1_store_is_migrated_on_first_write_and_keeps_every_answer(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(V1)
+    before = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall()) for t in ("attribute", "answer")}
+    con.close()
+    with pytest.raises(StoreError, match="schema version 1.*brings it up to date"):
+        open_store(path, read_only=True)
+    m = load_methodology("smei")
+    with open_store(path) as st:
+        assert st.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("2",)]
+        for t in ("attribute", "answer"):  # the views give back exactly the version-1 rows
+            assert sorted(st.con.execute(f"SELECT * FROM {t}").fetchall()) == before[t]
+        wide = st.responses(m).to_pandas().set_index(["period", "firm_id"])
+        assert wide.loc[("2024-03", "f1"), "profit"] == "down" and wide.loc[("2024-03", "f2"), "sales"] == "same"
+        assert wide.loc[("2024-04", "f1"), "weight"] == 3 and wide.loc[("2024-03", "f1"), "sector"] == "construction"
+        ids = st.con.execute("SELECT count(DISTINCT response_id), count(*) FROM response").fetchall()[0]
+        assert ids == (3, 3)
+        new = st.con.execute("SELECT nextval('response_id_seq')").fetchall()[0][0]
+        assert new > st.con.execute("SELECT max(response_id) FROM response").fetchall()[0][0]
+    with open_store(path, read_only=True) as st:  # migrated once: read-only opens work now
+        assert st.con.execute("SELECT count(*) FROM answer").fetchall()[0][0] == 4
+
+
+def test_two_imports_at_once_cannot_both_pass_the_duplicate_check(tmp_path):
+    """Two transactions on one store importing the same firms: the second fails cleanly, nothing doubles."""
+    m = load_methodology("smei")
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as st:
+        second = object.__new__(type(st))  # the same file on a second connection (one process holds a file)
+        second.path, second.read_only, second._depth, second.con = st.path, False, 0, st.con.cursor()
+        with st.transaction():
+            st.import_responses(from_frame(BASE, m))
+            with pytest.raises(StoreError, match="another import"):
+                with second.transaction():
+                    second.import_responses(from_frame(BASE, m))
+        assert st.con.execute("SELECT count(*) FROM response").fetchall()[0][0] == len(BASE)

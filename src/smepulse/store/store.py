@@ -74,8 +74,10 @@ class Store:
             with self.transaction():
                 rows = [(create_or_migrate(self.con, self.path),)]
         if rows[0][0] != SCHEMA_VERSION:
+            older = "; a command that writes to it (import, publish) brings it up to date" \
+                if rows[0][0] in MIGRATIONS else ""
             raise StoreError(f"store {self.path} has schema version {rows[0][0]}, this smepulse needs "
-                             f"{SCHEMA_VERSION}")
+                             f"{SCHEMA_VERSION}{older}")
 
     def close(self) -> None:
         self.con.close()

@@ -121,8 +121,10 @@ def read_table(path: str | Path) -> tuple[pa.Table, str]:
 
 def _read_parquet(path: Path) -> pa.Table:
     name = str(path)
-    try:
-        table = pq.read_table(path)
+    try:  # text columns stay dictionary-encoded, as Parquet stores them (a fraction of the memory)
+        schema = pq.read_schema(path)
+        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        table = pq.read_table(path, read_dictionary=text)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file ({' '.join(str(exc).split())[:200]})", file=name) from exc
     for f in table.schema:
@@ -150,62 +152,186 @@ def _check_names(names: list[str], file: str) -> None:
                          "classification; rename or remove that column", file=file, column=ROW)
 
 
-def _decode(data: bytes, file: str) -> tuple[bytes, str]:
-    """UTF-8 bytes of a CSV in UTF-8 (BOM or not), UTF-16 (BOM) or GB18030/GBK; the encoding found."""
-    if data.startswith(codecs.BOM_UTF8):
-        data, enc = data[len(codecs.BOM_UTF8):], "utf-8"
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+CHUNK = 8 << 20  # bytes scanned at a time: memory stays bounded whatever the file size
+TEXT = pa.dictionary(pa.int32(), pa.string())  # CSV cells as text, each distinct value held once per block
+UTF16_NAMES = {"utf-16-le": "UTF-16 little-endian", "utf-16-be": "UTF-16 big-endian"}
+
+
+@dataclass
+class _Lines:
+    """Where the lines of a UTF-8 CSV are, from one pass over its bytes (no copy of the file is kept)."""
+    newlines: np.ndarray  # position of every \n
+    ends_record: np.ndarray  # per \n: outside quotes (it ends a record)
+    after_cr: np.ndarray  # per \n: preceded by \r
+    size: int
+    last: int  # the last byte (-1 if empty)
+    header: bytes  # the first line
+    quoted: bool  # the file holds a quote character
+    simple_quotes: bool  # every opening quote starts a field (else Python's csv reader numbers the records)
+    utf8_error: int | None  # position of the first byte that is not UTF-8
+
+
+def _too_long(line: int, file: str) -> InputError:
+    return InputError(f"line {line} is longer than {MAX_LINE >> 20} MB; is this a CSV file?", file=file)
+
+
+def _scan(read, file: str, check_utf8: bool = True) -> _Lines:
+    """Newlines, quote parity, line length and NUL bytes, chunk by chunk from `read(n)`; a line over MAX_LINE
+    stops the scan there (a 1 GB line costs 64 MB of reading, not 1 GB)."""
+    newlines, ends, crs = [], [], []
+    offset = quotes = line_start = lines = 0
+    prev, simple, header, utf8_error = 10, True, None, None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    while chunk := read(CHUNK):
+        a = np.frombuffer(chunk, dtype=np.uint8)
+        nl = np.flatnonzero(a == 10)
+        if header is None:
+            if (nl[0] if nl.size else len(chunk)) > MAX_HEADER:
+                raise InputError(f"the header line is longer than {MAX_HEADER >> 20} MB; is this a CSV file?",
+                                 file=file)
+            header = bytes(chunk[: nl[0]]) if nl.size else bytes(chunk)  # no newline: the whole file
+        zero = chunk.find(b"\x00")
+        if zero >= 0:
+            line = lines + int(np.searchsorted(nl, zero)) + 1
+            raise InputError(f"line {line}: the file holds NUL bytes, so it is not a text CSV file", file=file)
+        if nl.size:
+            starts = np.concatenate(([line_start - offset], nl[:-1] + 1))
+            longest = int(np.argmax(nl - starts))
+            if nl[longest] - starts[longest] > MAX_LINE:
+                raise _too_long(lines + longest + 1, file)
+            line_start = offset + int(nl[-1]) + 1
+        if offset + len(chunk) - line_start > MAX_LINE:
+            raise _too_long(lines + nl.size + 1, file)
+        q = np.flatnonzero(a == 34) if b'"' in chunk else np.empty(0, dtype=np.int64)
+        if q.size:
+            opening = q[quotes % 2::2]  # the quotes with an even number of quotes before them
+            before = a[opening - 1]
+            if opening.size and opening[0] == 0:
+                before[0] = prev
+            starts_field = (before == 44) | (before == 10) | (before == 13) | (before == 34)  # , \n \r "
+            simple = simple and bool(starts_field.all())
+            ends.append((quotes + np.searchsorted(q, nl)) % 2 == 0)
+        else:
+            ends.append(np.full(nl.size, quotes % 2 == 0))
+        crs.append(np.where(nl > 0, a[nl - 1], prev) == 13)
+        newlines.append(nl + offset)
+        if check_utf8 and utf8_error is None:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                utf8_error = max(offset + exc.start - 3, 0)  # within a character of the bad byte
+        quotes += q.size
+        lines += nl.size
+        prev = int(a[-1])
+        offset += len(chunk)
+    if check_utf8 and utf8_error is None:
         try:
-            return data.decode("utf-16").encode("utf-8"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise InputError(f"starts as UTF-16 but byte {exc.start} is not UTF-16; save the file as CSV "
-                             "UTF-8", file=file) from None
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_error = max(offset - 3, 0)
+    empty = np.empty(0, dtype=np.int64)
+    return _Lines(np.concatenate(newlines) if newlines else empty,
+                  np.concatenate(ends) if ends else empty.astype(bool),
+                  np.concatenate(crs) if crs else empty.astype(bool), offset, prev if offset else -1,
+                  header if header is not None else b"", quotes > 0, simple, utf8_error)
+
+
+def _records(lines: _Lines) -> tuple[np.ndarray, int] | None:
+    """(the 1-based line on which each data record starts, the longest record in bytes), blank lines skipped
+    and quoted line breaks counted; None when the quoting is unusual (Python's csv reader then decides)."""
+    if not lines.simple_quotes:
+        return None
+    at = np.flatnonzero(lines.ends_record)
+    term = lines.newlines[at]
+    starts = np.concatenate(([0], term + 1))
+    stops = np.concatenate((term, [lines.size]))
+    cr_end = np.concatenate((lines.after_cr[at], [lines.last == 13]))
+    length = stops - starts
+    blank = (length == 0) | ((length == 1) & cr_end)
+    numbers = np.concatenate(([1], at + 2))[~blank]
+    return numbers[1:], int(length.max(initial=0))
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 without a byte-order mark, told by its NUL bytes: the header's ASCII names in UTF-16 have a zero
+    byte after (little-endian) or before (big-endian) every character; UTF-8 text has no NUL bytes at all."""
+    sample = head[: 1024 - (min(len(head), 1024) % 2)]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd >= 0.4 * half and even <= 0.1 * odd:  # a few zeros elsewhere: characters such as U+4E00
+        return "utf-16-le"
+    if even >= 0.4 * half and odd <= 0.1 * even:
+        return "utf-16-be"
+    return None
+
+
+def _transcoded(raw: bytes, file: str) -> tuple[bytes, str] | None:
+    """A CSV that is not UTF-8 (UTF-16 with or without BOM) as UTF-8 bytes; None when it looks like UTF-8."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        enc, label = "utf-16", "UTF-16"
     else:
-        enc = "utf-8"
+        enc = _utf16_without_bom(raw[:1024])
+        if enc is None:
+            return None
+        label = UTF16_NAMES[enc] + " without a byte-order mark"
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(memoryview(data)[: 1 << 20])
-        data.decode("utf-8")  # the whole file: UTF-8 validation is fast
-        return data, enc
+        return raw.decode(enc).encode("utf-8"), enc
     except UnicodeDecodeError as exc:
-        utf8_error = exc
+        raise InputError(f"looks like {label} but byte {exc.start} is not {label.split(' without')[0]}; save the "
+                         "file as CSV UTF-8", file=file) from None
+
+
+def _open_bytes(path: Path, magic: bytes):
+    """A binary stream of the file's bytes, decompressed when it is gzip."""
+    name = str(path)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.open(path, "rb")
+    if path.name.lower().endswith(".gz"):
+        raise InputError("named .gz but not gzip-compressed; rename it to .csv", file=name)
+    return open(path, "rb")
+
+
+def _read_all(path: Path, magic: bytes) -> bytes:
+    name = str(path)
     try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        line = data.count(b"\n", 0, utf8_error.start) + 1
-        raise InputError(f"line {line}: the file is neither UTF-8 nor GBK/GB18030 (byte "
-                         f"0x{data[utf8_error.start]:02x}); save it as 'CSV UTF-8' from your spreadsheet",
-                         file=file) from None
-    return text.encode("utf-8"), "gb18030"
+        with _open_bytes(path, magic) as fh:
+            return fh.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"broken gzip file ({exc})", file=name) from None
 
 
 def _read_csv(path: Path, magic: bytes) -> pa.Table:
+    """Scan the bytes once (lines, quotes, bounds, UTF-8), then let Arrow parse them: straight from the file
+    when it is UTF-8, from memory when it had to be transcoded (UTF-16, GB18030)."""
     name = str(path)
-    with open(path, "rb") as fh:
-        if magic.startswith(b"\x1f\x8b"):
-            data = _gunzip(fh, name)
-        elif path.name.lower().endswith(".gz"):
-            raise InputError("named .gz but not gzip-compressed; rename it to .csv", file=name)
-        else:
-            head = fh.read(MAX_HEADER + 1)
-            if b"\n" not in head and len(head) > MAX_HEADER:
-                raise InputError(f"the header line is longer than {MAX_HEADER >> 20} MB; is this a CSV file?",
-                                 file=name)
-            data = head + fh.read()
-    data, _enc = _decode(data, name)
-    if not data.strip():
+    data: bytes | None = None  # the UTF-8 bytes, when held in memory
+    with _open_bytes(path, magic) as fh:
+        try:
+            head = fh.read(1024)
+            converted = _transcoded(head + fh.read(), name) if _is_utf16(head) else None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"broken gzip file ({exc})", file=name) from None
+    if converted is not None:
+        data = converted[0]
+    try:
+        lines = _scan(io.BytesIO(data).read if data is not None else _reader(path, magic), name)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"broken gzip file ({exc})", file=name) from None
+    if lines.utf8_error is not None:  # GB18030/GBK (Chinese spreadsheets' CSV) or a broken file
+        raw = _read_all(path, magic)
+        try:
+            data = raw.decode("gb18030").encode("utf-8")
+        except UnicodeDecodeError:
+            start = _utf8_error_at(raw)
+            line = raw.count(b"\n", 0, start) + 1
+            raise InputError(f"line {line}: the file is neither UTF-8 nor GBK/GB18030 (byte 0x{raw[start]:02x}); "
+                             "save it as 'CSV UTF-8' from your spreadsheet", file=name) from None
+        lines = _scan(io.BytesIO(data).read, name, check_utf8=False)
+    if lines.size == 0:
         raise InputError("the file is empty", file=name)
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise InputError(f"line {line}: the file holds NUL bytes, so it is not a text CSV file", file=name)
-    arr = np.frombuffer(data, dtype=np.uint8)
-    nl = np.flatnonzero(arr == 10)
-    starts = np.concatenate(([0], nl + 1))
-    ends = np.concatenate((nl, [len(data)]))
-    lengths = ends - starts
-    if lengths.max(initial=0) > MAX_LINE:
-        line = int(np.argmax(lengths)) + 1
-        raise InputError(f"line {line} is longer than {MAX_LINE >> 20} MB; is this a CSV file?", file=name)
-    first = data[: ends[0]].decode("utf-8").rstrip("\r")
+    first = lines.header.decode("utf-8").lstrip("\ufeff").rstrip("\r")
     try:
         header = next(csv.reader([first]))
     except (csv.Error, StopIteration) as exc:
@@ -214,27 +340,59 @@ def _read_csv(path: Path, magic: bytes) -> pa.Table:
     if not any(names):
         raise InputError("the file is empty (no header line)", file=name)
     _check_names(names, name)
-    quoted = b'"' in data
+    found = _records(lines)
+    longest = found[1] if found else MAX_LINE
     bad_rows: list[int] = []
 
     def invalid(row) -> str:
         bad_rows.append(1)
         return "skip"
 
+    source = pa.BufferReader(data) if data is not None else _arrow_source(path, magic)
     table = pacsv.read_csv(
-        pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=MAX_LINE + (1 << 20)),
-        parse_options=pacsv.ParseOptions(newlines_in_values=quoted, invalid_row_handler=invalid),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                             strings_can_be_null=True, null_values=[""],
-                                             quoted_strings_can_be_null=True))
-    if bad_rows:  # the error path: find the true lines with Python's csv reader
-        raise InputError(_ragged(data, len(names), len(bad_rows), name))
-    lines = _record_lines(data, lengths, starts, quoted, name)
-    if len(lines) != table.num_rows:  # should not happen; never report wrong lines
-        raise InputError(f"could not number the lines ({len(lines)} records, {table.num_rows} rows read); is "
-                         "a quote left open?", file=name)
-    return table.append_column(ROW, pa.array(lines, type=pa.int64()))
+        source,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=max(4 << 20, 2 * longest + 4096)),
+        parse_options=pacsv.ParseOptions(newlines_in_values=lines.quoted, invalid_row_handler=invalid),
+        convert_options=pacsv.ConvertOptions(column_types={n: TEXT for n in names}, strings_can_be_null=True,
+                                             null_values=[""], quoted_strings_can_be_null=True))
+    if bad_rows or found is None or len(found[0]) != table.num_rows:
+        text = data if data is not None else _read_all(path, magic)  # rare: unusual quoting or a problem
+        if bad_rows:  # the error path: find the true lines with Python's csv reader
+            raise InputError(_ragged(text, len(names), len(bad_rows), name))
+        numbers = _python_record_lines(text, name)
+        if len(numbers) != table.num_rows:  # should not happen; never report wrong lines
+            raise InputError(f"could not number the lines ({len(numbers)} records, {table.num_rows} rows read); "
+                             "is a quote left open?", file=name)
+    else:
+        numbers = found[0]
+    return table.append_column(ROW, pa.array(numbers, type=pa.int64()))
+
+
+def _is_utf16(head: bytes) -> bool:
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(head) is not None
+
+
+def _reader(path: Path, magic: bytes):
+    fh = _open_bytes(path, magic)
+
+    def read(n: int) -> bytes:
+        chunk = fh.read(n)
+        if not chunk:
+            fh.close()
+        return chunk
+    return read
+
+
+def _arrow_source(path: Path, magic: bytes):
+    return pa.input_stream(str(path), compression="gzip" if magic.startswith(b"\x1f\x8b") else None)
+
+
+def _utf8_error_at(raw: bytes) -> int:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return 0
 
 
 def _ragged(data: bytes, n: int, count: int, file: str) -> str:
@@ -251,23 +409,8 @@ def _ragged(data: bytes, n: int, count: int, file: str) -> str:
     return f"{count} line(s) with the wrong number of values:\n" + "\n".join(shown)
 
 
-def _gunzip(fh, name: str) -> bytes:
-    try:
-        with gzip.GzipFile(fileobj=fh) as gz:
-            return gz.read()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"broken gzip file ({exc})", file=name) from None
-
-
-def _record_lines(data: bytes, lengths: np.ndarray, starts: np.ndarray, quoted: bool, file: str) -> np.ndarray:
-    """The 1-based line on which each data record starts, skipping blank lines, counting quoted line breaks."""
-    if not quoted:
-        blank = (lengths == 0) | ((lengths == 1) & (np.frombuffer(data, np.uint8)[np.minimum(starts, len(data) - 1)]
-                                                  == 13))
-        if len(data) and data.endswith(b"\n"):
-            blank = blank[:-1]  # the empty "line" after the final newline
-        numbers = np.flatnonzero(~blank) + 1
-        return numbers[1:]  # the header is the first non-blank line
+def _python_record_lines(data: bytes, file: str) -> np.ndarray:
+    """The 1-based line on which each data record starts, by Python's csv reader (for unusual quoting)."""
     reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
     out: list[int] = []
     prev = 0
@@ -353,11 +496,12 @@ def _excel_text(v: object, is_period: bool) -> str | None:
 
 # -- normalising -----------------------------------------------------------------------------------------------
 def _as_text(data: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column as text: string or dictionary-of-string chunks (dictionaries are kept: small and fast)."""
     t = data.type.value_type if pa.types.is_dictionary(data.type) else data.type
-    if pa.types.is_dictionary(data.type):
-        data = data.cast(t)
     if pa.types.is_string(t):
         return data
+    if pa.types.is_dictionary(data.type):
+        data = data.cast(t)
     if pa.types.is_large_string(t):
         return data.cast(pa.string())
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
@@ -369,12 +513,27 @@ def _as_text(data: pa.ChunkedArray) -> pa.ChunkedArray:
     return data.cast(pa.string())
 
 
-def _map_distinct(data: pa.ChunkedArray, fn) -> pa.ChunkedArray:
-    """Apply `fn` to each distinct value (few for periods, codes and classifications): cheap on millions of rows."""
-    enc = pc.dictionary_encode(data.combine_chunks() if data.num_chunks != 1 else data.chunk(0))
-    uniques = enc.dictionary.to_pylist()
-    mapped = pa.array([fn(u) for u in uniques], type=pa.string())
-    return pa.chunked_array([pc.take(mapped, enc.indices)])
+def _map_values(data: pa.ChunkedArray, fn) -> pa.ChunkedArray:
+    """Apply `fn` (text array -> text array of the same length) to each distinct value of each chunk, and keep
+    the chunk dictionary-encoded: cheap on millions of rows, as periods, codes and firms repeat."""
+    out = []
+    for chunk in data.chunks:
+        enc = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        mapped = fn(enc.dictionary)
+        values = pc.unique(pc.drop_null(mapped))
+        indices = pc.take(pc.index_in(mapped, value_set=values), enc.indices)
+        out.append(pa.DictionaryArray.from_arrays(indices.cast(pa.int32()), values.cast(pa.string())))
+    return pa.chunked_array(out, type=pa.dictionary(pa.int32(), pa.string()))
+
+
+def _each(fn):
+    """A per-value function as a function on a text array."""
+    return lambda values: pa.array([fn(v) for v in values.to_pylist()], type=pa.string())
+
+
+def _trimmed(values: pa.Array) -> pa.Array:
+    values = pc.utf8_trim(values, characters=SPACES)
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
 
 def _strip(v: str | None) -> str | None:
@@ -416,19 +575,18 @@ def normalise(table: pa.Table, methodology: Methodology) -> pa.Table:
             continue
         data = _as_text(data)
         if name == "period":
-            data = _map_distinct(data, _period)
+            data = _map_values(data, _each(_period))
         elif name in questions:
             q = questions[name]
             look = _code_lookup(q.codes, methodology.code_labels(q))
-            data = _map_distinct(data, lambda v, look=look: None if _strip(v) is None
-                                 else look.get(_strip(v).casefold(), v))
+            data = _map_values(data, _each(lambda v, look=look: None if _strip(v) is None
+                                           else look.get(_strip(v).casefold(), v)))
         elif name in methodology.classifications:
             look = {v.casefold(): v for v in methodology.classifications[name].values}
-            data = _map_distinct(data, lambda v, look=look: None if _strip(v) is None
-                                 else look.get(_strip(v).casefold(), v))
+            data = _map_values(data, _each(lambda v, look=look: None if _strip(v) is None
+                                           else look.get(_strip(v).casefold(), v)))
         else:  # firm_id, weight as text, response_date, unknown columns
-            data = pc.utf8_trim(data, characters=SPACES)
-            data = pc.if_else(pc.equal(data, ""), pa.scalar(None, pa.string()), data)
+            data = _map_values(data, _trimmed)
         out[name] = data
     return pa.table(out)
 
