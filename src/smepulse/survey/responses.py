@@ -294,12 +294,16 @@ def _open_bytes(path: Path, magic: bytes):
 
 
 def _read_all(path: Path, magic: bytes) -> bytes:
-    name = str(path)
     try:
         with _open_bytes(path, magic) as fh:
             return fh.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"broken gzip file ({exc})", file=name) from None
+        raise _unreadable(exc, str(path), magic) from None
+
+
+def _unreadable(exc: BaseException, file: str, magic: bytes) -> InputError:
+    what = "broken gzip file" if magic.startswith(b"\x1f\x8b") else "cannot read the file"
+    return InputError(f"{what} ({' '.join(str(exc).split())[:200]})", file=file)
 
 
 def _read_csv(path: Path, magic: bytes) -> pa.Table:
@@ -312,13 +316,17 @@ def _read_csv(path: Path, magic: bytes) -> pa.Table:
             head = fh.read(1024)
             converted = _transcoded(head + fh.read(), name) if _is_utf16(head) else None
         except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"broken gzip file ({exc})", file=name) from None
+            raise _unreadable(exc, name, magic) from None
     if converted is not None:
         data = converted[0]
     try:
-        lines = _scan(io.BytesIO(data).read if data is not None else _reader(path, magic), name)
+        if data is not None:
+            lines = _scan(io.BytesIO(data).read, name)
+        else:
+            with _open_bytes(path, magic) as fh:
+                lines = _scan(fh.read, name)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"broken gzip file ({exc})", file=name) from None
+        raise _unreadable(exc, name, magic) from None
     if lines.utf8_error is not None:  # GB18030/GBK (Chinese spreadsheets' CSV) or a broken file
         raw = _read_all(path, magic)
         try:
@@ -370,17 +378,6 @@ def _read_csv(path: Path, magic: bytes) -> pa.Table:
 
 def _is_utf16(head: bytes) -> bool:
     return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(head) is not None
-
-
-def _reader(path: Path, magic: bytes):
-    fh = _open_bytes(path, magic)
-
-    def read(n: int) -> bytes:
-        chunk = fh.read(n)
-        if not chunk:
-            fh.close()
-        return chunk
-    return read
 
 
 def _arrow_source(path: Path, magic: bytes):
