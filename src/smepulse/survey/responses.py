@@ -77,8 +77,11 @@ class Responses:
 
 
 # -- reading ---------------------------------------------------------------------------------------------------
-def read_table(path: str | Path) -> tuple[pa.Table, str]:
-    """Read CSV, Parquet or Excel into Arrow with every column as text (types are checked later)."""
+def read_table(path: str | Path, dictionary: bool = False) -> tuple[pa.Table, str]:
+    """Read CSV, Parquet or Excel into Arrow with every column as text (types are checked later).
+
+    dictionary=True keeps text columns dictionary-encoded, as the CSV reader and Parquet produce them (a
+    fraction of the memory; the responses path uses it); otherwise they are plain strings."""
     path = Path(path)
     name = str(path)
     if not path.exists():
@@ -114,6 +117,9 @@ def read_table(path: str | Path) -> tuple[pa.Table, str]:
         raise InputError(f"could not read the file: {' '.join(str(exc).split())[:300]}", file=name) from exc
     if table.num_rows == 0:
         raise InputError("the file has a header but no rows", file=name)
+    if not dictionary:
+        table = pa.table({f.name: table.column(f.name).cast(f.type.value_type) if pa.types.is_dictionary(f.type)
+                          else table.column(f.name) for f in table.schema})
     if offset is not None:
         table = table.append_column(ROW, pa.array(np.arange(offset, offset + table.num_rows, dtype=np.int64)))
     return table, label
@@ -695,7 +701,7 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
 
 def load_responses(path: str | Path, methodology: Methodology,
                    con: duckdb.DuckDBPyConnection | None = None) -> Responses:
-    table, label = read_table(path)
+    table, label = read_table(path, dictionary=True)
     resp = validate(table, methodology, str(path), label, con)
     resp.file_sha256 = _file_sha256(Path(path))
     return resp
