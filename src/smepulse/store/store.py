@@ -248,7 +248,7 @@ class Store:
     # -- reading -------------------------------------------------------------------------
     def responses(self, methodology: Methodology, survey: str | None = None,
                   cutoff: str | None = None) -> Responses:
-        """The stored responses as a wide view `responses` on the store connection (already validated).
+        """The stored responses as a wide temporary table of their own on the store connection (already validated).
 
         cutoff: only responses received on or before this date (for flash estimates)."""
         survey = survey or methodology.name
@@ -270,6 +270,14 @@ class Store:
             pivot = "".join(f", max(CASE WHEN {key} = ? THEN {value} END) AS {quote_ident(n)}" for n in names)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {alias} AS SELECT response_id{pivot} FROM {table} "
                              "WHERE response_id IN (SELECT response_id FROM _picked) GROUP BY response_id", names)
+        # Each handle gets its own table, so a second handle (another cutoff, another survey) never changes
+        # the rows of the first; tables of handles already released are dropped here, on the caller's thread.
+        # (temp table -> weak reference to its handle; made here, so siblings built without __init__ have one)
+        handles: dict[str, weakref.ref] = vars(self).setdefault("_handles", {})
+        for name in [n for n, ref in handles.items() if ref() is None]:
+            self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
+            del handles[name]
+        table = f"responses_{uuid.uuid4().hex[:12]}"
         self.con.execute(
             f"CREATE TEMP TABLE {quote_ident(table)} AS SELECT r.period, r.firm_id, "
             + "".join(f"a.{quote_ident(d)}, " for d in dims) + "".join(f"q.{quote_ident(x)}, " for x in qs)
