@@ -134,7 +134,8 @@ def test_a_month_imported_first_is_not_taken_twice_and_the_page_says_so(site):
     with httpx.Client(base_url=site["url"], timeout=30) as c:
         page = c.get(f"/r/{token}", params={"lang": "zh"})
         other = site["db"].store.sibling()  # the CLI's import, committed just before the respondent submits
-        other.con.execute("INSERT INTO response VALUES ('smei', '2032-01', 'CF3', 1.0, ?, 'import-paper')", [TODAY])
+        other.con.execute("INSERT INTO response VALUES (nextval('response_id_seq'), 'smei', '2032-01', 'CF3', 1.0, ?, "
+                          "'import-paper')", [TODAY])
         other.close()
         form = {**answers(), "action": "submit", "lang": "zh", "csrf_token": csrf(page.text)}
         r = c.post(f"/r/{token}", data=form)
