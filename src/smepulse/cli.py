@@ -7,38 +7,71 @@ that holds the traceback (under $SMEPULSE_LOG_DIR, else $XDG_STATE_HOME/smepulse
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
 import traceback
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
+import click
 import typer
+from typer.core import TyperGroup
 
-from smepulse.credit import cli as credit_cli
-from smepulse.decision import cli as decision_cli
 from smepulse.errors import SmepulseError
-from smepulse.index import cli as index_cli
-from smepulse.pipeline import cli as pipeline_cli
-from smepulse.release import cli as release_cli
-from smepulse.seasonal import cli as seasonal_cli
-from smepulse.sim import cli as sim_cli
-from smepulse.web import cli as web_cli
 from smepulse.web.forward import forward_if_held
 
-app = typer.Typer(help="smepulse: SME confidence indices and SME digital credit.",
+# Each pillar owns its commands in its own module (its `register(app)` adds them); this file only wires them
+# in. A module is imported when one of its commands runs, not before: `smepulse import` need not load
+# LightGBM, FastAPI and the release's renderers (start-up 28.6 s -> see docs/benchmarks.md, under load).
+COMMANDS = {
+    "compose": "smepulse.index.cli", "methodologies": "smepulse.index.cli",
+    "compute": "smepulse.pipeline.cli", "import": "smepulse.pipeline.cli", "publish": "smepulse.pipeline.cli",
+    "demo": "smepulse.pipeline.demo_cli",
+    "sim": "smepulse.sim.cli",
+    "release": "smepulse.release.cli", "series": "smepulse.release.cli", "revisions": "smepulse.release.cli",
+    "adjust": "smepulse.seasonal.cli",
+    "serve": "smepulse.web.cli", "users": "smepulse.web.cli",
+    "credit": "smepulse.credit.cli",
+}
+CREDIT_HELP = "SME credit: train, score and report models."
+
+
+@cache
+def _commands_of(module: str) -> click.Group:
+    """The click commands one module registers, built once (a lazily imported module: see COMMANDS)."""
+    if module == "smepulse.credit.cli":
+        credit_cli = importlib.import_module(module)
+        importlib.import_module("smepulse.decision.cli").register(credit_cli.app)  # decide, audit, replay
+        holder = typer.Typer()
+        holder.add_typer(credit_cli.app, name="credit", help=CREDIT_HELP)
+    else:
+        holder = typer.Typer()
+        importlib.import_module(module).register(holder)
+    holder.callback()(lambda: None)  # always a group, even for a module of one command
+    return typer.main.get_command(holder)
+
+
+class LazyCommands(TyperGroup):
+    """The top-level group: lists every command, imports a command's module only to run it (or show its help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        return None if module is None else _commands_of(module).get_command(ctx, name)
+
+
+app = typer.Typer(cls=LazyCommands, help="smepulse: SME confidence indices and SME digital credit.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 
-# Each pillar owns its commands in its own module; this file only wires them in.
-index_cli.register(app)
-pipeline_cli.register(app)
-sim_cli.register(app)
-release_cli.register(app)
-seasonal_cli.register(app)
-web_cli.register(app)
-app.add_typer(credit_cli.app, name="credit", help="SME credit: train, score and report models.")
-decision_cli.register(credit_cli.app)  # decisions, audit and replay (smepulse.decision)
+
+@app.callback()
+def _top() -> None:
+    """smepulse: SME confidence indices and SME digital credit."""
 
 EXIT_USER, EXIT_BUG, EXIT_INTERRUPTED = 2, 1, 130
 

@@ -1,4 +1,5 @@
-"""Pipeline commands: compute, import, publish, demo (they wire index, seasonal, store and release together)."""
+"""Pipeline commands: compute, import, publish (they wire index, seasonal and store together; `demo` is in
+demo_cli.py, so these commands do not load the release and credit stacks the demo needs)."""
 from __future__ import annotations
 
 from enum import Enum
@@ -12,7 +13,6 @@ from smepulse.index.series_io import write_series
 from smepulse.index.summary import print_summary
 from smepulse.methodology import load_methodology
 from smepulse.periods import parse_date_option
-from smepulse.pipeline.demo import run_demo
 from smepulse.pipeline.publish import (
     DEFAULT_FRAME,
     adjust_with_errors,
@@ -132,22 +132,7 @@ def publish_cmd(
     console.print(f"published {p.kind} vintage {p.vintage_id} ({len(p.result.series):,} rows) in {redact(store)}")
 
 
-def demo(
-    out: Path = typer.Option(Path("demo"), "--out", help="Folder for the store, indices.csv and reports."),
-    firms: int = typer.Option(600, "--firms", help="Panel size."),
-    months: int = typer.Option(36, "--months", help="Months simulated."),
-    seed: int = typer.Option(0, "--seed"),
-    seasonal: bool = typer.Option(True, "--seasonal/--no-seasonal", help="Seasonally adjust with X-13."),
-) -> None:
-    """Simulate a 600-firm survey, store it, compute and adjust every index, and summarise the latest month.
-
-    Example: smepulse demo --out demo
-    """
-    run_demo(out, n_firms=firms, n_months=months, seed=seed, seasonal=seasonal, console=console)
-
-
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
     app.command("compute")(compute)
     app.command("import")(import_cmd)
     app.command("publish")(publish_cmd)
