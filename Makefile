@@ -33,9 +33,9 @@ demo: system-deps $(STAMP)
 	$(BIN)/smepulse demo --out demo
 
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q --ignore=tests/web
+	$(BIN)/python -m pytest -n 2 -q -rs --ignore=tests/web
 	# tests/web walk one server's waves in order (answers, reminders, close, publish): one process, file order
-	$(BIN)/python -m pytest -q tests/web
+	$(BIN)/python -m pytest -q -rs tests/web
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
