@@ -34,8 +34,8 @@ def site(store_copy):
     app = create_app(WebConfig(store=store_copy("conflict"), release_charts=False))
     db = app.state.db
     db.execute("UPDATE firm SET status = 'retired'")  # only this file's firms get links
-    firms = pd.DataFrame({"firm_id": ["CF1", "CF2", "CF3"], "name": ["甲", "乙", "丙"], "sector": "manufacturing",
-                          "region": "east", "size": "small", "exporter": "no", "weight": "1", "email": ""})
+    firms = pd.DataFrame({"firm_id": ["CF1", "CF2", "CF3", "CF4"], "name": ["甲", "乙", "丙", "丁"],
+                          "sector": "manufacturing", "region": "east", "size": "small", "exporter": "no", "weight": "1", "email": ""})
     survey_ops.import_register(db, firms, M, "conflict", "test")
     survey_ops.open_wave(db, M, "2032-01", TODAY - timedelta(days=3), TODAY + timedelta(days=3))
     links = dict(db.rows("SELECT firm_id, token FROM invitation WHERE wave_id = ?", [WAVE]))
@@ -100,6 +100,22 @@ def test_a_conflicting_submit_gets_a_page_that_keeps_the_answers_then_stores_onc
         again = c.post(f"/r/{token}", data={"action": "submit", "lang": lang, "csrf_token": csrf(page.text)})
         assert again.status_code == 200 and t("thanks", lang) in again.text  # from the kept draft
     assert stored(site["db"], firm) == (1, len(given), 1)
+
+
+def test_a_submit_during_an_import_conflicts_with_it_instead_of_passing_the_duplicate_check(site):
+    """An import that has claimed the store's response writes (claim_response_writes) and not yet committed: the
+    submit cannot see its rows, so it must conflict on the claim row rather than store a second response."""
+    token = site["links"]["CF4"]
+    with httpx.Client(base_url=site["url"], timeout=30) as c:
+        page = c.get(f"/r/{token}", params={"lang": "en"})
+        holder = Holder(site["db"], "UPDATE meta SET value = ? WHERE key = 'responses_written'", "cli-import")
+        try:
+            r = c.post(f"/r/{token}", data={**answers(), "action": "submit", "lang": "en",
+                                            "csrf_token": csrf(page.text)}, headers={"Accept": "application/json"})
+        finally:
+            holder.end()
+        assert r.status_code == 503 and r.json()["reason"] == "conflict"
+        assert stored(site["db"], "CF4") == (0, 0, 0)
 
 
 def test_the_retry_runs_after_the_other_writer_has_finished(site):
