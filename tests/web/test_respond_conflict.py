@@ -35,7 +35,8 @@ def site(store_copy):
     db = app.state.db
     db.execute("UPDATE firm SET status = 'retired'")  # only this file's firms get links
     firms = pd.DataFrame({"firm_id": ["CF1", "CF2", "CF3", "CF4"], "name": ["甲", "乙", "丙", "丁"],
-                          "sector": "manufacturing", "region": "east", "size": "small", "exporter": "no", "weight": "1", "email": ""})
+                          "sector": "manufacturing", "region": "east", "size": "small", "exporter": "no",
+                          "weight": "1", "email": ""})
     survey_ops.import_register(db, firms, M, "conflict", "test")
     survey_ops.open_wave(db, M, "2032-01", TODAY - timedelta(days=3), TODAY + timedelta(days=3))
     links = dict(db.rows("SELECT firm_id, token FROM invitation WHERE wave_id = ?", [WAVE]))
