@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "smepulse"
 
 # Lowest first. A package may import any package on a lower line, never one on its own line or above.
 LAYERS = [
-    ["errors"],
+    ["errors", "spreadsheet"],
     ["periods"],
     ["methodology"],
     ["survey", "seasonal"],

@@ -15,8 +15,9 @@ from smepulse.methodology import load_methodology
 from smepulse.release import exports as exports_mod
 from smepulse.release.exports import write_exports
 from smepulse.release.report import ReleaseData, build_release, render_html, render_markdown
-from smepulse.release.safe import Outputs, md_escape, neutralise
+from smepulse.release.safe import Outputs, md_escape
 from smepulse.release.sample import synthetic_series
+from smepulse.spreadsheet import neutralise
 
 M = load_methodology("smei")
 PERIOD = "2026-09"

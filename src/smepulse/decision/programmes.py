@@ -19,6 +19,7 @@ import pandas as pd
 from smepulse.decision.book import DecisionBook, _now
 from smepulse.decision.errors import DecisionError
 from smepulse.decision.uscc import validate
+from smepulse.spreadsheet import neutralise
 
 TABLE = Path(__file__).with_name("programmes.csv")
 LIST_CLASSES = ("tech_sme", "transformation_project", "private_high_rd")
@@ -201,13 +202,6 @@ def ledger(loans: pd.DataFrame, quarter: str, programme: str = "sci_tech_relendi
                "quota_yuan": quota, "quota_usage_share": refin_total / quota if quota else None,
                "funding_cost_benefit": float(df["funding_cost_benefit"].sum()), "funding_cost": funding_cost}
     return df, summary
-
-
-def neutralise(v):
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
 
 
 def write_ledger(df: pd.DataFrame, summary: dict, out: str | Path) -> Path:

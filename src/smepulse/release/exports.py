@@ -11,7 +11,8 @@ import pandas as pd
 from smepulse.periods import QUARTER_RE
 from smepulse.release.charts import specs
 from smepulse.release.facts import build_facts, choose_adjustment, composite_order, is_provisional
-from smepulse.release.safe import Outputs, neutralise_frame
+from smepulse.release.safe import Outputs
+from smepulse.spreadsheet import neutralise_frame
 
 SERIES_COLUMNS = ["period", "series", "group", "adjustment", "value", "n", "n_eff", "up", "same", "down", "se",
                   "se_change", "ci_low", "ci_high", "flag", "vintage_id", "as_of", "kind"]

@@ -1,8 +1,7 @@
 """Safe outputs: spreadsheet formulas neutralised, Markdown escaped, all files of one command written together.
 
-- `neutralise`: a spreadsheet-bound text cell (CSV, Excel, SDMX-CSV) that starts with `=`, `+`, `-`, `@`, a tab
-  or a carriage return and is not a number gets a leading `'` (OWASP, CSV injection), so no spreadsheet reads it
-  as a formula. Numbers (`-2.4`, `+1e3`) are left alone.
+- Spreadsheet cells: `smepulse.spreadsheet.neutralise` / `neutralise_frame` (one implementation for every pillar): a
+  spreadsheet-bound text cell that would be read as a formula gets a leading `'`.
 - `md_escape`: every string put into Markdown has the characters that make markup (`\\ ` * _ [ ] < > | ~ #`, `&`)
   escaped, so a methodology title with `<script>` or `[link](...)` is shown as text.
 - `Outputs`: files are written under a staging directory next to their final place and moved into place only
@@ -15,29 +14,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-import pandas as pd
 from markupsafe import Markup
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def neutralise(x):
-    """Prefix `'` to a text cell a spreadsheet would read as a formula; anything else unchanged."""
-    if isinstance(x, str) and x.startswith(FORMULA_START) and not _NUMBER.fullmatch(x):
-        return "'" + x
-    return x
-
-
-def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Every text cell and column name of a table bound for a spreadsheet, neutralised."""
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(neutralise)
-    out.columns = [neutralise(str(c)) if isinstance(c, str) else c for c in out.columns]
-    return out
-
 
 _MD = re.compile(r"([\\`*_\[\]|~#])")
 

@@ -23,7 +23,7 @@ from smepulse.release.exports import SDMX_COLUMNS, release_json, release_rows, t
 from smepulse.release.facts import build_facts
 from smepulse.release.narrative import Names
 from smepulse.release.report import ReleaseData, build_release, render_html
-from smepulse.release.safe import neutralise, neutralise_frame
+from smepulse.spreadsheet import neutralise, neutralise_frame
 from smepulse.web.auth import Problem, get_db
 from smepulse.web.chart import chart_svg
 from smepulse.web.db import Database
