@@ -89,6 +89,11 @@ def test_no_horizontal_scroll_at_390_px_and_screenshots(browser, pages, lang, tm
         assert img.shape[1] == width and (img < 200).mean() > 0.01  # something is drawn
         box = page.locator("#headline").bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+        # the group table fits its box: no sideways scroll inside it either
+        inner = page.evaluate("(() => { const s = document.querySelector('#overview .scroll');"
+                              " return [s.scrollWidth, s.clientWidth]; })()")
+        assert inner[0] <= inner[1], (lang, width, inner)
+        page.locator("#overview").screenshot(path=str(tmp_path / f"overview_{lang}_{width}.png"))
         page.close()
 
 

@@ -263,6 +263,15 @@ def render_svgs(releases: list[Release], phone: bool = False) -> None:
 
 # ---------------------------------------------------------------------------------------------- context
 
+def short_heading(label: str, lang: str) -> str:
+    """A column heading for a phone: English words over 8 letters cut to 7, trailing vowels dropped, with a
+    full stop ('Performance' -> 'Perform.', 'Expectation' -> 'Expect.'); Chinese wraps between characters."""
+    if lang != "en":
+        return label
+    words = [w if len(w) <= 8 or not w.isalpha() else w[:7].rstrip("aeiouAEIOU") + "." for w in label.split()]
+    return " ".join(words)
+
+
 def _f(x, signed=False):
     v = published(x)
     if v is None:
@@ -410,6 +419,7 @@ def _context(rel: Release) -> dict:
         "svg_uris": {k: "data:image/svg+xml;base64," + base64.b64encode(v.encode("utf-8")).decode("ascii")
                      for k, v in rel.svgs.items()},
         "tables": tables, "matrix": matrix, "composite_labels": [label(s) for s in composites],
+        "composite_short": [short_heading(label(s), lang) for s in composites],
         "revisions": revisions, "notes": notes, "extra_notes": getattr(m, "notes", None) if lang == "en" else None,
         "source": rel.data.source, "vintage": rel.data.vintage,
         "as_of": _date(date.fromisoformat(rel.data.as_of[:10]), lang) if rel.data.as_of else None,
