@@ -12,6 +12,7 @@ import yaml
 from sklearn.model_selection import train_test_split
 
 from smepulse.credit.metadata import FeatureSpec
+from smepulse.credit.notes import Note
 from smepulse.errors import CreditError, InputError
 
 SEED = 20180101  # fixed so a random split is reproducible run to run
@@ -99,9 +100,10 @@ def check_features(X: pd.DataFrame) -> list[str]:
     for col in list(X.columns):
         s = X[col]
         if s.isna().all():
-            notes.append(f"column '{col}' is entirely missing; dropped")
+            notes.append(Note("all_missing", column=col))
         elif s.nunique(dropna=True) <= 1 and not s.isna().any():
-            notes.append(f"column '{col}' is constant ({s.dropna().iloc[0]!r}); dropped")
+            first = s.dropna().iloc[0]
+            notes.append(Note("constant", column=col, value=repr(first.item() if hasattr(first, "item") else first)))
         else:
             continue
         del X[col]

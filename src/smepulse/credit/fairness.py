@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from smepulse.credit.notes import Note
 from smepulse.errors import CreditError
 
 APPROVE_SHARE = 0.8
@@ -113,16 +114,19 @@ def shown(row: dict, lang: str = "en") -> str:
     return label if label == row["group"] else f"{label} ({row['group']})"
 
 
+def both(row: dict) -> dict:
+    """A group's label in both languages, for a warning rendered later in either (credit/notes.py)."""
+    return {"en": shown(row, "en"), "zh": shown(row, "zh")}
+
+
 def fairness_notes(rep: dict) -> list[str]:
     notes = []
     for attr, t in rep["attributes"].items():
         for r in t["groups"]:
             if r["flag"]:
-                notes.append(f"FAIRNESS: {attr} = {shown(r)} is approved at {r['approval_rate']:.1%} against "
-                             f"{t['reference']} at the highest rate (adverse-impact ratio {r['air']:.2f} < "
-                             f"{AIR_FLAG}); review the features that drive it before use")
+                notes.append(Note("fairness_air", attribute=attr, group=both(r), rate=float(r["approval_rate"]),
+                                  reference=t["reference"], air=float(r["air"]), flag=AIR_FLAG))
             if r["n"] >= MIN_GROUP and r["binomial_p"] < 0.01:
-                notes.append(f"FAIRNESS: PDs of {attr} = {shown(r)} are miscalibrated (mean PD "
-                             f"{r['mean_pd']:.4f} vs observed {r['observed']:.4f}, binomial p = "
-                             f"{r['binomial_p']:.3g})")
+                notes.append(Note("fairness_calibration", attribute=attr, group=both(r), mean_pd=float(r["mean_pd"]),
+                                  observed=float(r["observed"]), p=float(r["binomial_p"])))
     return notes

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from smepulse.credit.metadata import FeatureSpec
+from smepulse.credit.notes import Note
 from smepulse.errors import CreditError
 
 MIN_ROWS = 100
@@ -60,18 +61,18 @@ def censored_rows(df: pd.DataFrame, y: pd.Series, time: pd.Series | None, censor
     if col:
         flag = df[col]
         truthy = flag.astype("string").str.strip().str.lower().isin(["1", "true", "yes", "y", "1.0"])
-        return (truthy.fillna(False).to_numpy(bool) & missing), f"column '{col}'"
+        return (truthy.fillna(False).to_numpy(bool) & missing), Note("censor_column", column=col)
     for c in ("outcome", "status", "loan_status"):
         if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]):
             is_open = df[c].astype("string").str.strip().str.lower().isin(OPEN_WORDS).fillna(False).to_numpy(bool)
             if (is_open & missing).any():
-                return is_open & missing, f"column '{c}' = open"
+                return is_open & missing, Note("censor_open", column=c)
     if time is not None:
         known = time[~missing]
         if known.notna().any():
             last = known.max()
             return (missing & (time > last).fillna(False).to_numpy(bool)), \
-                f"no outcome and dated after the last observed outcome ({last:%Y-%m-%d})"
+                Note("censor_dated", last=f"{last:%Y-%m-%d}")
     return np.zeros(len(y), bool), "none"
 
 
@@ -83,11 +84,10 @@ def leak_gate(leaks: list[dict], specs: dict[str, FeatureSpec], allow: tuple[str
         c, spec = lk["feature"], specs.get(lk["feature"])
         if spec is not None and spec.timing == BEFORE_DECISION:
             lk["verdict"] = "strong predictor (known before the decision by its metadata)"
-            notes.append(f"column '{c}' alone gives AUC {lk['auc']:.3f}: kept, its metadata says it is known "
-                         "before the decision")
+            notes.append(Note("leak_known", column=c, auc=float(lk["auc"])))
         elif c in allow:
             lk["verdict"] = "allowed by --allow-leaky"
-            notes.append(f"column '{c}' alone gives AUC {lk['auc']:.3f}: kept because --allow-leaky {c}")
+            notes.append(Note("leak_allowed", column=c, auc=float(lk["auc"])))
         else:
             lk["verdict"] = "refused"
             refused.append(lk)
@@ -153,10 +153,8 @@ def drift(reference: dict, X: pd.DataFrame, pd_: np.ndarray, warn: float = DRIFT
 def drift_notes(d: dict) -> list[str]:
     notes = []
     if d["psi_pd"] > d["threshold"]:
-        notes.append(f"drift: PSI of the PD against the development sample is {d['psi_pd']:.3f} "
-                     f"(> {d['threshold']}); the batch does not look like the data the model was built on")
+        notes.append(Note("drift_pd", psi=float(d["psi_pd"]), threshold=d["threshold"]))
     if d["drifted"]:
         top = ", ".join(f"{c} {d['psi_features'][c]:.2f}" for c in d["drifted"][:5])
-        notes.append(f"drift: {len(d['drifted'])} feature(s) with PSI > {d['threshold']} against the "
-                     f"development sample: {top}")
+        notes.append(Note("drift_features", n=len(d["drifted"]), threshold=d["threshold"], top=top))
     return notes

@@ -13,6 +13,7 @@ import getpass
 import re
 
 from smepulse.credit.fairness import attribute_shown, shown
+from smepulse.credit.notes import in_language
 
 WORDS = {
     "title": ("Model card", "模型卡"),
@@ -147,7 +148,7 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     lines += ["", f"## {w('limits')}", "",
               "- " + w("lim_sample").format(n=met.get("n_train"), b=met.get("n_bads_train", "?")),
               "- " + w("lim_sim")]
-    lines += [f"- {x}" for x in met.get("warnings", [])]
+    lines += [f"- {x}" for x in in_language(met, lang)]
     lines += ["", f"## {w('prov')}", "", f"- {w('version')}: `{manifest.get('model_version')}`",
               f"- {w('created')}: {manifest.get('created_at')}", f"- {w('by')}: {manifest.get('trained_by')}",
               f"- {w('libs')}: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]

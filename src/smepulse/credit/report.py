@@ -16,6 +16,7 @@ from smepulse.credit.artefact import library_versions  # noqa: E402
 from smepulse.credit.fairness import attribute_shown, shown  # noqa: E402
 from smepulse.credit.model_card import WORDS as CARD_WORDS  # noqa: E402
 from smepulse.credit.model_card import model_card  # noqa: E402
+from smepulse.credit.notes import in_language  # noqa: E402
 from smepulse.credit.train import CreditModel  # noqa: E402
 from smepulse.errors import CreditError  # noqa: E402
 
@@ -78,7 +79,7 @@ LABELS = {  # key: (en, zh)
                  "不利影响比 = 该组通过率 / 通过率最高组的通过率；低于 0.8 标红（五分之四规则）"),
     "attribute": ("attribute", "属性"), "group": ("group", "组别"), "approval": ("approval rate", "通过率"),
     "air": ("adverse-impact ratio", "不利影响比"), "observed": ("observed bad rate", "实际违约率"),
-    "card": ("Model card", "模型卡"), "warnings": ("Warnings", "警告（原文为英文）"),
+    "card": ("Model card", "模型卡"), "warnings": ("Warnings", "警告"),
     "out-of-time": ("out of time", "跨时间（按时间划分）"), "random-stratified": ("random, stratified", "随机分层"),
     "train_until": ("trained on rows until", "训练样本截至"), "test_from": ("tested on rows from", "测试样本始于"),
     "n_train": ("training rows", "训练样本"), "n_test": ("test rows", "测试样本"),
@@ -123,6 +124,7 @@ def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
                       met, lang)
     html = env.get_template("credit_report.html").render(
         m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows, lang=lang, L=labels, card=card,
+        warnings=in_language(met, lang),
         scorecard=met.get("scorecard_table"), shown=shown, attribute_shown=attribute_shown,
         bin_label=lambda var, b: bin_label(model.specs.get(var), b, lang))
     out = Path(out)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from smepulse.credit.data import parse_money
+from smepulse.credit.notes import Note
 from smepulse.errors import CreditError
 
 _MONEY = re.compile(r"^\s*-?\$?\s*[\d,]+(\.\d+)?\s*$")
@@ -31,11 +32,12 @@ class FeatureSchema:
 
     def fit(self, X: pd.DataFrame) -> FeatureSchema:
         self.numeric_, self.categories_, self.money_, self.dropped_ = [], {}, [], {}
-        n = len(X)
+        n, notes = len(X), []
         for col in X.columns:
             s = X[col]
             if pd.api.types.is_datetime64_any_dtype(s):
                 self.dropped_[col] = "a date is not a feature; pass it as --time-column or derive features"
+                notes.append(Note("schema_date", column=col))
             elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
                 self.numeric_.append(col)
             elif looks_like_money(s):
@@ -45,10 +47,11 @@ class FeatureSchema:
                 levels = s.dropna().astype(str).unique()
                 if len(levels) > max(50, 0.5 * n):
                     self.dropped_[col] = f"identifier-like text ({len(levels)} distinct values in {n} rows)"
+                    notes.append(Note("schema_identifier", column=col, levels=len(levels), n=n))
                 else:
                     self.categories_[col] = sorted(levels.tolist())
-        for col, why in self.dropped_.items():
-            warnings.warn(f"column '{col}' dropped: {why}", stacklevel=2)
+        for note in notes:
+            warnings.warn(note, stacklevel=2)
         self.features_ = [c for c in X.columns if c not in self.dropped_]
         if not self.features_:
             raise CreditError("no usable feature columns")

@@ -24,6 +24,7 @@ from smepulse.credit.governance import leakage_check, unavailable_features
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.model_card import model_card, trained_by
 from smepulse.credit.models import LightGBMPD, LogisticPD
+from smepulse.credit.notes import Note, caught_note, stored
 from smepulse.credit.reasons import ReasonBook, model_reason_book, protected_patterns
 from smepulse.credit.reject import augment, kgb_model
 from smepulse.credit.schema import FeatureSchema
@@ -94,7 +95,7 @@ class CreditModel:
             out.attrs["drift"] = d
             notes += G.drift_notes(d)
         if not ok.all():
-            notes.append(f"{int((~ok).sum())} of {len(ok)} rows could not be scored (see score_error)")
+            notes.append(Note("unscored", bad=int((~ok).sum()), n=len(ok)))
         return out, notes
 
     # ------------------------------------------------------------ artefact
@@ -110,7 +111,8 @@ class CreditModel:
         """Write the model as data files pinned by manifest.json (sha256 + library versions).
         Refuses a non-empty directory unless `overwrite` (the CLI's --force)."""
         keys = ("auc", "auc_ci95", "n_bads", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train",
-                "n_test", "split", "calibration", "leakage", "reject_inference", "champion", "fairness", "warnings")
+                "n_test", "split", "calibration", "leakage", "reject_inference", "champion", "fairness", "warnings",
+                "warning_codes")
         files = {"model.json": dumps(self.to_state()),
                  "metrics.json": dumps({k: self.metrics[k] for k in keys if k in self.metrics}),
                  "validation.json": dumps(self.metrics)}
@@ -195,8 +197,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         raise CreditError(f"scorecard selection must be stepwise or iv, not {scorecard['selection']!r}")
     notes: list[str] = []
     if model != "lightgbm" and (tune_trials or tune_minutes or class_weight != "none"):
-        notes.append(f"--tune, --tune-minutes and --class-weight apply to the lightgbm champion only; "
-                     f"ignored for the {model} model")
+        notes.append(Note("not_lightgbm", model=model))
     y_all = binary_target(df, target, allow_missing=True)
     unknown = [c for c in (*exclude, *allow_leaky) if c not in df.columns]
     if unknown:
@@ -205,7 +206,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     censored, how = G.censored_rows(df, y_all, time_all, censor_column)
     n_censored = int(censored.sum())
     if n_censored:  # outcome window not closed: neither a good, a bad nor a reject
-        notes.append(f"{n_censored} rows with no outcome yet (censored: {how}) dropped")
+        notes.append(Note("censored", n=n_censored, how=how))
         keep = ~censored
         df, y_all = df[keep].reset_index(drop=True), y_all[keep].reset_index(drop=True)
         time_all = None if time_all is None else time_all[keep].reset_index(drop=True)
@@ -219,22 +220,21 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     # protected attributes check the model (fairness.py) and are never its features
     prot_cols = F.protected_columns(df, protected_patterns(), named=protected, exclude=drop)
     if prot_cols:
-        notes.append(f"protected column(s) {', '.join(prot_cols)}: used for the fairness checks only, "
-                     "never as features")
+        notes.append(Note("protected", columns=", ".join(prot_cols)))
     P_all = df[prot_cols].reset_index(drop=True)
     drop |= set(prot_cols)
     X_all = df[[c for c in df.columns if c not in drop]].copy()
     for c in unavailable_features(X_all.columns, specs):
-        notes.append(f"column '{c}' is not available at decision time (feature metadata); dropped")
+        notes.append(Note("unavailable", column=c))
         del X_all[c]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_features(X_all)
-    notes += [str(w.message) for w in caught]
+    notes += [caught_note(w) for w in caught]
 
     accepted = y_all.notna().to_numpy()
     if reject_inference and accepted.all():
-        notes.append("--reject-inference given but no rows have a missing target (no rejects); ignored")
+        notes.append(Note("no_rejects"))
     y = y_all[accepted].astype(int).reset_index(drop=True)
     P_acc = P_all[accepted].reset_index(drop=True)
     X_acc = X_all[accepted].reset_index(drop=True)
@@ -244,7 +244,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         schema = FeatureSchema().fit(X_acc.iloc[split.train])
-    notes += [str(w.message) for w in caught]
+    notes += [caught_note(w) for w in caught]
     X = schema.transform(X_acc).X
     X_train, y_train = X.iloc[split.train], y.iloc[split.train]
     X_test, y_test = X.iloc[split.test], y.iloc[split.test]
@@ -272,8 +272,9 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
                                           class_weight=class_weight)
         ri_info = champion.pop("reject_inference")
         if champion.get("tuning"):
-            notes.append(f"tuned: {champion['tuning']['n_trials']} trials, cross-validated log loss "
-                         f"{champion['tuning']['best_logloss']:.4f} (untuned {champion['tuning']['base_logloss']:.4f})")
+            tun = champion["tuning"]
+            notes.append(Note("tuned", trials=tun["n_trials"], best=float(tun["best_logloss"]),
+                              base=float(tun["base_logloss"])))
     else:
         est, cal, ri_info = fit_challenger(model, X_train, y_train, t_acc.iloc[split.train] if t_acc is not None
                                            else None, monotone=monotone, n_estimators=n_estimators,
@@ -289,22 +290,21 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     if met["fairness"]:
         notes += F.fairness_notes(met["fairness"])
     rel = met["reliability"]
-    where = "out of time" if split.kind == "out-of-time" else "on the test set"
+    where = Note("where_oot" if split.kind == "out-of-time" else "where_test")
     if met["n_bads"] < min_events:  # the sample gate counts all rows; the test part can still be thin
         lo, hi = met["auc_ci95"]
-        notes.append(f"the test rows hold only {met['n_bads']} defaults: AUC {met['auc']:.3f} (95% interval "
-                     f"{lo:.2f}-{hi:.2f}, Hanley-McNeil) and the calibration tests have little power; "
-                     f"validate on at least {min_events} defaults before relying on these figures")
+        notes.append(Note("few_test_defaults", bads=int(met["n_bads"]), auc=float(met["auc"]), lo=float(lo),
+                          hi=float(hi), min_events=min_events))
     if not rel["passed"]:
-        notes.append(f"CALIBRATION FAILS {where}: mean PD {rel['mean_pd']:.4f} vs observed bad rate "
-                     f"{rel['observed']:.4f} (binomial p = {rel['binomial_p']:.3g}), Hosmer-Lemeshow "
-                     f"{rel['hosmer_lemeshow']:.1f} on {rel['hl_dof']} df (p = {rel['hl_p']:.3g}); do not use "
-                     "these PDs for pricing or provisioning before recalibrating on recent outcomes")
+        notes.append(Note("calibration_fails", where=where, mean_pd=float(rel["mean_pd"]),
+                          observed=float(rel["observed"]), binomial_p=float(rel["binomial_p"]),
+                          hl=float(rel["hosmer_lemeshow"]), dof=int(rel["hl_dof"]), hl_p=float(rel["hl_p"])))
     horizon = horizon_months or pd_horizon(target, specs)
     met.update(n_censored=n_censored, censoring=how, pd_horizon_months=horizon,
                n_train=int(len(split.train)), n_test=int(len(split.test)), n_bads_train=int(y_train.sum()),
                split={"kind": split.kind, "time_column": time_column, **split.detail},
-               calibration=cal.to_dict(), leakage=leaks, reject_inference=ri_info, warnings=notes,
+               calibration=cal.to_dict(), leakage=leaks, reject_inference=ri_info,
+               warnings=[str(n) for n in notes], warning_codes=stored(notes),
                importance=est.importance(), champion=champion)
     if model == "scorecard":
         met["scorecard_table"] = est.table().to_dict("records")
@@ -337,7 +337,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         "allowed_leaky": list(allow_leaky), "estimator_params": {k: v for k, v in est.get_params().items()
                                                           if k != "monotone"},
         "metrics": {k: met[k] for k in ("auc", "gini", "ks", "brier", "psi_score", "n_train", "n_test")},
-        "split": met["split"], "warnings": notes,
+        "split": met["split"], "warnings": met["warnings"],
     }
     return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met, reason_book=book,
                        reference=reference)
