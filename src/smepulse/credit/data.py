@@ -166,44 +166,13 @@ def split_rows(y: pd.Series, time: pd.Series | None = None, test_size: float = 0
 
 
 # ---------------------------------------------------------------- public datasets
-SBA_LEAKY = {
-    "Term": "loan term in months (recorded after the fact: charged-off loans carry truncated terms)",
-    "ChgOffDate": "charge-off date", "ChgOffPrinGr": "charged-off principal",
-    "BalanceGross": "outstanding balance", "MIS_Status": "loan status", "daysterm": "term in days",
-    "xx": "disbursement date plus term", "Default": "default flag", "Selected": "train/test flag",
-}
 SBA_MONEY = ["DisbursementGross", "BalanceGross", "ChgOffPrinGr", "GrAppv", "SBA_Appv"]
 
 
 def sba_specs() -> dict[str, FeatureSpec]:
-    """Metadata for SBA 7(a) fields, incl. post-origination ones marked unavailable at decision."""
-    specs = {k: FeatureSpec(k, v, available_at_decision=False) for k, v in SBA_LEAKY.items()}
-    specs.update({s.name: s for s in [
-        # no monotone constraint: the guaranteed share is set by programme (50%, 75%, 85%...) and its
-        # bad rate is far from monotone on the national file (0.85-0.90: 80% bad, above 0.90: 0.1%);
-        # forcing "higher share, lower risk" cost the champion 0.011 AUC on a random split
-        FeatureSpec("Portion", "SBA-guaranteed share of the loan",
-                    reason_en="only {value:.0%} of the loan is guaranteed by the SBA",
-                    reason_zh="SBA 担保比例仅为 {value:.0%}"),
-        FeatureSpec("RealEstate", "loan backed by real estate (term >= 240 months)", monotone=-1),
-        FeatureSpec("Recession", "loan active during the 2007-2009 recession", monotone=1),
-        FeatureSpec("NoEmp", "number of employees"),
-        FeatureSpec("NewExist", "new business (2) or existing (1)"),
-        FeatureSpec("GrAppv", "gross amount approved by the bank"),
-        FeatureSpec("SBA_Appv", "amount guaranteed by the SBA"),
-        FeatureSpec("DisbursementGross", "amount disbursed"),
-        FeatureSpec("UrbanRural", "urban (1), rural (2) or undefined (0)"),
-        FeatureSpec("LowDoc", "LowDoc programme loan (Y/N)"),
-        FeatureSpec("RevLineCr", "revolving line of credit (Y/N)"),
-        FeatureSpec("ApprovalFY", "fiscal year of approval"),
-        FeatureSpec("Sector", "industry (first two NAICS digits)"),
-        FeatureSpec("State", "borrower's state"), FeatureSpec("BankState", "lender's state"),
-        FeatureSpec("Bank", "lending bank"),
-        FeatureSpec("IsFranchise", "business is a franchise"),
-        FeatureSpec("CreateJob", "jobs the loan is expected to create"),
-        FeatureSpec("RetainedJob", "jobs the loan is expected to retain"),
-    ]})
-    return specs
+    """Metadata for SBA 7(a) fields, incl. post-origination ones marked unavailable at decision,
+    from sba_meta.yaml (data, not code)."""
+    return _specs_file(SBA_META)
 
 
 def load_sba_case(root: str | Path) -> pd.DataFrame:
@@ -288,6 +257,7 @@ def shipped_specs(columns) -> tuple[str, dict[str, FeatureSpec]]:
 
 GERMAN_META = Path(__file__).with_name("german_meta.yaml")
 TAIWAN_META = Path(__file__).with_name("taiwan_meta.yaml")
+SBA_META = Path(__file__).with_name("sba_meta.yaml")
 TAIWAN_COLUMNS = {"LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "PAY_0", "BILL_AMT1", "PAY_AMT1"}
 
 
