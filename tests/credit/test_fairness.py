@@ -16,6 +16,7 @@ from smepulse.credit.fairness import (
     shown,
 )
 from smepulse.credit.model_card import model_card
+from smepulse.credit.notes import render
 from smepulse.credit.reasons import protected_patterns
 from smepulse.credit.train import train
 
@@ -84,6 +85,12 @@ def test_german_groups_read_as_the_codebook_says_in_both_languages(shared_data):
     assert shown(a92, "en") == "female, divorced/separated/married (A92)"
     assert any("personal_status_sex = female, divorced/separated/married (A92) is approved" in n
                for n in fairness_notes(rep))
+    ref = next(r for r in rep["attributes"]["personal_status_sex"]["groups"]
+               if r["group"] == rep["attributes"]["personal_status_sex"]["reference"])
+    assert ref["label_en"] != ref["group"]  # the most approved group is named by its label too, in both languages
+    air_notes = [n for n in fairness_notes(rep) if n.code == "fairness_air"]
+    assert air_notes and all(f"against {shown(ref, 'en')} at" in n for n in air_notes)
+    assert all(f"通过率最高的是 {shown(ref, 'zh')}（" in render(n, "zh") for n in air_notes)
     zh = model_card({}, {"fairness": rep}, "zh")
     assert "| 婚姻状况与性别 (personal_status_sex) | 女，离异、分居或已婚 (A92) |" in zh
     assert "| personal status and sex (personal_status_sex) | male, single (A93) |" in model_card(

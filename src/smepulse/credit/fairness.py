@@ -122,10 +122,11 @@ def both(row: dict) -> dict:
 def fairness_notes(rep: dict) -> list[str]:
     notes = []
     for attr, t in rep["attributes"].items():
+        ref = next((g for g in t["groups"] if g["group"] == t["reference"]), {"group": t["reference"]})
         for r in t["groups"]:
             if r["flag"]:
                 notes.append(Note("fairness_air", attribute=attr, group=both(r), rate=float(r["approval_rate"]),
-                                  reference=t["reference"], air=float(r["air"]), flag=AIR_FLAG))
+                                  reference=both(ref), air=float(r["air"]), flag=AIR_FLAG))
             if r["n"] >= MIN_GROUP and r["binomial_p"] < 0.01:
                 notes.append(Note("fairness_calibration", attribute=attr, group=both(r), mean_pd=float(r["mean_pd"]),
                                   observed=float(r["observed"]), p=float(r["binomial_p"])))
