@@ -6,7 +6,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smepulse.decision.errors import DecisionError
-from smepulse.decision.uscc import ALPHABET, check_character, firm_code, is_valid, org_check, validate
+from smepulse.decision.uscc import (
+    ALPHABET,
+    MESSAGES,
+    UsccError,
+    check_character,
+    firm_code,
+    is_valid,
+    org_check,
+    validate,
+)
 
 # Codes as printed on business licences and published on the National Enterprise Credit Information
 # Publicity System (国家企业信用信息公示系统).
@@ -45,6 +54,16 @@ def test_normalises_case_and_spaces():
 def test_bad_codes_say_what_is_wrong(bad, words):
     with pytest.raises(DecisionError, match=words):
         validate(bad)
+
+
+def test_every_code_error_has_its_code_and_says_it_in_both_languages():
+    with pytest.raises(UsccError) as err:
+        validate("9144030071526726XH")
+    e = err.value
+    assert e.code == "USCC_CHECK" and e.params == {"code": "9144030071526726XH", "got": "H", "want": "G"}
+    assert e.text("zh") == "统一社会信用代码“9144030071526726XH”的校验码为“H”，按前17位应为“G”，请按营业执照重新输入"
+    assert str(e) == e.text("en") and "check character is 'H'" in str(e)
+    assert all(set(m) == {"en", "zh"} for m in MESSAGES.values())
 
 
 body = st.text(alphabet=ALPHABET, min_size=17, max_size=17)

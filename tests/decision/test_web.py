@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import httpx
 
@@ -157,3 +158,64 @@ def test_the_session_remembers_the_last_application(server, sim_book):
         again = c.get("/apply?lang=en")
         assert f'value="{code}"' in again.text and 'value="45000"' in again.text
         assert "<option selected>6</option>" in again.text and "What we already know" in again.text
+
+
+def test_two_open_offers_for_one_firm_cannot_both_be_booked_above_its_limit(server, sim_book):
+    """Both decisions see the same exposure (nothing booked yet), so each offers the firm's whole
+    capacity; once the first is booked the second would go over it: 409, no loan, the first stays."""
+    big = 2_000_000  # above any capacity here: each offer is the firm's capacity
+    fid, first = next((f, r) for f in sim_book["firms"][100:]
+                      for r in [httpx.post(f"{server}/api/v1/credit/decisions", json=body(f, big)).json()]
+                      if r["decision"] == "approve" and 20_000 <= r["limit"] < big)
+    second = httpx.post(f"{server}/api/v1/credit/decisions", json=body(fid, first["limit"])).json()
+    assert second["decision"] == "approve" and second["limit"] == first["limit"]  # fits alone
+    ok = httpx.post(f"{server}/api/v1/credit/decisions/{first['decision_id']}/accept")
+    assert ok.status_code == 201 and ok.json()["amount"] == first["limit"]
+    no = httpx.post(f"{server}/api/v1/credit/decisions/{second['decision_id']}/accept")
+    assert no.status_code == 409 and "no longer fits the firm's exposure limit" in no.json()["detail"], no.text
+    assert "apply again" in no.json()["detail"]
+    again = httpx.post(f"{server}/api/v1/credit/decisions/{first['decision_id']}/accept")
+    assert again.status_code == 200 and again.json()["loan_id"] == ok.json()["loan_id"]  # the first stays booked
+    with httpx.Client(base_url=server, follow_redirects=True) as c:  # the decision page says why, no button
+        page = c.get(f"/apply/decisions/{second['decision_id']}?lang=zh")
+        done = c.post(f"/apply/decisions/{second['decision_id']}/accept?lang=zh",
+                      data={"csrf_token": _token(page.text)})
+        assert "授信上限" in done.text and 'id="accept"' not in done.text and "贷款已发放" not in done.text
+    refused = httpx.post(f"{server}/api/v1/credit/decisions/{second['decision_id']}/accept")
+    assert refused.status_code == 409  # still nothing booked for the second offer
+    page = httpx.get(f"{server}/apply/decisions/{second['decision_id']}?lang=en")
+    assert 'id="accept"' in page.text and "Your loan is booked" not in page.text
+
+
+
+def _post_apply(server: str, lang: str, code: str, amount: str = "100000") -> httpx.Response:
+    with httpx.Client(base_url=server, follow_redirects=True) as c:
+        page = c.get(f"/apply?lang={lang}")
+        return c.post(f"/apply?lang={lang}", data={"csrf_token": _token(page.text), "uscc": code, "amount": amount,
+                                                    "term_months": "12", "purpose": "working_capital",
+                                                    "consent": "yes", "lang": lang})
+
+
+def _alert(html: str) -> str:
+    return unescape(re.search(r'<p class="error" role="alert">([^<]*)</p>', html).group(1))
+
+
+def test_the_apply_page_says_what_is_wrong_in_its_own_language(server, sim_book):
+    good = firm_code(sim_book["firms"][3])
+    wrong = good[:17] + ("0" if good[17] != "0" else "1")  # a wrong check character
+    zh = _post_apply(server, "zh", wrong)
+    assert zh.status_code == 422 and 'value="' + wrong + '"' in zh.text  # the form again, the code kept
+    assert _alert(zh.text) == (f"统一社会信用代码“{wrong}”的校验码为“{wrong[17]}”，"
+                               f"按前17位应为“{good[17]}”，请按营业执照重新输入")
+    assert not re.search("[A-Za-z]{3,}", _alert(zh.text).replace(wrong, ""))  # no English words in the message
+    en = _post_apply(server, "en", wrong)
+    assert en.status_code == 422 and _alert(en.text) == (
+        f"unified social credit code '{wrong}': check character is '{wrong[17]}', the first 17 characters give "
+        f"'{good[17]}'; re-type the code from the licence")
+    assert not re.search("[\u4e00-\u9fff]", _alert(en.text))
+    assert _alert(_post_apply(server, "zh", good[:10]).text) == f"统一社会信用代码“{good[:10]}”为10位，应为18位"
+    for amount in ("-5", "abc", "nan", "60000000"):  # other fields: the page's words too, no JSON error
+        r = _post_apply(server, "zh", good, amount)
+        assert r.status_code == 422 and _alert(r.text) == "金额须为大于0且不超过50,000,000元的数字。", amount
+    assert _alert(_post_apply(server, "en", good, "0").text).startswith("The amount must be a number")
+    assert "call us" not in httpx.get(f"{server}/apply?lang=zh&error=call+us").text  # no message from the URL

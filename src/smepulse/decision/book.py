@@ -313,8 +313,10 @@ class DecisionBook:
             names = [d[0] for d in cur.description]
         return None if row is None else dict(zip(names, row, strict=True))
 
-    def book_loan(self, rec: dict, start: date) -> dict:
-        """An accepted offer becomes a loan, once per decision."""
+    def book_loan(self, rec: dict, start: date, *, exposure_check=None) -> dict:
+        """An accepted offer becomes a loan, once per decision. `exposure_check` = (since, fits): inside the
+        booking transaction, fits(booked) gets the principal of the firm's loans in this book that started
+        on or after `since` and are not matured at `start`, and raises to refuse (nothing is booked)."""
         if rec["decision"] != "approve":
             raise OfferNotOpen(f"decision {rec['decision_id']} is {rec['decision']}: only an approved offer "
                                 "can be accepted")
@@ -331,6 +333,11 @@ class DecisionBook:
             # checked again inside the transaction: concurrent accepts of one offer book one loan
             if self.con.execute("SELECT 1 FROM credit_loan WHERE decision_id = ?", [rec["decision_id"]]).fetchone():
                 return
+            if exposure_check is not None:  # read in this transaction: loans booked since the decision count
+                since, fits = exposure_check
+                fits(float(self.con.execute(
+                    "SELECT COALESCE(SUM(amount), 0) FROM credit_loan WHERE uscc = ? AND start_date >= ? "
+                    "AND maturity_date > ?", [rec["application"]["uscc"], since, start]).fetchone()[0]))
             self.con.execute("INSERT INTO credit_loan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         self._tx(write)
         loan = self.loan_for(rec["decision_id"])

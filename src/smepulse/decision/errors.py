@@ -14,3 +14,8 @@ class UnknownDecision(DecisionError):
 
 class OfferNotOpen(DecisionError):
     """An offer that cannot be accepted: the decision was not an approval, or the offer expired."""
+
+
+class OfferExceedsExposure(OfferNotOpen):
+    """An offer that no longer fits the firm's exposure limits: loans booked since the decision (another
+    offer accepted meanwhile) plus this one go over the policy's cap."""

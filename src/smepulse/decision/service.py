@@ -31,8 +31,8 @@ from pathlib import Path
 from smepulse.credit.train import load_model
 from smepulse.decision.application import Application, parse_application
 from smepulse.decision.book import DecisionBook, canonical, sha256_text
-from smepulse.decision.engine import Decision, decide
-from smepulse.decision.errors import DecisionError, OfferNotOpen
+from smepulse.decision.engine import Decision, apply_policy, decide
+from smepulse.decision.errors import DecisionError, OfferExceedsExposure, OfferNotOpen
 from smepulse.decision.experiment import load_experiment
 from smepulse.decision.policy import Policy, load_policy
 from smepulse.decision.programmes import ProgrammeTagger
@@ -230,7 +230,28 @@ class DecisionService:
                 raise OfferNotOpen(f"the offer of decision {decision_id} expired {waited - valid} days ago "
                                    f"(offers are open {valid} days): apply again")
             start = date.fromisoformat(rec["decided_on"]) + timedelta(days=max(0, waited))
-        return self.book.book_loan(rec, start)
+        if self.book.loan_for(decision_id) is not None or rec["decision"] != "approve":
+            return self.book.book_loan(rec, start)
+        return self.book.book_loan(rec, start, exposure_check=self._exposure_check(rec))
+
+    def _exposure_check(self, rec: dict):
+        """(since, fits) for book_loan: the offer is re-decided by the policy that made it, on the same
+        snapshot and PD, for the offered amount and the loans booked since (two offers open at once for one
+        firm must not both be booked above its limits); anything but an approval of the full offer refuses."""
+        snap = self.book.snapshot(rec["snapshot_id"])
+        policies = [self.policy] + ([self.challenger[3]] if self.experiment is not None else [])
+        policy = next((p for p in policies if p.sha256 == rec["policy_sha256"]), self.policy)
+        offer = float(rec["limit"])
+        app = Application.model_validate(rec["application"]).model_copy(update={"amount": offer})
+
+        def fits(booked: float) -> None:
+            out = apply_policy(app, dict(snap.features), rec["pd"], [], policy, booked_exposure=booked)
+            if out["decision"] != "approve" or out["limit"] < offer:
+                why = "; ".join(r["en"] for r in out.get("reasons", [])[:1])
+                raise OfferExceedsExposure(
+                    f"the offer of decision {rec['decision_id']} no longer fits the firm's exposure limit "
+                    f"({booked:,.0f} yuan already booked{': ' + why if why else ''}): apply again")
+        return snap.as_of, fits
 
 
 def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None = None,

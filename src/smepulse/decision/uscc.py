@@ -13,6 +13,33 @@ ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUE = {c: i for i, c in enumerate(ALPHABET)}
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))  # 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28
 
+# What is wrong with a code, by error code, in each language the apply page speaks ({code} etc. filled in).
+MESSAGES = {
+    "USCC_LENGTH": {"en": "unified social credit code {code!r} has {n} characters; it needs 18",
+                    "zh": "统一社会信用代码“{code}”为{n}位，应为18位"},
+    "USCC_CHARACTER": {"en": "unified social credit code {code!r}: character {char!r} is not allowed "
+                             "(GB 32100-2015 uses {alphabet})",
+                       "zh": "统一社会信用代码“{code}”含有不允许的字符“{char}”（GB 32100-2015 只使用 {alphabet}）"},
+    "USCC_DIVISION": {"en": "unified social credit code {code!r}: characters 3-8 are the administrative "
+                            "division code and must be digits",
+                      "zh": "统一社会信用代码“{code}”的第3至8位是行政区划码，必须为数字"},
+    "USCC_CHECK": {"en": "unified social credit code {code!r}: check character is {got!r}, the first 17 "
+                         "characters give {want!r}; re-type the code from the licence",
+                   "zh": "统一社会信用代码“{code}”的校验码为“{got}”，按前17位应为“{want}”，请按营业执照重新输入"},
+}
+
+
+class UsccError(DecisionError):
+    """A code that is not a valid USCC: `code` names what is wrong; text(lang) says it in en or zh
+    (str() is the English text, as the API and the CLI answer)."""
+
+    def __init__(self, error_code: str, /, **params):
+        self.code, self.params = error_code, params
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        return MESSAGES[self.code]["zh" if lang == "zh" else "en"].format(alphabet=ALPHABET, **self.params)
+
 
 def check_character(first17: str) -> str:
     """The GB 32100-2015 check character for the first 17 characters."""
@@ -32,22 +59,18 @@ def normalise(code: str) -> str:
 
 
 def validate(code: str) -> str:
-    """The normalised code, or DecisionError saying what is wrong and how to fix it."""
+    """The normalised code, or UsccError saying what is wrong and how to fix it."""
     c = normalise(code)
     if len(c) != 18:
-        raise DecisionError(f"unified social credit code {code!r} has {len(c)} characters; it needs 18 "
-                            "(统一社会信用代码为18位)")
+        raise UsccError("USCC_LENGTH", code=code, n=len(c))
     bad = [ch for ch in c if ch not in VALUE]
     if bad:
-        raise DecisionError(f"unified social credit code {code!r}: character {bad[0]!r} is not allowed "
-                            f"(GB 32100-2015 uses {ALPHABET})")
+        raise UsccError("USCC_CHARACTER", code=code, char=bad[0])
     if not c[2:8].isdigit():
-        raise DecisionError(f"unified social credit code {code!r}: characters 3-8 are the administrative "
-                            "division code and must be digits")
+        raise UsccError("USCC_DIVISION", code=code)
     want = check_character(c[:17])
     if c[17] != want:
-        raise DecisionError(f"unified social credit code {code!r}: check character is {c[17]!r}, "
-                            "the first 17 characters give " f"{want!r}; re-type the code from the licence")
+        raise UsccError("USCC_CHECK", code=code, got=c[17], want=want)
     return c
 
 

@@ -10,6 +10,7 @@ forms do.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -22,15 +23,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel
 
-from smepulse.decision.application import PURPOSES, Application, example_application
+from smepulse.decision.application import MAX_AMOUNT, PURPOSES, Application, example_application
 from smepulse.decision.book import DecisionBook
-from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
+from smepulse.decision.errors import DecisionError, OfferExceedsExposure, OfferNotOpen, UnknownDecision
 from smepulse.decision.prefill import prefill
 from smepulse.decision.service import DecisionService, IdempotencyConflict
+from smepulse.decision.uscc import UsccError
 from smepulse.decision.uscc import validate as uscc_validate
 from smepulse.web import auth
+from smepulse.web.i18n import t
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 CONSENT_VERSION = "consent-2026-12"
 CONSENT = {
     "en": "I agree that the lender may use my business's transaction, tax and utility data to decide on this "
@@ -44,13 +48,16 @@ WORDS = {
            "rate": "Annual rate", "reasons": "Main reasons", "review": "Ask for a human review",
            "review_sent": "Your review request is in our queue.", "queue": "Review queue", "lang": "中文",
            "accept": "Accept this offer", "booked": "Your loan is booked", "loan": "Loan", "start": "Starts",
-           "maturity": "Matures", "expired": "This offer has closed: please apply again."},
+           "maturity": "Matures", "expired": "This offer has closed: please apply again.",
+           "exposure": "This offer no longer fits your business's borrowing limit (another loan was booked "
+                       "since): please apply again."},
     "zh": {"title": "申请经营贷款", "code": "统一社会信用代码", "amount": "金额（元）", "term": "期限（月）",
            "purpose": "用途", "submit": "提交申请", "decision": "审批结果", "approve": "已批准", "decline": "未通过",
            "refer": "已转人工审核", "limit": "额度", "rate": "年利率", "reasons": "主要原因",
            "review": "申请人工复核", "review_sent": "您的复核申请已进入队列。", "queue": "复核队列", "lang": "English",
            "accept": "接受此额度", "booked": "贷款已发放", "loan": "贷款编号", "start": "起始日", "maturity": "到期日",
-           "expired": "该额度已失效，请重新申请。"},
+           "expired": "该额度已失效，请重新申请。",
+           "exposure": "此额度已超出贵企业的授信上限（此后已发放其他贷款），请重新申请。"},
 }
 EXAMPLE = Application.model_config["json_schema_extra"]["examples"][0]  # the approved one
 EXAMPLES = {  # both succeed against the store `make demo` builds (decision/demo_book.py); "demo" is approved
@@ -160,7 +167,8 @@ def _loan_json(loan: dict) -> dict:
              responses={200: {"description": "the loan this offer already became"},
                         201: {"description": "the offer accepted: the loan booked"},
                         404: {"description": "no such decision"},
-                        409: {"description": "not an approval, or the offer expired"}}, status_code=201)
+                        409: {"description": "not an approval, the offer expired, or it no longer fits "
+                                            "the firm's exposure limit (another offer booked since)"}}, status_code=201)
 def accept_api(request: Request, decision_id: str):
     """The applicant accepts the offer of an approved decision; it becomes a loan in the book, once. The
     decision id (random, 128 bits) is the applicant's handle on the offer, as on the decision page."""
@@ -175,7 +183,7 @@ def accept_api(request: Request, decision_id: str):
     return JSONResponse({**_loan_json(loan), "replayed": before is not None}, status_code=200 if before else 201)
 
 
-def _page(lang: str, body: str) -> HTMLResponse:
+def _page(lang: str, body: str, status: int = 200) -> HTMLResponse:
     w = WORDS[lang]
     other = "en" if lang == "zh" else "zh"
     return HTMLResponse(f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
@@ -183,7 +191,7 @@ def _page(lang: str, body: str) -> HTMLResponse:
 <link rel="stylesheet" href="/static/app.css"><style>main{{max-width:30rem;margin:auto;padding:1rem}}
 label{{display:block;margin:.6rem 0 .2rem}}input,select,button{{width:100%;font-size:1.1rem;padding:.5rem}}
 .consent input{{width:auto}}</style></head><body><main><p><a href="?lang={other}">{w['lang']}</a></p>{body}</main>
-</body></html>""")
+</body></html>""", status_code=status)
 
 
 PURPOSE_WORDS = {"working_capital": ("Working capital", "流动资金"), "inventory": ("Inventory", "备货"),
@@ -214,16 +222,22 @@ def _invited(request: Request, token: str) -> str | None:
 
 
 @router.get("/apply", include_in_schema=False)
-def apply_page(request: Request, uscc: str = "", error: str = "", invite: str = ""):
+def apply_page(request: Request, uscc: str = "", invite: str = ""):
     """Pre-filled from a signed invitation link (the firm's profile and its last application in the book)
     or from this browser session's last application; a bare ?uscc= fills in the code only."""
-    lang, tok = _lang(request), auth.csrf_token(request)
+    return _apply_form(request, uscc, invite)
+
+
+def _apply_form(request: Request, uscc: str = "", invite: str = "", error: str = "", status: int = 200,
+                lang: str | None = None) -> HTMLResponse:
+    """The apply form; `error` is a message already in the page's language (never taken from the URL)."""
+    lang, tok = lang or _lang(request), auth.csrf_token(request)
     w, k = WORDS[lang], KNOWN_WORDS[lang]
     svc = service(request)
     last = dict(request.session.get("apply_last") or {})
     code = _invited(request, invite) if invite else None
     if invite and code is None:
-        error = error or ("The invitation link is invalid or expired." if lang == "en" else "邀请链接无效或已过期。")
+        error = error or t("apply_invite_invalid", lang)
     if code is not None:
         request.session["apply_last"] = last = {"uscc": code}
     known = None
@@ -245,7 +259,7 @@ def apply_page(request: Request, uscc: str = "", error: str = "", invite: str = 
     amount = int(fill["amount"]) if fill["amount"] else 100000
     term = int(fill["term_months"]) if fill["term_months"] else 12
     terms = sorted({6, 12, 24, 36, term})
-    term_opts = "".join(f"<option{' selected' if t == term else ''}>{t}</option>" for t in terms)
+    term_opts = "".join(f"<option{' selected' if m == term else ''}>{m}</option>" for m in terms)
     purposes = "".join(f'<option value="{p}"{" selected" if p == fill["purpose"] else ""}>'
                        f'{PURPOSE_WORDS[p][0 if lang == "en" else 1]}</option>' for p in PURPOSES)
     err = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
@@ -258,23 +272,46 @@ def apply_page(request: Request, uscc: str = "", error: str = "", invite: str = 
 <label for="term">{w['term']}</label><select id="term" name="term_months">{term_opts}</select>
 <label for="purpose">{w['purpose']}</label><select id="purpose" name="purpose">{purposes}</select>
 <p class="consent"><label><input type="checkbox" name="consent" value="yes" id="consent"> {CONSENT[lang]}</label></p>
-<button type="submit" id="submit">{w['submit']}</button></form>""")
+<button type="submit" id="submit">{w['submit']}</button></form>""", status=status)
+
+
+def _form_error(uscc: str, amount: str, term_months: str, purpose: str, lang: str) -> tuple[str, dict]:
+    """(message in `lang`, application body): what is wrong with the form, checked field by field in the
+    order the page shows them, so an applicant never sees the API's English text on a zh page."""
+    try:
+        code = uscc_validate(uscc)
+    except UsccError as exc:
+        return exc.text(lang), {}
+    try:
+        value = float(amount)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value <= MAX_AMOUNT):  # also NaN and inf
+        return t("apply_amount_invalid", lang), {}
+    term = int(term_months) if term_months.strip().isdigit() else 0
+    if not 1 <= term <= 60:
+        return t("apply_term_invalid", lang), {}
+    if purpose not in PURPOSES:
+        return t("apply_purpose_invalid", lang), {}
+    return "", {"uscc": code, "amount": value, "term_months": term, "purpose": purpose}
 
 
 @router.post("/apply", include_in_schema=False, dependencies=[Depends(auth.csrf_protect)])
-def apply_submit(request: Request, uscc: str = Form(...), amount: float = Form(...), term_months: int = Form(...),
+def apply_submit(request: Request, uscc: str = Form(...), amount: str = Form(""), term_months: str = Form(""),
                  purpose: str = Form("working_capital"), consent: str = Form(""), lang: str = Form("zh")):
     lang = "en" if lang == "en" else "zh"
-    body = {"uscc": uscc, "amount": amount, "term_months": term_months, "purpose": purpose, "channel": "web",
-            "consent": {"given": consent == "yes", "text_version": CONSENT_VERSION,
-                        "given_at": datetime.now(UTC).isoformat()}}
+    error, body = _form_error(uscc, amount, term_months, purpose, lang)
+    if error:
+        return _apply_form(request, uscc[:40], error=error, status=422, lang=lang)
+    body.update({"channel": "web", "consent": {"given": consent == "yes", "text_version": CONSENT_VERSION,
+                                               "given_at": datetime.now(UTC).isoformat()}})
     try:
         rec, _ = service(request).submit(body)
-    except DecisionError as exc:
-        q = urlencode({"lang": lang, "uscc": uscc[:40], "error": str(exc)[:300]})
-        return RedirectResponse(f"/apply?{q}", status_code=303)
-    request.session["apply_last"] = {"uscc": rec["application"]["uscc"], "amount": amount,
-                                     "term_months": term_months, "purpose": purpose}
+    except DecisionError as exc:  # the form passed the checks above: a fault on our side, said in the page's words
+        log.warning("apply page: application refused: %s", exc)
+        return _apply_form(request, uscc[:40], error=t("apply_failed", lang), status=422, lang=lang)
+    request.session["apply_last"] = {"uscc": rec["application"]["uscc"], "amount": body["amount"],
+                                     "term_months": body["term_months"], "purpose": purpose}
     return RedirectResponse(f"/apply/decisions/{rec['decision_id']}?lang={lang}", status_code=303)
 
 
@@ -299,8 +336,8 @@ def decision_page(request: Request, decision_id: str, review: str = "", error: s
             offer = (f"<section id='loan'><h2>{w['booked']}</h2><p>{w['loan']}: {escape(loan['loan_id'])}</p>"
                      f"<p>{w['start']}: {loan['start_date']:%Y-%m-%d} · {w['maturity']}: "
                      f"{loan['maturity_date']:%Y-%m-%d}</p></section>")
-        elif error == "expired":
-            offer = f"<p class='error' role='alert' id='expired'>{w['expired']}</p>"
+        elif error in ("expired", "exposure"):
+            offer = f"<p class='error' role='alert' id='{error}'>{w[error]}</p>"
         else:
             offer = (f'<form method="post" action="/apply/decisions/{decision_id}/accept?lang={lang}">'
                      f'<input type="hidden" name="csrf_token" value="{tok}"><button id="accept" type="submit">'
@@ -321,8 +358,9 @@ def accept_offer(request: Request, decision_id: str):
         service(request).accept(decision_id)
     except UnknownDecision:
         return HTMLResponse("not found", status_code=404)
-    except OfferNotOpen:
-        return RedirectResponse(f"/apply/decisions/{decision_id}?lang={lang}&error=expired", status_code=303)
+    except OfferNotOpen as exc:
+        why = "exposure" if isinstance(exc, OfferExceedsExposure) else "expired"
+        return RedirectResponse(f"/apply/decisions/{decision_id}?lang={lang}&error={why}", status_code=303)
     return RedirectResponse(f"/apply/decisions/{decision_id}?lang={lang}", status_code=303)
 
 
