@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from typer.testing import CliRunner
 
 from smepulse.cli import app
 from smepulse.decision.book import DecisionBook, build_snapshots
-from smepulse.decision.errors import DecisionError
+from smepulse.decision.errors import DecisionError, OfferExceedsExposure
 from smepulse.decision.service import DecisionService, replay
 
 from .conftest import AS_OF
@@ -96,3 +97,14 @@ def test_two_servers_on_one_store_see_each_others_snapshots_keys_and_loans(store
         loan = two.accept(approved["decision_id"])
         a.memory.refresh()
         assert a.memory.booked_exposure(loan["uscc"], AS_OF, AS_OF) == 30_000
+        # two offers for one firm, one on each server, each of its whole capacity: the second accept reads
+        # the store inside its transaction (not its memory, which has not refreshed) and refuses
+        big = 2_000_000
+        fid, x = next((f, r) for f in firms[5:] for r in [two.submit(body(f, amount=big))[0]]
+                      if r["decision"] == "approve" and 20_000 <= r["limit"] < big and f != approved["firm_id"])
+        y = one.submit(body(fid, amount=x["limit"]))[0]
+        assert y["decision"] == "approve" and y["limit"] == x["limit"]
+        two.accept(x["decision_id"])
+        with pytest.raises(OfferExceedsExposure, match="no longer fits"):
+            one.accept(y["decision_id"])
+        assert a.loan_for(y["decision_id"]) is None and b.loan_for(y["decision_id"]) is None

@@ -335,6 +335,8 @@ class DecisionBook:
                 return
             if exposure_check is not None:  # read in this transaction: loans booked since the decision count
                 since, fits = exposure_check
+                if isinstance(self.con, PgConnection):  # servers sharing one database: one accept per firm at a time
+                    self.con.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [rec["application"]["uscc"]])
                 fits(float(self.con.execute(
                     "SELECT COALESCE(SUM(amount), 0) FROM credit_loan WHERE uscc = ? AND start_date >= ? "
                     "AND maturity_date > ?", [rec["application"]["uscc"], since, start]).fetchone()[0]))
