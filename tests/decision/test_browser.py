@@ -54,3 +54,22 @@ def test_apply_in_zh_on_a_phone_then_staff_see_the_review_queue(browser, server,
     p.wait_for_selector("#queue")
     assert decision_id in p.locator("#queue").inner_text()
     staff.close()
+
+
+def test_a_wrong_check_character_is_explained_in_the_pages_language(browser, server, sim_book):
+    good = firm_code(sim_book["firms"][91])
+    wrong = good[:17] + ("0" if good[17] != "0" else "1")
+    for lang, viewport, words, other in (("zh", PHONE, "校验码", "check character"),
+                                         ("en", {"width": 1280, "height": 800}, "check character", "校验码")):
+        ctx = browser.new_context(viewport=viewport)
+        page = ctx.new_page()
+        page.goto(f"{server}/apply?lang={lang}")
+        page.fill("#uscc", wrong)
+        page.check("#consent")
+        page.click("#submit")
+        alert = page.locator("p.error[role=alert]")
+        alert.wait_for()
+        assert words in alert.inner_text() and other not in page.content()
+        assert page.input_value("#uscc") == wrong  # the code is kept to correct it
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        ctx.close()

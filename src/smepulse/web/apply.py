@@ -189,7 +189,8 @@ def _page(lang: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{w['title']}</title>
 <link rel="stylesheet" href="/static/app.css"><style>main{{max-width:30rem;margin:auto;padding:1rem}}
-label{{display:block;margin:.6rem 0 .2rem}}input,select,button{{width:100%;font-size:1.1rem;padding:.5rem}}
+label{{display:block;margin:.6rem 0 .2rem}}
+input,select,button{{width:100%;box-sizing:border-box;font-size:1.1rem;padding:.5rem}}
 .consent input{{width:auto}}</style></head><body><main><p><a href="?lang={other}">{w['lang']}</a></p>{body}</main>
 </body></html>""", status_code=status)
 
