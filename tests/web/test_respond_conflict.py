@@ -2,7 +2,12 @@
 inside the server is, holds an open transaction that wrote a row the submit writes): retried once, then a 503 page
 in the page's language that keeps the answers, never a 500, nothing half-stored; submitted again later, stored once.
 
-Its own server over a copy of the session store, with its own firms and a wave (2032-01) open today."""
+Its own server over a copy of the session store, with its own firms and a wave (2032-01) open today.
+
+DuckDB only, by nature: DuckDB refuses the later of two writers of a row at once (optimistic concurrency) and the
+app retries; PostgreSQL makes the later writer wait for the first one's commit (row locks), so there is no
+conflict to retry. What PostgreSQL does with two writers of one firm-month is tested in
+tests/store/test_pg_write_conflicts.py."""
 from __future__ import annotations
 
 import os
@@ -27,6 +32,7 @@ M = load_methodology("smei")
 TODAY = datetime.now(UTC).date()
 WAVE = "smei-2032-01"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+pytestmark = pytest.mark.backends("duckdb")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ declared schema. The server holds a copy of the web tests' store (survey vintage
 champion model added, so decisions are real decisions."""
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -46,6 +47,12 @@ def api(store_copy, sim_book, web):  # noqa: F811 (sim_book is the imported fixt
         cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
     yield schemathesis.openapi.from_url(f"{srv.url}/openapi.json"), {"Cookie": cookie}
     srv.stop()
+    svc = getattr(app.state, "decision_service", None)
+    if svc is not None:  # its refresher reads the store every second (a cursor of the DuckDB connection): stopped
+        svc.close()      # and waited for, or closing the store under a running read fails "connection is busy"
+        for t in threading.enumerate():
+            if t.name == "decision-book-refresh":
+                t.join(5)
     app.state.db.close()
 
 

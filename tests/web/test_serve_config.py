@@ -1,5 +1,8 @@
 """`smepulse serve --config FILE` (and `--smtp FILE`) with a bad file: one line naming the file and the key, exit 2,
-before the store is opened, so the store file is left exactly as it was (no write, no WAL, no CLI descriptor)."""
+before the store is opened, so the store file is left exactly as it was (no write, no WAL, no CLI descriptor).
+
+DuckDB only, by nature: what is asserted is the store FILE and its folder left byte for byte as they were (a
+PostgreSQL store has no file; `serve --db URL` reads the same config files first, by the same code)."""
 from __future__ import annotations
 
 import os
@@ -13,6 +16,7 @@ import pytest
 from smepulse.cli import run
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+pytestmark = pytest.mark.backends("duckdb")
 
 
 def snapshot(folder: Path) -> dict:

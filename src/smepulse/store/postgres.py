@@ -10,6 +10,7 @@ the responses fetched with one COPY. Every write is one server transaction: all 
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import uuid
@@ -28,6 +29,7 @@ from psycopg import sql
 from smepulse.errors import StoreError
 from smepulse.methodology import Methodology
 from smepulse.store.store import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     Store,
     _now,
@@ -42,6 +44,14 @@ from smepulse.survey.responses import ROW, Responses
 SERVER_INDEXES = Path(__file__).parent / "server_indexes.sql"  # the server's keys (schema.sql says why)
 URL_PREFIXES = ("postgresql://", "postgres://")
 _SCHEMA_LOCK = 0x736D6570  # pg_advisory_xact_lock key while creating tables ("smep")
+# Opening a store for writing runs its DDL only when the stored fingerprint of the DDL files differs from these
+# files' (a new store, an upgraded smepulse): CREATE INDEX IF NOT EXISTS takes a SHARE lock on `response` and
+# CREATE OR REPLACE VIEW an exclusive lock on the view even when nothing changes, so every CLI command and every
+# admin publish (its own connection) would wait for a running import and stall the web's submits queued behind.
+_DDL_KEY = "pg_ddl_sha256"
+_DDL_SHA = hashlib.sha256(b"".join(p.read_bytes() for p in (Path(__file__).parent / "schema.sql", SERVER_INDEXES,
+                                                            *(script for _, script in MIGRATIONS.values())))
+                          ).hexdigest()
 # PostgreSQL type oids -> how a column becomes a pandas column (like DuckDB's .df()).
 _INT = {20: "Int64", 21: "Int16", 23: "Int32"}
 _FLOAT = {700, 701, 1700}
@@ -198,14 +208,26 @@ class PostgresStore(Store):
             rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() if exists else []
             if not rows:
                 raise StoreError(f"{self.path} is not a smepulse store (no schema version recorded)")
+        elif self._stored(_DDL_KEY) == _DDL_SHA and self._stored("schema_version") == SCHEMA_VERSION:
+            rows = [(SCHEMA_VERSION,)]  # made by these very files: no DDL, so no table locks (see _DDL_KEY)
         else:
             with self.transaction():  # one creator at a time: CREATE IF NOT EXISTS races on a server
                 self.con.execute("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
                 rows = [(create_or_migrate(self.con, self.path),)]
                 self.con.execute(SERVER_INDEXES.read_text(encoding="utf-8"))
+                self.con.execute("DELETE FROM meta WHERE key = ?", [_DDL_KEY])
+                self.con.execute("INSERT INTO meta VALUES (?, ?)", [_DDL_KEY, _DDL_SHA])
         if rows[0][0] != SCHEMA_VERSION:
             raise StoreError(f"store {self.path} has schema version {rows[0][0]}, this smepulse needs "
                              f"{SCHEMA_VERSION}")
+
+    def _stored(self, key: str) -> str | None:
+        """A meta value, or None (also when there is no store here yet); a plain read takes no lock a writer
+        waits for."""
+        if not self.con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchall()[0][0]:
+            return None
+        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
 
     def close(self) -> None:
         if self._engine is not None:

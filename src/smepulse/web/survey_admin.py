@@ -2,13 +2,19 @@
 the panel, waves, links, response rates, closing and publishing."""
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
-from smepulse.errors import SmepulseError
+from smepulse.errors import SmepulseError, StoreError
+from smepulse.store import is_server_url
+from smepulse.store.postgres import PgConnection
 from smepulse.web import mail, survey_ops
 from smepulse.web.auth import SIGNED_IN, Problem, User, csrf_protect, get_db, require_admin, require_user
 from smepulse.web.db import Database
@@ -17,6 +23,41 @@ from smepulse.web.portal import csv_response
 router = APIRouter()
 WRITE = [Depends(csrf_protect)]
 STRATA = ("sector", "region", "size", "exporter")
+PUBLISH_LOCK = 0x736D7770  # PostgreSQL advisory lock class of "a wave is being published" ("smwp")
+_publishing: set[tuple[str, str]] = set()  # (store file, wave) being published in this process (DuckDB)
+_publishing_lock = threading.Lock()
+
+
+@contextmanager
+def one_publish(db: Database, wave_id: str) -> Iterator[None]:
+    """One publish of a wave at a time: a second one while the first runs is refused at once (StoreError, shown
+    to the admin) instead of queueing behind it and storing a second, identical vintage. On PostgreSQL the claim is
+    a session advisory lock on a connection of its own, so it holds across every server on the database and is
+    let go when that connection ends, even if this process dies; a DuckDB file has one writing process (the CLI
+    forwards its commands into the server), so a claim in this process is enough."""
+    busy = StoreError(f"wave {wave_id} is being published by another request right now; nothing was published by "
+                      "this one: reload the page in a minute to see that vintage, and publish again only if you "
+                      "want another")
+    if is_server_url(db.target):
+        con = PgConnection(db.target)
+        try:
+            if not con.execute("SELECT pg_try_advisory_lock(CAST(? AS INTEGER), hashtext(?))",
+                               [PUBLISH_LOCK, wave_id]).fetchall()[0][0]:
+                raise busy
+            yield
+        finally:
+            con.close()  # the session ends: its advisory lock with it
+        return
+    key = (os.path.realpath(db.target), wave_id)
+    with _publishing_lock:
+        if key in _publishing:
+            raise busy
+        _publishing.add(key)
+    try:
+        yield
+    finally:
+        with _publishing_lock:
+            _publishing.discard(key)
 
 
 def _back(path: str, msg: str = "", error: str = "") -> RedirectResponse:
@@ -170,7 +211,7 @@ def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cuto
                  user: User = Depends(require_admin),
                  db: Database = Depends(get_db)):
     """Run the pipeline on the held store (the same `publish` the CLI runs) and store a new vintage with its
-    commentary, all or nothing (survey_ops.publish_wave)."""
+    commentary, all or nothing (survey_ops.publish_wave); one publish of a wave at a time (one_publish)."""
     _wave_or_404(db, wave_id)
     if kind not in ("flash", "final"):
         return _back(f"/admin/waves/{wave_id}", error="kind must be flash or final")
@@ -178,9 +219,11 @@ def wave_publish(request: Request, wave_id: str, kind: str = Form("final"), cuto
         return _back(f"/admin/waves/{wave_id}", error="weights: methodology (targets) or design")
     try:
         cut = date.fromisoformat(cutoff).isoformat() if kind == "flash" and cutoff else None
-        p = survey_ops.publish_wave(db, request.app.state.methodology, wave_id, kind=kind, cutoff=cut,
-                                    seasonal=bool(seasonal), frame=frame, replicates=max(0, min(replicates, 2000)),
-                                    commentary_en=commentary_en, commentary_zh=commentary_zh, user=user.username)
+        with one_publish(db, wave_id):
+            p = survey_ops.publish_wave(db, request.app.state.methodology, wave_id, kind=kind, cutoff=cut,
+                                        seasonal=bool(seasonal), frame=frame,
+                                        replicates=max(0, min(replicates, 2000)), commentary_en=commentary_en,
+                                        commentary_zh=commentary_zh, user=user.username)
     except (SmepulseError, ValueError) as exc:
         return _back(f"/admin/waves/{wave_id}", error=str(exc))
     request.app.state.cache.clear()
