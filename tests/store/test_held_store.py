@@ -4,7 +4,11 @@ Held by a running `smepulse serve` (a real server subprocess): the CLI (a real s
 that server, which runs it on its own store handle; import, publish, series and release work while the server
 serves, and web answers given during a CLI publish are stored exactly once. A wrong or missing token is refused;
 a stale descriptor (dead process) is ignored. Held by any other process: one line naming the store and the
-holder's PID, exit 2, no traceback."""
+holder's PID, exit 2, no traceback.
+
+DuckDB only, by nature: a DuckDB file takes one writing process, and what is tested is how the CLI works around
+that (sending its command to the server that holds the file). A PostgreSQL store has no such limit: the CLI opens
+a connection of its own beside the server's (tests/store/test_cli_backends.py, test_write_conflicts.py)."""
 from __future__ import annotations
 
 import csv

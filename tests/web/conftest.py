@@ -45,20 +45,33 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "backends(*names): run this test on these store backends only (say why)")
 
 
-def pytest_collection_modifyitems(items):
-    """With `--dist loadgroup` every web test runs on one xdist worker, beside the rest of the suite on the others:
-    the session's store, server and Chromium are built once instead of once per worker (plain `-n` works too)."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.path).parents:
-            item.add_marker(pytest.mark.xdist_group("web"))
-
-
 def pytest_generate_tests(metafunc):
-    """Each test that needs a store runs on every backend (or on those its `backends` mark names)."""
+    """Each test that needs a store runs on every backend (pytest_collection_modifyitems drops the runs a
+    `backends` mark excludes: a mark on one pytest.param is seen only there)."""
     if "backend" in metafunc.fixturenames:
-        mark = metafunc.definition.get_closest_marker("backends")
-        metafunc.parametrize("backend", mark.args if mark else BACKENDS, indirect=True, scope="session")
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Only the backends a test's `backends` mark names. With `--dist loadgroup` every web test runs on one xdist
+    worker, beside the rest of the suite on the others: the session's stores, servers and Chromium are built once
+    instead of once per worker (plain `-n` works too)."""
+    here = Path(__file__).parent
+    keep, drop = [], []
+    for item in items:
+        if here not in Path(item.path).parents:
+            keep.append(item)
+            continue
+        mark = item.get_closest_marker("backends")
+        on = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        if mark and on and on not in mark.args:
+            drop.append(item)
+            continue
+        item.add_marker(pytest.mark.xdist_group("web"))
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,11 @@ English and submits; the admin watches the response rate move, closes the wave a
 new month and downloads CSV and a JSON twin. With SMEPULSE_SCREENSHOTS set, screenshots go to docs/img/.
 
 This file runs its own wave (2025-04) with its own firms (B...), which it retires at the end, so the other survey
-tests (wave 2025-03) see only their own panel."""
+tests (wave 2025-03) see only their own panel.
+
+Each Chromium flow runs on one backend (a browser flow costs seconds; what the store does under it is asserted on
+both backends over HTTP in test_survey_ops.py): the respondent's on PostgreSQL, the admin's and reader's on the
+embedded default."""
 from __future__ import annotations
 
 import csv
@@ -110,6 +114,7 @@ def links(admin_page, server):
         server.app.state.db.execute("UPDATE firm SET status = 'retired' WHERE firm_id = ?", [fid])
 
 
+@pytest.mark.backends("postgresql")  # over HTTP on both: test_respondent_saves_resumes_switches_and_submits_once
 def test_respondent_on_a_phone_saves_resumes_switches_language_and_submits(browser, server, links):
     link = links["B0000"]
     perf = [q for q in M.questions if q.block == "performance"]
@@ -153,9 +158,12 @@ def test_respondent_on_a_phone_saves_resumes_switches_language_and_submits(brows
     assert db.rows("SELECT count(*) FROM response WHERE firm_id = 'B0000' AND period = ?", [PERIOD]) == [(1,)]
 
 
+@pytest.mark.backends("duckdb")  # over HTTP on both: test_survey_ops.py (rate, close, publish, the series API)
 def test_admin_watches_the_rate_closes_publishes_and_the_portal_shows_the_month(admin_page, server, links,
                                                                                browser):
     page = admin_page
+    if not server.app.state.db.rows("SELECT 1 FROM submission WHERE firm_id = 'B0000'"):
+        submit_over_http(server.url, links["B0000"].rsplit("/", 1)[1], 0)  # its phone flow ran on the other backend
     page.goto(f"{server.url}/admin/waves/{WAVE}?lang=en")
     before = float(page.inner_text("#rate"))
     for i in range(1, ANSWERING):  # more firms answer while the admin watches

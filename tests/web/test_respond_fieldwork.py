@@ -180,6 +180,7 @@ def test_a_closed_wave_refuses_answers_by_default(site):
         site["db"].execute("UPDATE wave SET status = 'open' WHERE wave_id = 'smei-2031-01'")
 
 
+@pytest.mark.backends("postgresql")  # Chromium on one backend: the refusals themselves are tested on both above
 def test_the_refusal_pages_fit_a_phone_in_both_languages(site, browser):
     move(site, "over", -20, -1)
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

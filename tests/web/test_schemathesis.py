@@ -74,10 +74,14 @@ def test_every_operation_of_the_description_is_fuzzed(api):
 CONSTRAINED = ["GET /api/v1/series", "GET /api/v1/series.csv", "GET /api/v1/series.xlsx", "GET /api/v1/series.sdmx.csv",
                "GET /release.json", "GET /explore.json", "GET /api/v1/admin/waves/{wave_id}/rate",
                "POST /api/v1/credit/decisions"]
-CASES = [(op, GenerationMode.POSITIVE) for op in OPERATIONS] + [(op, GenerationMode.NEGATIVE) for op in CONSTRAINED]
+# Invalid requests are refused by the declared validation before the store is read, the same code on either
+# backend: they are fuzzed on the embedded default only; valid ones (answers read from the store) on both.
+CASES = [pytest.param(op, GenerationMode.POSITIVE, id=f"{op} positive") for op in OPERATIONS] + \
+    [pytest.param(op, GenerationMode.NEGATIVE, id=f"{op} negative", marks=pytest.mark.backends("duckdb"))
+     for op in CONSTRAINED]
 
 
-@pytest.mark.parametrize(("label", "mode"), CASES, ids=[f"{op} {m.value}" for op, m in CASES])
+@pytest.mark.parametrize(("label", "mode"), CASES)
 def test_operation_conforms_to_its_description(api, label, mode):
     """Valid requests (as declared) and invalid ones (a wrong type, a value off the pattern, a missing body)."""
     schema, signed_in = api
