@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from corpus import BASE
 
@@ -184,7 +185,7 @@ def test_version_1_store_is_migrated_on_first_write_and_keeps_every_answer(tmp_p
         open_store(path, read_only=True)
     m = load_methodology("smei")
     with open_store(path) as st:
-        assert st.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("2",)]
+        assert st.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("3",)]
         for t in ("attribute", "answer"):  # the views give back exactly the version-1 rows
             assert sorted(st.con.execute(f"SELECT * FROM {t}").fetchall()) == before[t]
         wide = st.responses(m).to_pandas().set_index(["period", "firm_id"])
@@ -196,6 +197,60 @@ def test_version_1_store_is_migrated_on_first_write_and_keeps_every_answer(tmp_p
         assert new > st.con.execute("SELECT max(response_id) FROM response").fetchall()[0][0]
     with open_store(path, read_only=True) as st:  # migrated once: read-only opens work now
         assert st.con.execute("SELECT count(*) FROM answer").fetchall()[0][0] == 4
+
+
+# Schema version 2 as it was shipped (text names and values in the long tables), with a text that needs quoting.
+V2 = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '2'), ('responses_written', '');
+CREATE SEQUENCE response_id_seq START 4;
+CREATE TABLE response (
+    response_id BIGINT NOT NULL, survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL,
+    weight DOUBLE PRECISION NOT NULL, response_date DATE, import_id VARCHAR NOT NULL);
+CREATE TABLE response_attribute (response_id BIGINT NOT NULL, dimension VARCHAR NOT NULL, value VARCHAR NOT NULL);
+CREATE TABLE response_answer (response_id BIGINT NOT NULL, question VARCHAR NOT NULL, answer VARCHAR NOT NULL);
+CREATE VIEW attribute AS SELECT r.survey, r.period, r.firm_id, a.dimension, a.value
+    FROM response_attribute a JOIN response r ON r.response_id = a.response_id;
+CREATE VIEW answer AS SELECT r.survey, r.period, r.firm_id, a.question, a.answer
+    FROM response_answer a JOIN response r ON r.response_id = a.response_id;
+INSERT INTO response VALUES (1, 'smei', '2024-03', 'f1', 2, '2024-03-05', 'a'),
+    (2, 'smei', '2024-03', 'f2', 1, NULL, 'a'), (3, 'smei', '2024-04', 'f1', 3, NULL, 'b');
+INSERT INTO response_attribute VALUES (1, 'sector', 'construction'), (2, 'sector', 'manufacturing'),
+    (3, 'sector', 'construction'), (3, 'note''s', 'it''s');
+INSERT INTO response_answer VALUES (1, 'sales', 'up'), (1, 'profit', 'down'), (2, 'sales', 'same'),
+    (3, 'sales', 'down');
+"""
+
+
+def test_version_2_store_is_migrated_to_label_numbers_and_keeps_every_answer(tmp_path):
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(V2)
+    before = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall()) for t in ("attribute", "answer")}
+    con.close()
+    with pytest.raises(StoreError, match="schema version 2.*brings it up to date"):
+        open_store(path, read_only=True)
+    m = load_methodology("smei")
+    with open_store(path) as st:
+        assert st.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("3",)]
+        for t in ("attribute", "answer"):  # the views give back exactly the version-2 rows
+            assert sorted(st.con.execute(f"SELECT * FROM {t}").fetchall()) == before[t]
+        texts = [r[0] for r in st.con.execute("SELECT text FROM label").fetchall()]
+        assert sorted(texts) == sorted(set(texts)) and {"sales", "up", "note's", "it's"} <= set(texts)
+        wide = st.responses(m).to_pandas().set_index(["period", "firm_id"])
+        assert wide.loc[("2024-03", "f1"), "profit"] == "down" and pd.isna(wide.loc[("2024-03", "f2"), "profit"])
+        # a new import after the migration reuses the migrated labels and adds only the new ones
+        st.import_responses(from_frame(BASE.assign(period="2025-01"), m))
+        texts = [r[0] for r in st.con.execute("SELECT text FROM label").fetchall()]
+        assert len(texts) == len(set(texts))
+        assert st.con.execute("SELECT count(*) FROM answer WHERE period = '2024-03'").fetchall()[0][0] == 3
+        blank = BASE["sales"].isna().sum() + BASE["funding_cost"].isna().sum()  # stored as NULL, not in the view
+        assert st.con.execute("SELECT count(*) FROM answer WHERE period = '2025-01'").fetchall()[0][0] == \
+            2 * len(BASE) - blank
+        wide = st.responses(m).to_pandas()
+        assert wide[wide["period"] == "2025-01"]["sales"].tolist() == BASE["sales"].tolist()
+    with open_store(path, read_only=True) as st:
+        assert st.con.execute("SELECT count(*) FROM answer WHERE period <> '2025-01'").fetchall()[0][0] == 4
 
 
 def test_two_imports_at_once_cannot_both_pass_the_duplicate_check(tmp_path):

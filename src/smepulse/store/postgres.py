@@ -31,6 +31,7 @@ from smepulse.methodology import Methodology
 from smepulse.store.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    Labels,
     Store,
     _now,
     claim_response_writes,
@@ -288,9 +289,10 @@ class PostgresStore(Store):
             self.con.execute("CREATE TEMP TABLE _incoming (response_id BIGINT DEFAULT nextval('response_id_seq'), "
                              "period VARCHAR, firm_id VARCHAR, weight DOUBLE PRECISION, response_date DATE, "
                              "_row BIGINT) ON COMMIT DROP")
-            for table in ("_incoming_attribute", "_incoming_answer"):
-                self.con.execute(sql.SQL("CREATE TEMP TABLE {} (_row BIGINT, name VARCHAR, value VARCHAR) "
+            for table in ("_incoming_attribute", "_incoming_answer"):  # names and values as label numbers
+                self.con.execute(sql.SQL("CREATE TEMP TABLE {} (_row BIGINT, name INTEGER, value INTEGER) "
                                          "ON COMMIT DROP").format(sql.Identifier(table)))
+            labels = Labels(self.con, resp)
             eng = self.engine
             date = "TRY_CAST(response_date AS DATE)" if "response_date" in resp.columns else "CAST(NULL AS DATE)"
             answers = rows = 0
@@ -303,6 +305,8 @@ class PostgresStore(Store):
                     if names:
                         query, params = long_rows("_batch", ROW, names)
                         data = eng.sql(query, params=params).to_arrow_table()
+                        data = pa.table({"_row": data.column(0), "name": labels.numbers(data.column(1)),
+                                         "value": labels.numbers(data.column(2))})
                         self.con.copy_in(table, ["_row", "name", "value"], data)
                         answers += data.num_rows if table == "_incoming_answer" else 0
                 eng.unregister("_batch")
@@ -316,13 +320,12 @@ class PostgresStore(Store):
                 self.con.execute("CREATE TEMP TABLE _replaced ON COMMIT DROP AS SELECT r.response_id FROM response "
                                  "r JOIN _incoming i ON r.survey = ? AND r.period = i.period AND "
                                  "r.firm_id = i.firm_id", [survey])
-                for table in ("response_answer", "response_attribute", "response"):
+                for table in ("coded_answer", "coded_attribute", "response"):
                     self.con.execute(sql.SQL("DELETE FROM {} WHERE response_id IN (SELECT response_id FROM "
                                              "_replaced)").format(sql.Identifier(table)))
             self.con.execute("INSERT INTO response SELECT response_id, ?, period, firm_id, weight, response_date, ? "
                              "FROM _incoming", [survey, import_id])
-            for table, incoming in (("response_attribute", "_incoming_attribute"),
-                                    ("response_answer", "_incoming_answer")):
+            for table, incoming in (("coded_attribute", "_incoming_attribute"), ("coded_answer", "_incoming_answer")):
                 self.con.execute(sql.SQL("INSERT INTO {} SELECT i.response_id, x.name, x.value FROM {} x "
                                          "JOIN _incoming i USING (_row)").format(sql.Identifier(table),
                                                                                   sql.Identifier(incoming)))

@@ -1,4 +1,4 @@
--- smepulse store, schema version 2. Plain SQL types that DuckDB (embedded default) and PostgreSQL share.
+-- smepulse store, schema version 3. Plain SQL types that DuckDB (embedded default) and PostgreSQL share.
 -- Answers and classifications are long tables, so any questionnaire fits without schema changes.
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS methodology (
@@ -13,11 +13,27 @@ CREATE SEQUENCE IF NOT EXISTS response_id_seq;
 CREATE TABLE IF NOT EXISTS response (
     response_id BIGINT NOT NULL, survey VARCHAR NOT NULL, period VARCHAR NOT NULL, firm_id VARCHAR NOT NULL,
     weight DOUBLE PRECISION NOT NULL, response_date DATE, import_id VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS response_attribute (
-    response_id BIGINT NOT NULL, dimension VARCHAR NOT NULL, value VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS response_answer (
-    response_id BIGINT NOT NULL, question VARCHAR NOT NULL, answer VARCHAR NOT NULL);
--- The long tables as readers know them: one row per (survey, period, firm, dimension or question).
+-- Every question id, answer code, dimension and classification value the long tables hold, stored once and
+-- referred to by its number: an answer is then two small integers, which the embedded file bit-packs into a
+-- few bits (text, even dictionary-compressed, costs twice as much). Written only after claiming the
+-- responses_written row below, so two writers never add the same text (no unique index: the server's B-tree
+-- could not take a long identifier).
+CREATE SEQUENCE IF NOT EXISTS label_id_seq;
+CREATE TABLE IF NOT EXISTS label (label_id INTEGER PRIMARY KEY, text VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS coded_attribute (
+    response_id BIGINT NOT NULL, dimension INTEGER NOT NULL, value INTEGER NOT NULL);
+-- answer NULL: the question was in the file and left blank. An import writes one row per response and
+-- question, in runs of one question with consecutive response ids, so the ids cost next to nothing; the
+-- views below leave blanks out.
+CREATE TABLE IF NOT EXISTS coded_answer (response_id BIGINT NOT NULL, question INTEGER NOT NULL, answer INTEGER);
+-- The long tables as schema 2 stored them (keyed by response_id, names and values as text) and as readers
+-- know them (one row per survey, period, firm and dimension or question).
+CREATE OR REPLACE VIEW response_attribute AS
+    SELECT a.response_id, d.text AS dimension, v.text AS value
+    FROM coded_attribute a JOIN label d ON d.label_id = a.dimension JOIN label v ON v.label_id = a.value;
+CREATE OR REPLACE VIEW response_answer AS
+    SELECT a.response_id, q.text AS question, v.text AS answer
+    FROM coded_answer a JOIN label q ON q.label_id = a.question JOIN label v ON v.label_id = a.answer;
 CREATE OR REPLACE VIEW attribute AS
     SELECT r.survey, r.period, r.firm_id, a.dimension, a.value
     FROM response_attribute a JOIN response r ON r.response_id = a.response_id;

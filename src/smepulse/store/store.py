@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from smepulse.errors import StoreError
 from smepulse.index.engine import COLUMNS, IndexResult
@@ -21,11 +23,14 @@ from smepulse.methodology import Methodology
 from smepulse.survey.responses import ROW, Responses
 from smepulse.survey.sql import quote_ident
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SERIES_COLUMNS = COLUMNS
 HERE = Path(__file__).parent
-IMPORT_BATCH = 1 << 17  # responses written at a time: about one DuckDB row group
-MIGRATIONS = {"1": ("2", HERE / "migrate_1_to_2.sql")}  # stored version -> (next version, the SQL that moves it)
+# Responses written at a time: memory stays bounded, statements stay few. Two of DuckDB's row groups (122,880
+# rows): each append fills whole row groups (a partial one left after every append wastes a third of the file).
+IMPORT_BATCH = 2 * 122_880
+# stored version -> (next version, the SQL that moves it)
+MIGRATIONS = {"1": ("2", HERE / "migrate_1_to_2.sql"), "2": ("3", HERE / "migrate_2_to_3.sql")}
 
 
 def _now() -> datetime:
@@ -126,6 +131,7 @@ class Store:
                 self.con.execute("ROLLBACK")
             except duckdb.Error:  # the transaction was already aborted by the failure
                 pass
+            self._restore_threads()
             if isinstance(exc, duckdb.IOException):  # a large write spills to the file before the commit
                 raise StoreError(f"could not write to store {self.path} ({_one_line(exc)}); nothing was stored, "
                                  "the store is as it was before: free disk space (or fix the error) and run the "
@@ -139,6 +145,7 @@ class Store:
                 self.con.execute("ROLLBACK")
             except duckdb.Error:
                 pass
+            self._restore_threads()
             raise StoreError(f"could not write to store {self.path} ({_one_line(exc)}); nothing was stored, "
                              "the store is as it was before: free disk space (or fix the error) and run the "
                              "command again") from None
@@ -146,6 +153,12 @@ class Store:
     def _transaction(self, fn):
         with self.transaction():
             return fn()
+
+    def _restore_threads(self) -> None:
+        """After a rollback: the thread count an aborted import could not set back (one_thread)."""
+        threads = vars(self).pop("_threads_after_rollback", None)
+        if threads is not None:
+            self.con.execute(f"SET threads = {threads}")
 
     def save_methodology(self, m: Methodology) -> None:
         text = Path(m.source_file).read_text(encoding="utf-8") if m.source_file else ""
@@ -164,8 +177,9 @@ class Store:
         """All-or-nothing import. Existing (survey, period, firm) rows are an error unless `replace`.
 
         The responses stream through in batches of IMPORT_BATCH rows (memory stays bounded); each batch is
-        numbered from the sequence and its long rows are written sorted by (question, response_id), so DuckDB
-        stores an answer in a few bits."""
+        numbered from the sequence, its names and values turned into label numbers in Arrow, and each of its
+        questions and dimensions appended as one run of (response_id, name, value) rows: consecutive ids and
+        small numbers, which DuckDB bit-packs into a few bits per answer."""
         survey = survey or resp.methodology.name
         import_id = uuid.uuid4().hex[:12]
 
@@ -182,14 +196,15 @@ class Store:
                 self.con.execute("CREATE OR REPLACE TEMP TABLE _replaced AS SELECT r.response_id FROM response r "
                                  "JOIN _keys k ON r.survey = ? AND r.period = k.period AND r.firm_id = k.firm_id",
                                  [survey])
-                for table in ("response_answer", "response_attribute", "response"):
+                for table in ("coded_answer", "coded_attribute", "response"):
                     self.con.execute(f"DELETE FROM {table} WHERE response_id IN (SELECT response_id FROM _replaced)")
                 self.con.execute("DROP TABLE _replaced")
             self.con.unregister("_keys")
+            labels = Labels(self.con, resp)
             answers = 0
-            for batch in response_batches(resp, self.con):
-                answers += self._write_batch(resp, survey, import_id, batch)
-            self.con.execute("DROP TABLE IF EXISTS _incoming")
+            with one_thread(self):
+                for batch in response_batches(resp, self.con):
+                    answers += self._write_batch(resp, survey, import_id, labels.coded(batch), labels)
             self.con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?)",
                              [import_id, survey, resp.source, keys.num_rows, answers, _now()])
             return keys.num_rows
@@ -197,22 +212,21 @@ class Store:
         self._transaction(write)
         return import_id
 
-    def _write_batch(self, resp: Responses, survey: str, import_id: str, batch: pa.Table) -> int:
-        """One batch of wide responses into the three tables; the number of answers written."""
+    def _write_batch(self, resp: Responses, survey: str, import_id: str, batch: pa.Table, labels: Labels) -> int:
+        """One batch of wide responses (names and values as label numbers) into the three tables; the number
+        of answers written. The batch is appended in its own order: no sort, no temporary table."""
+        ids = self.con.execute("SELECT nextval('response_id_seq') AS id FROM range(?)", [batch.num_rows]).fetchnumpy()
+        batch = batch.append_column("response_id", pa.array(np.sort(ids["id"])))
         self.con.register("_batch", batch)
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _incoming AS SELECT nextval('response_id_seq') AS "
-                         "response_id, * FROM (SELECT * FROM _batch ORDER BY period, firm_id)")
-        self.con.unregister("_batch")
         date = "TRY_CAST(response_date AS DATE)" if "response_date" in resp.columns else "NULL"
         self.con.execute(f"INSERT INTO response SELECT response_id, ?, period, firm_id, weight, {date}, ? "
-                         "FROM _incoming ORDER BY response_id", [survey, import_id])
-        answers = 0
-        for table, names in (("response_attribute", resp.dimensions), ("response_answer", resp.questions)):
-            if names:
-                query, params = long_rows("_incoming", "response_id", names)
-                n = self.con.execute(f"INSERT INTO {table} {query}", params).fetchall()[0][0]
-                answers += n if table == "response_answer" else 0
-        return answers
+                         "FROM _batch", [survey, import_id])
+        for table, names in (("coded_attribute", resp.dimensions), ("coded_answer", resp.questions)):
+            for name in names:  # one run per name: its ids consecutive, its label number constant
+                self.con.execute(f"INSERT INTO {table} SELECT response_id, ?, {quote_ident(name)} FROM _batch",
+                                 [labels.ids[name]])
+        self.con.unregister("_batch")
+        return sum(len(batch) - batch.column(q).null_count for q in resp.questions)
 
     def save_series(self, result: IndexResult, survey: str | None = None, kind: str = "final",
                     as_of: datetime | None = None, note: str = "") -> str:
@@ -252,24 +266,23 @@ class Store:
 
         cutoff: only responses received on or before this date (for flash estimates)."""
         survey = survey or methodology.name
-        dims = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT dimension FROM response_attribute WHERE response_id IN "
-            "(SELECT response_id FROM response WHERE survey = ?)", [survey]).fetchall()]
-        dims = [d for d in methodology.classifications if d in dims]
-        qs = [q.id for q in methodology.questions]
-        if not self.con.execute("SELECT count(*) FROM response WHERE survey = ?", [survey]).fetchall()[0][0]:
-            raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
         # Names reach SQL as parameters and quoted identifiers, never as spliced literals.
-        where = "r.survey = ?" + (" AND (r.response_date IS NULL OR r.response_date <= CAST(? AS DATE))"
-                                  if cutoff else "")
+        where = "survey = ?" + (" AND (response_date IS NULL OR response_date <= CAST(? AS DATE))" if cutoff else "")
         params = [survey, *([cutoff] if cutoff else [])]
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _picked AS SELECT r.response_id, r.period, r.firm_id, "
-                         f"r.weight, r.response_date FROM response r WHERE {where}", params)
-        for alias, table, key, value, names in (("_attr", "response_attribute", "dimension", "value", dims),
-                                                ("_ans", "response_answer", "question", "answer", qs)):
-            pivot = "".join(f", max(CASE WHEN {key} = ? THEN {value} END) AS {quote_ident(n)}" for n in names)
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {alias} AS SELECT response_id{pivot} FROM {table} "
-                             "WHERE response_id IN (SELECT response_id FROM _picked) GROUP BY response_id", names)
+        picked = self.con.sql("SELECT response_id, period, firm_id, weight, response_date, row_number() OVER "
+                              f"(ORDER BY period, firm_id) AS _row FROM response WHERE {where} ORDER BY response_id",
+                              params=params).to_arrow_table()
+        if not picked.num_rows and not self.con.execute("SELECT count(*) FROM response WHERE survey = ?",
+                                                        [survey]).fetchall()[0][0]:
+            raise StoreError(f"store {self.path} has no responses for survey '{survey}'")
+        ids = picked.column("response_id").to_numpy()
+        attrs = _pivot(self.con, "coded_attribute", "dimension", "value", list(methodology.classifications), ids)
+        dims = [d for d in methodology.classifications if attrs[d].null_count < len(ids) or not len(ids)]
+        qs = [q.id for q in methodology.questions]
+        answers = _pivot(self.con, "coded_answer", "question", "answer", qs, ids)
+        wide = pa.table({"period": picked.column("period"), "firm_id": picked.column("firm_id"),
+                         **{d: attrs[d] for d in dims}, **answers, "weight": picked.column("weight"),
+                         "response_date": picked.column("response_date"), ROW: picked.column(ROW)})
         # Each handle gets its own table, so a second handle (another cutoff, another survey) never changes
         # the rows of the first; tables of handles already released are dropped here, on the caller's thread.
         # (temp table -> weak reference to its handle; made here, so siblings built without __init__ have one)
@@ -278,13 +291,9 @@ class Store:
             self.con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
             del handles[name]
         table = f"responses_{uuid.uuid4().hex[:12]}"
-        self.con.execute(
-            f"CREATE TEMP TABLE {quote_ident(table)} AS SELECT r.period, r.firm_id, "
-            + "".join(f"a.{quote_ident(d)}, " for d in dims) + "".join(f"q.{quote_ident(x)}, " for x in qs)
-            + "r.weight, r.response_date, row_number() OVER (ORDER BY r.period, r.firm_id) AS _row "
-            "FROM _picked r LEFT JOIN _attr a USING (response_id) LEFT JOIN _ans q USING (response_id)")
-        for t in ("_picked", "_attr", "_ans"):
-            self.con.execute(f"DROP TABLE {t}")
+        self.con.register("_wide", wide)
+        self.con.execute(f"CREATE TEMP TABLE {quote_ident(table)} AS SELECT * FROM _wide")
+        self.con.unregister("_wide")
         cols = ["period", "firm_id", *dims, *qs, "weight", "response_date"]
         resp = Responses(self.con, cols, f"store {self.path}", methodology, "row", table=table)
         handles[table] = weakref.ref(resp)
@@ -400,6 +409,88 @@ class Store:
 
 
 
+def _pivot(con, table: str, key: str, value: str, names: list[str], ids: np.ndarray) -> dict[str, pa.Array]:
+    """Wide text columns `names` of long table `table` (coded_answer or coded_attribute) for the responses `ids`
+    (sorted): one scan into NumPy and a scatter per name, instead of a GROUP BY over millions of long rows (an
+    order of magnitude slower). A name without rows gives a column of NULLs."""
+    texts = dict(con.execute("SELECT text, label_id FROM label").fetchall())
+    numbers = [texts[n] for n in names if n in texts]
+    long = con.execute(f"SELECT response_id, {key}, {value} FROM {table} WHERE response_id BETWEEN ? AND ? "
+                       f"AND list_contains(?, {key})", [int(ids[0]), int(ids[-1]), numbers]).fetchnumpy() \
+        if numbers and len(ids) else None
+    by_id = [None] * (max(texts.values(), default=0) + 1)
+    for text, number in texts.items():
+        by_id[number] = text
+    dictionary = pa.array(by_id, type=pa.string())
+    out = {}
+    if long is not None:
+        rid = np.ma.getdata(long["response_id"])  # plain arrays: NumPy's masked arithmetic is far slower
+        position = np.full(int(ids[-1] - ids[0]) + 1, -1, dtype=np.int64)  # response_id -> row (ids are dense)
+        position[ids - ids[0]] = np.arange(len(ids))
+        at = position[rid - ids[0]]
+        found = np.ma.getdata(long[value])
+        mine = (at >= 0) & ~np.ma.getmaskarray(long[value])  # rows of the picked responses; a blank stays NULL
+        keys = np.ma.getdata(long[key])
+    for n in names:
+        column = np.full(len(ids), -1, dtype=np.int32)
+        if long is not None and n in texts:
+            rows = mine & (keys == texts[n])
+            column[at[rows]] = found[rows]
+        out[n] = pa.DictionaryArray.from_arrays(pa.array(column, mask=column < 0), dictionary)
+    return out
+
+
+class Labels:
+    """The label numbers of a store's texts (table `label`, schema.sql), adding texts it has not seen. Use it
+    only after claim_response_writes: writers take their turn, so no text gets two numbers."""
+
+    def __init__(self, con, resp: Responses | None = None):
+        self.con = con
+        self.ids: dict[str, int] = {t: i for i, t in con.execute("SELECT label_id, text FROM label").fetchall()}
+        self.names: list[str] = []  # the columns `coded` turns into numbers
+        if resp is not None:  # what validated responses can hold: the methodology's names, codes and values
+            m = resp.methodology
+            questions = {q.id: q for q in m.questions}
+            self.names = [*resp.dimensions, *resp.questions]
+            self.add([*self.names, *(v for d in resp.dimensions for v in m.classifications[d].values),
+                      *(c for q in resp.questions for c in questions[q].codes)])
+
+    def add(self, texts) -> None:
+        new = [t for t in dict.fromkeys(str(t) for t in texts) if t not in self.ids]
+        if new:
+            rows = self.con.execute("INSERT INTO label SELECT nextval('label_id_seq'), t FROM "
+                                    "unnest(CAST(? AS VARCHAR[])) AS u(t) RETURNING label_id, text", [new]).fetchall()
+            self.ids.update((t, i) for i, t in rows)
+
+    def coded(self, batch: pa.Table) -> pa.Table:
+        """The batch with its classification and question columns as label numbers (int32; blanks NULL)."""
+        for name in self.names:
+            at = batch.schema.get_field_index(name)
+            batch = batch.set_column(at, name, self.numbers(batch.column(name)))
+        return batch
+
+    def numbers(self, text: pa.ChunkedArray) -> pa.ChunkedArray:
+        """The label number of each text (int32; NULL stays NULL), adding texts not seen yet."""
+        keys = pa.array(list(self.ids), type=pa.string())
+        numbers = pc.take(pa.array(list(self.ids.values()), type=pa.int32()), pc.index_in(text, value_set=keys))
+        if numbers.null_count > text.null_count:  # a value the methodology does not list (not validated here)
+            self.add(pc.unique(pc.filter(text, pc.and_(pc.is_valid(text), pc.is_null(numbers)))).to_pylist())
+            return self.numbers(text)
+        return numbers
+
+
+def insert_long_rows(con, response_id: int, attributes: list[tuple[str, str]],
+                     answers: list[tuple[str, str]]) -> None:
+    """One response's classifications and answers, (name, value) text pairs, into the coded tables; one
+    statement per table. Call it after claim_response_writes (web submissions do)."""
+    labels = Labels(con)
+    labels.add(t for pair in [*attributes, *answers] for t in pair)
+    for table, pairs in (("coded_attribute", attributes), ("coded_answer", answers)):
+        if pairs:  # row-by-row executemany is slow on DuckDB
+            con.execute(f"INSERT INTO {table} VALUES " + ", ".join(["(?, ?, ?)"] * len(pairs)),
+                        [x for n, v in pairs for x in (response_id, labels.ids[str(n)], labels.ids[str(v)])])
+
+
 def long_rows(source: str, key: str, names: list[str]) -> tuple[str, list]:
     """SQL for the long rows (key, name, value) of wide columns `names` of table `source`, blanks left out,
     sorted by (name, key) so each name's values lie together; names travel as parameters and quoted
@@ -410,16 +501,43 @@ def long_rows(source: str, key: str, names: list[str]) -> tuple[str, list]:
 
 
 def response_batches(resp: Responses, target) -> Iterator[pa.Table]:
-    """The validated wide responses in batches of IMPORT_BATCH rows (streamed from their own connection; read
-    whole first when they live on `target`, the connection being written)."""
+    """The validated wide responses in batches of exactly IMPORT_BATCH rows (the last one shorter), each one
+    contiguous Arrow chunk (DuckDB starts a row group at every chunk). Streamed from their own connection; read
+    whole first when they live on `target`, the connection being written."""
     result = resp.con.sql(f"SELECT * FROM {quote_ident(resp.table)}")
     if resp.con is target:
         table = result.to_arrow_table()
         for start in range(0, table.num_rows, IMPORT_BATCH):
-            yield table.slice(start, IMPORT_BATCH)
+            yield table.slice(start, IMPORT_BATCH).combine_chunks()
         return
-    for batch in result.to_arrow_reader(IMPORT_BATCH):
-        yield pa.Table.from_batches([batch])
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in result.to_arrow_reader(IMPORT_BATCH):  # DuckDB picks its own batch size
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= IMPORT_BATCH:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, IMPORT_BATCH).combine_chunks()
+            rest = table.slice(IMPORT_BATCH)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows:
+        yield pa.Table.from_batches(pending).combine_chunks()
+
+
+@contextmanager
+def one_thread(store: Store) -> Iterator[None]:
+    """DuckDB on one thread while inside: an append on several threads leaves each thread a part-filled block
+    (a store three times the size); the appends are cheap, the validation before them keeps its threads. The
+    setting is not transactional: after a failure that aborted the transaction, the rollback restores it."""
+    threads = int(store.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    store.con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        try:
+            store.con.execute(f"SET threads = {threads}")
+        except duckdb.Error:  # the transaction is aborted: only ROLLBACK runs now
+            store._threads_after_rollback = threads
 
 
 def claim_response_writes(store: Store, import_id: str) -> None:

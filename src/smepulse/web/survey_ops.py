@@ -2,7 +2,7 @@
 add, retire, replace, with a log), waves, invitation links, drafts and idempotent submissions, response
 rates. Pages and API call these; so do tests.
 
-Web answers land in the store's own `response`, `response_attribute` and `response_answer` tables (import id
+Web answers land in the store's own `response`, `coded_attribute` and `coded_answer` tables (import id
 `web-<wave>`, whose `import_log.source` is `web`), with the received date as `response_date`, so `smepulse
 publish` and a flash cut-off see web answers and imported answers alike."""
 from __future__ import annotations
@@ -21,6 +21,7 @@ from smepulse.errors import InputError, StoreError
 from smepulse.methodology import Methodology
 from smepulse.periods import from_index, to_index
 from smepulse.pipeline.publish import Published, publish
+from smepulse.store.store import insert_long_rows
 from smepulse.survey.responses import ROW, read_table
 from smepulse.web.db import Database, now
 
@@ -329,12 +330,8 @@ def submit(db: Database, m: Methodology, inv: Invitation, answers: dict, lang: s
         rid = con.execute("SELECT nextval('response_id_seq')").fetchall()[0][0]  # store/schema.sql
         con.execute("INSERT INTO response VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [rid, survey, period, fid, inv.weight, t.date(), f"web-{inv.wave.wave_id}"])
-        attrs = [[rid, d, v] for d, v in inv.attributes.items() if d in m.classifications]
-        given = [[rid, q, a] for q, a in merged.items() if a != NOT_APPLICABLE]
-        for table, values in (("response_attribute", attrs), ("response_answer", given)):
-            if values:  # one statement per table: row-by-row executemany is slow on DuckDB
-                con.execute(f"INSERT INTO {table} VALUES " + ", ".join(["(?, ?, ?)"] * len(values)),
-                            [x for row in values for x in row])
+        given = [(q, a) for q, a in merged.items() if a != NOT_APPLICABLE]
+        insert_long_rows(con, rid, [(d, v) for d, v in inv.attributes.items() if d in m.classifications], given)
         con.execute("INSERT INTO submission VALUES (?, ?, ?, 'web', ?, ?, ?, ?, ?, ?)",
                     [inv.token, inv.wave.wave_id, fid, t, rows[0][3] if rows else t, lang, device,
                      rows[0][1] if rows else 0, rows[0][2] if rows else "{}"])
