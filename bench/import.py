@@ -8,7 +8,7 @@ CSV and as zstd Parquet, then, each in a fresh subprocess (so peak memory is the
   2. the floor: DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)` / `read_parquet(...)` into a new file
      (no validation, one wide table).
 Reports medians over --repeat rounds (the runs of a round interleaved, so machine noise hits all alike) of wall
-time, peak RSS (ru_maxrss of the child) and the store file size next to the zstd Parquet size; for smepulse also
+time, peak RSS (the child's VmHWM) and the store file size next to the zstd Parquet size; for smepulse also
 `work_s`, the time inside `run()` (without interpreter and CLI start-up), and, measured alone, the start-up
 (`python -c "import smepulse.cli"`). --before-src runs another source tree's smepulse (e.g. main before a change)
 once per format in the same run, for a before/after.
@@ -34,9 +34,13 @@ from smepulse.methodology import load_methodology
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
-PEAK = ("import atexit, resource, sys\n"  # the child's own peak RSS, written when it exits
-        "atexit.register(lambda: sys.stderr.write("
-        "f'\\nPEAK {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n'))\n")
+# The child's own peak RSS (VmHWM of its address space), written when it exits. Not ru_maxrss: Linux carries the
+# parent's peak across fork and exec, so every child would report at least this process's (the built table).
+PEAK = ("import atexit, sys\n"
+        "def _peak():\n"
+        "    kb = next(int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM'))\n"
+        "    sys.stderr.write(f'\\nPEAK {kb}\\n')\n"
+        "atexit.register(_peak)\n")
 SMEPULSE = PEAK + """
 import sys, time
 from smepulse.cli import run
