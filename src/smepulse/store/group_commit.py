@@ -1,0 +1,80 @@
+"""Group commit: one writer thread writes the records that arrive within a short window in one
+transaction, so a burst of writes (decisions, respondents' submissions) pays one disk sync instead of one
+each. The decision book (decision/book.py) and the respondent form (web/submissions.py) both use it.
+
+submit(item) answers a Future that resolves (with `write`'s result for the item) only after the
+transaction holding it has committed, so a caller that waits on it answers its client only once its
+record is durable. A batch that fails is written again one item at a time, so one bad record cannot
+take the others down with it; that item's Future carries the error.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+
+
+class GroupCommit:
+    def __init__(self, write: Callable[[list], list], window_s: float = 0.002, max_batch: int = 256,
+                 name: str = "writer"):
+        """write(items) -> one result per item, in one transaction; name: for errors and the thread's name."""
+        self._write, self.window_s, self.max_batch, self.name = write, window_s, max_batch, name
+        self._queue: deque[tuple[float, object, Future]] = deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, item) -> Future:
+        fut: Future = Future()
+        with self._cond:
+            if self._closed:
+                raise RuntimeError(f"the {self.name} is closed")
+            self._queue.append((time.monotonic(), item, fut))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"{self.name} group commit", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return fut
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _take(self) -> list | None:
+        with self._cond:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            deadline = self._queue[0][0] + self.window_s  # the first waits at most one window
+            while len(self._queue) < self.max_batch and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            n = min(len(self._queue), self.max_batch)
+            return [self._queue.popleft() for _ in range(n)]
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            self._commit(batch)
+
+    def _commit(self, batch: list) -> None:
+        try:
+            results = self._write([item for _, item, _ in batch])
+        except BaseException as exc:
+            if len(batch) == 1:
+                batch[0][2].set_exception(exc)
+                return
+            for one in batch:  # one bad record: write the others one by one
+                self._commit([one])
+            return
+        for (_, _, fut), res in zip(batch, results, strict=True):
+            fut.set_result(res)
