@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -21,9 +22,11 @@ from smepulse.web.db import Database, open_database
 from smepulse.web.fieldwork import load_policy
 from smepulse.web.i18n import pick_lang, t
 from smepulse.web.mail import load_smtp
+from smepulse.web.submissions import RespondentWriter
 
-# Every router of the app, in order. Another part adds its routes with one line here.
-ROUTERS = [auth.router, portal.router, admin.router, apply.router, survey_admin.router, respond.router,
+# Every router of the app, in order. Another part adds its routes with one line here. The respondent's form
+# first: a request is matched against the routes in order, and a burst of submissions is the app's hot path.
+ROUTERS = [respond.router, auth.router, portal.router, admin.router, apply.router, survey_admin.router,
            cli_api.router]
 
 STATIC = Path(__file__).parent / "static"
@@ -67,13 +70,19 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
     """The app over `config`'s store (or an already open `db`). `routers`: extra routers after ROUTERS."""
     config = config or WebConfig()
     db = db or open_database(config.target)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.respondents.close()  # what respondents posted last is written before the process ends
+
     app = FastAPI(title="smepulse", version="1", summary="SME confidence indices: portal, read API, survey "
-                  "operations", docs_url="/docs", redoc_url=None)
+                  "operations", docs_url="/docs", redoc_url=None, lifespan=lifespan)
     app.state.config = config
     app.state.db = db
     app.state.methodology = load_methodology(config.methodology)
     app.state.smtp = load_smtp(config.smtp_config)
     app.state.fieldwork = load_policy(config.config_file)
+    app.state.respondents = RespondentWriter(db, app.state.methodology, lambda: app.state.fieldwork)
     app.state.secret = db.secret()
     app.state.cache = {}
     app.state.cli_token, app.state.cli_runner, app.state.cli_lock = None, None, threading.Lock()

@@ -1,36 +1,33 @@
 """The respondent's form at /r/{token}: generated from the methodology, saved on every block, submitted once,
-and only within the wave's fieldwork dates (web/fieldwork.py: late days and link expiry from the web config)."""
+and only within the wave's fieldwork dates (web/fieldwork.py: late days and link expiry from the web config).
+Saves and submissions are written by the respondent writer (web/submissions.py), group-committed."""
 from __future__ import annotations
 
-import duckdb
-import psycopg
+import asyncio
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
-from smepulse.errors import InputError, StoreError
 from smepulse.web import fieldwork, survey_ops
 from smepulse.web.auth import csrf_protect, get_db
 from smepulse.web.db import Database
 from smepulse.web.i18n import pick_lang, t
+from smepulse.web.submissions import (
+    INVALID,
+    MISSING,
+    ON_FILE,
+    REFUSED,
+    REPLAYED,
+    SAVED,
+    WRITE_CONFLICTS,
+    Outcome,
+    Post,
+    once_more,
+)
 
 router = APIRouter()
-
-# another connection wrote the same row at the same moment (a CLI import of this firm's month, run inside the
-# server on a sibling connection): DuckDB refuses the whole later transaction, PostgreSQL its statement
-WRITE_CONFLICTS = (duckdb.TransactionException, psycopg.errors.SerializationFailure,
-                   psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation)
-
-
-def once_more(work):
-    """`work()` (one store transaction), run again once after a write conflict: by then the other writer has
-    committed or given up, so the second run sees its rows (and, say, finds the firm's month already imported)."""
-    try:
-        return work()
-    except WRITE_CONFLICTS:
-        return work()
-
 
 def _lang(request: Request, explicit: str | None, saved: str | None = None) -> str:
     return pick_lang(explicit or saved, request.headers.get("accept-language"))
@@ -66,18 +63,21 @@ def _gone(request: Request, key: str, lang: str, status_code: int, message: str 
 
 
 # what a link outside its answering days shows: message key and HTTP status
-REFUSED = {fieldwork.EXPIRED: ("link_expired", 410), fieldwork.CLOSED: ("wave_closed", 410),
+REFUSALS = {fieldwork.EXPIRED: ("link_expired", 410), fieldwork.CLOSED: ("wave_closed", 410),
            fieldwork.NOT_YET: ("fieldwork_not_yet", 403), fieldwork.OVER: ("fieldwork_over", 410)}
 
 
-def _refusal(request: Request, inv: survey_ops.Invitation, state: str, lang: str, wants_json: bool = False):
-    """The bilingual page (or JSON) for a link that takes no answers today; the saved draft stays as it was."""
-    key, status = REFUSED[state]
+def _refusal(request: Request, inv: survey_ops.Invitation, state: str, lang: str, wants_json: bool = False,
+             had_draft: bool | None = None):
+    """The bilingual page (or JSON) for a link that takes no answers today; the saved draft stays as it was.
+    had_draft: whether it has one (None: look in the store)."""
+    key, status = REFUSALS[state]
     policy = request.app.state.fieldwork
     dates = {"opens": inv.wave.opens, "last": policy.last_day(inv.wave)}
     message = t(key, lang).format(**dates)
-    kept = state in (fieldwork.NOT_YET, fieldwork.OVER) and survey_ops.draft(
-        request.app.state.db, inv.token) is not None
+    if had_draft is None:
+        had_draft = survey_ops.draft(request.app.state.db, inv.token) is not None
+    kept = state in (fieldwork.NOT_YET, fieldwork.OVER) and had_draft
     note = t("draft_kept", lang) if kept else ""
     if wants_json:
         return JSONResponse({"saved": False, "submitted": False, "reason": state, "message": message,
@@ -113,81 +113,74 @@ def form(request: Request, token: str, lang: str | None = None, db: Database = D
 
 
 @router.post("/r/{token}", include_in_schema=False, dependencies=[Depends(csrf_protect)])
-async def post(request: Request, token: str, db: Database = Depends(get_db)):
-    form_data = await request.form()
-    fields = {k: str(v) for k, v in form_data.items()}
-    # the store work runs in the thread pool, so the event loop keeps reading other requests meanwhile
-    return await run_in_threadpool(_post, request, token, fields, db)
-
-
-def _post(request: Request, token: str, fields: dict, db: Database):
-    inv = survey_ops.invitation(db, token)
+async def post(request: Request, token: str):
+    """A block saved or the form submitted. Nothing here reads the store: the post goes to the respondent writer
+    (web/submissions.py), which checks and writes it with the others of its batch and commits; the answer is
+    sent once that commit is done (awaited, so no thread waits meanwhile)."""
+    fields = {k: str(v) for k, v in (await request.form()).items()}
     lang = _lang(request, fields.get("lang"))
     wants_json = "application/json" in request.headers.get("accept", "")
-    if inv is None or (not inv.active and not survey_ops.submission(db, token)):
+    if not survey_ops.plausible_token(token):
         return _gone(request, "link_invalid", lang, 404)
-    state = request.app.state.fieldwork.state(inv.wave)
-    if state == fieldwork.EXPIRED:
-        return _refusal(request, inv, state, lang, wants_json)
     m = request.app.state.methodology
-    answers = survey_ops.clean_answers(m, fields)
-    device = survey_ops.device_class(request.headers.get("user-agent", ""))
     action = fields.get("action", "save")
-    done = survey_ops.submission(db, token)
-    if done:  # a double tap or a retry: the first submission stands
+    saving = action in ("save", "lang-en", "lang-zh")
+    try:
+        seconds = float(fields.get("seconds") or 0)
+    except ValueError:
+        seconds = 0.0
+    block = fields.get("block", "") if saving else ""
+    p = Post(token, not saving, survey_ops.clean_answers(m, fields), lang,
+             survey_ops.device_class(request.headers.get("user-agent", "")), block if block in m.blocks() else "",
+             seconds if seconds == seconds else 0.0)  # NaN: no time
+    try:
+        out: Outcome = await asyncio.wrap_future(request.app.state.respondents.post(p))
+    except WRITE_CONFLICTS:  # still a conflict after the writer's retry
+        return await run_in_threadpool(_conflict, request, p, wants_json)
+    if out.kind == INVALID:
+        return _gone(request, "link_invalid", lang, 404)
+    if out.kind == REFUSED:
+        return await run_in_threadpool(_refusal, request, out.inv, out.state, lang, wants_json, out.had_draft)
+    if out.kind == REPLAYED:
         if wants_json:
             return JSONResponse({"submitted": True, "replayed": True, "message": t("already_submitted", lang)})
-        return request.app.state.render(request, "respond_done.html", lang=lang, key="already_submitted", done=done)
-    if state != fieldwork.OPEN:  # nothing is saved, and the draft saved in time stays as it was
-        return _refusal(request, inv, state, lang, wants_json)
-    if action in ("save", "lang-en", "lang-zh"):
-        try:
-            seconds = float(fields.get("seconds") or 0)
-        except ValueError:
-            seconds = 0.0
-        block = fields.get("block", "")
-        block = block if block in m.blocks() else ""
-        try:
-            merged = once_more(lambda: survey_ops.save_draft(db, token, answers, lang, device, block, seconds))
-        except WRITE_CONFLICTS:
-            return _conflict(request, inv, answers, lang, device, wants_json)
+        return request.app.state.render(request, "respond_done.html", lang=lang, key="already_submitted",
+                                        done=out.done)
+    if out.kind == SAVED:
         if action.startswith("lang-"):
             return RedirectResponse(f"/r/{token}?lang={action[5:]}", status_code=303)
         if wants_json:
-            return JSONResponse({"saved": True, "answered": len(merged), "message": t("saved", lang)})
-        return _page(request, inv, lang, merged, message=t("saved", lang))
-    try:
-        created, first = once_more(lambda: survey_ops.submit(db, m, inv, answers, lang, device))
-    except WRITE_CONFLICTS:
-        return _conflict(request, inv, answers, lang, device, wants_json)
-    except InputError:
-        merged = survey_ops.save_draft(db, token, answers, lang, device)
-        missing = survey_ops.missing_answers(m, merged)
+            return JSONResponse({"saved": True, "answered": len(out.answers), "message": t("saved", lang)})
+        return await run_in_threadpool(_page, request, out.inv, lang, out.answers, message=t("saved", lang))
+    if out.kind == MISSING:
         if wants_json:
-            return JSONResponse({"submitted": False, "missing": missing, "message": t("form_has_errors", lang)},
+            return JSONResponse({"submitted": False, "missing": out.missing, "message": t("form_has_errors", lang)},
                                 status_code=422)
-        return _page(request, inv, lang, merged, errors=missing, status_code=422)
-    except StoreError:  # the wave closed meanwhile, or this firm's month came in by an import first
-        wave = survey_ops.wave(db, inv.wave.wave_id)
-        key = "answers_on_file" if wave and wave.is_open else "wave_closed"
+        return await run_in_threadpool(_page, request, out.inv, lang, out.answers, errors=out.missing,
+                                       status_code=422)
+    if out.kind == ON_FILE:  # this firm's month came in by an import first
         if wants_json:
-            return JSONResponse({"submitted": False, "reason": key, "message": t(key, lang)}, status_code=409)
-        return _gone(request, key, lang, 409)
+            return JSONResponse({"submitted": False, "reason": "answers_on_file",
+                                 "message": t("answers_on_file", lang)}, status_code=409)
+        return _gone(request, "answers_on_file", lang, 409)
     if wants_json:
-        return JSONResponse({"submitted": True, "replayed": not created, "message": t("thanks", lang)})
-    return request.app.state.render(request, "respond_done.html", lang=lang, key="thanks", done=first)
+        return JSONResponse({"submitted": True, "replayed": False, "message": t("thanks", lang)})
+    return request.app.state.render(request, "respond_done.html", lang=lang, key="thanks", done=out.done)
 
 
-def _conflict(request: Request, inv: survey_ops.Invitation, answers: dict, lang: str, device: str, wants_json: bool):
+def _conflict(request: Request, p: Post, wants_json: bool):
     """Still a write conflict after the retry: nothing of this post is stored (its transaction was refused
     whole); the answers go into the draft if they can, and back on the page in any case, with a 503 that asks
     to try again (Retry-After), in the page's language."""
+    db, answers, lang = request.app.state.db, p.answers, p.lang
+    inv = survey_ops.invitation(db, p.token)
+    if inv is None:
+        return _gone(request, "link_invalid", lang, 404)
     try:
-        merged = survey_ops.save_draft(request.app.state.db, inv.token, answers, lang, device)
+        merged = survey_ops.save_draft(db, inv.token, answers, lang, p.device)
         kept = True
     except WRITE_CONFLICTS:
-        merged, kept = {**((survey_ops.draft(request.app.state.db, inv.token) or {}).get("answers", {})),
-                        **answers}, False
+        merged, kept = {**((survey_ops.draft(db, inv.token) or {}).get("answers", {})), **answers}, False
     message = t("save_conflict", lang)
     if wants_json:
         return JSONResponse({"saved": False, "submitted": False, "reason": "conflict", "message": message,
@@ -195,3 +188,6 @@ def _conflict(request: Request, inv: survey_ops.Invitation, answers: dict, lang:
     page = _page(request, inv, lang, merged, status_code=503, alert=message)
     page.headers["Retry-After"] = "2"
     return page
+
+
+__all__ = ["once_more"]  # the retry the writer runs (web/submissions.py), used here by name in tests

@@ -1,6 +1,6 @@
 """Survey operations on the store (the domain; survey_admin.py holds its pages): the panel (register import,
-add, retire, replace, with a log), waves, invitation links, drafts and idempotent submissions, response
-rates. Pages and API call these; so do tests.
+add, retire, replace, with a log), waves, invitation links, drafts, response rates. Pages and API call these; so
+do tests. A respondent's saves and submissions are written by web/submissions.py (group-committed).
 
 Web answers land in the store's own `response`, `coded_attribute` and `coded_answer` tables (import id
 `web-<wave>`, whose `import_log.source` is `web`), with the received date as `response_date`, so `smepulse
@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from smepulse.errors import InputError, StoreError
+from smepulse.errors import InputError
 from smepulse.methodology import Methodology
 from smepulse.periods import from_index, to_index
 from smepulse.pipeline.publish import Published, publish
-from smepulse.store.store import insert_long_rows
 from smepulse.survey.responses import ROW, read_table
 from smepulse.web.db import Database, now
 
@@ -237,17 +236,28 @@ class Invitation:
     active: bool = True
 
 
+# a link with its firm and wave: the columns invitation_of reads, and where they come from
+INVITATION_COLUMNS = ("i.token, i.firm_id, f.name, f.sector, f.region, f.size, f.exporter, f.weight, f.status, "
+                      "w.wave_id, w.survey, w.period, w.opens, w.closes, w.status")
+INVITATION_FROM = "invitation i JOIN firm f ON f.firm_id = i.firm_id JOIN wave w ON w.wave_id = i.wave_id"
+
+
+def plausible_token(token: str) -> bool:
+    """Worth looking up: links are 32 characters (token_urlsafe(24)); nothing longer than 64 is one."""
+    return bool(token) and len(token) <= 64
+
+
+def invitation_of(row) -> Invitation:
+    tok, fid, name, sector, region, size, exporter, weight, status = row[:9]
+    return Invitation(tok, _wave(row[9:15]), fid, name, {"sector": sector, "region": region, "size": size,
+                                                         "exporter": exporter}, float(weight), status == "active")
+
+
 def invitation(db: Database, token: str) -> Invitation | None:
-    if not token or len(token) > 64:
+    if not plausible_token(token):
         return None
-    rows = db.rows("SELECT i.token, i.firm_id, f.name, f.sector, f.region, f.size, f.exporter, f.weight, f.status, "
-                   "w.wave_id, w.survey, w.period, w.opens, w.closes, w.status FROM invitation i JOIN firm f ON "
-                   "f.firm_id = i.firm_id JOIN wave w ON w.wave_id = i.wave_id WHERE i.token = ?", [token])
-    if not rows:
-        return None
-    tok, fid, name, sector, region, size, exporter, weight, status = rows[0][:9]
-    return Invitation(tok, _wave(rows[0][9:]), fid, name, {"sector": sector, "region": region, "size": size,
-                                                          "exporter": exporter}, float(weight), status == "active")
+    rows = db.rows(f"SELECT {INVITATION_COLUMNS} FROM {INVITATION_FROM} WHERE i.token = ?", [token])
+    return invitation_of(rows[0]) if rows else None
 
 
 def clean_answers(m: Methodology, form: dict) -> dict:
@@ -298,46 +308,6 @@ def save_draft(db: Database, token: str, answers: dict, lang: str, device: str, 
 def submission(db: Database, token: str) -> dict | None:
     rows = db.rows("SELECT received_at, lang FROM submission WHERE token = ?", [token])
     return {"received_at": rows[0][0], "lang": rows[0][1]} if rows else None
-
-
-def submit(db: Database, m: Methodology, inv: Invitation, answers: dict, lang: str, device: str) -> tuple[bool, dict]:
-    """Store the response once. Returns (created, submission); a repeat returns (False, the first one).
-
-    Raises InputError when answers are missing (nothing is stored) and StoreError when the wave is closed."""
-    with db.transaction() as con:
-        first = con.execute("SELECT received_at, lang FROM submission WHERE token = ?", [inv.token]).fetchall()
-        if first:
-            return False, {"received_at": first[0][0], "lang": first[0][1]}
-        status = con.execute("SELECT status FROM wave WHERE wave_id = ?", [inv.wave.wave_id]).fetchall()[0][0]
-        if status != "open":
-            raise StoreError(f"wave {inv.wave.wave_id} is closed")
-        rows = con.execute("SELECT answers, saves, block_seconds, started_at FROM draft WHERE token = ?",
-                           [inv.token]).fetchall()
-        saved = json.loads(rows[0][0]) if rows else {}
-        merged = {**saved, **answers}
-        missing = missing_answers(m, merged)
-        if missing:
-            raise InputError("unanswered: " + ", ".join(missing))
-        t = now()
-        survey, period, fid = inv.wave.survey, inv.wave.period, inv.firm_id
-        # the row every response import claims (store.store.claim_response_writes): an import running meanwhile
-        # (a CLI command inside this server) conflicts here on DuckDB, or is waited for on PostgreSQL, instead
-        # of both writers passing the duplicate check below; respond.once_more retries the conflict once
-        con.execute("UPDATE meta SET value = ? WHERE key = 'responses_written'", [f"web-{inv.token[:8]}"])
-        if con.execute("SELECT 1 FROM response WHERE survey = ? AND period = ? AND firm_id = ?",
-                       [survey, period, fid]).fetchall():
-            raise StoreError(f"the store already has a response of firm {fid} for {period} (imported)")
-        rid = con.execute("SELECT nextval('response_id_seq')").fetchall()[0][0]  # store/schema.sql
-        con.execute("INSERT INTO response VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [rid, survey, period, fid, inv.weight, t.date(), f"web-{inv.wave.wave_id}"])
-        given = [(q, a) for q, a in merged.items() if a != NOT_APPLICABLE]
-        insert_long_rows(con, rid, [(d, v) for d, v in inv.attributes.items() if d in m.classifications], given)
-        con.execute("INSERT INTO submission VALUES (?, ?, ?, 'web', ?, ?, ?, ?, ?, ?)",
-                    [inv.token, inv.wave.wave_id, fid, t, rows[0][3] if rows else t, lang, device,
-                     rows[0][1] if rows else 0, rows[0][2] if rows else "{}"])
-        con.execute("UPDATE import_log SET rows = rows + 1, answers = answers + ? WHERE import_id = ?",
-                    [len(given), f"web-{inv.wave.wave_id}"])
-    return True, {"received_at": t, "lang": lang}
 
 
 def device_class(user_agent: str) -> str:
