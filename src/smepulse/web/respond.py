@@ -4,7 +4,10 @@ Saves and submissions are written by the respondent writer (web/submissions.py),
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import duckdb
+import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from markupsafe import Markup, escape
@@ -28,6 +31,9 @@ from smepulse.web.submissions import (
 )
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+# what a store can raise for a post it does not write (a write conflict among them)
+STORE_ERRORS = (duckdb.Error, psycopg.Error)
 
 def _lang(request: Request, explicit: str | None, saved: str | None = None) -> str:
     return pick_lang(explicit or saved, request.headers.get("accept-language"))
@@ -137,6 +143,9 @@ async def post(request: Request, token: str):
         out: Outcome = await asyncio.wrap_future(request.app.state.respondents.post(p))
     except WRITE_CONFLICTS:  # still a conflict after the writer's retry
         return await run_in_threadpool(_conflict, request, p, wants_json)
+    except STORE_ERRORS:  # the store refused this post (its batch's others were written without it)
+        log.exception("a respondent's post was not written")
+        return await run_in_threadpool(_conflict, request, p, wants_json)
     if out.kind == INVALID:
         return _gone(request, "link_invalid", lang, 404)
     if out.kind == REFUSED:
@@ -169,9 +178,9 @@ async def post(request: Request, token: str):
 
 
 def _conflict(request: Request, p: Post, wants_json: bool):
-    """Still a write conflict after the retry: nothing of this post is stored (its transaction was refused
-    whole); the answers go into the draft if they can, and back on the page in any case, with a 503 that asks
-    to try again (Retry-After), in the page's language."""
+    """Still a write conflict after the retry, or the store refused the post: nothing of it is stored (its
+    transaction was refused whole); the answers go into the draft if they can, and back on the page in any case,
+    with a 503 that asks to try again (Retry-After), in the page's language."""
     db, answers, lang = request.app.state.db, p.answers, p.lang
     inv = survey_ops.invitation(db, p.token)
     if inv is None:
@@ -179,7 +188,7 @@ def _conflict(request: Request, p: Post, wants_json: bool):
     try:
         merged = survey_ops.save_draft(db, inv.token, answers, lang, p.device)
         kept = True
-    except WRITE_CONFLICTS:
+    except STORE_ERRORS:
         merged, kept = {**((survey_ops.draft(db, inv.token) or {}).get("answers", {})), **answers}, False
     message = t("save_conflict", lang)
     if wants_json:
