@@ -1,22 +1,29 @@
-"""Open-loop HTTP benchmark of `smepulse serve` on the embedded default (requests sent at a fixed rate, latency
-counted from each request's scheduled send time, so a slow server cannot slow the load down).
+"""Open-loop HTTP benchmark of `smepulse serve` on the embedded default and on PostgreSQL (requests sent at a fixed
+rate, latency counted from each request's scheduled send time, so a slow server cannot slow the load down).
 
-    PYTHONPATH=src python bench/web.py [--seconds 10] [--firms 600]
+    PYTHONPATH=src python bench/web.py [--seconds 3] [--rounds 3] [--backend both|duckdb|postgresql] [--pg URL]
 
-Builds a store in a temporary folder (10 years of simulated answers, published without X-13), a panel and an
-open wave, starts `smepulse serve` as its own process on 127.0.0.1 and measures:
-  1. a burst of 200 respondents submitting at once: all stored exactly once, every answer within 2 s;
-  2. submissions at a sustained 100/s: p50/p99;
-  3. the explorer's JSON (/explore.json, headline, all firms, 10 years) at 200/s, and the highest rate with
-     p99 under 100 ms; the peer is the same server's /healthz (one query, the framework's floor) at the same rate;
-  4. wave close -> published flash -> release page built, over HTTP, for the wave's firms.
-The load generator runs on the same machine (httpx, asyncio), so it takes CPU from the server.
+Per backend: builds a store (10 years of simulated answers, published without X-13), a panel and an open wave,
+starts `smepulse serve` as its own process on 127.0.0.1 and, in each round, with links of its own:
+  1. one at a time: /healthz (the peer), the explorer's JSON, a submit;
+  2. a burst of 200 respondents submitting at once (every answer within 2 s?), and the peer /healthz burst;
+  3. submissions at a sustained 100/s (p99 under 50 ms?), and the peer /healthz at 100/s;
+  4. the explorer's JSON (/explore.json, headline, all firms, 10 years) and the peer at 200/s, and the highest
+     rate with p99 under 100 ms;
+then once: wave close -> published flash -> release page, over HTTP; and checks every submission was stored
+exactly once. Prints each round, then the medians over the rounds as a table (docs/benchmarks.md "Web").
+
+PostgreSQL: `--pg URL` (a new schema there), or by default a throwaway server from Debian's binaries started like
+the tests' (tests/pgcluster.py) and then restarted with PostgreSQL's durable defaults (fsync, synchronous_commit,
+full_page_writes on: the tests run with them off). The load generator runs on the same machine (httpx, asyncio),
+so it takes CPU from the server.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import http.cookiejar
+import json
 import os
 import re
 import socket
@@ -30,15 +37,18 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+import psycopg
 
-from smepulse.methodology import load_methodology
-from smepulse.pipeline.publish import publish
-from smepulse.sim.survey import simulate_survey
-from smepulse.store import open_store
-from smepulse.survey.responses import from_frame
-from smepulse.web import survey_ops
-from smepulse.web.auth import add_user
-from smepulse.web.db import Database
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import pgcluster  # noqa: E402 (the tests' throwaway server)
+from smepulse.methodology import load_methodology  # noqa: E402
+from smepulse.pipeline.publish import publish  # noqa: E402
+from smepulse.sim.survey import simulate_survey  # noqa: E402
+from smepulse.store import open_store  # noqa: E402
+from smepulse.survey.responses import from_frame  # noqa: E402
+from smepulse.web import survey_ops  # noqa: E402
+from smepulse.web.auth import add_user  # noqa: E402
+from smepulse.web.db import Database  # noqa: E402
 
 M = load_methodology("smei")
 ADMIN = ("bench", "bench password 1")
@@ -51,8 +61,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def build(folder: Path, firms: int) -> Path:
-    path = folder / "smepulse.duckdb"
+def build(path: str, firms: int) -> str:
+    """The store at `path` (a DuckDB file or a PostgreSQL URL)."""
     t = time.perf_counter()
     sample = simulate_survey(n_firms=150, n_months=120, start="2015-01", seed=5)
     with open_store(path) as st:
@@ -78,7 +88,27 @@ def build(folder: Path, firms: int) -> Path:
     return path
 
 
-def tokens(path: Path) -> list[str]:
+def durable_pg(state: Path) -> str:
+    """A throwaway PostgreSQL server (tests/pgcluster.py), restarted with fsync, synchronous_commit and
+    full_page_writes on (PostgreSQL's defaults); the URL of a new schema in a database of its own."""
+    os.environ[pgcluster.STATE_ENV] = str(state)
+    database = pgcluster.server_database("bench")
+    info = json.loads((state / "pg.json").read_text(encoding="utf-8"))
+    base = Path(info["base"])
+    opts = (f"-c listen_addresses=127.0.0.1 -p {info['port']} -c unix_socket_directories={base / 'sock'} "
+            "-c max_connections=200")
+    pgcluster._call([str(Path(info["bin"]) / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-o",
+                     opts, "-w", "-t", "60", "restart"], base, pgcluster._run_as())  # noqa: SLF001
+    with psycopg.connect(database) as con:
+        shown = {k: con.execute(f"SHOW {k}").fetchone()[0] for k in ("fsync", "synchronous_commit",
+                                                                      "full_page_writes")}
+    if set(shown.values()) != {"on"}:
+        raise SystemExit(f"PostgreSQL is not durable: {shown}")
+    print(f"PostgreSQL {psycopg.connect(database).info.server_version} on 127.0.0.1:{info['port']}: {shown}")
+    return pgcluster.fresh_schema(database)
+
+
+def tokens(path: str) -> list[str]:
     db = Database(path)
     try:
         return [t for (t,) in db.rows("SELECT token FROM invitation ORDER BY firm_id")]
@@ -86,7 +116,7 @@ def tokens(path: Path) -> list[str]:
         db.close()
 
 
-def stored(path: Path) -> tuple[int, int, int]:
+def stored(path: str) -> tuple[int, int, int]:
     db = Database(path)
     try:
         sub = db.rows("SELECT count(*), count(DISTINCT token) FROM submission")[0]
@@ -161,10 +191,11 @@ async def submits(url: str, held: list[tuple[str, str, str]], rate, label: str, 
     return summary(label, ms, codes, rate)
 
 
-async def reads(url: str, path: str, rate: float, seconds: float, label: str) -> dict:
+async def reads(url: str, path: str, rate: float | None, n: int, label: str) -> dict:
+    """n GETs of `path` at `rate` a second (None: all at once)."""
     async with client(url) as c:
         await c.get(path)  # warm
-        ms, codes = await open_loop(int(rate * seconds), rate, lambda i: c.get(path))
+        ms, codes = await open_loop(n, rate, lambda i: c.get(path))
     return summary(label, ms, codes, rate)
 
 
@@ -187,75 +218,157 @@ async def publish_cycle(url: str) -> float:
         return time.perf_counter() - t
 
 
+async def one_at_a_time(url: str, path: str, n: int = 50) -> np.ndarray:
+    async with client(url) as c:  # service time: one request at a time, nothing queued
+        ms = []
+        for _ in range(n):
+            t = time.perf_counter()
+            await c.get(path)
+            ms.append((time.perf_counter() - t) * 1000)
+    return np.array(ms)
+
+
+async def round_(url: str, toks: list[str], seconds: float, burst: int, offset: int) -> list[dict]:
+    """One round with its own links: toks = 50 serial + `burst` + 100 * seconds sustained."""
+    sustained = int(100 * seconds)
+    async with client(url) as c:
+        held = await forms(c, toks)
+    q = "/explore.json?series=headline&group=all&adjustment=nsa"
+    rows = [summary("sequential /healthz", await one_at_a_time(url, "/healthz"), [200] * 50, 0),
+            summary("sequential explorer JSON", await one_at_a_time(url, q), [200] * 50, 0)]
+    async with client(url) as c:
+        ms, codes = [], []
+        for tok, cookie, csrf in held[:50]:
+            t = time.perf_counter()
+            r = await c.post(f"/r/{tok}", data={**answers(offset), "action": "submit", "lang": "zh",
+                                                "csrf_token": csrf}, headers={"Cookie": cookie})
+            ms.append((time.perf_counter() - t) * 1000)
+            codes.append(r.status_code)
+    rows.append(summary("sequential submit", np.array(ms), codes, 0))
+    held = held[50:]
+    rows.append(await submits(url, held[:burst], None, f"submit: burst of {burst}", offset))
+    rows.append(await reads(url, "/healthz", None, burst, f"peer: /healthz burst of {burst}"))
+    rows.append(await submits(url, held[burst:burst + sustained], 100.0, "submit: sustained", offset + burst))
+    rows.append(await reads(url, "/healthz", 100.0, sustained, "peer: /healthz"))
+    rows.append(await reads(url, "/healthz", 200.0, 2 * sustained, "peer: /healthz"))
+    rows.append(await reads(url, q, 200.0, 2 * sustained, "explorer JSON (10 years)"))
+    best = 200.0 if rows[-1]["p99_ms"] <= 100 else 0.0  # 0: not even 200/s
+    for rate in (300.0, 400.0, 500.0, 700.0, 1000.0):
+        row = await reads(url, q, rate, int(rate * max(2.0, seconds / 2)), "explorer JSON (10 years), sweep")
+        if row["p99_ms"] > 100:
+            break
+        best = rate
+    rows.append({"test": "explorer JSON: highest rate with p99 < 100 ms", "rate": "", "best": best,
+                 "load": os.getloadavg()[0]})
+    return rows
+
+
+def serve(target: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    where = ["--db", target] if target.startswith("postgresql") else ["--store", target]
+    server = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", *where, "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t = time.perf_counter()
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.perf_counter() - t > 120:
+            raise SystemExit(f"server did not start: {server.stderr.read().decode()[-500:]}")
+        time.sleep(0.2)
+    print(f"server up in {time.perf_counter() - t:.1f} s")
+    return server, url
+
+
+def backend_run(name: str, target: str, seconds: float, rounds: int, burst: int) -> list[dict]:
+    per_round = 50 + burst + int(100 * seconds)
+    firms = per_round * rounds + 20
+    build(target, firms)
+    toks = tokens(target)
+    server, url = serve(target)
+    rows = []
+    try:
+        for r in range(rounds):
+            print(f"--- {name}, round {r + 1} of {rounds}")
+            got = asyncio.run(round_(url, toks[r * per_round:(r + 1) * per_round], seconds, burst, r * per_round))
+            rows += [{**row, "backend": name, "round": r + 1} for row in got]
+        close = asyncio.run(publish_cycle(url))
+        print(f"close -> flash published -> release page: {close:.1f} s ({firms} firms invited, "
+              f"{per_round * rounds} answered, 200 replicates)")
+        rows.append({"test": "close -> flash -> release", "rate": "", "backend": name, "round": 1,
+                     "seconds": close, "load": os.getloadavg()[0]})
+    finally:
+        server.terminate()
+        server.wait(60)
+    n, distinct, resp = stored(target)
+    sent = per_round * rounds
+    ok = sum(row["ok"] for row in rows if row["test"].startswith(("submit", "sequential submit")))
+    once = n == distinct == resp == sent == ok
+    print(f"{name}: stored {n} submissions ({distinct} distinct links), {resp} responses for {PERIOD}; sent {sent}, "
+          f"{ok} answered 200: {'exactly once' if once else 'NOT exactly once'}")
+    rows.append({"test": "stored exactly once", "backend": name, "once": once, "sent": sent, "stored": n})
+    return rows
+
+
+def medians(rows: list[dict]) -> None:
+    """The table for docs/benchmarks.md: per backend and test, the medians over the rounds (and their range)."""
+    print("\n| backend | test | rate | p50 (median of rounds) | p99 (median of rounds; range) | load |")
+    print("|---|---|---|---|---|---|")
+    keys = list(dict.fromkeys((r["backend"], r["test"], r.get("rate", "")) for r in rows))
+    for backend, test, rate in keys:
+        got = [r for r in rows if (r["backend"], r["test"], r.get("rate", "")) == (backend, test, rate)]
+        loads = [r["load"] for r in got if "load" in r]
+        load = f"{min(loads):.1f}-{max(loads):.1f}" if loads else ""
+        if "p50_ms" in got[0]:
+            p50 = np.median([r["p50_ms"] for r in got])
+            p99 = [r["p99_ms"] for r in got]
+            ok = sum(r["ok"] for r in got), sum(r["n"] for r in got)
+            print(f"| {backend} | {test} ({ok[0]}/{ok[1]} ok) | {rate} | {p50:.1f} ms | {np.median(p99):.1f} ms "
+                  f"({min(p99):.1f}-{max(p99):.1f}) | {load} |")
+        elif "best" in got[0]:
+            each = ", ".join(f"{r['best']:.0f}" for r in got)
+            print(f"| {backend} | {test} | | {np.median([r['best'] for r in got]):.0f}/s ({each}) | | {load} |")
+        elif "seconds" in got[0]:
+            print(f"| {backend} | {test} | | {got[0]['seconds']:.1f} s | | {load} |")
+        else:
+            print(f"| {backend} | {test} | | {got[0]['stored']} of {got[0]['sent']}: "
+                  f"{'yes' if got[0]['once'] else 'NO'} | | |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--firms", type=int, default=0, help="panel size (default: enough for every test)")
+    ap.add_argument("--seconds", type=float, default=3.0, help="length of each sustained test")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--burst", type=int, default=200)
+    ap.add_argument("--backend", choices=["both", "duckdb", "postgresql"], default="both")
+    ap.add_argument("--pg", help="PostgreSQL URL (a new schema there); default: a throwaway durable server")
     args = ap.parse_args()
-    burst, sustained = 200, int(100 * args.seconds)
-    firms = args.firms or burst + sustained + 100
+    print(f"load average at start: {os.getloadavg()}")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = build(Path(tmp), firms)
-        toks = tokens(path)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-        server = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", "--store", str(path), "--port",
-                                   str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            t = time.perf_counter()
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.perf_counter() - t > 120:
-                    raise SystemExit(f"server did not start: {server.stderr.read().decode()[-500:]}")
-                time.sleep(0.2)
-            print(f"server up in {time.perf_counter() - t:.1f} s")
-
-            async def run() -> list[dict]:
-                async with client(url) as c:
-                    held = await forms(c, toks[:burst + sustained + 50])
-                q = "/explore.json?series=headline&group=all&adjustment=nsa"
-                rows = []
-                async with client(url) as c:  # service time: one request at a time, nothing queued
-                    for path in ("/healthz", q):
-                        ms = []
-                        for _ in range(50):
-                            t = time.perf_counter()
-                            await c.get(path)
-                            ms.append((time.perf_counter() - t) * 1000)
-                        rows.append(summary(f"sequential {path[:20]}", np.array(ms), [200] * 50, 0))
-                    ms = []
-                    for tok, cookie, csrf in held[-50:]:
-                        t = time.perf_counter()
-                        await c.post(f"/r/{tok}", data={**answers(1), "action": "submit", "lang": "zh",
-                                                        "csrf_token": csrf}, headers={"Cookie": cookie})
-                        ms.append((time.perf_counter() - t) * 1000)
-                    rows.append(summary("sequential submit", np.array(ms), [200] * 50, 0))
-                held = held[:-50]
-                rows.append(await submits(url, held[:burst], None, "submit: burst of 200", 0))
-                rows.append(await submits(url, held[burst:], 100.0, "submit: sustained", burst))
-                rows.append(await reads(url, "/healthz", 200.0, args.seconds, "peer: /healthz"))
-                rows.append(await reads(url, q, 200.0, args.seconds, "explorer JSON (10 years)"))
-                for rate in (300.0, 400.0, 500.0, 700.0, 1000.0):
-                    row = await reads(url, q, rate, max(3.0, args.seconds / 2), "explorer JSON (10 years)")
-                    rows.append(row)
-                    if row["p99_ms"] > 100:
-                        break
-                return rows
-            asyncio.run(run())
-            seconds = asyncio.run(publish_cycle(url))
-            print(f"close -> flash published -> release page: {seconds:.1f} s ({firms} firms invited, "
-                  f"{burst + sustained + 50} answered, 200 replicates)")
-        finally:
-            server.terminate()
-            server.wait(30)
-        n, distinct, resp = stored(path)
-        print(f"stored: {n} submissions ({distinct} distinct links), {resp} responses for {PERIOD}; "
-              f"sent {burst + sustained + 50}")
+        if args.backend in ("both", "duckdb"):
+            rows += backend_run("DuckDB", str(Path(tmp) / "smepulse.duckdb"), args.seconds, args.rounds, args.burst)
+        if args.backend in ("both", "postgresql"):
+            state = None
+            if args.pg:
+                with psycopg.connect(args.pg, autocommit=True) as con:
+                    name = f"bench_{os.getpid()}"
+                    con.execute(f"CREATE SCHEMA {name}")  # noqa: S608 (our own name)
+                url = f"{args.pg}{'&' if '?' in args.pg else '?'}options=-csearch_path%3D{name}"
+            else:
+                state = Path(tmp) / "pg-state"
+                url = durable_pg(state)
+            try:
+                rows += backend_run("PostgreSQL", url, args.seconds, args.rounds, args.burst)
+            finally:
+                if state is not None:
+                    pgcluster.stop(state)
+    medians(rows)
+    print(f"load average at end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

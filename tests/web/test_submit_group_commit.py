@@ -45,7 +45,7 @@ def site(request, tmp_path_factory):
     survey_ops.open_wave(db, M, PERIOD, today - timedelta(days=3), today + timedelta(days=3))
     srv = Server(app).start()
     yield {"url": srv.url, "db": db, "links": dict(db.rows("SELECT firm_id, token FROM invitation")),
-           "backend": request.param}
+           "writer": app.state.respondents}
     srv.stop()
     db.close()
 
@@ -87,13 +87,19 @@ async def _posts_while_held(url: str, spare, sends: list[list[tuple]], gap: floa
         return list(await asyncio.gather(*tasks))
 
 
-def while_held(site, spare, sends, hold_s: float) -> list[httpx.Response]:
+def while_held(site, spare, sends) -> list[httpx.Response]:
     """Run _posts_while_held in a thread of its own (a browser test's Playwright may hold the main thread's loop),
-    holding the store's lock for `hold_s` seconds; checks that nobody was answered meanwhile."""
+    holding the store's lock until every post of `sends` waits in the writer's queue; checks that nobody was
+    answered meanwhile."""
+    expected = sum(len(group) for group in sends)
     with ThreadPoolExecutor(1) as pool:
         with site["db"].lock:  # the writer cannot begin its transaction
             pending = pool.submit(asyncio.run, _posts_while_held(site["url"], spare, sends))
-            time.sleep(hold_s)
+            deadline = time.monotonic() + 30
+            while site["writer"].waiting() < expected and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)
+            assert site["writer"].waiting() == expected
             assert not pending.done()  # no answer before the commit
         return pending.result(timeout=60)
 
@@ -113,7 +119,7 @@ def test_posts_held_by_the_store_are_answered_only_after_their_one_commit(site):
     held = held_forms(site["url"], [*firms, "G059"], site["links"])
     sends = [[(tok, form(i, csrf=csrf), cookie) for i, (_, tok, csrf, cookie) in enumerate(held[:-1])
               for _ in range(2)]]
-    replies = while_held(site, held[-1], sends, hold_s=0.8)
+    replies = while_held(site, held[-1], sends)
     assert [r.status_code for r in replies] == [200] * 60
     for first, again in zip(replies[::2], replies[1::2], strict=True):  # one of each pair stored it
         assert sorted([t("thanks", "zh") in first.text, t("thanks", "zh") in again.text]) == [False, True]
@@ -135,7 +141,7 @@ def test_a_post_the_store_refuses_fails_alone_and_stores_nothing(site):
                [WAVE, datetime(2033, 1, 2)])
     try:
         sends = [[(tok, form(i, csrf=csrf), cookie) for i, (_, tok, csrf, cookie) in enumerate(held[:-1])]]
-        refused, *rest = while_held(site, held[-1], sends, hold_s=0.6)
+        refused, *rest = while_held(site, held[-1], sends)
         assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
         assert t("save_conflict", "zh") in refused.text
         assert [r.status_code for r in rest] == [200] * 9 and all(t("thanks", "zh") in r.text for r in rest)
@@ -156,8 +162,7 @@ def test_a_save_then_a_submit_in_one_batch_submits_the_saved_answers(site):
     names = list(given)
     half = {"action": "save", "lang": "en", "csrf_token": csrf, **{q: given[q] for q in names[:len(names) // 2]}}
     rest = {"action": "submit", "lang": "en", "csrf_token": csrf, **{q: given[q] for q in names[len(names) // 2:]}}
-    saved, submitted = while_held(site, spare, [[(token, half, cookie, True)], [(token, rest, cookie, True)]],
-                                  hold_s=0.8)
+    saved, submitted = while_held(site, spare, [[(token, half, cookie, True)], [(token, rest, cookie, True)]])
     assert saved.json()["saved"] is True
     assert submitted.json() == {"submitted": True, "replayed": False, "message": t("thanks", "en")}
     db = site["db"]

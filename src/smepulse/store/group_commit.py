@@ -38,6 +38,11 @@ class GroupCommit:
             self._cond.notify()
         return fut
 
+    def waiting(self) -> int:
+        """How many items are queued (not yet taken into a batch)."""
+        with self._cond:
+            return len(self._queue)
+
     def close(self) -> None:
         """Write what is queued, then stop the writer."""
         with self._cond:
