@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # what a store can raise for a post it does not write (a write conflict among them)
 STORE_ERRORS = (duckdb.Error, psycopg.Error)
 
+
 def _lang(request: Request, explicit: str | None, saved: str | None = None) -> str:
     return pick_lang(explicit or saved, request.headers.get("accept-language"))
 
@@ -138,7 +139,7 @@ async def post(request: Request, token: str):
     block = fields.get("block", "") if saving else ""
     p = Post(token, not saving, survey_ops.clean_answers(m, fields), lang,
              survey_ops.device_class(request.headers.get("user-agent", "")), block if block in m.blocks() else "",
-             seconds if seconds == seconds else 0.0)  # NaN: no time
+             seconds)
     try:
         out: Outcome = await asyncio.wrap_future(request.app.state.respondents.post(p))
     except WRITE_CONFLICTS:  # still a conflict after the writer's retry
