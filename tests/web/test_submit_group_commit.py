@@ -171,3 +171,25 @@ def test_a_save_then_a_submit_in_one_batch_submits_the_saved_answers(site):
     assert db.rows("SELECT saves, lang FROM submission WHERE token = ?", [token]) == [(1, "en")]
     assert db.rows("SELECT count(DISTINCT received_at) FROM submission s JOIN draft d USING (token) WHERE "
                    "s.token = ? AND d.updated_at = s.received_at", [token]) == [(1,)]  # one transaction
+
+
+def test_an_answer_that_is_none_of_the_codes_is_named_and_nothing_is_submitted(site):
+    """sales=bogus: 422 naming it as not one of the choices (not as unanswered), in both languages; the valid
+    answers saved in the draft, nothing submitted; the corrected form then submits once."""
+    firm = "G041"
+    (_, token, csrf, cookie), = held_forms(site["url"], [firm], site["links"])
+    bad = {**answers(2), "sales": "bogus", "action": "submit", "csrf_token": csrf}
+    with httpx.Client(base_url=site["url"], timeout=30, headers={"Cookie": f"smepulse_session={cookie}"}) as c:
+        as_json = c.post(f"/r/{token}", data={**bad, "lang": "en"}, headers={"Accept": "application/json"})
+        page = c.post(f"/r/{token}", data={**bad, "lang": "zh"})
+        db = site["db"]
+        assert as_json.status_code == 422 and as_json.json() == {
+            "submitted": False, "missing": [], "invalid": ["sales"], "message": t("answers_not_codes", "en")}
+        assert page.status_code == 422 and t("answers_not_codes", "zh") in page.text
+        assert re.search(r'id="err-sales">' + re.escape(t("not_a_code", "zh")), page.text)
+        assert 'id="err-' not in page.text.replace('id="err-sales"', "")  # only sales is marked
+        assert stored(db, [firm]) == ((0, 0), 0, 0)
+        assert survey_ops.draft(db, token)["answers"] == {q: a for q, a in answers(2).items() if q != "sales"}
+        done = c.post(f"/r/{token}", data={**bad, "sales": answers(2)["sales"], "lang": "en"},
+                      headers={"Accept": "application/json"})
+    assert done.json()["submitted"] is True and stored(db, [firm]) == ((1, 1), 1, len(M.questions))

@@ -71,6 +71,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "required": {"en": "Please choose an answer.", "zh": "请选择一个答案。"},
     "form_has_errors": {"en": "Some questions are unanswered: see the marked ones.",
                         "zh": "有问题尚未回答，请查看标出的问题。"},
+    "not_a_code": {"en": "That answer is not one of the choices: please choose one.",
+                   "zh": "该回答不在选项之中，请选择一个选项。"},
+    "answers_not_codes": {"en": "Some answers are not one of the choices, so nothing was submitted: see the marked "
+                          "questions.", "zh": "有回答不在选项之中，问卷未提交，请查看标出的问题。"},
     "thanks": {"en": "Thank you: your answers were received.", "zh": "谢谢！您的回答已收到。"},
     "already_submitted": {"en": "This questionnaire was already submitted.", "zh": "此问卷已提交。"},
     "link_invalid": {"en": "This link is not valid. Please use the link from your invitation.",

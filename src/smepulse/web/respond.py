@@ -41,12 +41,14 @@ def _lang(request: Request, explicit: str | None, saved: str | None = None) -> s
 
 
 def _page(request: Request, inv: survey_ops.Invitation, lang: str, answers: dict, errors: list[str] | None = None,
-          status_code: int = 200, message: str = "", alert: str = ""):
+          status_code: int = 200, message: str = "", alert: str = "", invalid: list[str] | None = None):
+    """The form; errors: questions marked (those in `invalid` as "not one of the choices", others unanswered)."""
     m = request.app.state.methodology
     blocks = [(b, [m.question(q) for q in qs]) for b, qs in m.blocks().items()]
     return request.app.state.render(request, "respond.html", status_code=status_code, lang=lang, inv=inv,
                                     blocks=blocks, answers=answers, errors=errors or [], message=message,
-                                    alert=alert, na=survey_ops.NOT_APPLICABLE, label=labeller(m, lang))
+                                    alert=alert, na=survey_ops.NOT_APPLICABLE, label=labeller(m, lang),
+                                    invalid=invalid or [])
 
 
 def labeller(m, lang: str):
@@ -137,7 +139,9 @@ async def post(request: Request, token: str):
     except ValueError:
         seconds = 0.0
     block = fields.get("block", "") if saving else ""
-    p = Post(token, not saving, survey_ops.clean_answers(m, fields), lang,
+    # an answer that is none of the question's codes: a submit is not taken, the valid answers are saved
+    invalid = survey_ops.invalid_answers(m, fields)
+    p = Post(token, not saving and not invalid, survey_ops.clean_answers(m, fields), lang,
              survey_ops.device_class(request.headers.get("user-agent", "")), block if block in m.blocks() else "",
              seconds)
     try:
@@ -156,18 +160,21 @@ async def post(request: Request, token: str):
             return JSONResponse({"submitted": True, "replayed": True, "message": t("already_submitted", lang)})
         return request.app.state.render(request, "respond_done.html", lang=lang, key="already_submitted",
                                         done=out.done)
+    if out.kind == MISSING or (out.kind == SAVED and not saving):
+        missing = [q for q in survey_ops.missing_answers(m, out.answers) if q not in invalid]
+        message = t("answers_not_codes" if invalid else "form_has_errors", lang)
+        if wants_json:
+            return JSONResponse({"submitted": False, "missing": missing, "invalid": invalid, "message": message},
+                                status_code=422)
+        errors = [q.id for q in m.questions if q.id in invalid or q.id in missing]
+        return await run_in_threadpool(_page, request, out.inv, lang, out.answers, errors=errors, status_code=422,
+                                       invalid=invalid)
     if out.kind == SAVED:
         if action.startswith("lang-"):
             return RedirectResponse(f"/r/{token}?lang={action[5:]}", status_code=303)
         if wants_json:
             return JSONResponse({"saved": True, "answered": len(out.answers), "message": t("saved", lang)})
         return await run_in_threadpool(_page, request, out.inv, lang, out.answers, message=t("saved", lang))
-    if out.kind == MISSING:
-        if wants_json:
-            return JSONResponse({"submitted": False, "missing": out.missing, "message": t("form_has_errors", lang)},
-                                status_code=422)
-        return await run_in_threadpool(_page, request, out.inv, lang, out.answers, errors=out.missing,
-                                       status_code=422)
     if out.kind == ON_FILE:  # this firm's month came in by an import first
         if wants_json:
             return JSONResponse({"submitted": False, "reason": "answers_on_file",

@@ -270,6 +270,11 @@ def clean_answers(m: Methodology, form: dict) -> dict:
     return out
 
 
+def invalid_answers(m: Methodology, form: dict) -> list[str]:
+    """Questions the form answers with a value that is none of their codes (nor 'na'); a blank is no answer."""
+    return [q.id for q in m.questions if form.get(q.id) not in (None, "", *q.codes, NOT_APPLICABLE)]
+
+
 def missing_answers(m: Methodology, answers: dict) -> list[str]:
     return [q.id for q in m.questions if q.id not in answers]
 
