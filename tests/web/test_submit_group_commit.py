@@ -2,7 +2,8 @@
 written in one transaction, each answered only after that transaction has committed; a post the store refuses
 fails alone, with nothing of it stored, while the others of its batch are stored once.
 
-Each backend gets an empty store of its own (no vintages: the writer needs a panel and an open wave only)."""
+Each backend (the session's `backend` parameter, tests/web/conftest.py) gets an empty store of its own (no
+vintages: the writer needs a panel and an open wave only)."""
 from __future__ import annotations
 
 import asyncio
@@ -29,9 +30,9 @@ WAVE = f"smei-{PERIOD}"
 N_FIRMS = 60
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
-def site(request, tmp_path_factory):
-    if request.param == "duckdb":
+@pytest.fixture(scope="module")
+def site(backend, request, tmp_path_factory):
+    if backend == "duckdb":
         config = WebConfig(store=tmp_path_factory.mktemp("gc") / "smepulse.duckdb", release_charts=False)
     else:
         config = WebConfig(db=pgcluster.fresh_schema(request.getfixturevalue("pg_database")), release_charts=False)

@@ -25,6 +25,7 @@ import pyarrow as pa
 from smepulse.methodology import Methodology
 from smepulse.store.group_commit import GroupCommit
 from smepulse.store.postgres import PgConnection
+from smepulse.store.store import Labels
 from smepulse.web import fieldwork
 from smepulse.web.db import Database, now
 from smepulse.web.survey_ops import (
@@ -100,8 +101,8 @@ DRAFTS = ("INSERT INTO draft VALUES {} ON CONFLICT (token) DO UPDATE SET answers
           "excluded.saves, block_seconds = excluded.block_seconds")
 # the columns of the tables a submission appends to (store/schema.sql, web/ops_schema.sql), in table order
 COLUMNS = {"response": ("response_id", "survey", "period", "firm_id", "weight", "response_date", "import_id"),
-           "response_attribute": ("response_id", "dimension", "value"),
-           "response_answer": ("response_id", "question", "answer"),
+           "coded_attribute": ("response_id", "dimension", "value"),  # label numbers (store.Labels)
+           "coded_answer": ("response_id", "question", "answer"),
            "submission": ("token", "wave_id", "firm_id", "channel", "received_at", "started_at", "lang", "device",
                           "saves", "block_seconds")}
 SMALL = 80  # parameters up to which a VALUES list costs DuckDB less CPU than an Arrow table (measured)
@@ -138,6 +139,8 @@ class RespondentWriter:
     def __init__(self, db: Database, m: Methodology, policy: Callable[[], fieldwork.LinkPolicy],
                  window_s: float = 0.002):
         self.db, self.m, self.policy = db, m, policy
+        self._known: dict[str, int] = {}  # label text -> number, as of the last commit
+        self._pending: dict[str, int] | None = None
         self._group = GroupCommit(lambda posts: once_more(lambda: self._write(posts)), window_s,
                                   name="respondent writer")
 
@@ -154,6 +157,7 @@ class RespondentWriter:
 
     def _write(self, posts: list[Post]) -> list[Outcome]:
         policy, t = self.policy(), now()
+        self._pending = None
         with self.db.transaction() as con:
             if any(p.submit for p in posts):  # before reading: on PostgreSQL an import's rows are seen after it
                 con.execute("UPDATE meta SET value = 'web' WHERE key = 'responses_written'")
@@ -161,6 +165,8 @@ class RespondentWriter:
             self._mark_on_file(con, [links[p.token] for p in posts if p.submit and p.token in links])
             out = [self._take(p, links.get(p.token), policy, t) for p in posts]
             self._store(con, links, list(zip(posts, out, strict=True)), t)
+        if self._pending is not None:  # committed
+            self._known = dict(self._pending)
         return out
 
     @staticmethod
@@ -218,6 +224,17 @@ class RespondentWriter:
         link.draft = {**draft, "answers": merged, "saves": draft["saves"] + 1, "block_seconds": secs}
         link.saves, link.lang, link.device = link.saves + 1, p.lang, p.device
 
+    def _labels(self, con, texts: set[str]) -> dict[str, int]:
+        """Label numbers of `texts` (store.Labels, after the claim): from the numbers known at the last commit
+        when it has them all (a number never changes), else read from the store, adding new texts; kept for later
+        batches only once this one commits (a batch rolled back takes its new numbers with it)."""
+        if texts <= self._known.keys():
+            return self._known
+        labels = Labels(con)
+        labels.add(sorted(texts))
+        self._pending = labels.ids
+        return labels.ids
+
     def _store(self, con, links: dict[str, _Link], taken: list[tuple[Post, Outcome]], t) -> None:
         drafts = [[tok, json.dumps(k.draft["answers"]), k.lang, k.device, k.draft["started_at"], t, k.saves,
                    json.dumps(k.draft["block_seconds"])] for tok, k in links.items() if k.saves]
@@ -229,19 +246,21 @@ class RespondentWriter:
         ids = [r[0] for r in con.execute("SELECT nextval('response_id_seq') FROM generate_series(1, ?)",
                                          [len(created)]).fetchall()]  # store/schema.sql
         responses, attrs, given, subs, per_wave = [], [], [], [], {}
+        texts = {x for _, o in created for pair in [*o.inv.attributes.items(), *o.answers.items()] for x in pair}
+        label = self._labels(con, texts)
         for rid, (p, o) in zip(ids, created, strict=True):
             inv, draft = o.inv, links[o.inv.token].draft
             wave = inv.wave
             responses.append([rid, wave.survey, wave.period, inv.firm_id, inv.weight, t.date(), f"web-{wave.wave_id}"])
-            attrs += [[rid, d, v] for d, v in inv.attributes.items() if d in self.m.classifications]
-            answered = [[rid, q, a] for q, a in o.answers.items() if a != NOT_APPLICABLE]
+            attrs += [[rid, label[d], label[v]] for d, v in inv.attributes.items() if d in self.m.classifications]
+            answered = [[rid, label[q], label[a]] for q, a in o.answers.items() if a != NOT_APPLICABLE]
             given += answered
             subs.append([inv.token, wave.wave_id, inv.firm_id, "web", t, draft["started_at"] if draft else t,
                          p.lang, p.device, draft["saves"] if draft else 0,
                          json.dumps(draft["block_seconds"]) if draft else "{}"])
             n, k = per_wave.get(wave.wave_id, (0, 0))
             per_wave[wave.wave_id] = (n + 1, k + len(answered))
-        for table, rows in (("response", responses), ("response_attribute", attrs), ("response_answer", given),
+        for table, rows in (("response", responses), ("coded_attribute", attrs), ("coded_answer", given),
                             ("submission", subs)):
             _append(con, table, rows)
         for wave_id, (n, k) in per_wave.items():
