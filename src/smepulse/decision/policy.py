@@ -23,6 +23,7 @@ from smepulse.decision.errors import DecisionError
 DEFAULT_DIR = Path(__file__).with_name("policy")
 TABLES = ("knockouts", "bands", "pricing")
 EXPERIMENT_FILE = "challenger.json"  # optional: champion/challenger (decision/experiment.py), hashed with the policy
+GRAPH_KEY = "policy"  # the one decision the policy's engine loads
 RULE_FIELD = "_rule"  # the output every rule gets at load: its own id
 SETTINGS_REQUIRED = ("version", "max_snapshot_age_days", "limit_rounding", "rate_decimals", "top_reasons")
 
@@ -40,7 +41,7 @@ class Policy:
     settings: dict
     sha256: str
     n_rules: int
-    _decision: object = field(repr=False, default=None)
+    _engine: object = field(repr=False, default=None)
 
     @property
     def version(self) -> str:
@@ -48,9 +49,12 @@ class Policy:
 
     def evaluate_all(self, context: dict) -> dict[str, TableResult]:
         """Every table in ONE zen-engine call (the files compiled into one graph at load), no trace: each
-        rule carries its id as an extra output `_rule`, so the matched rows name themselves."""
+        rule carries its id as an extra output `_rule`, so the matched rows name themselves. The call goes
+        through the engine (its loader hands back the graph compiled at load): zen-engine 2.1's
+        ZenDecision.evaluate builds a tokio runtime and a thread per call (~50-100 us, more under load),
+        ZenEngine.evaluate does not (bench/decision.py measures both)."""
         try:
-            result = self._decision.evaluate(context)["result"]
+            result = self._engine.evaluate(GRAPH_KEY, context)["result"]
         except RuntimeError as exc:
             raise DecisionError(f"policy {self.directory} failed: {str(exc).splitlines()[0][:300]}") from None
         out = {}
@@ -137,8 +141,9 @@ def load_policy(directory: str | Path | None = None) -> Policy:
         graphs[t] = model
     merged, n_rules = _merge(graphs)
     try:
-        decision = engine.create_decision(json.dumps(merged))
+        compiled = zen.ZenDecisionContent(json.dumps(merged))
+        engine.create_decision(compiled)  # compiles the graph now: a broken policy fails at load, not per request
     except RuntimeError as exc:
         raise DecisionError(f"policy {d} does not compile: {str(exc).splitlines()[0][:200]}") from None
     hashed = files + ([d / EXPERIMENT_FILE] if (d / EXPERIMENT_FILE).is_file() else [])
-    return Policy(d, settings, _sha(hashed), n_rules, decision)
+    return Policy(d, settings, _sha(hashed), n_rules, zen.ZenEngine({"loader": lambda _key: compiled}))
