@@ -219,3 +219,84 @@ def test_the_apply_page_says_what_is_wrong_in_its_own_language(server, sim_book)
         assert r.status_code == 422 and _alert(r.text) == "金额须为大于0且不超过50,000,000元的数字。", amount
     assert _alert(_post_apply(server, "en", good, "0").text).startswith("The amount must be a number")
     assert "call us" not in httpx.get(f"{server}/apply?lang=zh&error=call+us").text  # no message from the URL
+
+
+HAN = re.compile("[\u4e00-\u9fff]")
+
+
+def _api(server, payload, lang_header=None, key=None, **kw):
+    headers = {**({"Accept-Language": lang_header} if lang_header else {}), **({"Idempotency-Key": key} if key else {})}
+    if "content" in kw:
+        headers["content-type"] = kw.pop("content_type", "application/json")
+        return httpx.post(f"{server}/api/v1/credit/decisions", headers=headers, **kw)
+    return httpx.post(f"{server}/api/v1/credit/decisions", json=payload, headers=headers)
+
+
+def test_api_applicants_choose_chinese_by_lang_or_accept_language(server, sim_book):
+    unknown = {**body(99_999_001), "lang": "zh"}  # a valid code the lender has no data on: referred, one reason
+    r = _api(server, unknown, key="zh-1")
+    assert r.status_code == 201, r.text
+    a = r.json()
+    assert a["lang"] == "zh" and a["decision"] == "refer"
+    assert a["reasons"] == [{"code": "RF_UNKNOWN_FIRM", "en": "We hold no data on this business yet",
+                             "zh": "我们尚无该企业的数据", "text": "我们尚无该企业的数据"}]  # both kept (contract)
+    assert a["message"] == "已转人工审核：我们的工作人员将审阅本次申请。主要原因：我们尚无该企业的数据。"
+    # a retry in English is the same application (lang is not part of it): a replay, said in English
+    again = _api(server, {**unknown, "lang": "en"}, key="zh-1")
+    assert again.status_code == 200 and again.json()["decision_id"] == a["decision_id"]
+    assert again.json()["message"].startswith("Referred to our team") and again.json()["reasons"][0]["text"] == \
+        "We hold no data on this business yet"
+    by_header = _api(server, body(99_999_002), lang_header="zh-CN,zh;q=0.9,en;q=0.8").json()
+    assert by_header["lang"] == "zh" and HAN.search(by_header["message"])
+    default = _api(server, body(99_999_003)).json()
+    assert default["lang"] == "en" and not HAN.search(default["message"])
+    approved = _api(server, {**body(sim_book["firms"][5]), "lang": "zh"}).json()
+    assert all(x["text"] == x["zh"] and x["en"] for x in approved["reasons"])
+    if approved["decision"] == "approve":
+        assert approved["message"].startswith("已批准：额度") and f"{approved['annual_rate'] * 100:.2f}%" in \
+            approved["message"]
+
+
+def test_api_errors_follow_the_applicants_language(server, sim_book):
+    good = firm_code(sim_book["firms"][3])
+    wrong = good[:17] + ("0" if good[17] != "0" else "1")
+    r = _api(server, {**body(sim_book["firms"][3]), "uscc": wrong, "lang": "zh"})
+    assert r.status_code == 422 and r.json()["detail"] == (
+        f"统一社会信用代码“{wrong}”的校验码为“{wrong[17]}”，按前17位应为“{good[17]}”，请按营业执照重新输入")
+    assert "check character" in r.json()["detail_en"]  # the English text kept for operators
+    en = _api(server, {**body(sim_book["firms"][3]), "uscc": wrong})
+    assert en.status_code == 422 and "check character" in en.json()["detail"] and "detail_en" not in en.json()
+    cases = {  # field -> (bad body, Chinese message)
+        "amount": ({"amount": -5}, "金额须为大于0且不超过50,000,000元的数字。"),
+        "term": ({"term_months": 99}, "期限须为1至60之间的整月数。"),
+        "purpose": ({"purpose": "holiday"}, "请从列表中选择用途。"),
+        "consent": ({"consent": {"given": True}}, None),
+        "extra": ({"colour": "red"}, "“colour”不是申请中的字段"),
+        "date": ({"application_date": "yesterday"}, "application_date 须为日期（YYYY-MM-DD）"),
+    }
+    for name, (change, zh) in cases.items():
+        r = _api(server, {**body(sim_book["firms"][3]), **change}, lang_header="zh-CN")
+        assert r.status_code == 422 and r.json()["lang"] == "zh", (name, r.text)
+        d = r.json()["detail"]
+        assert d == zh if zh else d.startswith("consent 须包含 given"), (name, d)
+        assert HAN.search(d), name
+    missing = _api(server, {k: v for k, v in body(sim_book["firms"][3]).items() if k != "uscc"} | {"lang": "zh"})
+    assert missing.status_code == 422 and missing.json()["detail"] == "请填写统一社会信用代码（18位）"
+    assert _api(server, {**body(sim_book["firms"][3]), "lang": "fr"}).json()["detail"] == "lang must be 'en' or 'zh'"
+    not_json = _api(server, None, lang_header="zh", content=b"{not json")
+    assert not_json.status_code == 422 and not_json.json()["detail"].startswith("请求内容不是有效的 JSON")
+    assert _api(server, None, lang_header="zh", content=b"[1, 2]").json()["detail"] == "申请须为一个 JSON 对象"
+    assert _api(server, None, lang_header="zh", content=b'{"uscc": "\xff"}').status_code == 400
+    form = _api(server, None, lang_header="zh", content=b"uscc=x", content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 415 and form.json()["detail"] == "请以 application/json 格式提交申请"
+    _api(server, body(99_999_004), key="zh-2")
+    clash = _api(server, {**body(99_999_004, 90_000), "lang": "zh"}, key="zh-2")
+    assert clash.status_code == 409 and clash.json()["detail"] == \
+        "Idempotency-Key 'zh-2' 已用于另一份申请内容；新申请请使用新的键"
+
+
+def test_openapi_documents_the_language_choice(server):
+    op = httpx.get(f"{server}/openapi.json").json()["paths"]["/api/v1/credit/decisions"]["post"]
+    assert "Accept-Language" in op["description"] and '"lang": "zh"' in op["description"]
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["lang"]["enum"] == ["zh", "en"] and "uscc" in schema["required"]

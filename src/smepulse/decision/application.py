@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from smepulse.decision import uscc
-from smepulse.decision.errors import DecisionError
+from smepulse.decision.errors import ApplicationInvalid, DecisionError
 
 PURPOSES = ("working_capital", "inventory", "equipment", "technology_upgrade", "other")
 MAX_AMOUNT = 50_000_000  # anything above is a typing error, not an SME request
@@ -60,10 +60,11 @@ class Application(BaseModel):
 
 
 def parse_application(data: dict) -> Application:
-    """An Application, or one DecisionError naming the first bad field."""
+    """An Application, or one ApplicationInvalid naming the first bad field."""
     try:
         return Application.model_validate(data)
     except ValidationError as exc:
         e = exc.errors()[0]
-        where = ".".join(str(p) for p in e["loc"]) or "application"
-        raise DecisionError(f"application field '{where}': {e['msg']}") from None
+        where = ".".join(str(p) for p in e["loc"])
+        raise ApplicationInvalid(f"application field '{where or 'application'}': {e['msg']}", where,
+                                 e["type"]) from None

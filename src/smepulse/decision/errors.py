@@ -19,3 +19,13 @@ class OfferNotOpen(DecisionError):
 class OfferExceedsExposure(OfferNotOpen):
     """An offer that no longer fits the firm's exposure limits: loans booked since the decision (another
     offer accepted meanwhile) plus this one go over the policy's cap."""
+
+
+class ApplicationInvalid(DecisionError):
+    """An application that fails validation: `field` is the dotted path of the first bad field ('' for the
+    whole body), `kind` pydantic's error type (e.g. 'missing', 'extra_forbidden'), so a caller can say it in
+    the applicant's language."""
+
+    def __init__(self, message: str, field: str = "", kind: str = ""):
+        super().__init__(message)
+        self.field, self.kind = field, kind

@@ -10,6 +10,7 @@ forms do.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -18,20 +19,26 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, Form, Header, Request
+from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel
 
 from smepulse.decision.application import MAX_AMOUNT, PURPOSES, Application, example_application
 from smepulse.decision.book import DecisionBook
-from smepulse.decision.errors import DecisionError, OfferExceedsExposure, OfferNotOpen, UnknownDecision
+from smepulse.decision.errors import (
+    ApplicationInvalid,
+    DecisionError,
+    OfferExceedsExposure,
+    OfferNotOpen,
+    UnknownDecision,
+)
 from smepulse.decision.prefill import prefill
 from smepulse.decision.service import DecisionService, IdempotencyConflict
 from smepulse.decision.uscc import UsccError
 from smepulse.decision.uscc import validate as uscc_validate
 from smepulse.web import auth
-from smepulse.web.i18n import t
+from smepulse.web.i18n import LANGS, t
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -93,10 +100,121 @@ def _lang(request: Request) -> str:
     return "en" if v.startswith("en") else "zh"
 
 
-def _answer(rec: dict, replayed: bool) -> dict:
+# the decision API's own words (the apply page's validation messages are web/i18n.py's, the USCC's uscc.py's)
+API_WORDS = {
+    "en": {"json_only": "send the application as application/json",
+           "not_utf8": "the body is not UTF-8 text",
+           "not_json": "the body is not valid JSON ({why})",
+           "not_object": "the application must be a JSON object",
+           "lang": "lang must be 'en' or 'zh'",
+           "conflict": "Idempotency-Key {key} was used with a different request body; use a new key for a new "
+                       "application",
+           "key_length": "Idempotency-Key must be 1-200 characters",
+           "uscc": "uscc: the unified social credit code is required (18 characters)",
+           "consent": "consent must give 'given' (true or false) and the 'text_version' of the consent text shown "
+                      "(1-40 characters); 'given_at', if sent, is a date and time",
+           "application_date": "application_date must be a date (YYYY-MM-DD)",
+           "project_id": "project_id must be text of at most 64 characters",
+           "channel": "channel must be text of at most 20 characters",
+           "unknown_field": "'{field}' is not a field of an application",
+           "approve": "Approved: up to {limit:,.0f} yuan at {rate:.2f}% a year.",
+           "approve_lower": "Approved for {limit:,.0f} yuan (you asked for {asked:,.0f}) at {rate:.2f}% a year.",
+           "decline": "Declined.", "refer": "Referred to our team: a person will look at this application.",
+           "reasons": " Main reasons: {reasons}."},
+    "zh": {"json_only": "请以 application/json 格式提交申请",
+           "not_utf8": "请求内容不是 UTF-8 文本",
+           "not_json": "请求内容不是有效的 JSON（{why}）",
+           "not_object": "申请须为一个 JSON 对象",
+           "lang": "lang 只能为 'en' 或 'zh'",
+           "conflict": "Idempotency-Key {key} 已用于另一份申请内容；新申请请使用新的键",
+           "key_length": "Idempotency-Key 须为1至200个字符",
+           "uscc": "请填写统一社会信用代码（18位）",
+           "consent": "consent 须包含 given（true 或 false）和所展示授权书的 text_version（1至40个字符）；"
+                      "如提供 given_at，须为日期时间",
+           "application_date": "application_date 须为日期（YYYY-MM-DD）",
+           "project_id": "project_id 须为不超过64个字符的文本",
+           "channel": "channel 须为不超过20个字符的文本",
+           "unknown_field": "“{field}”不是申请中的字段",
+           "approve": "已批准：额度最高{limit:,.0f}元，年利率{rate:.2f}%。",
+           "approve_lower": "已批准：额度{limit:,.0f}元（申请金额{asked:,.0f}元），年利率{rate:.2f}%。",
+           "decline": "未通过。", "refer": "已转人工审核：我们的工作人员将审阅本次申请。",
+           "reasons": "主要原因：{reasons}。"},
+}
+FIELD_WORDS = {"amount": "apply_amount_invalid", "term_months": "apply_term_invalid",
+               "purpose": "apply_purpose_invalid"}  # web/i18n.py keys, shared with the apply page
+
+
+def _api_lang(value, accept: str | None) -> str | None:
+    """The API's language: the body's `lang` ('en' or 'zh'), else the first en or zh of Accept-Language,
+    else English. None: `value` is given and not a language."""
+    if value is not None:
+        return value if value in LANGS else None
+    for part in (accept or "").split(","):
+        code = part.split(";")[0].strip().lower()
+        if code.startswith(("en", "zh")):
+            return code[:2]
+    return "en"
+
+
+def invalid_text(exc: ApplicationInvalid, body: dict, lang: str) -> str:
+    """What is wrong with an application, in `lang` (English: the validator's own message)."""
+    if lang == "en":
+        return str(exc)
+    w, top = API_WORDS[lang], exc.field.split(".")[0]
+    if exc.kind == "extra_forbidden":
+        return w["unknown_field"].format(field=exc.field)
+    if top == "uscc":
+        if not isinstance(body.get("uscc"), str):
+            return w["uscc"]
+        try:
+            uscc_validate(body["uscc"])
+        except UsccError as bad:
+            return bad.text(lang)
+        except (DecisionError, TypeError, AttributeError):
+            pass
+        return w["uscc"]
+    if top in FIELD_WORDS:
+        return t(FIELD_WORDS[top], lang)
+    if top in w:
+        return w[top]
+    return w["not_object"] if not exc.field else t("apply_failed", lang)
+
+
+def _problem(status: int, lang: str, detail: str, detail_en: str | None = None) -> JSONResponse:
+    out = {"detail": detail, "lang": lang}
+    if lang != "en" and detail_en:
+        out["detail_en"] = detail_en  # the English text too: what an operator searches the logs for
+    return JSONResponse(out, status_code=status)
+
+
+def decision_message(rec: dict, lang: str) -> str:
+    """One sentence saying the decision (limit and rate when approved, the top reasons otherwise)."""
+    w = API_WORDS[lang]
+    d = rec["decision"]
+    if d == "approve":
+        asked = float(rec.get("requested_amount") or rec["application"]["amount"])
+        key = "approve_lower" if rec["limit"] < asked else "approve"
+        text = w[key].format(limit=rec["limit"], asked=asked, rate=rec["annual_rate"] * 100)
+    else:
+        text = w[d]
+    if rec["reasons"]:
+        text += w["reasons"].format(reasons=("; " if lang == "en" else "；").join(r[lang] for r in rec["reasons"]))
+    return text
+
+
+def _answer(rec: dict, replayed: bool, lang: str = "en") -> dict:
+    """The API's answer: the reasons keep both languages (`en`, `zh`) and say them in `lang` as `text`."""
     return {"decision_id": rec["decision_id"], "decision": rec["decision"], "pd": rec["pd"], "limit": rec["limit"],
-            "annual_rate": rec["annual_rate"], "reasons": rec["reasons"], "programmes": rec["programmes"],
-            "rules_fired": rec["rules_fired"], "replayed": replayed}
+            "annual_rate": rec["annual_rate"], "reasons": [{**r, "text": r[lang]} for r in rec["reasons"]],
+            "programmes": rec["programmes"], "rules_fired": rec["rules_fired"], "replayed": replayed,
+            "lang": lang, "message": decision_message(rec, lang)}
+
+
+class Reason(BaseModel):
+    code: str
+    en: str
+    zh: str
+    text: str  # the same reason in the answer's language
 
 
 class DecisionAnswer(BaseModel):
@@ -106,10 +224,12 @@ class DecisionAnswer(BaseModel):
     pd: float | None
     limit: float | None
     annual_rate: float | None
-    reasons: list[dict]
+    reasons: list[Reason]
     programmes: list
     rules_fired: list
     replayed: bool
+    lang: str
+    message: str
 
 
 def _inlined(schema: dict) -> dict:
@@ -123,14 +243,25 @@ def _inlined(schema: dict) -> dict:
     return walk(schema)
 
 
-# the body is read as a plain dict (the service validates it and names the bad field in a 422), so the route
-# says which schema it expects
-APPLICATION_BODY = {"requestBody": {"content": {"application/json": {"schema": _inlined(
-    Application.model_json_schema())}}}}
+# the body is read as JSON here (the service validates it and names the bad field in a 422, in the
+# applicant's language), so the route says which schema it expects and gives the examples
+APPLICATION_SCHEMA = _inlined(Application.model_json_schema())
+APPLICATION_SCHEMA["properties"]["lang"] = {
+    "type": "string", "enum": list(LANGS), "description": "language of the answer's messages and reason `text` "
+    "(default: Accept-Language, else en); not part of the application (a retry in another language is a replay)"}
+APPLICATION_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": APPLICATION_SCHEMA, "examples": EXAMPLES}}}}
 PROBLEM = {"model": auth.Problem}
+DECISIONS_DOC = """Decide a credit application (no human in the loop) and record it in the audit log.
+
+Language: send `"lang": "zh"` in the body (or `Accept-Language: zh-CN`) and the answer's `message`, each reason's
+`text` and any error's `detail` are in Chinese (`detail_en` keeps the English); the default is English. Every
+reason always carries both `en` and `zh`. A retry with the same `Idempotency-Key` answers the first decision
+(`replayed`: true), in the language of the retry."""
 
 
 @router.post("/api/v1/credit/decisions", tags=["credit"], summary="Decide a credit application",
+             description=DECISIONS_DOC,
              responses={200: {"model": DecisionAnswer,
                               "description": "a replay of the first decision for this Idempotency-Key"},
                         201: {"model": DecisionAnswer, "description": "the decision, recorded in the audit log"},
@@ -138,23 +269,43 @@ PROBLEM = {"model": auth.Problem}
                         409: {**PROBLEM, "description": "Idempotency-Key used with another body"},
                         415: {**PROBLEM, "description": "the body is not application/json"},
                         422: {**PROBLEM, "description": "the application is not valid"}}, status_code=201,
-             openapi_extra=APPLICATION_BODY)
-async def decide_api(request: Request, application: dict = Body(..., openapi_examples=EXAMPLES),
-        idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+             response_model=None, openapi_extra=APPLICATION_BODY)
+async def decide_api(request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     # async, on the event loop: the decision is ~1 ms of CPU with no store access (a thread hop costs about
-    # as much), and the answer awaits the group commit of its audit record without holding a thread
+    # as much), and the answer awaits the group commit of its audit record without holding a thread. The body
+    # is parsed here, not by a Body() parameter: its errors are then said in the applicant's language.
+    accept = request.headers.get("accept-language")
+    lang = _api_lang(None, accept)
     if not request.headers.get("content-type", "").startswith("application/json"):
-        return JSONResponse({"detail": "send the application as application/json"}, status_code=415)
+        return _problem(415, lang, API_WORDS[lang]["json_only"])
     t0 = time.perf_counter()
+    try:
+        application = json.loads(await request.body())
+    except UnicodeDecodeError:
+        return _problem(400, lang, API_WORDS[lang]["not_utf8"], API_WORDS["en"]["not_utf8"])
+    except json.JSONDecodeError as exc:
+        return _problem(422, lang, API_WORDS[lang]["not_json"].format(why=exc), API_WORDS["en"]["not_json"].format(
+            why=exc))
+    if not isinstance(application, dict):
+        return _problem(422, lang, API_WORDS[lang]["not_object"], API_WORDS["en"]["not_object"])
+    if "lang" in application:
+        chosen = _api_lang(application.pop("lang"), accept)
+        if chosen is None:
+            return _problem(422, lang, API_WORDS[lang]["lang"], API_WORDS["en"]["lang"])
+        lang = chosen
     try:
         svc = getattr(request.app.state, "decision_service", None) or await asyncio.to_thread(service, request)
         rec, replayed = await svc.submit_async(application, idempotency_key)
     except IdempotencyConflict as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return _problem(409, lang, API_WORDS[lang]["conflict"].format(key=repr(idempotency_key)), str(exc))
+    except ApplicationInvalid as exc:
+        return _problem(422, lang, invalid_text(exc, application, lang), str(exc))
     except DecisionError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        key_bad = idempotency_key is not None and not 1 <= len(idempotency_key) <= 200
+        text = API_WORDS[lang]["key_length"] if key_bad else str(exc) if lang == "en" else t("apply_failed", lang)
+        return _problem(422, lang, text, str(exc))
     ms = (time.perf_counter() - t0) * 1e3  # decide + record, as the handler saw it (W3C Server-Timing)
-    return JSONResponse(_answer(rec, replayed), status_code=200 if replayed else 201,
+    return JSONResponse(_answer(rec, replayed, lang), status_code=200 if replayed else 201,
                         headers={"Server-Timing": f"decision;dur={ms:.3f}"})
 
 
