@@ -123,14 +123,40 @@ def in_process(model, policy, apps, snaps, n: int) -> dict:
     for a, s in zip(apps[:50], snaps[:50], strict=True):
         decide(a, s, model, policy)
     lat = []
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         t1 = time.perf_counter()
         decide(apps[i % k], snaps[i % k], model, policy)
         lat.append(time.perf_counter() - t1)
     rate = n / (time.perf_counter() - t)
+    cpu_ms = (time.process_time() - cpu) * 1e3 / n  # this process's CPU: what one core does when it is ours alone
     lat = np.array(lat) * 1e3
-    return {"per_s": rate, "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))}
+    return {"per_s": rate, "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+            "cpu_ms": cpu_ms}
+
+
+def zen_paths(policy_dir: Path, n: int = 2000) -> tuple[float, float]:
+    """CPU us per evaluation of one policy graph: zen-engine's ZenDecision.evaluate (a tokio runtime and a
+    thread per call in 2.1) against ZenEngine.evaluate with a loader (what Policy.evaluate_all uses)."""
+    import zen  # noqa: PLC0415 (only this comparison needs the raw bindings)
+
+    from smepulse.decision.policy import GRAPH_KEY, TABLES, _merge  # noqa: PLC0415
+
+    graphs = {t: json.loads((policy_dir / f"{t}.json").read_text(encoding="utf-8")) for t in TABLES}
+    content = zen.ZenDecisionContent(json.dumps(_merge(graphs)[0]))
+    direct = zen.ZenEngine().create_decision(content)
+    engine = zen.ZenEngine({"loader": lambda _key: content})
+    ctx = {"consent": 1, "firm_age_months": 16.4, "tax_late_filings_365d": 0.0, "utility_overdue_bills": 0.0,
+           "exposure_after": 100000.0, "prior_defaults": 0.0, "days_since_last_sale": 1.0, "sales_history_days": 477.0,
+           "sector": SECTORS[0], "region": REGIONS[0], "size": "micro", "pd": 0.05, "term_months": 12}
+    assert direct.evaluate(ctx)["result"] == engine.evaluate(GRAPH_KEY, ctx)["result"]
+    out = []
+    for fn in (lambda: direct.evaluate(ctx), lambda: engine.evaluate(GRAPH_KEY, ctx)):
+        c = time.process_time()
+        for _ in range(n):
+            fn()
+        out.append((time.process_time() - c) * 1e6 / n)
+    return out[0], out[1]
 
 
 def peer(model, policy, apps, snaps, n: int) -> dict:
@@ -354,7 +380,8 @@ def main() -> None:
     for name, pol in ({} if args.http_only else policies).items():
         r = in_process(model, pol, apps, snaps, args.n if name != "3k flat" else max(200, args.n // 10))
         print(f"ours, {name} policy ({pol.n_rules:,} rules): {r['per_s']:,.0f} decisions/s, "
-              f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms")
+              f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; CPU {r['cpu_ms']:.3f} ms per decision = "
+              f"{1 / r['cpu_ms'] * 1e3:,.0f}/s per CPU-second")
     pol = policies["shipped"]
     if not args.http_only:
         p = peer(model, pol, apps, snaps, max(50, args.n // 50))
@@ -366,7 +393,13 @@ def main() -> None:
         print(f"peer 2, one-row DataFrame + Booster.predict(pred_contrib) + calibration, shipped policy: "
               f"{lean['per_s']:,.0f} decisions/s, p50 {lean['p50']:.2f} ms (max |PD - ours| {same:.1e})")
         print(f"ours again, shipped policy: {ours['per_s']:,.0f} decisions/s, p50 {ours['p50']:.2f} ms: "
-              f"{ours['per_s'] / p['per_s']:,.0f}x peer 1, {ours['per_s'] / lean['per_s']:.1f}x peer 2")
+              f"{ours['per_s'] / p['per_s']:,.0f}x peer 1, {ours['per_s'] / lean['per_s']:.1f}x peer 2; "
+              f"CPU {ours['cpu_ms']:.3f} ms per decision = {1 / ours['cpu_ms'] * 1e3:,.0f}/s per CPU-second")
+        for name, d in (("shipped", DEFAULT_DIR), ("3k segmented", tmp / "seg")):
+            a, b = zen_paths(d)
+            print(f"zen-engine, {name} policy: ZenDecision.evaluate {a:.0f} us CPU, ZenEngine.evaluate (ours) "
+                  f"{b:.0f} us CPU per evaluation ({a / b:.1f}x)")
+        print(f"load average {os.getloadavg()[0]:.1f}")
     if args.http or args.http_only:
         h = http_bench(args.store, args.model, tmp / "seg", apps, args.rate, args.seconds, args.url, args.pg,
                        args.floor)
