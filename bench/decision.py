@@ -343,7 +343,10 @@ def http_bench(store: str, model_dir: str, policy_dir: Path, apps, rate: float, 
         if cpu0 is not None:  # the server's CPU per decision: what one core could serve, whatever the load
             out["cpu_ms"] = (cpu_seconds(proc.pid) - cpu0) * 1e3 / out["sent"]
         if floor:  # the same server's GET /healthz (one SELECT 1) at the same rate, right after
+            cpu1 = cpu_seconds(proc.pid) if proc is not None else None
             out["floor"] = asyncio.run(open_loop(url, None, rate, min(seconds, 20), path="/healthz"))
+            if cpu1 is not None:  # the framework's own CPU per request (HTTP, middleware, routing, one SELECT 1)
+                out["floor"]["cpu_ms"] = (cpu_seconds(proc.pid) - cpu1) * 1e3 / out["floor"]["sent"]
         return out
     finally:
         if proc is not None:
@@ -416,7 +419,8 @@ def main() -> None:
             f = h["floor"]
             print(f"peer: GET /healthz on the same server at the same rate for {min(args.seconds, 20):.0f} s: "
                   f"status {f['status']}; client p50 {f['client_p50']:.2f} ms p99 {f['client_p99']:.2f} ms; "
-                  f"decision/floor client p50 {h['client_p50'] / f['client_p50']:.1f}x")
+                  f"decision/floor client p50 {h['client_p50'] / f['client_p50']:.1f}x"
+                  + (f"; server CPU {f['cpu_ms']:.2f} ms per request" if "cpu_ms" in f else ""))
     shutil.rmtree(tmp, ignore_errors=True)
 
 
