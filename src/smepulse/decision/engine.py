@@ -16,6 +16,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
+import numpy as np
+
+from smepulse.credit import reasons as credit_reasons
 from smepulse.credit.reasons import explain
 from smepulse.decision.application import Application
 from smepulse.decision.policy import Policy
@@ -32,6 +35,8 @@ class Snapshot:
     uscc: str
     as_of: date
     features: dict
+    # the snapshot's part of a model's float vector, built once per (snapshot, model): see model_explanation
+    vectors: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -92,6 +97,41 @@ def knockout_inputs(app: Application, features: dict | None, booked_exposure: fl
         # segment labels, for policies whose tables differ by segment (a switch node in the file)
         "sector": f.get("sector"), "region": f.get("region"), "size": f.get("size"),
     }
+
+
+# credit.reasons' split of `explain` (vector, then scoring): when the credit layer has it, a decision reuses the
+# snapshot's 114 features as a float vector and sets only the application-time ones
+_FEATURE_VECTOR = getattr(credit_reasons, "feature_vector", None)
+_EXPLAIN_VECTOR = getattr(credit_reasons, "explain_vector", None)
+
+
+def _slots(model) -> list[tuple[int, str]] | None:
+    """(position, name) of the application-time features in the model's vector, or None when one of them
+    is coded as a category (then the vector cannot be patched with the raw number)."""
+    names = list(model.features)
+    slots = [(names.index(a), a) for a in APPLICATION_FEATURES if a in names]
+    return None if any(model.schema.is_categorical(a) for _, a in slots) else slots
+
+
+def model_explanation(model, snapshot: Snapshot, features: dict, top_n: int):
+    """PD, score and reasons for `features` (the snapshot's plus the application-time ones): the same as
+    credit.reasons.explain(model, features, top_n) (tests/decision/test_fast_path.py), with the snapshot's
+    part of the float vector built once per snapshot and model."""
+    if _EXPLAIN_VECTOR is None or model.kind != "lightgbm":
+        return explain(model, features, top_n=top_n)
+    hit = snapshot.vectors.get(id(model))
+    if hit is None or hit[0] is not model:
+        slots = _slots(model)
+        if slots is None:
+            return explain(model, features, top_n=top_n)
+        base = _FEATURE_VECTOR(model, {**snapshot.features, **{a: None for _, a in slots}})
+        snapshot.vectors[id(model)] = hit = (model, base, slots)
+    _, base, slots = hit
+    x = base.copy()
+    for j, a in slots:
+        v = features.get(a)
+        x[0, j] = np.nan if v is None else float(v)
+    return _EXPLAIN_VECTOR(model, x, top_n)
 
 
 def _model_version(model) -> str | None:
@@ -180,7 +220,7 @@ def decide(app: Application, snapshot: Snapshot | None, model, policy: Policy, *
             features = dict(snapshot.features)
             features.update(application_features(features, app.amount, app.term_months))
             t_feat = time.perf_counter_ns()
-            ex = explain(model, features, top_n=int(policy.settings["top_reasons"]))
+            ex = model_explanation(model, snapshot, features, int(policy.settings["top_reasons"]))
             pd_, score = ex.pd, ex.score
             model_reasons = [{"code": r.code, "en": r.en, "zh": r.zh} for r in ex.reasons]
             t_model = time.perf_counter_ns()
