@@ -3,7 +3,10 @@ ledger (台账) of a hand-built quarter in CSV and Excel with formula cells neut
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import openpyxl
@@ -141,3 +144,25 @@ def test_candidate_lists_tag_decisions_and_loans(sim_book, tmp_path):
     df, s = ledger(book.loans(), "2024Q4")
     assert len(df) == booked and s["refinanceable_principal"] == pytest.approx(0.6 * df["amount"].sum())
     book.close()
+
+
+def test_unknown_programme_ids_are_refused_with_the_known_ones(sim_book, tmp_path):
+    store = tmp_path / "store.duckdb"
+    shutil.copy(sim_book["store"], store)
+    pd.DataFrame({"uscc": [firm_code(sim_book["firms"][0])], "list_batch": ["B1"], "class": ["tech_sme"],
+                  "listed_on": ["2024-06-20"]}).to_csv(tmp_path / "list.csv", index=False)
+    with DecisionBook(store) as book, pytest.raises(DecisionError, match="known: .*sci_tech_relending"):
+        import_candidates(book, tmp_path / "list.csv", "nope")
+    with pytest.raises(DecisionError, match="'nope' is not in the programme table"):
+        ledger(pd.DataFrame(columns=["start_date", "programmes"]), "2024Q3", "nope")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for args in (["candidates", str(tmp_path / "list.csv"), "--programme", "nope"],
+                 ["ledger", "--quarter", "2024Q3", "--programme", "nope", "--out", str(tmp_path / "l.csv")]):
+        r = subprocess.run([sys.executable, "-m", "smepulse", "credit", *args, "--store", str(store)],
+                           capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "programme 'nope' is not in the programme table (known:" in r.stderr + r.stdout
+        assert "Traceback" not in r.stderr
+    with DecisionBook(store) as book:
+        assert book.con.execute("SELECT count(*) FROM credit_candidate").fetchone()[0] == 0  # nothing imported
+    assert not (tmp_path / "l.csv").exists()

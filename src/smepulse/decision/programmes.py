@@ -60,6 +60,14 @@ def load_programmes(path: str | Path = TABLE) -> list[ProgrammeRow]:
     return sorted(rows, key=lambda r: (r.programme, r.effective_date))
 
 
+def known_programme(programme: str, rows: list[ProgrammeRow] | None = None) -> str:
+    """`programme` if the programme table has it, else a DecisionError listing the ones it has."""
+    names = sorted({r.programme for r in (rows if rows is not None else load_programmes())})
+    if programme not in names:
+        raise DecisionError(f"programme {programme!r} is not in the programme table (known: {', '.join(names)})")
+    return programme
+
+
 def in_force(rows: list[ProgrammeRow], on: date) -> dict[str, ProgrammeRow]:
     """The row of each programme in force on a date (programmes not yet created are absent)."""
     out = {}
@@ -71,6 +79,7 @@ def in_force(rows: list[ProgrammeRow], on: date) -> dict[str, ProgrammeRow]:
 
 def import_candidates(book: DecisionBook, path: str | Path, programme: str = "sci_tech_relending") -> int:
     """Import a candidate list (CSV or Excel: uscc, list_batch, class, listed_on[, project_id])."""
+    known_programme(programme)
     p = Path(path)
     if not p.is_file():
         raise DecisionError(f"candidate list {p} not found")
@@ -166,6 +175,7 @@ def ledger(loans: pd.DataFrame, quarter: str, programme: str = "sci_tech_relendi
     (refinanceable x (funding_cost - relending rate) x days / 365); and a summary with quota usage."""
     start, end = quarter_bounds(quarter)
     table = rows if rows is not None else load_programmes()
+    known_programme(programme, table)
     out = []
     for loan in loans.to_dict("records"):
         s = pd.Timestamp(loan["start_date"]).date()
