@@ -1,7 +1,10 @@
 """The decision API and the apply flow over real HTTP (uvicorn on loopback)."""
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime, timedelta
+from datetime import date as date_
 from html import unescape
 
 import httpx
@@ -300,3 +303,20 @@ def test_openapi_documents_the_language_choice(server):
     assert "Accept-Language" in op["description"] and '"lang": "zh"' in op["description"]
     schema = op["requestBody"]["content"]["application/json"]["schema"]
     assert schema["properties"]["lang"]["enum"] == ["zh", "en"] and "uscc" in schema["required"]
+
+
+def test_application_dates_in_the_future_or_too_old_and_odd_amounts_are_refused(server, sim_book):
+    today = datetime.now(UTC).date()
+    fid = sim_book["firms"][9]
+    for d in (today + timedelta(days=1), date_(2099, 1, 1), date_(1990, 1, 1)):
+        r = _api(server, {**body(fid), "application_date": d.isoformat()})
+        assert r.status_code == 422, (d, r.text)
+        assert r.json()["detail"].startswith(f"application field 'application_date': {d.isoformat()} is "), r.text
+    zh = _api(server, {**body(fid), "application_date": "2099-01-01", "lang": "zh"}).json()["detail"]
+    assert zh == f"申请日期 2099-01-01 晚于今天（{today.isoformat()}，UTC），不能受理未来日期的申请"
+    assert _api(server, {**body(fid), "application_date": today.isoformat()}).status_code == 201
+    nan = _api(server, None, content=json.dumps({**body(fid), "amount": float("nan")}).encode())
+    assert nan.status_code == 422 and "amount must be a finite number" in nan.json()["detail"], nan.text
+    text = _api(server, {**body(fid), "amount": "200000"})
+    assert text.status_code == 422 and "application field 'amount'" in text.json()["detail"]
+    assert _api(server, {**body(fid), "term_months": "12"}).status_code == 422

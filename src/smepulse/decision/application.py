@@ -35,8 +35,9 @@ def example_application(which: str) -> dict:
 class Application(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [example_application("approved")]})
     uscc: str = Field(description="unified social credit code (统一社会信用代码), 18 characters, GB 32100-2015")
-    amount: float = Field(gt=0, le=MAX_AMOUNT, description="requested amount, CNY")
-    term_months: int = Field(ge=1, le=60)
+    # strict: a number, never text ("200000" is refused, not converted); NaN and infinity are refused first
+    amount: float = Field(gt=0, le=MAX_AMOUNT, strict=True, description="requested amount, CNY (a JSON number)")
+    term_months: int = Field(ge=1, le=60, strict=True, description="months (a JSON integer)")
     purpose: Literal[PURPOSES] = "working_capital"
     consent: Consent
     application_date: date | None = Field(None, description="defaults to today (UTC)")
@@ -51,12 +52,28 @@ class Application(BaseModel):
         except DecisionError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("amount")
+    @field_validator("amount", mode="before")
     @classmethod
-    def _finite(cls, v: float) -> float:
-        if v != v or v in (float("inf"), float("-inf")):
+    def _finite(cls, v):
+        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
             raise ValueError("amount must be a finite number")
         return v
+
+
+def check_date(app: Application, today: date, max_age_days: int) -> None:
+    """An application is dated today or up to `max_age_days` back (policy settings
+    `max_application_age_days`): never in the future, never before the lender could have had it."""
+    d = app.application_date
+    if d is None:
+        return
+    if d > today:
+        raise ApplicationInvalid(f"application field 'application_date': {d.isoformat()} is in the future "
+                                 f"(today is {today.isoformat()}, UTC)", "application_date", "date_future",
+                                 date=d.isoformat(), today=today.isoformat())
+    if (today - d).days > max_age_days:
+        raise ApplicationInvalid(f"application field 'application_date': {d.isoformat()} is more than "
+                                 f"{max_age_days} days before today ({today.isoformat()}, UTC)", "application_date",
+                                 "date_too_old", date=d.isoformat(), today=today.isoformat(), days=max_age_days)
 
 
 def parse_application(data: dict) -> Application:

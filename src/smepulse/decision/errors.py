@@ -26,6 +26,6 @@ class ApplicationInvalid(DecisionError):
     whole body), `kind` pydantic's error type (e.g. 'missing', 'extra_forbidden'), so a caller can say it in
     the applicant's language."""
 
-    def __init__(self, message: str, field: str = "", kind: str = ""):
+    def __init__(self, message: str, field: str = "", kind: str = "", **params):
         super().__init__(message)
-        self.field, self.kind = field, kind
+        self.field, self.kind, self.params = field, kind, params

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from smepulse.credit.train import load_model
-from smepulse.decision.application import Application, parse_application
+from smepulse.decision.application import Application, check_date, parse_application
 from smepulse.decision.book import DecisionBook, canonical, sha256_text
 from smepulse.decision.engine import Decision, apply_policy, decide
 from smepulse.decision.errors import DecisionError, OfferExceedsExposure, OfferNotOpen
@@ -201,6 +201,8 @@ class DecisionService:
         """Validate and decide: the record to append (no store access)."""
         app = parse_application(body)
         now = self.clock()
+        check_date(app, now.astimezone(UTC).date() if now.tzinfo else now.date(),
+                   int(self.policy.settings.get("max_application_age_days", 1825)))
         today = app.application_date or now.date()
         d, snap, arm, (model_dir, model_sha, policy), booked = self._decide(app, today)
         if not d.snapshot_id:

@@ -120,6 +120,8 @@ API_WORDS = {
            "consent": "consent must give 'given' (true or false) and the 'text_version' of the consent text shown "
                       "(1-40 characters); 'given_at', if sent, is a date and time",
            "application_date": "application_date must be a date (YYYY-MM-DD)",
+           "date_future": "application_date {date} is in the future (today is {today}, UTC)",
+           "date_too_old": "application_date {date} is more than {days} days before today ({today}, UTC)",
            "project_id": "project_id must be text of at most 64 characters",
            "channel": "channel must be text of at most 20 characters",
            "unknown_field": "'{field}' is not a field of an application",
@@ -138,6 +140,8 @@ API_WORDS = {
            "consent": "consent 须包含 given（true 或 false）和所展示授权书的 text_version（1至40个字符）；"
                       "如提供 given_at，须为日期时间",
            "application_date": "application_date 须为日期（YYYY-MM-DD）",
+           "date_future": "申请日期 {date} 晚于今天（{today}，UTC），不能受理未来日期的申请",
+           "date_too_old": "申请日期 {date} 早于今天（{today}，UTC）超过{days}天",
            "project_id": "project_id 须为不超过64个字符的文本",
            "channel": "channel 须为不超过20个字符的文本",
            "unknown_field": "“{field}”不是申请中的字段",
@@ -169,6 +173,8 @@ def invalid_text(exc: ApplicationInvalid, body: dict, lang: str) -> str:
     w, top = API_WORDS[lang], exc.field.split(".")[0]
     if exc.kind == "extra_forbidden":
         return w["unknown_field"].format(field=exc.field)
+    if exc.kind in ("date_future", "date_too_old"):
+        return w[exc.kind].format(**exc.params)
     if top == "uscc":
         if not isinstance(body.get("uscc"), str):
             return w["uscc"]
