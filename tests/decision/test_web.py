@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from datetime import date as date_
 from html import unescape
 
 import httpx
+import pytest
 
+from live_server import Server
+from smepulse.decision.errors import DecisionUnavailable
+from smepulse.decision.policy import DEFAULT_DIR
 from smepulse.decision.prefill import SECTOR_WORDS
 from smepulse.decision.uscc import firm_code
+from smepulse.web.app import create_app
+from smepulse.web.apply import check_at_start
+from smepulse.web.config import WebConfig
 
 from .conftest import AS_OF, STAFF
 
@@ -320,3 +328,34 @@ def test_application_dates_in_the_future_or_too_old_and_odd_amounts_are_refused(
     text = _api(server, {**body(fid), "amount": "200000"})
     assert text.status_code == 422 and "application field 'amount'" in text.json()["detail"]
     assert _api(server, {**body(fid), "term_months": "12"}).status_code == 422
+
+
+def test_a_tampered_model_or_a_bad_policy_closes_applications_with_one_line(sim_book, tmp_path):
+    bad_model = tmp_path / "champion"
+    shutil.copytree(sim_book["model_dir"], bad_model)
+    with open(bad_model / "lightgbm.txt", "a", encoding="utf-8") as fh:
+        fh.write("\n")  # one byte more than its manifest says
+    bad_policy = tmp_path / "policy"
+    shutil.copytree(DEFAULT_DIR, bad_policy)
+    (bad_policy / "bands.json").write_text("{not json", encoding="utf-8")
+    for extra, why in (({"credit_model": str(bad_model)}, "does not match its sha256"),
+                       ({"credit_model": str(sim_book["model_dir"]), "credit_policy": str(bad_policy)},
+                        "bands.json is not a JSON decision model")):
+        store = tmp_path / f"store-{len(why)}.duckdb"
+        shutil.copy(sim_book["store"], store)
+        app = create_app(WebConfig(store=store, release_charts=False, extra=extra))
+        with pytest.raises(DecisionUnavailable, match=f"the decision service cannot start: .*{why}") as err:
+            check_at_start(app)  # what `serve` runs before it listens
+        assert "\n" not in str(err.value)
+        srv = Server(app).start()
+        try:
+            r = httpx.post(f"{srv.url}/api/v1/credit/decisions", json={**body(sim_book["firms"][1]), "lang": "zh"})
+            assert r.status_code == 503
+            assert r.json()["detail"] == "审批服务暂不可用（模型或政策文件无法加载），请稍后再试"
+            assert why in r.json()["detail_en"]
+            page = httpx.get(f"{srv.url}/apply?lang=zh")
+            assert page.status_code == 503 and "暂时无法受理申请" in page.text and "Traceback" not in page.text
+            assert httpx.get(f"{srv.url}/apply?lang=en").status_code == 503
+        finally:
+            srv.stop()
+            app.state.db.close()

@@ -29,3 +29,8 @@ class ApplicationInvalid(DecisionError):
     def __init__(self, message: str, field: str = "", kind: str = "", **params):
         super().__init__(message)
         self.field, self.kind, self.params = field, kind, params
+
+
+class DecisionUnavailable(DecisionError):
+    """The decision service cannot start: its model or policy does not load or verify (the operator's fault,
+    not the applicant's: the web answers 503)."""

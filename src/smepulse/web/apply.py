@@ -10,6 +10,7 @@ forms do.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
@@ -30,6 +31,7 @@ from smepulse.decision.book import DecisionBook
 from smepulse.decision.errors import (
     ApplicationInvalid,
     DecisionError,
+    DecisionUnavailable,
     OfferExceedsExposure,
     OfferNotOpen,
     UnknownDecision,
@@ -38,6 +40,7 @@ from smepulse.decision.prefill import prefill
 from smepulse.decision.service import DecisionService, IdempotencyConflict
 from smepulse.decision.uscc import UsccError
 from smepulse.decision.uscc import validate as uscc_validate
+from smepulse.errors import SmepulseError
 from smepulse.web import auth
 from smepulse.web.i18n import LANGS, t
 
@@ -58,14 +61,17 @@ WORDS = {
            "accept": "Accept this offer", "booked": "Your loan is booked", "loan": "Loan", "start": "Starts",
            "maturity": "Matures", "expired": "This offer has closed: please apply again.",
            "exposure": "This offer no longer fits your business's borrowing limit (another loan was booked "
-                       "since): please apply again."},
+                       "since): please apply again.",
+           "closed": "We cannot take applications at the moment (our decision service is not available): "
+                     "please try again later."},
     "zh": {"title": "申请经营贷款", "code": "统一社会信用代码", "amount": "金额（元）", "term": "期限（月）",
            "purpose": "用途", "submit": "提交申请", "decision": "审批结果", "approve": "已批准", "decline": "未通过",
            "refer": "已转人工审核", "limit": "额度", "rate": "年利率", "reasons": "主要原因",
            "review": "申请人工复核", "review_sent": "您的复核申请已进入队列。", "queue": "复核队列", "lang": "English",
            "accept": "接受此额度", "booked": "贷款已发放", "loan": "贷款编号", "start": "起始日", "maturity": "到期日",
            "expired": "该额度已失效，请重新申请。",
-           "exposure": "此额度已超出贵企业的授信上限（此后已发放其他贷款），请重新申请。"},
+           "exposure": "此额度已超出贵企业的授信上限（此后已发放其他贷款），请重新申请。",
+           "closed": "暂时无法受理申请（审批服务不可用），请稍后再试。"},
 }
 EXAMPLE = Application.model_config["json_schema_extra"]["examples"][0]  # the approved one
 EXAMPLES = {  # both succeed against the store `make demo` builds (decision/demo_book.py); "demo" is approved
@@ -78,20 +84,33 @@ REFRESH_SECONDS = 1.0  # how soon a snapshot batch, a candidate list or a loan a
 
 
 def service(request: Request) -> DecisionService:
-    app = request.app
+    return start_service(request.app)
+
+
+def start_service(app) -> DecisionService:
+    """The app's decision service, built once (on the first credit request, or at start-up by
+    `check_at_start`). A model or policy that does not load or verify raises DecisionUnavailable (one
+    line), then and on every later request until the server is restarted with a good one."""
     svc = getattr(app.state, "decision_service", None)
     if svc is not None:
         return svc
     with _lock:
         svc = getattr(app.state, "decision_service", None)
+        failed = getattr(app.state, "decision_unavailable", None)
+        if failed is not None:
+            raise DecisionUnavailable(failed)
         if svc is None:
             cfg = app.state.config
             db = app.state.db
             model = Path(cfg.extra.get("credit_model") or Path(db.target).parent / "credit" / "champion")
-            if not model.is_dir():
-                raise DecisionError(f"no champion model at {model}: run `make demo` or `smepulse credit train`")
-            book = DecisionBook(db.store.con, lock=db.lock)
-            svc = DecisionService(book, model, cfg.extra.get("credit_policy"), refresh_seconds=REFRESH_SECONDS)
+            try:
+                if not model.is_dir():
+                    raise DecisionError(f"no champion model at {model}: run `make demo` or `smepulse credit train`")
+                book = DecisionBook(db.store.con, lock=db.lock)
+                svc = DecisionService(book, model, cfg.extra.get("credit_policy"), refresh_seconds=REFRESH_SECONDS)
+            except SmepulseError as exc:
+                app.state.decision_unavailable = f"the decision service cannot start: {exc}"
+                raise DecisionUnavailable(app.state.decision_unavailable) from None
             app.state.decision_service = svc
             # the model, the policy and the book's memory are long-lived (~300k objects with the app's own):
             # out of the cyclic GC's full collections, which took ~0.5 s each under load (2.7 s of 25 s at
@@ -99,6 +118,29 @@ def service(request: Request) -> DecisionService:
             gc.collect()
             gc.freeze()
     return svc
+
+
+def check_at_start(app) -> None:
+    """For `serve` before it listens: when a credit model or policy is configured (or the store's default
+    champion exists), load and verify both now, so a tampered model or a bad policy stops the command with
+    one line instead of answering 503 to every applicant."""
+    cfg = app.state.config
+    default = Path(app.state.db.target).parent / "credit" / "champion" if app.state.db.target else None
+    if cfg.extra.get("credit_model") or cfg.extra.get("credit_policy") or (default and default.is_dir()):
+        start_service(app)
+
+
+def _closed_page(fn):
+    """An HTML route that answers 503 in the page's language when the decision service cannot start."""
+    @functools.wraps(fn)
+    def page(request: Request, *args, **kwargs):
+        try:
+            return fn(request, *args, **kwargs)
+        except DecisionUnavailable as exc:
+            log.error("%s", exc)
+            return _page(_lang(request), f"<p class='error' role='alert'>{WORDS[_lang(request)]['closed']}</p>",
+                         status=503)
+    return page
 
 
 def _lang(request: Request) -> str:
@@ -116,6 +158,7 @@ API_WORDS = {
            "conflict": "Idempotency-Key {key} was used with a different request body; use a new key for a new "
                        "application",
            "key_length": "Idempotency-Key must be 1-200 characters",
+           "closed": "the decision service is not available (its model or policy does not load): try again later",
            "uscc": "uscc: the unified social credit code is required (18 characters)",
            "consent": "consent must give 'given' (true or false) and the 'text_version' of the consent text shown "
                       "(1-40 characters); 'given_at', if sent, is a date and time",
@@ -136,6 +179,7 @@ API_WORDS = {
            "lang": "lang 只能为 'en' 或 'zh'",
            "conflict": "Idempotency-Key {key} 已用于另一份申请内容；新申请请使用新的键",
            "key_length": "Idempotency-Key 须为1至200个字符",
+           "closed": "审批服务暂不可用（模型或政策文件无法加载），请稍后再试",
            "uscc": "请填写统一社会信用代码（18位）",
            "consent": "consent 须包含 given（true 或 false）和所展示授权书的 text_version（1至40个字符）；"
                       "如提供 given_at，须为日期时间",
@@ -280,8 +324,9 @@ reason always carries both `en` and `zh`. A retry with the same `Idempotency-Key
                         400: {**PROBLEM, "description": "the body cannot be read (not UTF-8)"},
                         409: {**PROBLEM, "description": "Idempotency-Key used with another body"},
                         415: {**PROBLEM, "description": "the body is not application/json"},
-                        422: {**PROBLEM, "description": "the application is not valid"}}, status_code=201,
-             response_model=None, openapi_extra=APPLICATION_BODY)
+                        422: {**PROBLEM, "description": "the application is not valid"},
+                        503: {**PROBLEM, "description": "the decision service cannot start (model or policy)"}},
+             status_code=201, response_model=None, openapi_extra=APPLICATION_BODY)
 async def decide_api(request: Request, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     # async, on the event loop: the decision is ~1 ms of CPU with no store access (a thread hop costs about
     # as much), and the answer awaits the group commit of its audit record without holding a thread. The body
@@ -308,6 +353,9 @@ async def decide_api(request: Request, idempotency_key: str | None = Header(None
     try:
         svc = getattr(request.app.state, "decision_service", None) or await asyncio.to_thread(service, request)
         rec, replayed = await svc.submit_async(application, idempotency_key)
+    except DecisionUnavailable as exc:
+        log.error("%s", exc)
+        return _problem(503, lang, API_WORDS[lang]["closed"], str(exc))
     except IdempotencyConflict as exc:
         return _problem(409, lang, API_WORDS[lang]["conflict"].format(key=repr(idempotency_key)), str(exc))
     except ApplicationInvalid as exc:
@@ -335,7 +383,10 @@ def _loan_json(loan: dict) -> dict:
 def accept_api(request: Request, decision_id: str):
     """The applicant accepts the offer of an approved decision; it becomes a loan in the book, once. The
     decision id (random, 128 bits) is the applicant's handle on the offer, as on the decision page."""
-    svc = service(request)
+    try:
+        svc = service(request)
+    except DecisionUnavailable as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
     try:
         before = svc.book.loan_for(decision_id)
         loan = svc.accept(decision_id)
@@ -386,6 +437,7 @@ def _invited(request: Request, token: str) -> str | None:
 
 
 @router.get("/apply", include_in_schema=False)
+@_closed_page
 def apply_page(request: Request, uscc: str = "", invite: str = ""):
     """Pre-filled from a signed invitation link (the firm's profile and its last application in the book)
     or from this browser session's last application; a bare ?uscc= fills in the code only."""
@@ -461,6 +513,7 @@ def _form_error(uscc: str, amount: str, term_months: str, purpose: str, lang: st
 
 
 @router.post("/apply", include_in_schema=False, dependencies=[Depends(auth.csrf_protect)])
+@_closed_page
 def apply_submit(request: Request, uscc: str = Form(...), amount: str = Form(""), term_months: str = Form(""),
                  purpose: str = Form("working_capital"), consent: str = Form(""), lang: str = Form("zh")):
     lang = "en" if lang == "en" else "zh"
@@ -480,6 +533,7 @@ def apply_submit(request: Request, uscc: str = Form(...), amount: str = Form("")
 
 
 @router.get("/apply/decisions/{decision_id}", include_in_schema=False)
+@_closed_page
 def decision_page(request: Request, decision_id: str, review: str = "", error: str = ""):
     lang, tok = _lang(request), auth.csrf_token(request)
     w = WORDS[lang]
@@ -516,6 +570,7 @@ def decision_page(request: Request, decision_id: str, review: str = "", error: s
 
 @router.post("/apply/decisions/{decision_id}/accept", include_in_schema=False,
              dependencies=[Depends(auth.csrf_protect)])
+@_closed_page
 def accept_offer(request: Request, decision_id: str):
     lang = _lang(request)
     try:
@@ -530,6 +585,7 @@ def accept_offer(request: Request, decision_id: str):
 
 @router.post("/apply/decisions/{decision_id}/review", include_in_schema=False,
              dependencies=[Depends(auth.csrf_protect)])
+@_closed_page
 def review_request(request: Request, decision_id: str, note: str = Form("")):
     lang = _lang(request)
     try:
@@ -540,6 +596,7 @@ def review_request(request: Request, decision_id: str, note: str = Form("")):
 
 
 @router.get("/admin/credit/reviews", include_in_schema=False)
+@_closed_page
 def review_queue(request: Request, user: auth.User = Depends(auth.require_user)):
     lang = _lang(request)
     rows = "".join(f"<tr><td>{escape(r['decision_id'])}</td><td>{escape(r['uscc'])}</td><td>{escape(r['decision'])}"
