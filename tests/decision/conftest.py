@@ -18,6 +18,7 @@ from smepulse.web.config import WebConfig
 
 AS_OF = date(2024, 12, 1)
 STAFF = ("risk", "risk staff password 1")
+ADMIN = ("riskadmin", "risk admin password 1")  # may resolve reviews
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +45,7 @@ def server(sim_book, tmp_path_factory):
     shutil.copy(sim_book["store"], store)
     app = create_app(WebConfig(store=store, release_charts=False, extra={"credit_model": str(sim_book["model_dir"])}))
     add_user(app.state.db, *STAFF, role="viewer")
+    add_user(app.state.db, *ADMIN, role="admin")
     srv = Server(app).start()
     yield srv.url
     srv.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import date as date_
 from html import unescape
@@ -20,7 +21,7 @@ from smepulse.web.app import create_app
 from smepulse.web.apply import check_at_start
 from smepulse.web.config import WebConfig
 
-from .conftest import AS_OF, STAFF
+from .conftest import ADMIN, AS_OF, STAFF
 
 
 def body(fid, amount=80_000):
@@ -359,3 +360,51 @@ def test_a_tampered_model_or_a_bad_policy_closes_applications_with_one_line(sim_
         finally:
             srv.stop()
             app.state.db.close()
+
+
+@contextmanager
+def _signed_in(server, who):
+    with httpx.Client(base_url=server, follow_redirects=True) as c:
+        p = c.get("/signin")
+        c.post("/signin", data={"csrf_token": _token(p.text), "username": who[0], "password": who[1], "next": "/admin"})
+        yield c
+
+
+def test_review_requests_once_with_the_note_then_an_admin_resolves_and_the_applicant_sees_it(server, sim_book):
+    with httpx.Client(base_url=server, follow_redirects=True) as c:
+        page = c.get("/apply?lang=zh")
+        code = firm_code(sim_book["firms"][11])
+        d = c.post("/apply?lang=zh", data={"csrf_token": _token(page.text), "uscc": code, "amount": "3000000",
+                                            "term_months": "12", "purpose": "working_capital", "consent": "yes",
+                                            "lang": "zh"})
+        decision_id = d.url.path.rsplit("/", 1)[1]
+        note = "营业额上月刚入账 <b>"
+        for _ in range(2):  # a second tap: the same request
+            c.post(d.url.path + "/review?lang=zh", data={"csrf_token": _token(d.text), "note": note})
+    with _signed_in(server, STAFF) as viewer:
+        q = viewer.get("/admin/credit/reviews?lang=zh")
+        mine = [row for row in q.text.split("<tr id='")[1:] if decision_id in row]
+        assert len(mine) == 1  # deduplicated
+        assert "营业额上月刚入账 &lt;b&gt;" in mine[0] and "申请人留言" in q.text and "自动审批结果" in q.text
+        assert "处理复核需要管理员权限" in mine[0] and "<form" not in mine[0]  # viewers see, admins resolve
+        review_id = mine[0].split("'")[0]
+        token = _token(viewer.get("/apply").text)  # a valid CSRF token of the viewer's session
+        refused = viewer.post(f"/admin/credit/reviews/{review_id}/resolve", data={"csrf_token": token,
+                                                                                 "outcome": "upheld"})
+        assert refused.status_code == 403 and "admin role" in refused.text
+    with _signed_in(server, ADMIN) as admin:
+        q = admin.get("/admin/credit/reviews?lang=en")
+        assert "Applicant&#x27;s note" in q.text or "Applicant's note" in q.text
+        assert admin.post(f"/admin/credit/reviews/{review_id}/resolve",
+                          data={"outcome": "upheld"}).status_code == 403  # no CSRF token
+        r = admin.post(f"/admin/credit/reviews/{review_id}/resolve?lang=en",
+                       data={"csrf_token": _token(q.text), "outcome": "upheld", "note": "revenue checked"})
+        assert r.status_code == 200 and review_id not in r.text.split("id='resolved'")[0]
+        resolved = r.text.split("id='resolved'")[1]
+        assert decision_id in resolved and "Upheld" in resolved and ADMIN[0] in resolved
+        assert "revenue checked" in resolved
+        again = admin.post(f"/admin/credit/reviews/{review_id}/resolve?lang=en",
+                           data={"csrf_token": _token(q.text), "outcome": "revised"})
+        assert again.status_code == 409 and "already resolved" in again.text
+    seen = httpx.get(f"{server}{d.url.path}?lang=zh")
+    assert "人工复核结果" in seen.text and "维持（原决定有效）" in seen.text and "revenue checked" in seen.text

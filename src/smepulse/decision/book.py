@@ -32,6 +32,7 @@ from smepulse.decision.uscc import firm_code
 from smepulse.store.postgres import PgConnection, is_server_url, redact
 
 GENESIS = "0" * 64
+REVIEW_OUTCOMES = ("upheld", "revised")  # the automated decision stands / the reviewer changed it
 SCHEMA = Path(__file__).with_name("schema.sql")
 
 
@@ -353,23 +354,57 @@ class DecisionBook:
             return self.con.execute("SELECT * FROM credit_loan ORDER BY start_date, loan_id").df()
 
     def request_review(self, decision_id: str, note: str = "") -> str:
+        """A human review of the decision (PIPL art. 24): one open request per decision (a second tap while
+        one is open answers the same request)."""
         self.record(decision_id)
         rid = f"review-{uuid.uuid4().hex[:12]}"
 
         def write():
-            self.con.execute("INSERT INTO credit_review VALUES (?, ?, ?, ?, 'open', NULL, NULL)",
+            row = self.con.execute("SELECT review_id FROM credit_review WHERE decision_id = ? AND status = 'open'",
+                                   [decision_id]).fetchone()
+            if row is not None:
+                return row[0]
+            self.con.execute("INSERT INTO credit_review VALUES (?, ?, ?, ?, 'open', NULL, NULL, NULL, NULL)",
                              [rid, decision_id, _now(), note[:2000]])
+            return rid
+        return self._tx(write)
+
+    def resolve_review(self, review_id: str, outcome: str, reviewer: str, note: str = "") -> dict:
+        """Close an open review with its outcome (REVIEW_OUTCOMES), who resolved it and when."""
+        if outcome not in REVIEW_OUTCOMES:
+            raise DecisionError(f"review outcome {outcome!r} is not one of {', '.join(REVIEW_OUTCOMES)}")
+
+        def write():
+            row = self.con.execute("SELECT status FROM credit_review WHERE review_id = ?", [review_id]).fetchone()
+            if row is None:
+                raise UnknownDecision(f"review {review_id} is not in the book")
+            if row[0] != "open":
+                raise DecisionError(f"review {review_id} is already {row[0]}")
+            self.con.execute("UPDATE credit_review SET status = 'resolved', reviewer = ?, resolved_at = ?, "
+                             "outcome = ?, resolution_note = ? WHERE review_id = ?",
+                             [reviewer, _now(), outcome, note[:2000], review_id])
         self._tx(write)
-        return rid
+        return next(r for r in self.reviews("resolved") if r["review_id"] == review_id)
 
     def reviews(self, status: str = "open") -> list[dict]:
         with self.lock:
             cur = self.con.execute(
-                "SELECT r.review_id, r.decision_id, r.requested_at, r.note, r.status, d.uscc, d.decision "
+                "SELECT r.review_id, r.decision_id, r.requested_at, r.note, r.status, r.reviewer, r.resolved_at, "
+                "r.outcome, r.resolution_note, d.uscc, d.decision "
                 "FROM credit_review r JOIN credit_decision d USING (decision_id) WHERE r.status = ? "
                 "ORDER BY r.requested_at", [status])
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def review_of(self, decision_id: str) -> dict | None:
+        """The decision's newest review request (open or resolved), or None."""
+        with self.lock:
+            cur = self.con.execute("SELECT review_id, status, reviewer, resolved_at, outcome, resolution_note "
+                                   "FROM credit_review WHERE decision_id = ? ORDER BY requested_at DESC LIMIT 1",
+                                   [decision_id])
+            row = cur.fetchone()
+            names = [d[0] for d in cur.description]
+        return None if row is None else dict(zip(names, row, strict=True))
 
 
 def snapshot_applications(firm_ids, as_of: date) -> pd.DataFrame:

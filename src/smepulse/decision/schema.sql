@@ -21,5 +21,8 @@ CREATE TABLE IF NOT EXISTS credit_candidate (
     programme VARCHAR NOT NULL, list_batch VARCHAR NOT NULL, uscc VARCHAR NOT NULL, class VARCHAR NOT NULL,
     project_id VARCHAR, listed_on DATE NOT NULL, imported_at TIMESTAMP NOT NULL,
     PRIMARY KEY (programme, list_batch, uscc));
+-- a review's outcome, recorded by the staff member who resolved it (added 2026-12-03: older stores get the columns)
+ALTER TABLE credit_review ADD COLUMN IF NOT EXISTS outcome VARCHAR;
+ALTER TABLE credit_review ADD COLUMN IF NOT EXISTS resolution_note VARCHAR;
 CREATE INDEX IF NOT EXISTS credit_feature_snapshot_uscc ON credit_feature_snapshot (uscc);
 CREATE INDEX IF NOT EXISTS credit_decision_uscc ON credit_decision (uscc);

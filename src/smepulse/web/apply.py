@@ -27,7 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel
 
 from smepulse.decision.application import MAX_AMOUNT, PURPOSES, Application, example_application
-from smepulse.decision.book import DecisionBook
+from smepulse.decision.book import REVIEW_OUTCOMES, DecisionBook
 from smepulse.decision.errors import (
     ApplicationInvalid,
     DecisionError,
@@ -57,7 +57,9 @@ WORDS = {
            "term": "Term (months)", "purpose": "Purpose", "submit": "Apply", "decision": "Decision",
            "approve": "Approved", "decline": "Declined", "refer": "Referred to our team", "limit": "Limit",
            "rate": "Annual rate", "reasons": "Main reasons", "review": "Ask for a human review",
-           "review_sent": "Your review request is in our queue.", "queue": "Review queue", "lang": "中文",
+           "review_sent": "Your review request is in our queue.",
+           "review_note": "Anything the reviewer should know (optional)", "review_done": "Human review",
+           "queue": "Review queue", "lang": "中文",
            "accept": "Accept this offer", "booked": "Your loan is booked", "loan": "Loan", "start": "Starts",
            "maturity": "Matures", "expired": "This offer has closed: please apply again.",
            "exposure": "This offer no longer fits your business's borrowing limit (another loan was booked "
@@ -67,7 +69,9 @@ WORDS = {
     "zh": {"title": "申请经营贷款", "code": "统一社会信用代码", "amount": "金额（元）", "term": "期限（月）",
            "purpose": "用途", "submit": "提交申请", "decision": "审批结果", "approve": "已批准", "decline": "未通过",
            "refer": "已转人工审核", "limit": "额度", "rate": "年利率", "reasons": "主要原因",
-           "review": "申请人工复核", "review_sent": "您的复核申请已进入队列。", "queue": "复核队列", "lang": "English",
+           "review": "申请人工复核", "review_sent": "您的复核申请已进入队列。",
+           "review_note": "需要复核人了解的情况（选填）", "review_done": "人工复核结果", "queue": "复核队列",
+           "lang": "English",
            "accept": "接受此额度", "booked": "贷款已发放", "loan": "贷款编号", "start": "起始日", "maturity": "到期日",
            "expired": "该额度已失效，请重新申请。",
            "exposure": "此额度已超出贵企业的授信上限（此后已发放其他贷款），请重新申请。",
@@ -562,8 +566,14 @@ def decision_page(request: Request, decision_id: str, review: str = "", error: s
                      f'{w["accept"]}</button></form>')
     done = f"<p id='review-sent'>{w['review_sent']}</p>" if review else (
         f'<form method="post" action="/apply/decisions/{decision_id}/review?lang={lang}">'
-        f'<input type="hidden" name="csrf_token" value="{tok}"><button id="review" type="submit">{w["review"]}'
-        "</button></form>")
+        f'<input type="hidden" name="csrf_token" value="{tok}"><label for="note">{w["review_note"]}</label>'
+        f'<textarea id="note" name="note" maxlength="2000" rows="3" style="width:100%"></textarea>'
+        f'<button id="review" type="submit">{w["review"]}</button></form>')
+    seen = service(request).book.review_of(decision_id)
+    if seen is not None and seen["status"] == "resolved":
+        q = QUEUE_WORDS[lang]
+        done = (f"<section id='review-outcome'><h2>{w['review_done']}</h2><p>{q[seen['outcome']]}</p>"
+                f"<p>{escape(seen['resolution_note'] or '')}</p></section>")
     return _page(lang, f"<h1>{w['decision']}: <span id='decision'>{w[rec['decision']]}</span></h1>{terms}"
                        f"{reasons}{offer}{done}")
 
@@ -595,15 +605,63 @@ def review_request(request: Request, decision_id: str, note: str = Form("")):
     return RedirectResponse(f"/apply/decisions/{decision_id}?lang={lang}&review=sent", status_code=303)
 
 
+QUEUE_WORDS = {
+    "en": {"decision": "Decision", "code": "Code", "outcome": "Automated outcome", "requested": "Requested",
+           "note": "Applicant's note", "resolve": "Resolve", "upheld": "Upheld (the decision stands)",
+           "revised": "Revised (the reviewer changed it)", "resolution_note": "Reviewer's note",
+           "resolved": "Resolved reviews", "reviewer": "Reviewer", "resolved_at": "Resolved",
+           "admin_only": "Resolving a review needs the admin role."},
+    "zh": {"decision": "审批编号", "code": "信用代码", "outcome": "自动审批结果", "requested": "申请时间",
+           "note": "申请人留言", "resolve": "处理", "upheld": "维持（原决定有效）", "revised": "改变（复核人已修改）",
+           "resolution_note": "复核意见", "resolved": "已处理的复核", "reviewer": "复核人", "resolved_at": "处理时间",
+           "admin_only": "处理复核需要管理员权限。"},
+}
+
+
 @router.get("/admin/credit/reviews", include_in_schema=False)
 @_closed_page
 def review_queue(request: Request, user: auth.User = Depends(auth.require_user)):
+    """Open review requests (with the applicant's note; admins resolve them here) and the resolved ones."""
+    lang, tok = _lang(request), auth.csrf_token(request)
+    w, q = WORDS[lang], QUEUE_WORDS[lang]
+    book = service(request).book
+    outcome = {"approve": w["approve"], "decline": w["decline"], "refer": w["refer"]}
+
+    def form(r: dict) -> str:
+        if not user.is_admin:
+            return f"<small>{q['admin_only']}</small>"
+        opts = "".join(f'<option value="{o}">{q[o]}</option>' for o in REVIEW_OUTCOMES)
+        return (f'<form method="post" action="/admin/credit/reviews/{escape(r["review_id"])}/resolve?lang={lang}">'
+                f'<input type="hidden" name="csrf_token" value="{tok}"><select name="outcome">{opts}</select>'
+                f'<input name="note" maxlength="2000" aria-label="{q["resolution_note"]}">'
+                f'<button type="submit">{q["resolve"]}</button></form>')
+    rows = "".join(f"<tr id='{escape(r['review_id'])}'><td>{escape(r['decision_id'])}</td><td>{escape(r['uscc'])}</td>"
+                   f"<td>{outcome.get(r['decision'], escape(r['decision']))}</td>"
+                   f"<td>{r['requested_at']:%Y-%m-%d %H:%M}</td><td class='note'>{escape(r['note'] or '')}</td>"
+                   f"<td>{form(r)}</td></tr>" for r in book.reviews())
+    done = "".join(f"<tr><td>{escape(r['decision_id'])}</td><td>{q[r['outcome']] if r['outcome'] in q else ''}</td>"
+                   f"<td>{escape(r['resolution_note'] or '')}</td><td>{escape(r['reviewer'] or '')}</td>"
+                   f"<td>{r['resolved_at']:%Y-%m-%d %H:%M}</td></tr>" for r in book.reviews("resolved"))
+    head = "".join(f"<th>{q[k]}</th>" for k in ("decision", "code", "outcome", "requested", "note", "resolve"))
+    head2 = "".join(f"<th>{q[k]}</th>" for k in ("decision", "outcome", "resolution_note", "reviewer", "resolved_at"))
+    return _page(lang, f"<h1>{w['queue']}</h1><table id='queue'><tr>{head}</tr>{rows}</table>"
+                       f"<h2>{q['resolved']}</h2><table id='resolved'><tr>{head2}</tr>{done}</table>")
+
+
+@router.post("/admin/credit/reviews/{review_id}/resolve", include_in_schema=False,
+             dependencies=[Depends(auth.csrf_protect)])
+@_closed_page
+def resolve_review(request: Request, review_id: str, outcome: str = Form(...), note: str = Form(""),
+                   user: auth.User = Depends(auth.require_admin)):
+    """An admin records the outcome of a human review: who, when, upheld or revised, and a note."""
     lang = _lang(request)
-    rows = "".join(f"<tr><td>{escape(r['decision_id'])}</td><td>{escape(r['uscc'])}</td><td>{escape(r['decision'])}"
-                   f"</td><td>{r['requested_at']:%Y-%m-%d %H:%M}</td></tr>"
-                   for r in service(request).book.reviews())
-    return _page(lang, f"<h1>{WORDS[lang]['queue']}</h1><table id='queue'><tr><th>decision</th><th>code</th>"
-                       f"<th>outcome</th><th>requested</th></tr>{rows}</table>")
+    try:
+        service(request).book.resolve_review(review_id, outcome, user.username, note)
+    except UnknownDecision:
+        return HTMLResponse("not found", status_code=404)
+    except DecisionError as exc:
+        return _page(lang, f"<p class='error' role='alert'>{escape(str(exc))}</p>", status=409)
+    return RedirectResponse(f"/admin/credit/reviews?lang={lang}", status_code=303)
 
 
 @router.get("/admin/credit/invite", include_in_schema=False)
