@@ -34,6 +34,7 @@ def test_apply_in_zh_on_a_phone_then_staff_see_the_review_queue(browser, server,
     assert reasons and all(re.search("[\u4e00-\u9fff]", r) for r in reasons)
     # the form fits the phone: nothing wider than the viewport
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.fill("#note", "上月营业额已到账")
     page.click("#review")
     page.wait_for_selector("#review-sent")
     elapsed = time.perf_counter() - t0
@@ -53,6 +54,7 @@ def test_apply_in_zh_on_a_phone_then_staff_see_the_review_queue(browser, server,
     p.goto(f"{server}/admin/credit/reviews")
     p.wait_for_selector("#queue")
     assert decision_id in p.locator("#queue").inner_text()
+    assert "上月营业额已到账" in p.locator("#queue").inner_text()  # the applicant's note, for the reviewer
     staff.close()
 
 

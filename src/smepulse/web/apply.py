@@ -408,7 +408,7 @@ def _page(lang: str, body: str, status: int = 200) -> HTMLResponse:
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{w['title']}</title>
 <link rel="stylesheet" href="/static/app.css"><style>main{{max-width:30rem;margin:auto;padding:1rem}}
 label{{display:block;margin:.6rem 0 .2rem}}
-input,select,button{{width:100%;box-sizing:border-box;font-size:1.1rem;padding:.5rem}}
+input,select,button,textarea{{width:100%;box-sizing:border-box;font-size:1.1rem;padding:.5rem}}
 .consent input{{width:auto}}</style></head><body><main><p><a href="?lang={other}">{w['lang']}</a></p>{body}</main>
 </body></html>""", status_code=status)
 
@@ -567,7 +567,7 @@ def decision_page(request: Request, decision_id: str, review: str = "", error: s
     done = f"<p id='review-sent'>{w['review_sent']}</p>" if review else (
         f'<form method="post" action="/apply/decisions/{decision_id}/review?lang={lang}">'
         f'<input type="hidden" name="csrf_token" value="{tok}"><label for="note">{w["review_note"]}</label>'
-        f'<textarea id="note" name="note" maxlength="2000" rows="3" style="width:100%"></textarea>'
+        f'<textarea id="note" name="note" maxlength="2000" rows="3"></textarea>'
         f'<button id="review" type="submit">{w["review"]}</button></form>')
     seen = service(request).book.review_of(decision_id)
     if seen is not None and seen["status"] == "resolved":
