@@ -53,9 +53,9 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Only the backends a test's `backends` mark names. With `--dist loadgroup` every web test runs on one xdist
-    worker, beside the rest of the suite on the others: the session's stores, servers and Chromium are built once
-    instead of once per worker (plain `-n` works too)."""
+    """Only the backends a test's `backends` mark names. With `--dist loadgroup` each backend's web tests run on
+    one xdist worker (`-n 2`: the DuckDB half beside the PostgreSQL half), so each backend's store, server and
+    Chromium are built once, in one process (plain `-n` works too; without -n, one process runs both halves)."""
     here = Path(__file__).parent
     keep, drop = [], []
     for item in items:
@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(config, items):
         if mark and on and on not in mark.args:
             drop.append(item)
             continue
-        item.add_marker(pytest.mark.xdist_group("web"))
+        item.add_marker(pytest.mark.xdist_group(f"web-{on or 'postgresql'}"))  # store-free tests: the lighter half
         keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
