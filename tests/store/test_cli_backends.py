@@ -1,13 +1,26 @@
 """The store commands with --store FILE and --store postgresql://...: the same commands, the same results."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from live_server import free_port
 from smepulse.cli import app, run
 from smepulse.errors import StoreError
 from smepulse.store import open_store
+from smepulse.web.auth import User, authenticate
+from smepulse.web.db import Database
+
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 runner = CliRunner()
 
@@ -45,3 +58,42 @@ def test_read_only_open_writes_nothing(store_target, tmp_path):
         assert st.con.execute("SELECT value FROM meta WHERE key = ?", ["probe"]).fetchall() == [("1",)]
         with pytest.raises(StoreError, match="read-only"), st.transaction():
             pass
+
+
+def test_users_add_takes_the_store_by_path_or_url(store_target, capsys):
+    """`--store` of the web commands takes a postgresql:// URL as the store commands' does (a Path option folded
+    the URL's '//': "store folder postgresql:/user:PASSWORD@host does not exist")."""
+    assert run(["users", "add", "alice", "--role", "admin", "--password", "long enough 1", "--store",
+                store_target]) == 0, capsys.readouterr().err
+    assert "user alice (admin) saved" in capsys.readouterr().out
+    db = Database(store_target)
+    try:
+        assert authenticate(db, "alice", "long enough 1") == User("alice", "admin")
+    finally:
+        db.close()
+
+
+def test_serve_takes_a_postgresql_url_as_store_and_hides_its_password(pg_url):
+    """`smepulse serve --store postgresql://...` (a real process) serves that database and never prints the
+    password (the embedded default's `serve --store FILE`: tests/store/test_held_store.py)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "from smepulse.cli import main; main()", "serve", "--store",
+                             pg_url, "--port", str(port)], env={**os.environ, "PYTHONPATH": str(SRC)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.communicate(timeout=5)
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json() == {"status": "ok", "store": "postgresql"}
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    said = out.replace("\n", "")
+    assert "smepulse serving postgresql://smepulse:***@127.0.0.1" in said and f"http://127.0.0.1:{port}/" in said
+    assert urlsplit(pg_url).password not in out + err

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from smepulse.errors import InputError
-from smepulse.store import redact
+from smepulse.store import is_server_url, redact
 from smepulse.web.auth import ROLES, add_user
 from smepulse.web.config import WebConfig
 from smepulse.web.db import open_database
@@ -21,9 +21,11 @@ console = Console()
 users_app = typer.Typer(help="Users of the web admin.", no_args_is_help=True)
 
 
-def _target(store: Path | None, db: str | None) -> str:
+def _target(store: str | None, db: str | None) -> str:
     if store is not None and db is not None:
         raise InputError("give --store PATH or --db URL, not both")
+    if store is not None and is_server_url(store):  # --store takes a URL, as the store commands' --store does
+        return store
     if db is not None and not db.startswith(("postgresql://", "postgres://")):
         raise InputError(f"--db {db!r}: use a postgresql:// URL (or --store PATH for a DuckDB file)")
     return db or str(store or Path("demo/smepulse.duckdb"))
@@ -40,7 +42,9 @@ def _loopback(host: str) -> str | None:
 
 def serve(
     ctx: typer.Context,
-    store: Path | None = typer.Option(None, "--store", help="DuckDB store file (default demo/smepulse.duckdb)."),
+    # str, not Path: a Path would fold the URL's "//" (and print its password unredacted in the error)
+    store: str | None = typer.Option(None, "--store", help="DuckDB store file (default demo/smepulse.duckdb), or a "
+                                     "postgresql:// URL as --db."),
     db: str | None = typer.Option(None, "--db", help="PostgreSQL URL instead of a store file."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
@@ -67,6 +71,7 @@ def serve(
     from smepulse.web.app import create_app, take_cli_commands  # noqa: PLC0415 (builds the app only when serving)
 
     target = _target(store, db)
+    db = target if is_server_url(target) else None
     if db is None and not Path(target).exists():
         raise InputError(f"store {target} does not exist: run `make demo` (or `smepulse demo --out demo`) first, "
                          "or give --store PATH")
@@ -102,7 +107,9 @@ def users_add(
     role: str = typer.Option("viewer", "--role", help=f"One of {', '.join(ROLES)}."),
     password: str = typer.Option(..., "--password", prompt=True, hide_input=True, confirmation_prompt=True,
                                  help="Asked for when not given (better than on the command line)."),
-    store: Path | None = typer.Option(None, "--store", help="DuckDB store file (default demo/smepulse.duckdb)."),
+    # str, not Path: a Path would fold the URL's "//" (and print its password unredacted in the error)
+    store: str | None = typer.Option(None, "--store", help="DuckDB store file (default demo/smepulse.duckdb), or a "
+                                     "postgresql:// URL as --db."),
     db: str | None = typer.Option(None, "--db", help="PostgreSQL URL instead of a store file."),
 ) -> None:
     """Add a user of the web admin (or reset an existing user's password and role).
