@@ -3,8 +3,8 @@ free loopback port, a random password (scram-sha-256), fsync off. Started lazily
 it and shared by every pytest-xdist worker (a lock file in the run's state folder); each worker gets its own
 database, each store test its own schema; the web tests build their session store once in a database of its
 own and copy it per server (`new_database(..., template=...)`). The controlling pytest process stops the server
-and deletes the folder when the run ends. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user
-(made by the Debian package), else `nobody`.
+and deletes the folder when the run ends. PostgreSQL refuses to run as root, so as root the server runs as the
+`postgres` user (made by the Debian package), else `nobody`.
 
 Set SMEPULSE_TEST_PG=postgresql://... to run the tests against a server you already have instead."""
 from __future__ import annotations
