@@ -203,8 +203,8 @@ class Store:
             labels = Labels(self.con, resp)
             answers = 0
             with one_thread(self):
-                for batch in response_batches(resp, self.con):
-                    answers += self._write_batch(resp, survey, import_id, labels.coded(batch), labels)
+                for batch in response_batches(resp, self.con, *labels.coded_select(resp)):
+                    answers += self._write_batch(resp, survey, import_id, labels.checked(batch), labels)
             self.con.execute("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?)",
                              [import_id, survey, resp.source, keys.num_rows, answers, _now()])
             return keys.num_rows
@@ -462,11 +462,31 @@ class Labels:
                                     "unnest(CAST(? AS VARCHAR[])) AS u(t) RETURNING label_id, text", [new]).fetchall()
             self.ids.update((t, i) for i, t in rows)
 
-    def coded(self, batch: pa.Table) -> pa.Table:
-        """The batch with its classification and question columns as label numbers (int32; blanks NULL)."""
+    def coded_select(self, resp: Responses) -> tuple[str, list]:
+        """SELECT list and parameters for validated responses with their classification and question columns
+        as label numbers, computed by DuckDB where the responses are (a few bytes per cell cross to Arrow, not
+        the text); -1 marks a value the methodology does not list (`checked` refuses it)."""
+        m = resp.methodology
+        questions = {q.id: q for q in m.questions}
+        parts, params = [], []
+        for c in resp.columns:
+            if c not in self.names:
+                parts.append(quote_ident(c))
+                continue
+            values = m.classifications[c].values if c in m.classifications else questions[c].codes
+            col = quote_ident(c)
+            cases = " ".join([f"WHEN {col} = ? THEN ?"] * len(values))
+            parts.append(f"CAST(CASE WHEN {col} IS NULL THEN NULL {cases} ELSE -1 END AS INTEGER) AS {col}")
+            params += [x for v in values for x in (v, self.ids[v])]
+        return ", ".join(parts), params
+
+    def checked(self, batch: pa.Table) -> pa.Table:
+        """The batch of `coded_select`, refused if a value had no label number (never stored as a blank)."""
         for name in self.names:
-            at = batch.schema.get_field_index(name)
-            batch = batch.set_column(at, name, self.numbers(batch.column(name)))
+            low = pc.min(batch.column(name)).as_py()
+            if low is not None and low < 0:
+                raise StoreError(f"column '{name}' holds a value its methodology does not list; nothing was "
+                                 "imported (the responses were not validated against this methodology)")
         return batch
 
     def numbers(self, text: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -500,11 +520,11 @@ def long_rows(source: str, key: str, names: list[str]) -> tuple[str, list]:
     return f"SELECT * FROM ({parts}) ORDER BY name, {key}", list(names)
 
 
-def response_batches(resp: Responses, target) -> Iterator[pa.Table]:
-    """The validated wide responses in batches of exactly IMPORT_BATCH rows (the last one shorter), each one
-    contiguous Arrow chunk (DuckDB starts a row group at every chunk). Streamed from their own connection; read
-    whole first when they live on `target`, the connection being written."""
-    result = resp.con.sql(f"SELECT * FROM {quote_ident(resp.table)}")
+def response_batches(resp: Responses, target, select: str = "*", params: list | None = None) -> Iterator[pa.Table]:
+    """The validated wide responses (or `select` of them) in batches of exactly IMPORT_BATCH rows (the last one
+    shorter), each one contiguous Arrow chunk (DuckDB starts a row group at every chunk). Streamed from their
+    own connection; read whole first when they live on `target`, the connection being written."""
+    result = resp.con.sql(f"SELECT {select} FROM {quote_ident(resp.table)}", params=params or None)
     if resp.con is target:
         table = result.to_arrow_table()
         for start in range(0, table.num_rows, IMPORT_BATCH):

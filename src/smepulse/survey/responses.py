@@ -523,6 +523,9 @@ def _map_values(data: pa.ChunkedArray, fn) -> pa.ChunkedArray:
     for chunk in data.chunks:
         enc = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
         mapped = fn(enc.dictionary)
+        if mapped.equals(enc.dictionary) and not mapped.null_count and enc.type == TEXT:
+            out.append(enc)  # already canonical (the usual case): keep the chunk as it is
+            continue
         values = pc.unique(pc.drop_null(mapped))
         indices = pc.take(pc.index_in(mapped, value_set=values), enc.indices)
         out.append(pa.DictionaryArray.from_arrays(indices.cast(pa.int32()), values.cast(pa.string())))
@@ -671,21 +674,26 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
         codes = questions[qid].codes
         checks.append((qid, f"{quote_ident(qid)} IS NOT NULL AND NOT list_contains(?, {quote_ident(qid)})",
                        f"answer must be one of {', '.join(codes)} or blank", [list(codes)], quote_ident(qid)))
+    clean = _clean_columns(table, methodology, present_q)
+    checks = [c for c in checks if c[0] not in clean]
     params = [p for c in checks for p in c[3]]
     counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond, _, _, _ in checks)
-                         + " FROM r", params).fetchall()[0]
+                         + " FROM r", params).fetchall()[0] if checks else ()
     for (col, cond, msg, ps, shown), count in zip(checks, counts, strict=True):
         if count:
             rows = con.execute(f"SELECT {ROW}, CAST({shown} AS VARCHAR) FROM r WHERE {cond} "
                                f"ORDER BY {ROW} LIMIT {MAX_EXAMPLES}", ps).fetchall()
             for row, value in rows:
-                problems.append(f"{where(row, col)}: {msg}, got {value!r}")
+                got = "a blank cell (empty, or only spaces and tabs)" if value is None else repr(value)
+                problems.append(f"{where(row, col)}: {msg}, got {got}")
             if count > len(rows):
                 problems.append(f"{where(None, col)}: ... and {count - len(rows)} more rows like these")
+    # counts first, the rows of the few duplicated keys after (lists for every key would cost memory)
     dups = con.execute(f"""
-        SELECT firm_id, period, list({ROW} ORDER BY {ROW}) FROM r
-        WHERE firm_id IS NOT NULL AND period IS NOT NULL
-        GROUP BY firm_id, period HAVING count(*) > 1 ORDER BY min({ROW}) LIMIT {MAX_EXAMPLES}""").fetchall()
+        WITH d AS (SELECT firm_id, period, min({ROW}) AS first FROM r WHERE firm_id IS NOT NULL AND
+                   period IS NOT NULL GROUP BY firm_id, period HAVING count(*) > 1 ORDER BY first LIMIT {MAX_EXAMPLES})
+        SELECT d.firm_id, d.period, list(r.{ROW} ORDER BY r.{ROW}) FROM d JOIN r USING (firm_id, period)
+        GROUP BY d.firm_id, d.period, d.first ORDER BY d.first""").fetchall()
     for firm, period, rows in dups:
         problems.append(f"{where(rows[1], 'firm_id')}: duplicate response of firm {firm!r} for {period} "
                         f"(also at {row_label} {rows[0]})")
@@ -697,6 +705,27 @@ def validate(table: pa.Table, methodology: Methodology, source: str, row_label: 
     con.execute(f"CREATE OR REPLACE TEMP VIEW responses AS SELECT {keep}, {weight} AS weight, {ROW} FROM r")
     return Responses(con, [c for c in cols] + ([] if "weight" in cols else ["weight"]), source,
                      methodology, row_label)
+
+
+def _clean_columns(table: pa.Table, methodology: Methodology, questions: list[str]) -> set[str]:
+    """The period, classification and question columns whose every dictionary value passes its check (the
+    normalised columns are dictionary-encoded): no row of them can fail, so the per-row checks skip them. A
+    column with a bad value keeps its per-row check, which finds the rows for the message."""
+    codes = {q.id: q.codes for q in methodology.questions}
+    wanted = {"period": (lambda d: pc.match_substring_regex(d, r"\A\d{4}-(0[1-9]|1[0-2])\z"), False),
+              **{d: (lambda v, ok=cls.values: pc.is_in(v, value_set=pa.array(ok, pa.string())), False)
+                 for d, cls in methodology.classifications.items()},
+              **{q: (lambda v, ok=codes[q]: pc.is_in(v, value_set=pa.array(ok, pa.string())), True)
+                 for q in questions}}
+    out = set()
+    for name, (ok, nulls_ok) in wanted.items():
+        if name not in table.column_names:
+            continue
+        data = table.column(name)
+        if (nulls_ok or not data.null_count) and all(
+                pa.types.is_dictionary(c.type) and pc.all(ok(c.dictionary)).as_py() is not False for c in data.chunks):
+            out.add(name)
+    return out
 
 
 def load_responses(path: str | Path, methodology: Methodology,
