@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smepulse.methodology import load_methodology
-from smepulse.web import admin, apply, auth, cli_api, portal, respond, survey_admin
+from smepulse.web import admin, api_docs, apply, auth, cli_api, portal, respond, survey_admin
 from smepulse.web.config import WebConfig
 from smepulse.web.db import Database, open_database
 from smepulse.web.fieldwork import load_policy
@@ -27,7 +27,7 @@ from smepulse.web.submissions import RespondentWriter
 # Every router of the app, in order. Another part adds its routes with one line here. The respondent's form
 # first: a request is matched against the routes in order, and a burst of submissions is the app's hot path.
 ROUTERS = [respond.router, auth.router, portal.router, admin.router, apply.router, survey_admin.router,
-           cli_api.router]
+           cli_api.router, api_docs.router]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -76,7 +76,8 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
         app.state.respondents.close()  # what respondents posted last is written before the process ends
 
     app = FastAPI(title="smepulse", version="1", summary="SME confidence indices: portal, read API, survey "
-                  "operations", docs_url="/docs", redoc_url=None, lifespan=lifespan)
+                  "operations", docs_url=None, redoc_url=None,
+                  lifespan=lifespan)  # /docs: web/api_docs.py
     app.state.config = config
     app.state.db = db
     app.state.methodology = load_methodology(config.methodology)
