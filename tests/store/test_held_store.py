@@ -189,7 +189,7 @@ def test_web_answers_during_a_cli_publish_are_stored_exactly_once(served, import
         token = _sign_in(admin)
         r = admin.post("/admin/panel/import", files={"register": ("register.csv", register_csv(N_WEB), "text/csv")},
                        data={"csrf_token": token})
-        assert "added+24" in r.headers["location"], r.headers["location"]
+        assert "added=24" in r.headers["location"], r.headers["location"]
         r = admin.post("/admin/waves", data={"period": PERIOD, **fieldwork(), "csrf_token": token})
         assert r.status_code == 303, r.text
         links = list(csv.DictReader(io.StringIO(admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text)))

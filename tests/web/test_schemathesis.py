@@ -60,7 +60,8 @@ def api(store_copy, sim_book, web):  # noqa: F811 (sim_book is the imported fixt
 OPERATIONS = ["GET /healthz", "GET /api/v1/series", "GET /api/v1/series.csv", "GET /api/v1/series.xlsx",
               "GET /api/v1/series.sdmx.csv", "GET /api/v1/vintages",
               "GET /api/v1/choices", "GET /release.json", "GET /explore.json", "GET /api/v1/admin/me",
-              "GET /api/v1/admin/waves/{wave_id}/rate", "POST /api/v1/credit/decisions",
+              "GET /api/v1/admin/panel", "GET /api/v1/admin/waves", "GET /api/v1/admin/waves/{wave_id}/rate",
+              "POST /api/v1/credit/decisions",
               "POST /api/v1/credit/decisions/{decision_id}/accept"]
 
 

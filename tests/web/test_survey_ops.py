@@ -70,7 +70,7 @@ def open_wave(admin: httpx.Client, n: int) -> list[dict]:
     """Import an n-firm register, open the wave, return its links."""
     r = admin.post("/admin/panel/import", files={"register": ("register.csv", register_csv(n), "text/csv")},
                    data={"csrf_token": admin.csrf})
-    assert r.status_code == 303 and f"added+{n}" in r.headers["location"], r.headers
+    assert r.status_code == 303 and f"added={n}" in r.headers["location"], r.headers
     r = admin.post("/admin/waves", data={"period": PERIOD, **fieldwork(), "csrf_token": admin.csrf})
     assert r.status_code == 303, r.text
     text = admin.get(f"/admin/waves/smei-{PERIOD}/links.csv").text
@@ -256,7 +256,7 @@ def test_panel_add_replace_retire_with_a_log(admin, server, wave_links):
     firm = {"name": "New Firm", "sector": SECTORS[0], "region": "east", "size": SIZES[0], "exporter": "no",
             "weight": "1.5", "email": "new@example.com", "csrf_token": admin.csrf}
     r = admin.post("/admin/panel/add", data={**firm, "firm_id": "W9000"})
-    assert r.status_code == 303 and "added+W9000" in r.headers["location"], r.headers["location"]
+    assert r.status_code == 303 and "msg=added&firm=W9000" in r.headers["location"], r.headers["location"]
     r = admin.post("/admin/panel/add", data={**firm, "firm_id": "W9000"})
     assert "already+in+the+panel" in r.headers["location"]
     r = admin.post("/admin/panel/add", data={**firm, "firm_id": "W9009", "sector": "mining on mars"})
@@ -299,7 +299,7 @@ def test_invitations_and_reminders_by_rule(mail_wave, mailbox):
     by_token = {token_of(r): r for r in _links(admin).values()}
     before = len(mailbox.messages)
     r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "invitation", "csrf_token": admin.csrf})
-    assert f"sent+{len(expected)}+invitations" in r.headers["location"], r.headers["location"]
+    assert f"msg=sent_invitation&sent={len(expected)}&" in r.headers["location"], r.headers["location"]
     got = mailbox.messages[before:]
     tokens = {re.search(r"/r/([A-Za-z0-9_-]+)", m.get_content()).group(1) for m in got}
     assert tokens == expected
@@ -307,17 +307,17 @@ def test_invitations_and_reminders_by_rule(mail_wave, mailbox):
         tok = re.search(r"/r/([A-Za-z0-9_-]+)", m.get_content()).group(1)
         assert m["To"] == by_token[tok]["email"] and "诚邀" in m.get_content() and "Dear" in m.get_content()
     r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "invitation", "csrf_token": admin.csrf})
-    assert "sent+0+invitations" in r.headers["location"]  # never invited twice
+    assert "msg=sent_invitation&sent=0&" in r.headers["location"]  # never invited twice
     r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "reminder", "min_days": "3",
                                                             "csrf_token": admin.csrf})
-    assert "sent+0+reminders" in r.headers["location"]  # too soon after the invitation
+    assert "msg=sent_reminder&sent=0&" in r.headers["location"]  # too soon after the invitation
     r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "reminder", "min_days": "0", "max_count": "2",
                                                             "csrf_token": admin.csrf})
-    assert f"sent+{len(expected)}+reminders" in r.headers["location"]
+    assert f"msg=sent_reminder&sent={len(expected)}&" in r.headers["location"]
     assert "Reminder" in mailbox.messages[-1]["Subject"]
     r = admin.post(f"/admin/waves/smei-{PERIOD}/mail", data={"kind": "reminder", "min_days": "0", "max_count": "2",
                                                             "csrf_token": admin.csrf})
-    assert "sent+0+reminders" in r.headers["location"]  # at most two mails per firm
+    assert "msg=sent_reminder&sent=0&" in r.headers["location"]  # at most two mails per firm
     assert db.rows("SELECT count(*) FROM mail_log WHERE wave_id = ?", [f"smei-{PERIOD}"])[0][0] == 2 * len(expected)
 
 

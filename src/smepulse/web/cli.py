@@ -1,7 +1,9 @@
 """`smepulse serve` and `smepulse users add`."""
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +42,24 @@ def _loopback(host: str) -> str | None:
     return None
 
 
+def check_port(host: str, port: int) -> None:
+    """Bind the address uvicorn will bind (with SO_REUSEADDR, as uvicorn does) and let it go: a port already in
+    use stops `serve` with one line before it announces anything or writes its descriptor."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (OSError, UnicodeError) as exc:
+        raise InputError(f"--host {host!r} is not an address of this machine ({exc})") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(f"port {port} on {host} is in use (another server?): stop it or give another "
+                                 "--port") from None
+            raise InputError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+
+
 def serve(
     ctx: typer.Context,
     # str, not Path: a Path would fold the URL's "//" (and print its password unredacted in the error)
@@ -47,7 +67,7 @@ def serve(
                                      "postgresql:// URL as --db."),
     db: str | None = typer.Option(None, "--db", help="PostgreSQL URL instead of a store file."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     methodology: str = typer.Option("smei", "--methodology", help="Methodology preset or YAML the survey uses."),
     smtp: Path | None = typer.Option(None, "--smtp", help="SMTP settings file (TOML, or JSON by suffix) for "
                                      "invitations; without it, the links are exported as CSV."),
@@ -66,6 +86,7 @@ def serve(
     # long on a big store); create_app reads them again, which costs next to nothing
     load_policy(config_file)
     load_smtp(smtp)
+    check_port(host, port)
     import uvicorn  # noqa: PLC0415 (the server is only needed by this command)
 
     from smepulse.web.app import create_app, take_cli_commands  # noqa: PLC0415 (builds the app only when serving)

@@ -33,6 +33,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ci": {"en": "95% interval", "zh": "95%置信区间"},
     "download": {"en": "Download", "zh": "下载"},
     "no_data": {"en": "Nothing published yet.", "zh": "尚无发布数据。"},
+    "as_of_invalid": {"en": "“{got}” is not a date: give the date as YYYY-MM-DD.",
+                      "zh": "“{got}”不是有效日期，请按YYYY-MM-DD填写。"},
+    "unknown_choice": {"en": "{field} “{value}” has not been published: choose one from the list.",
+                       "zh": "{field}“{value}”尚未发布，请从列表中选择。"},
     # the apply page's validation messages (the USCC's are decision/uscc.py's, by error code)
     "apply_amount_invalid": {"en": "The amount must be a number of yuan above 0 and at most 50,000,000.",
                              "zh": "金额须为大于0且不超过50,000,000元的数字。"},
@@ -144,7 +148,95 @@ MESSAGES: dict[str, dict[str, str]] = {
     "benchmark_note": {"en": "Indices above 50 mean more firms reported a rise than a fall. Figures not shown (–) "
                               "rest on too few answers to publish.",
                        "zh": "指数高于50表示报告上升的企业多于报告下降的企业。未显示（–）的数据因样本过少不予发布。"},
+    # admin: what a form did (codes of survey_admin._back; {names} are the signed link's arguments)
+    "msg_imported": {"en": "Register imported: added {added}, updated {updated}.",
+                     "zh": "名册已导入：新增{added}家，更新{updated}家。"},
+    "msg_added": {"en": "Added firm {firm}.", "zh": "已添加企业{firm}。"},
+    "msg_retired": {"en": "Firm {firm} left the panel.", "zh": "企业{firm}已退出样本。"},
+    "msg_replaced": {"en": "Firm {old} replaced by {firm}.", "zh": "企业{old}已由{firm}替换。"},
+    "msg_opened": {"en": "Wave opened.", "zh": "调查轮次已开启。"},
+    "msg_closed": {"en": "Wave closed.", "zh": "调查轮次已结束。"},
+    "msg_sent_invitation": {"en": "Sent {sent} invitations (refused by the mail server: {refused}).",
+                            "zh": "已发送{sent}封邀请（邮件服务器拒收：{refused}）。"},
+    "msg_sent_reminder": {"en": "Sent {sent} reminders (refused by the mail server: {refused}).",
+                          "zh": "已发送{sent}封提醒（邮件服务器拒收：{refused}）。"},
+    "msg_published_final": {"en": "Published the final, vintage {vintage}.", "zh": "已发布终值，版本{vintage}。"},
+    "msg_published_flash": {"en": "Published a flash, vintage {vintage}.", "zh": "已发布快报，版本{vintage}。"},
+    # admin: refusals (nothing was changed); `failed` carries the engine's one-line detail (file, row, column)
+    "error_failed": {"en": "Not done, nothing was changed: {detail}", "zh": "未完成，未作任何更改：{detail}"},
+    "error_raking": {"en": "Not published: the answers cannot be weighted to the methodology's targets ({detail}). "
+                              "Choose \"Weights: design weights only\" and publish again, or check the targets.",
+                     "zh": "未发布：回答无法按方法文件的目标结构加权（{detail}）。"
+                           "请在“权重”中选择“仅设计权重”后重新发布，或检查目标结构。"},
+    "error_commentary_long": {"en": "Not published: the commentary ({field}) has {got} characters; at most {max} "
+                                     "are allowed. Shorten it and publish again.",
+                              "zh": "未发布：点评（{field}）有{got}个字符，最多允许{max}个。请缩短后重新发布。"},
+    "error_cutoff": {"en": "Not published: the cut-off \"{got}\" is not a date; give it as YYYY-MM-DD.",
+                     "zh": "未发布：截止日期“{got}”不是有效日期，请按YYYY-MM-DD填写。"},
+    "error_kind": {"en": "Not published: the kind must be flash or final.", "zh": "未发布：类型须为快报或终值。"},
+    "error_frame": {"en": "Not published: weights must be the methodology's targets or design weights only.",
+                    "zh": "未发布：权重须为方法文件的目标结构或仅设计权重。"},
+    "commentary_limit": {"en": "at most {max} characters", "zh": "最多{max}个字符"},
+    # admin: words on the panel and wave pages
+    "firm_id": {"en": "Firm id", "zh": "企业编号"},
+    "status_active": {"en": "active", "zh": "在样本中"},
+    "status_retired": {"en": "retired", "zh": "已退出"},
+    "status_open": {"en": "open", "zh": "进行中"},
+    "status_closed": {"en": "closed", "zh": "已结束"},
+    "action_add": {"en": "add", "zh": "添加"},
+    "action_update": {"en": "update", "zh": "更新"},
+    "action_retire": {"en": "retire", "zh": "退出"},
+    "action_replace": {"en": "replace", "zh": "替换"},
+    "when": {"en": "When", "zh": "时间"},
+    "action": {"en": "Action", "zh": "操作"},
+    "by_user": {"en": "By", "zh": "操作人"},
+    "other_firm": {"en": "Other firm", "zh": "关联企业"},
+    "day": {"en": "Day", "zh": "日期"},
+    "cumulative": {"en": "Cumulative", "zh": "累计"},
+    "for_flash": {"en": "for a flash", "zh": "快报用"},
 }
+
+
+def message(key: str, lang: str, fields: dict) -> str:
+    """A message of the table with its {names} filled from `fields`; "" for a key the table does not have (an
+    unknown code in a link shows nothing) or a field it lacks."""
+    if key not in MESSAGES:
+        return ""
+    try:
+        return t(key, lang).format(**{k: v for k, v in fields.items() if isinstance(v, str | int)})
+    except (KeyError, IndexError, ValueError):
+        return ""
+
+
+def page_lang(request) -> str:
+    """The page's language as the app's render picks it: ?lang=, then the cookie, then Accept-Language."""
+    return pick_lang(request.query_params.get("lang") or request.cookies.get("lang"),
+                     request.headers.get("accept-language"))
+
+
+class Labels:
+    """Register columns and their codes in one language, from the methodology (a classification's `text`, and a
+    value's Chinese from the release's group labels, `sector=manufacturing: 制造业中小企业` -> 制造业), so a producer
+    who edits the YAML edits the admin pages too; the code itself where the methodology has no words for it."""
+
+    SUFFIXES = ("中小企业", "企业")
+
+    def __init__(self, methodology, lang: str):
+        self.m, self.lang = methodology, lang
+
+    def dim(self, name: str) -> str:
+        c = self.m.classifications.get(name)
+        return (getattr(c.text, self.lang) or c.text.en) if c is not None and c.text is not None else name
+
+    def value(self, dim: str, value) -> str:
+        value = "" if value is None else str(value)
+        group = self.m.release.groups.get(f"{dim}={value}") if self.lang == "zh" else None
+        if group is None or not group.zh:
+            return value
+        for suffix in self.SUFFIXES:
+            if group.zh.endswith(suffix) and len(group.zh) > len(suffix):
+                return group.zh[:-len(suffix)]
+        return group.zh
 
 
 def t(key: str, lang: str) -> str:

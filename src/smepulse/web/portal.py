@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import re
 from datetime import datetime
 from html import escape
 from urllib.parse import urlencode
@@ -27,7 +28,7 @@ from smepulse.spreadsheet import neutralise, neutralise_frame
 from smepulse.web.auth import Problem, get_db
 from smepulse.web.chart import chart_svg
 from smepulse.web.db import Database
-from smepulse.web.i18n import LANGS, pick_lang
+from smepulse.web.i18n import LANGS, pick_lang, t
 from smepulse.web.survey_ops import commentary
 
 router = APIRouter()
@@ -111,6 +112,53 @@ def cached_rows(request: Request, db: Database, series: str, group: str, adjustm
     return cache[key]
 
 
+class UnknownChoice(SmepulseError):
+    """A series, group or vintage the store has never published: a typo, not "no data" (404)."""
+
+    def __init__(self, field: str, value: str, known: list[str]):
+        shown = ", ".join(known[:40]) + (f" (and {len(known) - 40} more)" if len(known) > 40 else "")
+        super().__init__(f"{field} {value!r} is not known: known {field} values are {shown or 'none yet'}")
+        self.field, self.value, self.known = field, value, known
+
+
+def check_choices(request: Request, db: Database, series: str, group: str, vintage: str | None) -> None:
+    """Refuse a series, group or vintage that is neither in the methodology nor ever published (UnknownChoice)."""
+    choices = _choices(request, db)
+    m = request.app.state.methodology
+    ids = [c.id for c in m.composites] + [q.id for q in m.questions]
+    known_series = ids + [s for s in choices["series"] if s not in ids]
+    if series not in known_series:
+        raise UnknownChoice("series", series, known_series)
+    if group not in choices["groups"] and group != "all":
+        raise UnknownChoice("group", group, choices["groups"])
+    if vintage:
+        vintages = _vintage_ids(request, db)
+        if vintage not in vintages:
+            raise UnknownChoice("vintage", vintage, vintages)
+
+
+def _vintage_ids(request: Request, db: Database) -> list[str]:
+    key = ("vintage_ids", generation(request, db))
+    cache = request.app.state.cache
+    if key not in cache:
+        cache[key] = [v for (v,) in db.rows("SELECT vintage_id FROM vintage WHERE survey = ? ORDER BY as_of DESC, "
+                                            "created_at DESC", [_survey(request)])]
+    return cache[key]
+
+
+def _checked_rows(request: Request, db: Database, series: str, group: str, adjustment: str | None,
+                  as_of: str | None, vintage: str | None) -> list[dict]:
+    """cached_rows for the read API: an unknown series, group or vintage is a 404 naming the known ones."""
+    try:
+        check_choices(request, db, series, group, vintage)
+    except UnknownChoice as exc:
+        raise HTTPException(404, str(exc)) from None
+    return cached_rows(request, db, series, group, adjustment, as_of, vintage)
+
+
+UNKNOWN = {404: {"model": Problem, "description": "a series, group or vintage that was never published (the "
+                 "answer names the known ones)"}}
+
 def series_rows(db: Database, survey: str, series: str, group: str = "all", adjustment: str | None = None,
                 as_of: str | None = None, vintage: str | None = None) -> list[dict]:
     """For one series and group, each period's row from the latest vintage published by `as_of` (or one vintage)."""
@@ -177,13 +225,18 @@ AsOfQ = Query(None, pattern=DATE_PATTERN, description="what was published by thi
 VintageQ = Query(None, max_length=128, description="exactly one vintage id (empty: the latest by as_of)")
 
 
-@router.get("/api/v1/series", response_model=list[SeriesRow], tags=["api"])
+@router.get("/api/v1/series", response_model=list[SeriesRow], tags=["api"], responses=UNKNOWN)
 def api_series(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """One series and group, each period from the latest vintage published by `as_of` (default now), or from
-    one `vintage`. Example: `/api/v1/series?series=headline&group=all&adjustment=sa`."""
+    one `vintage`. Example: `/api/v1/series?series=headline&group=all&adjustment=sa`. An unknown series, group
+    or vintage is a 404 that names the known ones (a typo is not "no data").
+
+    Each row is the newest published (by `as_of`) row of its period and adjustment: when the newest vintage
+    was published without seasonal adjustment, the `sa` rows come from the newest vintage that has them, and
+    each row's `vintage`, `as_of` and `kind` say which; ask for one `vintage` to get only its rows."""
     # plain JSON of the cached rows: skips re-validating each row against the schema it was built to
-    return JSONResponse(cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage))
+    return JSONResponse(_checked_rows(request, db, series, group, adjustment, _as_of(as_of), vintage))
 
 
 def _filename(series: str, group: str, ext: str) -> str:
@@ -193,12 +246,12 @@ def _filename(series: str, group: str, ext: str) -> str:
 
 
 @router.get("/api/v1/series.csv", tags=["api"], response_class=Response,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+            responses={**UNKNOWN, 200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "the rows of /api/v1/series as CSV"}})
 def api_series_csv(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                    as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """The same rows as `/api/v1/series`, as CSV (text cells neutralised for spreadsheets)."""
-    rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
+    rows = _checked_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
     return csv_response(rows, ROW_COLUMNS, _filename(series, group, "csv"))
 
 
@@ -228,13 +281,13 @@ def _about(request: Request, db: Database, rows: list[dict], series: str, group:
 
 
 @router.get("/api/v1/series.xlsx", tags=["api"], response_class=Response,
-            responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            responses={**UNKNOWN, 200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
                              "description": "the rows of /api/v1/series as an Excel workbook"}})
 def api_series_xlsx(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                     as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """The same rows as `/api/v1/series`, as Excel: sheet `series` (the rows) and `about` (the query, the vintage
     and its commentary). Text cells that start with `=`, `+`, `-`, `@` are neutralised."""
-    rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
+    rows = _checked_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
     body = xlsx_bytes(rows, _about(request, db, rows, series, group, adjustment, as_of, vintage))
     return Response(body, media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{_filename(series, group, "xlsx")}"'})
@@ -251,14 +304,14 @@ def sdmx_csv(rows: list[dict], methodology) -> str:
 
 
 @router.get("/api/v1/series.sdmx.csv", tags=["api"], response_class=Response,
-            responses={200: {"content": {SDMX_CSV: {"schema": {"type": "string"}}},
+            responses={**UNKNOWN, 200: {"content": {SDMX_CSV: {"schema": {"type": "string"}}},
                              "description": "the rows of /api/v1/series as SDMX-CSV (version 1 layout)"}})
 def api_series_sdmx(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                     as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
     """The same rows as `/api/v1/series`, as SDMX-CSV: `DATAFLOW`, the dimensions (FREQ, INDICATOR, BREAKDOWN,
     BREAKDOWN_VALUE, RESPONSE, ADJUSTMENT), `TIME_PERIOD`, `OBS_VALUE`, then attributes, as the release's
     `_sdmx.csv` (docs/formats.md). Full precision, as the JSON."""
-    rows = cached_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
+    rows = _checked_rows(request, db, series, group, adjustment, _as_of(as_of), vintage)
     return Response(sdmx_csv(rows, request.app.state.methodology), media_type=SDMX_CSV,
                     headers={"Content-Disposition": f'attachment; filename="{_filename(series, group, "sdmx.csv")}"'})
 
@@ -415,14 +468,30 @@ def _explore(request: Request, db: Database, series: str, group: str, adjustment
 
 @router.get("/explore", include_in_schema=False)
 def explore_page(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
-                 as_of: str | None = AsOfQ, vintage: str | None = VintageQ, lang: str | None = None,
-                 db: Database = Depends(get_db)):
-    doc = _explore(request, db, series, group, adjustment, as_of, vintage)
+                 as_of: str | None = Query(None, max_length=64), vintage: str | None = VintageQ,
+                 lang: str | None = None, db: Database = Depends(get_db)):
+    """The explorer page. A bad date or an unknown series, group or vintage (a hand-edited link) shows the page
+    with its own message in the reader's language (422 / 404), never the API's JSON."""
     lang = pick_lang(lang, request.headers.get("accept-language"))
+    error, status = "", 200
+    try:
+        if as_of and not re.fullmatch(DATE_PATTERN, as_of):
+            raise RequestValidationError([])  # as the calendar check of _as_of does
+        _as_of(as_of)
+        check_choices(request, db, series, group, vintage)
+        doc = _explore(request, db, series, group, adjustment, as_of, vintage)
+    except RequestValidationError:
+        error, status = t("as_of_invalid", lang).format(got=as_of), 422
+    except UnknownChoice as exc:
+        error, status = t("unknown_choice", lang).format(field=t(exc.field, lang), value=exc.value), 404
+    if error:
+        doc = {**_explore(request, db, series, group, adjustment, None, None), "rows": [], "series": series,
+               "group": group, "as_of": None, "vintage": None}
     months = [r for r in doc["rows"] if not QUARTER_RE.match(r["period"])]  # a quarter is no point on a month line
     vintages = db.rows("SELECT vintage_id, kind, as_of FROM vintage WHERE survey = ? ORDER BY as_of DESC, "
                        "created_at DESC", [_survey(request)])
-    return request.app.state.render(request, "explore.html", lang=lang, doc=doc, chart=chart_svg(months),
+    return request.app.state.render(request, "explore.html", status_code=status, lang=lang, doc=doc, error=error,
+                                    chart=chart_svg(months),
                                     phone_chart=chart_svg(months, width=360, height=240, labels=3), vintages=vintages,
                                     names=Names(request.app.state.methodology, lang),
                                     table=sorted(doc["rows"], key=_month_then_quarter, reverse=True),
@@ -446,10 +515,14 @@ class ExplorerDoc(BaseModel):
     downloads: dict[str, str] = Field(description="links to the same rows as csv, xlsx, sdmx (SDMX-CSV) and json")
 
 
-@router.get("/explore.json", tags=["pages"], response_model=ExplorerDoc)
+@router.get("/explore.json", tags=["pages"], response_model=ExplorerDoc, responses=UNKNOWN)
 def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                  as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
-    """The JSON twin of the series explorer page."""
+    """The JSON twin of the series explorer page (404 for an unknown series, group or vintage, as the API)."""
+    try:
+        check_choices(request, db, series, group, vintage)
+    except UnknownChoice as exc:
+        raise HTTPException(404, str(exc)) from None
     return JSONResponse(_explore(request, db, series, group, adjustment, as_of, vintage))
 
 

@@ -86,26 +86,37 @@ def validate_register(df: pd.DataFrame, m: Methodology, source: str) -> pd.DataF
     return out
 
 
+REGISTER_FIELDS = ("name", "sector", "region", "size", "exporter", "weight", "email")
+
+
 def import_register(db: Database, df: pd.DataFrame, m: Methodology, source: str, user: str) -> dict:
-    """All or nothing: new firms are added, known firms updated; each change logged."""
+    """All or nothing: new firms are added, known firms updated; each change logged (an update with what changed,
+    from -> to; a known firm whose row is unchanged is neither counted nor logged)."""
     df = validate_register(df, m, source)
     added = updated = 0
     with db.transaction() as con:
-        known = {r[0] for r in con.execute("SELECT firm_id FROM firm").fetchall()}
+        known = {r[0]: r[1:] for r in con.execute(f"SELECT firm_id, {', '.join(REGISTER_FIELDS)} FROM firm")
+                 .fetchall()}
         t = now()
         for r in df.itertuples(index=False):
             values = [r.name, r.sector, r.region, r.size, r.exporter, float(r.weight), r.email]
             if r.firm_id in known:
+                changes = [f"{k} {old!r} -> {new!r}" for k, old, new in zip(REGISTER_FIELDS, known[r.firm_id], values,
+                                                                            strict=True) if old != new]
+                if not changes:
+                    continue
                 con.execute("UPDATE firm SET name = ?, sector = ?, region = ?, size = ?, exporter = ?, weight = ?, "
                             "email = ?, updated_at = ? WHERE firm_id = ?", [*values, t, r.firm_id])
                 updated += 1
+                reason = f"register {source}: {'; '.join(changes)}"[:500]
             else:
                 con.execute("INSERT INTO firm VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
                             [r.firm_id, *values, t])
                 _invite_to_open_waves(con, r.firm_id)
                 added += 1
+                reason = f"register {source}"
             con.execute("INSERT INTO firm_log VALUES (?, ?, ?, ?, ?, '')",
-                        [t, r.firm_id, "update" if r.firm_id in known else "add", f"register {source}", user])
+                        [t, r.firm_id, "update" if r.firm_id in known else "add", reason, user])
     return {"added": added, "updated": updated}
 
 
