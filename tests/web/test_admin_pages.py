@@ -255,3 +255,34 @@ def test_a_register_update_is_logged_with_what_changed(admin, server):
     assert parse_qs(urlsplit(again.headers["location"]).query)["updated"] == ["0"]
     assert len(server.app.state.db.rows("SELECT 1 FROM firm_log WHERE firm_id = 'E005'")) == len(log)
     assert "East Five Ltd" in admin.get("/admin/panel", params={"lang": "en"}).text
+
+
+# -------------------------------------------------------------------------------------------------- live rate (htmx)
+
+def test_the_live_rate_is_an_htmx_fragment_in_the_pages_language(admin):
+    page = admin.get(f"/admin/waves/{WAVE}", params={"lang": "zh"}).text
+    assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in page
+    assert f'hx-get="/admin/waves/{WAVE}/rate.html?stratum=size&amp;lang=zh" hx-trigger="every 3s"' in page
+    part = admin.get(f"/admin/waves/{WAVE}/rate.html", params={"stratum": "region", "lang": "zh"}).text
+    assert part.startswith("<section") and "<html" not in part and "<th>地区</th>" in part
+    assert "<td>东部地区</td>" in part and "<noscript>" in part  # without JavaScript: a link to reload
+
+
+def test_in_chromium_the_rate_moves_while_the_admin_watches_on_a_phone_in_chinese(admin, server, browser, web):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(f"{server.url}/signin")
+    page.fill("input[name=username]", web.ADMIN[0])
+    page.fill("input[name=password]", web.ADMIN[1])
+    page.click("form[action='/signin'] button[type=submit]")
+    page.wait_for_url("**/admin")
+    page.goto(f"{server.url}/admin/waves/{WAVE}?lang=zh&stratum=sector")
+    before = admin.get(f"/api/v1/admin/waves/{WAVE}/rate").json()
+    assert page.inner_text("#answered") == str(before["answered"])
+    row = next(r for r in admin.links if r["firm_id"] == "E012")  # never answered in this module
+    submit(server.url, token_of(row), 12)
+    page.wait_for_function(f"document.querySelector('#answered').textContent === '{before['answered'] + 1}'",
+                           timeout=15000)
+    assert "制造业" in page.inner_text("#strata") and "manufacturing" not in page.inner_text("#live-rate")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    ctx.close()

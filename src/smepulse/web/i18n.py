@@ -194,6 +194,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "day": {"en": "Day", "zh": "日期"},
     "cumulative": {"en": "Cumulative", "zh": "累计"},
     "for_flash": {"en": "for a flash", "zh": "快报用"},
+    "reload": {"en": "Reload the figures", "zh": "刷新数据"},
 }
 
 

@@ -242,6 +242,15 @@ def wave_page(request: Request, wave_id: str, stratum: str = "size", user: User 
                    due={k: len(mail.due(db, wave_id, k)) for k in mail.KINDS}, commentary_max=COMMENTARY_MAX)
 
 
+@router.get("/admin/waves/{wave_id}/rate.html", include_in_schema=False)
+def wave_rate_fragment(request: Request, wave_id: str, stratum: str = "size", user: User = Depends(require_user),
+                       db: Database = Depends(get_db)):
+    """The wave page's live response-rate section alone (htmx swaps it in every few seconds)."""
+    w = _wave_or_404(db, wave_id)
+    stratum = stratum if stratum in STRATA else "size"
+    return _render(request, "_rate.html", wave=w, rate=survey_ops.response_rate(db, wave_id, stratum))
+
+
 @router.get("/api/v1/admin/waves/{wave_id}/rate", tags=["admin"],
             responses={**SIGNED_IN, 404: {"model": Problem, "description": "no such wave"}})
 def wave_rate(wave_id: str, stratum: str = Query("size", pattern=f"^({'|'.join(STRATA)})$"),

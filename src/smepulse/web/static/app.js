@@ -28,27 +28,6 @@
   document.addEventListener("change", function (ev) {
     if (ev.target.hasAttribute && ev.target.hasAttribute("data-autosubmit")) ev.target.form.submit();
   });
-  // a section marked data-live="URL" refreshes its figures from the JSON at URL every few seconds
-  function cells(values) {
-    var tr = document.createElement("tr");
-    values.forEach(function (v) { var td = document.createElement("td"); td.textContent = String(v); tr.appendChild(td); });
-    return tr;
-  }
-  function refresh(section) {
-    fetch(section.getAttribute("data-live"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { return r.ok ? r.json() : null; }).then(function (doc) {
-        if (!doc) return;
-        section.querySelectorAll("[data-key]").forEach(function (el) {
-          var v = doc[el.getAttribute("data-key")], fixed = el.getAttribute("data-fixed");
-          el.textContent = fixed ? Number(v).toFixed(Number(fixed)) : String(v);
-        });
-        var strata = section.querySelector("#strata"), days = section.querySelector("#days");
-        if (strata) strata.replaceChildren.apply(strata, doc.strata.map(function (s) { return cells([s.value, s.invited, s.answered, s.rate]); }));
-        if (days) days.replaceChildren.apply(days, doc.days.map(function (d) { return cells([d.day, d.answered, d.cumulative, d.rate + "%"]); }));
-      }).catch(function () {});
-  }
-  document.querySelectorAll("[data-live]").forEach(function (section) {
-    setInterval(function () { refresh(section); }, Number(section.getAttribute("data-every") || 3000));
-  });
-  window.smepulse = {save: save, refresh: refresh};
+  // the wave page's live response rate is htmx's (static/vendor/htmx, hx-trigger on its section)
+  window.smepulse = {save: save};
 })();
