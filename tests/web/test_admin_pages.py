@@ -230,6 +230,8 @@ def test_panel_and_waves_have_json_twins_behind_sign_in(admin, server):
     doc = admin.get("/api/v1/admin/panel").json()
     page = admin.get("/admin/panel", params={"lang": "en"}).text
     firms = {f["firm_id"]: f for f in doc["firms"]}
+    assert '<a id="json" href="/api/v1/admin/panel">' in page
+    assert '<a id="json" href="/api/v1/admin/waves">' in admin.get("/admin/waves").text
     assert firms["E003"] == {"firm_id": "E003", "name": "East 3", "sector": sector(3), "region": "west",
                              "size": "micro", "exporter": "no", "weight": 1.0, "status": "active"}
     assert len(firms) == page.count("<tr><td>", page.index('id="firms"'), page.index('id="log"'))
