@@ -90,6 +90,7 @@ def serve(
     import uvicorn  # noqa: PLC0415 (the server is only needed by this command)
 
     from smepulse.web.app import create_app, take_cli_commands  # noqa: PLC0415 (builds the app only when serving)
+    from smepulse.web.apply import check_at_start  # noqa: PLC0415 (as create_app: only when serving)
 
     target = _target(store, db)
     db = target if is_server_url(target) else None
@@ -100,6 +101,7 @@ def serve(
     config = WebConfig(store=None if db else target, db=db, methodology=methodology, smtp_config=smtp,
                        config_file=config_file, extra=extra)
     app = create_app(config)
+    check_at_start(app)  # a tampered credit model or a bad policy: one line, exit 2, before anything is announced
     runner: Callable[[list[str]], int] | None = (ctx.obj or {}).get("run")
     local = _loopback(host) if db is None and runner is not None else None
     token = take_cli_commands(app, runner) if local else None
