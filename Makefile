@@ -34,7 +34,7 @@ demo: system-deps $(STAMP)
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -rs --ignore=tests/web
-	# tests/web walk one server's waves in order (answers, reminders, close, publish): one process, file order
+	# tests/web: one session store, server and Chromium per backend (DuckDB, PostgreSQL), shared by every web test
 	$(BIN)/python -m pytest -q -rs tests/web
 
 bench: $(STAMP)
