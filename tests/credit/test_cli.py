@@ -48,6 +48,15 @@ def test_train_score_report_roundtrip(book):
     scored = pd.read_csv(book / "scored.csv")
     assert scored["loan_id"].tolist() == list(range(10))
     assert scored["pd"].isna().sum() == 1 and scored.loc[4, "score_error"].startswith("column 'arrears'")
+    # the fast attribution: same PDs, reasons from the precomputed path; a wrong name is one line, exit 2
+    r = runner.invoke(app, ["credit", "score", "--model", str(out), "--data", str(book / "new.csv"),
+                            "--out", str(book / "scored_path.csv"), "--reasons", "path"])
+    assert r.exit_code == 0, r.output
+    fast = pd.read_csv(book / "scored_path.csv")
+    assert np.allclose(fast["pd"], scored["pd"], equal_nan=True) and fast["reason_code_1"].notna().sum() >= 5
+    r = runner.invoke(app, ["credit", "score", "--model", str(out), "--data", str(book / "new.csv"),
+                            "--out", str(book / "x.csv"), "--reasons", "saabas"])
+    assert r.exit_code == 2 and "must be treeshap or path" in r.output and not (book / "x.csv").exists()
 
     r = runner.invoke(app, ["credit", "report", str(out), "--out", str(book / "report.html")])
     assert r.exit_code == 0, r.output

@@ -258,3 +258,61 @@ def test_path_contributions_add_up_and_batch_reasons_are_true(sim_model):
     pd.testing.assert_frame_equal(exact, m.score_frame(f)[0][exact.columns])  # treeshap = the scoring path
     with pytest.raises(CreditError, match="method"):
         batch_reasons(m, X, method="guess")
+
+
+def _reference_reasons(book: ReasonBook, contrib: np.ndarray, X: pd.DataFrame, top_n: int) -> list[list[tuple]]:
+    """The reference: one row at a time through `explain_row` and `sentence` (no vectorised words)."""
+    out = []
+    for r in range(len(X)):
+        values = [None if pd.isna(v) else (str(v) if book.kind_[c] == "categorical" and isinstance(v, str) else v)
+                  for c, v in zip(book.features_, X.iloc[r].tolist(), strict=True)]
+        values = [float(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else v for v in values]
+        out.append([(x.code, x.en, x.zh) for x in book.explain_row(contrib[r], values, top_n)])
+    return out
+
+
+def _frame_reasons(out: pd.DataFrame, top_n: int) -> list[list[tuple]]:
+    cols = [(f"reason_code_{i}", f"reason_{i}", f"reason_zh_{i}") for i in range(1, top_n + 1)]
+    arr = {c: out[c].to_numpy(object) for trio in cols for c in trio}
+    return [[(arr[a][r], arr[b][r], arr[c][r]) for a, b, c in cols if isinstance(arr[a][r], str)]
+            for r in range(len(out))]
+
+
+def test_fast_paths_give_the_reference_reasons_over_thousands_of_rows(sim_model):
+    """The vectorised batch words (both attributions) and the single-applicant fast path give exactly the
+    reasons of the row-by-row reference, on every row of the scored book (and its perturbed copy)."""
+    m, f = sim_model
+    book = model_reason_book(m)
+    rng = np.random.default_rng(3)
+    g = f.copy()
+    num = [c for c in m.features if not m.schema.is_categorical(c)]
+    vals = g[num].to_numpy(float)
+    g[num] = vals * np.where(rng.random(vals.shape) < 0.3, -1.0, 1.0)  # signs flipped: fell/rose both said
+    rows = pd.concat([f, g], ignore_index=True)
+    X = m.schema.transform(rows).X[m.features]
+    M = float_matrix(m, X)
+    est = m.estimator
+    exact = est.booster_.predict(M, pred_contrib=True, num_iteration=est.best_iteration_)[:, :-1]
+    path = PathContributions(est.booster_, est.best_iteration_, len(m.features)).predict(M)[:, :-1]
+    for method, contrib in (("treeshap", exact), ("path", path)):
+        got = _frame_reasons(batch_reasons(m, X, top_n=4, method=method), 4)
+        ref = _reference_reasons(book, contrib, X, 4)
+        assert len(ref) > 4000 and sum(map(len, ref)) > 8000
+        assert got == ref, method
+    got = _frame_reasons(m.score_frame(rows, top_n=4)[0], 4)
+    assert got == _reference_reasons(book, exact, X, 4)
+    none = book.frame(-np.abs(exact[:50]), X.iloc[:50])  # nothing pushed risk up: no reasons, no error
+    assert none.shape == (50, 9) and none.isna().all().all()
+    # one applicant at a time (the decision service's call), from the raw mapping
+    ref = _reference_reasons(book, exact[:1500], X.iloc[:1500], 3)
+    for r, app in enumerate(rows.iloc[:1500].to_dict("records")):
+        assert [(x.code, x.en, x.zh) for x in explain(m, app).reasons] == ref[r], r
+    # values it cannot take as they are go through the checked conversion: same errors as before
+    app = rows.iloc[0].to_dict()
+    with pytest.raises(CreditError, match="'revenue_30d'.*not a finite number"):
+        explain(m, {**app, "revenue_30d": float("inf")})
+    with pytest.raises(CreditError, match="'revenue_30d'.*not a finite number"):
+        explain(m, {**app, "revenue_30d": "nan"})
+    assert explain(m, {**app, "revenue_30d": None}).pd == pytest.approx(
+        explain(m, {**app, "revenue_30d": float("nan")}).pd)
+    assert explain(m, {**app, "revenue_30d": str(app["revenue_30d"])}).pd == pytest.approx(explain(m, app).pd)

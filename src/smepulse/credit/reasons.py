@@ -23,13 +23,17 @@ import re
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from smepulse.credit.attribution import PathContributions, float_matrix
 from smepulse.credit.metadata import FeatureSpec
+from smepulse.credit.reason_words import NumericWords, typical
+from smepulse.credit.reason_words import fmt_number as _fmt
 from smepulse.errors import CreditError
 
 POLICY_FILE = Path(__file__).with_name("protected.yaml")
@@ -66,14 +70,6 @@ class Reason:
 
 def _missing(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-
-
-def _fmt(v, integer: bool = False) -> str:
-    if integer or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
-        return f"{int(v):,}" if abs(v) >= 10_000 else str(int(v))
-    if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}"
-    return str(v)
 
 
 def _template(tpl: str, value) -> str | None:
@@ -147,7 +143,8 @@ class ReasonBook:
         self._dir = np.array([self.direction_[c] for c in f], float)
         self._ref = np.array([self.reference_.get(c, np.nan) for c in f], float)
         self._prot = np.array([c in set(self.protected_) for c in f])
-        self._integer = {c: self.kind_[c] == "categorical" for c in f}
+        self._gated = np.flatnonzero(self._num & (self._dir != 0))
+        self._plans: dict[int, NumericWords] = {}  # compiled words per numeric feature, made when first needed
 
     def to_dict(self) -> dict:
         return {"features": [{"name": c, "kind": self.kind_[c], "reference": self.reference_.get(c),
@@ -185,7 +182,7 @@ class ReasonBook:
             zcat = spec.description_zh or f"字段“{desc}”"
             zh = _template(spec.reason_zh, label_zh) or f"{zcat}的取值为“{label_zh}”"
             return en, zh, "category"
-        x = float(value)
+        x = float(value) + 0.0  # -0.0 -> 0.0: never "bills of -0 CNY"
         if spec.reason_rise_en or spec.reason_rise_zh:  # signed: the template follows the sign
             rising = x >= 0
             en = _template(spec.reason_rise_en if rising else spec.reason_en, x)
@@ -195,38 +192,51 @@ class ReasonBook:
             en, zh, claim = _template(spec.reason_en, x), _template(spec.reason_zh, x), "template"
         ref = self.reference_.get(name, float("nan"))
         if en is None or zh is None:
-            if math.isnan(ref) or x == ref:
-                g_en, g_zh, g_claim = f"{desc} is {_fmt(x)}", f"{zdesc}为 {_fmt(x)}", "typical"
-            elif x > ref:
-                g_en, g_zh, g_claim = f"{desc} is high (value {_fmt(x)})", f"{zdesc}偏高（数值 {_fmt(x)}）", "high"
-            else:
-                g_en, g_zh, g_claim = f"{desc} is low (value {_fmt(x)})", f"{zdesc}偏低（数值 {_fmt(x)}）", "low"
+            g_en, g_zh, g_claim = self.generic(name, x, desc, zdesc)
             if en is None and zh is None:
                 claim = g_claim
             en, zh = en or g_en, zh or g_zh
         elif self.direction_.get(name, 0) == 0 and claim == "template" and not math.isnan(ref) and x != ref:
             # a neutral template ("term 24 months") says which side of the typical value this applicant is on
             hi = x > ref
-            typ = f"{ref * 100:.{1 if abs(ref) < 0.1 else 0}f}%" if "{pct" in spec.reason_en else _fmt(ref)
+            typ = typical(ref, spec.reason_en)
             en += f" ({'above' if hi else 'below'} the typical {typ})"
             zh += f"（{'高于' if hi else '低于'}通常水平{typ}）"
             claim = "high" if hi else "low"
         return en, zh, claim
 
+    def generic(self, name: str, x: float, desc: str | None = None, zdesc: str | None = None) -> tuple[str, str, str]:
+        """(en, zh, claim) of the generic sentence: high, low or typical against the training reference."""
+        if desc is None:
+            spec = self.specs.get(name)
+            desc = (spec.description if spec else "") or name
+            zdesc = (spec.description_zh if spec else "") or f"指标“{desc}”"
+        ref = self.reference_.get(name, float("nan"))
+        if math.isnan(ref) or x == ref:
+            return f"{desc} is {_fmt(x)}", f"{zdesc}为 {_fmt(x)}", "typical"
+        if x > ref:
+            return f"{desc} is high (value {_fmt(x)})", f"{zdesc}偏高（数值 {_fmt(x)}）", "high"
+        return f"{desc} is low (value {_fmt(x)})", f"{zdesc}偏低（数值 {_fmt(x)}）", "low"
+
     # ------------------------------------------------------------------ selection
     def eligible(self, contrib: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         """Mask of (row, feature) cells that may be given as reasons: rules 1-3 of the module doc."""
-        ok = (contrib > 0) & ~self._prot[None, :]
-        with np.errstate(invalid="ignore"):
-            side = self._dir[None, :] * (numeric - self._ref[None, :])
-        gated = self._num & (self._dir != 0)
-        ok &= ~gated[None, :] | np.isnan(numeric) | (side > 0)
+        ok = contrib > 0
+        ok[:, self._prot] = False
+        g = self._gated
+        if g.size:  # direction of risk: the value on the risky side of the reference, or missing
+            v = numeric[:, g]
+            with np.errstate(invalid="ignore"):
+                ok[:, g] &= np.isnan(v) | (self._dir[g] * (v - self._ref[g]) > 0)
         return ok
 
     def _numeric(self, X: pd.DataFrame) -> np.ndarray:
-        cols = [pd.to_numeric(X[c], errors="coerce").to_numpy(float) if n else np.zeros(len(X))
-                for c, n in zip(self.features_, self._num, strict=True)]
-        return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+        out = np.zeros((len(X), len(self.features_)))
+        for j in np.flatnonzero(self._num):
+            s = X.iloc[:, j]
+            out[:, j] = s.to_numpy(float, na_value=np.nan) if pd.api.types.is_numeric_dtype(s) and \
+                not isinstance(s.dtype, pd.CategoricalDtype) else pd.to_numeric(s, errors="coerce").to_numpy(float)
+        return out
 
     def top(self, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray]:
         """(indices, valid) of the top_n eligible features per row by contribution."""
@@ -241,13 +251,27 @@ class ReasonBook:
         idx = np.take_along_axis(part, order, 1)
         return idx, np.isfinite(np.take_along_axis(score, idx, 1))
 
-    def explain_row(self, contrib: np.ndarray, values: list, top_n: int = 3) -> list[Reason]:
-        """Reasons for one applicant: contributions and values in the order of `features_`."""
-        numeric = np.array([[float(v) if n and not _missing(v) else np.nan
-                             for v, n in zip(values, self._num, strict=True)]])
-        idx, valid = self.top(np.asarray(contrib, float)[None, :], numeric, top_n)
+    def top_row(self, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> np.ndarray:
+        """`top` for one applicant (1-d inputs): the chosen feature indices, best first, at most top_n."""
+        ok = (contrib > 0) & ~self._prot
+        g = self._gated
+        if g.size:
+            v = numeric[g]
+            with np.errstate(invalid="ignore"):
+                ok[g] &= np.isnan(v) | (self._dir[g] * (v - self._ref[g]) > 0)
+        cand = np.flatnonzero(ok)
+        return cand[np.argsort(-contrib[cand], kind="stable")[:top_n]]
+
+    def explain_row(self, contrib: np.ndarray, values: list, top_n: int = 3,
+                    numeric: np.ndarray | None = None) -> list[Reason]:
+        """Reasons for one applicant: contributions and values in the order of `features_` (the reference
+        the batch `frame` is tested against). `numeric`: the values as floats, if the caller has them."""
+        if numeric is None:
+            numeric = np.array([float(v) if n and not _missing(v) else np.nan
+                                for v, n in zip(values, self._num, strict=True)])
+        idx, valid = self.top(np.asarray(contrib, float)[None, :], numeric[None, :], top_n)
         out = []
-        for j, ok in zip(idx[0], valid[0], strict=True):
+        for j, ok in zip(idx[0].tolist(), valid[0].tolist(), strict=True):
             if not ok:
                 break
             name, v = self.features_[j], values[j]
@@ -255,70 +279,52 @@ class ReasonBook:
             out.append(Reason(name, None if _missing(v) else v, float(contrib[j]), en, zh, claim))
         return out
 
-    def _render(self, j: int, vals: np.ndarray) -> tuple[list, list]:
-        """(en, zh) for many values of feature j: the words of `sentence`, formatted per group."""
+    def _words(self, j: int, vals: np.ndarray) -> tuple[list, list]:
+        """(en, zh) for many values of feature j: the words of `sentence`, each distinct value once."""
         name = self.features_[j]
-        if not self._num[j]:  # categories: few distinct values, each rendered once
+        if not self._num[j]:  # categories: few distinct values, each through the reference
             codes, uniq = pd.factorize(pd.Series(vals, dtype=object), use_na_sentinel=True)
-            words = [self.sentence(name, v) for v in uniq]
-            miss = self.sentence(name, None)
-            en = [words[k][0] if k >= 0 else miss[0] for k in codes]
-            zh = [words[k][1] if k >= 0 else miss[1] for k in codes]
-            return en, zh
-        spec = self.specs.get(name)
-        codes, uniq = pd.factorize(np.asarray(vals, float), use_na_sentinel=True)  # each value rendered once
-        miss = self.sentence(name, None)
-        words: list[tuple[str, str]] | None = None
-        if spec is not None and spec.reason_en and spec.reason_zh:  # templates: formatted here, no checks
-            ref = self.reference_.get(name, float("nan"))
-            suffix = self.direction_.get(name, 0) == 0 and not spec.reason_rise_en and not math.isnan(ref)
-            if suffix:
-                typ = f"{ref * 100:.{1 if abs(ref) < 0.1 else 0}f}%" if "{pct" in spec.reason_en else _fmt(ref)
-                hi = (f" (above the typical {typ})", f"（高于通常水平{typ}）")
-                lo = (f" (below the typical {typ})", f"（低于通常水平{typ}）")
-            try:
-                words = []
-                for v in uniq.tolist():
-                    te, tz = (spec.reason_rise_en, spec.reason_rise_zh) if spec.reason_rise_en and v >= 0 \
-                        else (spec.reason_en, spec.reason_zh)
-                    a = abs(v)
-                    e, z = te.format(value=v, pct=a * 100, abs=a), tz.format(value=v, pct=a * 100, abs=a)
-                    if suffix and v != ref:
-                        sx = hi if v > ref else lo
-                        e, z = e + sx[0], z + sx[1]
-                    words.append((e, z))
-            except (ValueError, TypeError, KeyError, IndexError):
-                words = None
-        if words is None:
-            words = [self.sentence(name, v) for v in uniq.tolist()]
-        en = [words[k][0] if k >= 0 else miss[0] for k in codes.tolist()]
-        zh = [words[k][1] if k >= 0 else miss[1] for k in codes.tolist()]
-        return en, zh
+            words = [self.sentence(name, v)[:2] for v in uniq]
+        else:
+            codes, uniq = pd.factorize(np.asarray(vals, float), use_na_sentinel=True)
+            plan = self._plans.get(j)
+            if plan is None:
+                plan = self._plans[j] = NumericWords(self, name)
+            words = list(zip(*plan.words(np.asarray(uniq, float)), strict=True)) if len(uniq) else []
+        words.append(self.sentence(name, None)[:2])  # code -1 (missing) picks the last entry
+        en, zh = zip(*words, strict=True)
+        en, zh = np.array(en, dtype=object), np.array(zh, dtype=object)
+        return en[codes], zh[codes]
 
-    def frame(self, contrib: pd.DataFrame, X: pd.DataFrame, top_n: int = 3) -> pd.DataFrame:
-        """Columns reason_1..n (English), reason_zh_1..n, reason_code_1..n; None where fewer apply."""
-        c = contrib[self.features_].to_numpy(float)
+    def frame(self, contrib: pd.DataFrame | np.ndarray, X: pd.DataFrame, top_n: int = 3,
+              numeric: np.ndarray | None = None) -> pd.DataFrame:
+        """Columns reason_1..n (English), reason_zh_1..n, reason_code_1..n; None where fewer apply.
+        `contrib`: a frame with the features' columns or a matrix in `features_` order; `numeric`: the
+        prepared values as floats in that order (a LightGBM float matrix will do: only numeric columns
+        are read), computed from X when not given. Vectorised: no Python loop over rows."""
+        c = contrib[self.features_].to_numpy(float) if isinstance(contrib, pd.DataFrame) else np.asarray(contrib)
+        c = c[:, :len(self.features_)]  # a pred_contrib matrix's bias column is not a feature
         Xf = X[self.features_]
-        numeric = self._numeric(Xf)
+        if numeric is None:
+            numeric = self._numeric(Xf)
         idx, valid = self.top(c, numeric, top_n)
-        n, names = len(X), np.array(self.features_, dtype=object)
-        out: dict[str, np.ndarray] = {}
-        for i in range(top_n):
-            en, zh, code = (np.full(n, None, dtype=object) for _ in range(3))
-            rows = np.flatnonzero(valid[:, i])
-            js = idx[rows, i]
-            code[rows] = names[js]
-            order = np.argsort(js, kind="stable")
-            rows, js = rows[order], js[order]
-            bounds = np.flatnonzero(np.diff(js)) + 1
-            for r in np.split(rows, bounds) if rows.size else []:
-                j = int(idx[r[0], i])
-                vals = numeric[r, j] if self._num[j] else Xf.iloc[r, j].to_numpy(object)
-                e, z = self._render(j, vals)
-                en[r], zh[r] = e, z
-            out[f"reason_{i + 1}"], out[f"reason_zh_{i + 1}"], out[f"reason_code_{i + 1}"] = en, zh, code
-        cols = [f"{k}_{i + 1}" for k in ("reason", "reason_zh", "reason_code") for i in range(top_n)]
-        return pd.DataFrame({k: out[k] for k in cols}, index=X.index)
+        n = len(X)
+        en, zh, code = (np.full((n, top_n), None, dtype=object) for _ in range(3))
+        rows, slots = np.nonzero(valid)
+        js = idx[rows, slots]
+        order = np.argsort(js, kind="stable")
+        rows, slots, js = rows[order], slots[order], js[order]
+        code[rows, slots] = np.array(self.features_, dtype=object)[js]
+        starts = np.flatnonzero(np.r_[True, np.diff(js) != 0]).tolist() if js.size else []
+        for a, b in zip(starts, [*starts[1:], js.size][:len(starts)], strict=True):
+            j, r, sl = int(js[a]), rows[a:b], slots[a:b]
+            vals = numeric[r, j] if self._num[j] else Xf.iloc[:, j].to_numpy(object)[r]
+            en[r, sl], zh[r, sl] = self._words(j, vals)
+        out = {}
+        for key, arr in (("reason", en), ("reason_zh", zh), ("reason_code", code)):
+            for i in range(top_n):
+                out[f"{key}_{i + 1}"] = arr[:, i]
+        return pd.DataFrame(out, index=X.index)
 
 
 def sentence(spec: FeatureSpec, value, median: float | None, lang: str = "en") -> str:
@@ -346,7 +352,9 @@ class Explanation:
 
 
 class _Fast:
-    """A model's LightGBM path without pandas: a float vector per applicant, one pred_contrib call."""
+    """A model's LightGBM path without pandas: one float vector per applicant (built by compiled
+    itemgetter + numpy conversion; the checked per-field loop only for inputs it cannot take as they
+    are), one `pred_contrib` (or precomputed path) call, reasons chosen with numpy."""
 
     def __init__(self, model):
         est = model.estimator
@@ -355,10 +363,24 @@ class _Fast:
         schema = model.schema
         self.levels = {c: {lv: float(i) for i, lv in enumerate(schema.categories_[c])}
                        for c in self.features if schema.is_categorical(c)}
+        self.labels = {c: list(schema.categories_[c]) for c in self.levels}
         self.money = set(schema.money_)
         self.book = model_reason_book(model)
+        if self.book.features_ != self.features:
+            raise CreditError("the model's reason book does not list the model's features in order")
+        self.cat = [(j, c) for j, c in enumerate(self.features) if c in self.levels]
+        self.num = np.array([j for j, c in enumerate(self.features) if c not in self.levels], np.intp)
+        self.get_all = itemgetter(*self.features)
+        names = [self.features[j] for j in self.num]
+        self.get_num = (lambda a: ()) if not names else itemgetter(*names) if len(names) > 1 else \
+            (lambda a, g=itemgetter(names[0]): (g(a),))
+        # the reason book reads numeric values; a column the book counts as a quantity but the schema
+        # codes as a category (rare: declared kinds) needs its label as a number
+        self.odd = [(j, c) for j, c in self.cat if self.book._num[j]]
+        self.path: PathContributions | None = None
 
     def vector(self, applicant: Mapping) -> tuple[np.ndarray, list]:
+        """The checked way: one field at a time, errors naming the field (and the fast path's fallback)."""
         x = np.empty((1, len(self.features)))
         values = []
         for j, c in enumerate(self.features):
@@ -384,13 +406,64 @@ class _Fast:
                 values.append(f)
         return x, values
 
-    def explain(self, applicant: Mapping, top_n: int) -> Explanation:
-        x, values = self.vector(applicant)
-        c = self.booster.predict(x, pred_contrib=True, num_iteration=self.iters, num_threads=1)[0]
+    def fast_vector(self, applicant: Mapping) -> np.ndarray | None:
+        """The float vector (1, n) when every value can be taken as it is, else None (use `vector`)."""
+        try:
+            raw = self.get_num(applicant)
+            num = np.array(raw, dtype=float)  # None -> nan; numbers, numeric strings, booleans as float()
+        except (KeyError, TypeError, ValueError):
+            return None
+        bad = ~np.isfinite(num)
+        if bad.any():  # nan only from a missing value (None / float nan), never from 'nan' or inf
+            if np.isinf(num).any() or not all(_missing(raw[k]) for k in np.flatnonzero(bad).tolist()):
+                return None
+        x = np.empty((1, len(self.features)))
+        x[0, self.num] = num
+        for j, c in self.cat:
+            v = applicant[c]
+            x[0, j] = np.nan if _missing(v) else self.levels[c].get(str(v), np.nan)
+        return x
+
+    def value(self, j: int, x: np.ndarray):
+        """The applicant's value of feature j as a reason quotes it (None = missing or unseen category)."""
+        v = x[0, j]
+        if v != v:
+            return None
+        c = self.features[j]
+        return self.labels[c][int(v)] if c in self.levels else float(v)
+
+    def contributions(self, x: np.ndarray, method: str) -> np.ndarray:
+        if method == "treeshap":
+            return self.booster.predict(x, pred_contrib=True, num_iteration=self.iters, num_threads=1)[0]
+        if method == "path":
+            if self.path is None:
+                self.path = PathContributions(self.booster, self.iters, len(self.features))
+            return self.path.predict_row(x)
+        raise CreditError(f"method must be 'treeshap' or 'path', not {method!r}")
+
+    def explain(self, applicant: Mapping, top_n: int, method: str = "treeshap") -> Explanation:
+        x = self.fast_vector(applicant)
+        if x is None:
+            x, _ = self.vector(applicant)  # raises the field's error, or converts money text
+        c = self.contributions(x, method)
         p_raw = 1.0 / (1.0 + math.exp(-float(c.sum())))
         pd_ = float(self.model.calibrator.transform(np.array([p_raw]))[0])
         score = float(np.round(self.model.scaling.score(np.array([pd_]))[0], 1))
-        return Explanation(pd_, score, self.book.explain_row(c[:-1], values, top_n))
+        numeric = x[0]
+        if self.odd:
+            numeric = numeric.copy()
+            for j, _c in self.odd:
+                v = self.value(j, x)
+                try:
+                    numeric[j] = np.nan if v is None else float(v)
+                except ValueError:
+                    numeric[j] = np.nan
+        reasons = []
+        for j in self.book.top_row(c[:-1], numeric, top_n).tolist():
+            v = self.value(j, x)
+            en, zh, claim = self.book.sentence(self.features[j], v)
+            reasons.append(Reason(self.features[j], v, float(c[j]), en, zh, claim))
+        return Explanation(pd_, score, reasons)
 
 
 _FAST: dict[int, tuple[weakref.ref, _Fast]] = {}
@@ -413,18 +486,25 @@ def model_reason_book(model) -> ReasonBook:
     return book
 
 
-def explain(model, applicant: Mapping, top_n: int = 3) -> Explanation:
+def fast_path(model) -> _Fast:
+    """The model's cached fast path (built once per model object: reason book, levels, path tables)."""
+    hit = _FAST.get(id(model))
+    if hit is None or hit[0]() is not model:
+        fast = _Fast(model)
+        _FAST[id(model)] = (weakref.ref(model), fast) if _weakrefable(model) else (lambda: model, fast)
+        hit = _FAST[id(model)]
+    return hit[1]
+
+
+def explain(model, applicant: Mapping, top_n: int = 3, method: str = "treeshap") -> Explanation:
     """PD, score and up to `top_n` true reasons (en and zh) for one applicant given as a mapping of
     feature name -> value (numbers, category labels, None for missing). LightGBM models take a fast
-    path (no pandas: one `pred_contrib` call on a float vector); other kinds go through `score_frame`.
-    Raises CreditError naming the field when a value the model needs is missing or not a number."""
+    path (no pandas, no per-feature Python loop for well-formed input: one `pred_contrib` call on a
+    float vector); `method='path'` uses the precomputed path pushes instead (attribution.py: faster,
+    not TreeSHAP's numbers). Other kinds go through `score_frame`. Raises CreditError naming the
+    field when a value the model needs is missing or not a number."""
     if model.kind == "lightgbm":
-        hit = _FAST.get(id(model))
-        if hit is None or hit[0]() is not model:
-            fast = _Fast(model)
-            _FAST[id(model)] = (weakref.ref(model), fast) if _weakrefable(model) else (lambda: model, fast)
-            hit = _FAST[id(model)]
-        return hit[1].explain(applicant, top_n)
+        return fast_path(model).explain(applicant, top_n, method)
     missing = [c for c in model.features if c not in applicant]
     if missing:
         raise CreditError(f"applicant field '{missing[0]}' the model needs is missing")
@@ -450,97 +530,22 @@ def _weakrefable(obj) -> bool:
 
 
 # ---------------------------------------------------------------------- batch reasons at speed
-class PathContributions:
-    """Per-feature log-odds pushes along each row's path through the trees (Saabas attribution),
-    precomputed per leaf: at predict time one `pred_leaf` call and one weighted bincount.
-
-    A split on feature f that moves a row from a node of expected value v to a child of value v'
-    pushes f by v' - v; a leaf's pushes telescope to leaf value - root value, so bias + the row's
-    pushes equal the raw score exactly (as TreeSHAP's do). Unlike TreeSHAP it credits only the splits
-    on the row's own path: the two agree on most rows' top reasons (measured in bench/credit.py),
-    and the single-applicant `explain` keeps exact TreeSHAP."""
-
-    def __init__(self, booster, num_iteration: int | None = None, n_features: int | None = None):
-        trees = booster.dump_model(num_iteration=num_iteration or -1)["tree_info"]
-        self.n_features = n_features or booster.num_feature()
-        self.num_iteration = num_iteration
-        self.booster = booster
-        depth, tables, bias = 1, [], 0.0
-        for t in trees:
-            leaves: dict[int, list[tuple[int, float]]] = {}
-            root = t["tree_structure"]
-            bias += float(root.get("internal_value", root.get("leaf_value", 0.0)))
-            stack = [(root, [])]
-            while stack:
-                node, path = stack.pop()
-                if "leaf_index" in node or "split_feature" not in node:
-                    leaves[int(node.get("leaf_index", 0))] = path
-                    depth = max(depth, len(path))
-                    continue
-                v = float(node["internal_value"])
-                for child in (node["left_child"], node["right_child"]):
-                    cv = float(child.get("internal_value", child.get("leaf_value", 0.0)))
-                    stack.append((child, [*path, (int(node["split_feature"]), cv - v)]))
-            tables.append(leaves)
-        n_leaves = max(max(lv) + 1 for lv in tables)
-        self.feat_ = np.full((len(tables), n_leaves, depth), self.n_features, np.int32)  # pad: dummy column
-        self.val_ = np.zeros((len(tables), n_leaves, depth))
-        for i, leaves in enumerate(tables):
-            for leaf, path in leaves.items():
-                for k, (f, dv) in enumerate(path):
-                    self.feat_[i, leaf, k], self.val_[i, leaf, k] = f, dv
-        self.bias_ = bias
-
-    def predict(self, X: np.ndarray, num_threads: int = 2) -> np.ndarray:
-        """(n, n_features + 1): pushes per feature and the bias last, like LightGBM's pred_contrib."""
-        leaves = self.booster.predict(X, pred_leaf=True, num_iteration=self.num_iteration,
-                                      num_threads=num_threads).astype(np.intp)
-        n, t = leaves.shape
-        tree = np.arange(t)[None, :]
-        feat = self.feat_[tree, leaves]  # (n, t, depth)
-        val = self.val_[tree, leaves]
-        width = self.n_features + 1
-        idx = (np.arange(n)[:, None, None] * width + feat).ravel()
-        out = np.bincount(idx, weights=val.ravel(), minlength=n * width).reshape(n, width)
-        out[:, -1] = self.bias_
-        return out
-
-
-def float_matrix(model, X: pd.DataFrame) -> np.ndarray:
-    """Prepared features as the float matrix LightGBM reads (categories as their training codes)."""
-    cols = []
-    for c in model.features:
-        s = X[c]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            codes = s.cat.codes.to_numpy()
-            cols.append(np.where(codes < 0, np.nan, codes).astype(float))
-        else:
-            cols.append(s.to_numpy(float))
-    return np.column_stack(cols)
-
-
 def batch_reasons(model, X: pd.DataFrame, top_n: int = 3, method: str = "path",
                   num_threads: int = 2) -> pd.DataFrame:
     """Reasons for many prepared rows of a LightGBM model: `method='path'` (precomputed path pushes,
-    fast) or 'treeshap' (LightGBM pred_contrib, exact). Same columns as `ReasonBook.frame`."""
+    fast) or 'treeshap' (LightGBM pred_contrib, exact: the words `score_frame` gives). Same columns
+    as `ReasonBook.frame`; vectorised end to end (one leaf or contribution call, numpy selection,
+    words per distinct value)."""
     if model.kind != "lightgbm":
         raise CreditError(f"batch_reasons needs a lightgbm model, not {model.kind}")
-    est = model.estimator
+    fast = fast_path(model)
     M = float_matrix(model, X)
     if method == "path":
-        key = id(model)
-        hit = _PATHS.get(key)
-        if hit is None or hit[0]() is not model:
-            fast = PathContributions(est.booster_, est.best_iteration_, len(model.features))
-            _PATHS[key] = (weakref.ref(model), fast)
-            hit = _PATHS[key]
-        c = hit[1].predict(M, num_threads)
+        if fast.path is None:
+            fast.path = PathContributions(fast.booster, fast.iters, len(model.features))
+        c = fast.path.predict(M, num_threads)
     elif method == "treeshap":
-        c = est.booster_.predict(M, pred_contrib=True, num_iteration=est.best_iteration_, num_threads=num_threads)
+        c = fast.booster.predict(M, pred_contrib=True, num_iteration=fast.iters, num_threads=num_threads)
     else:
         raise CreditError(f"method must be 'path' or 'treeshap', not {method!r}")
-    contrib = pd.DataFrame(c[:, :-1], columns=model.features, index=X.index)
-    return model_reason_book(model).frame(contrib, X, top_n)
-
-
-_PATHS: dict[int, tuple[weakref.ref, PathContributions]] = {}
+    return fast.book.frame(c, X, top_n, numeric=None if fast.odd else M)

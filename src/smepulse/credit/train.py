@@ -25,7 +25,7 @@ from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.model_card import model_card, trained_by
 from smepulse.credit.models import LightGBMPD, LogisticPD
 from smepulse.credit.notes import Note, caught_note, stored
-from smepulse.credit.reasons import ReasonBook, model_reason_book, protected_patterns
+from smepulse.credit.reasons import ReasonBook, batch_reasons, model_reason_book, protected_patterns
 from smepulse.credit.reject import augment, kgb_model
 from smepulse.credit.schema import FeatureSchema
 from smepulse.credit.scorecard import WoeScorecard
@@ -74,8 +74,10 @@ class CreditModel:
             return self.estimator.points_of(X[self.features])
         return self.scaling.score(pd_)
 
-    def score_frame(self, df: pd.DataFrame, top_n: int = 3) -> tuple[pd.DataFrame, list[str]]:
-        """Score every row it can. Returns (results, notes); rows it cannot score get `score_error`."""
+    def score_frame(self, df: pd.DataFrame, top_n: int = 3, method: str = "treeshap") -> tuple[pd.DataFrame, list[str]]:
+        """Score every row it can. Returns (results, notes); rows it cannot score get `score_error`.
+        `method`: the reasons' attribution for a LightGBM model, 'treeshap' (exact, LightGBM's
+        pred_contrib) or 'path' (precomputed path pushes, several times faster: credit/attribution.py)."""
         prep = self.schema.transform(df)
         notes = list(prep.notes)
         ok = prep.row_errors.isna().to_numpy()
@@ -87,7 +89,8 @@ class CreditModel:
             p = self.pd_from_prepared(X)
             out.loc[ok, "pd"] = p
             out.loc[ok, "score"] = np.round(self.score_from_prepared(X, p), 1)
-            reasons = model_reason_book(self).frame(self.estimator.contributions(X), X, top_n)
+            reasons = batch_reasons(self, X, top_n, method=method) if self.kind == "lightgbm" else \
+                model_reason_book(self).frame(self.estimator.contributions(X), X, top_n)
         out = out.join(reasons)
         out["score_error"] = prep.row_errors
         if self.reference is not None and ok.sum() >= G.DRIFT_MIN_ROWS:
