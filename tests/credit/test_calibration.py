@@ -23,8 +23,21 @@ def test_pd_always_within_floor_and_ceiling(method, seed, new):
     p = rng.uniform(0, 1, 300) ** rng.uniform(0.2, 5)
     y = (rng.random(300) < p).astype(int)
     y[:2] = [0, 1]
-    out = Calibrator(method).fit(p, y).transform(new)
+    cal = Calibrator(method).fit(p, y)
+    out = cal.transform(new)
     assert np.all(out >= PD_FLOOR) and np.all(out <= 1 - PD_FLOOR)
+    # the one-applicant map in plain floats is the same map
+    one = np.array([cal.transform_one(float(v)) for v in new])
+    assert np.allclose(one, out, rtol=1e-12, atol=1e-15)
+
+
+def test_transform_one_refuses_what_transform_refuses():
+    cal = Calibrator("platt").fit(np.linspace(0.01, 0.99, 50), np.r_[np.zeros(25), np.ones(25)].astype(int))
+    for bad in (float("nan"), -0.1, 1.5):
+        with pytest.raises(ValueError, match="within"):
+            cal.transform_one(bad)
+    for ok in (0.0, 1.0, 0.5):  # the ends of the range: no overflow, the same PD as transform
+        assert cal.transform_one(ok) == pytest.approx(cal.transform(np.array([ok]))[0], rel=1e-12)
 
 
 def _known_book(n, base, seed=0):

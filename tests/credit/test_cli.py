@@ -143,3 +143,44 @@ def test_tune_by_trials_and_by_time_box(book, tmp_path):
     assert "time box 0.1 min" in r.output
     r = runner.invoke(app, [*base, "--tune-minutes", "0", "--out", str(tmp_path / "zero")])
     assert r.exit_code == 2 and "0.1" in r.output
+
+
+def test_small_models_and_bad_inputs_at_the_front_door(book, tmp_path, capsys):
+    """Through `smepulse.cli.run` (what the console script calls): one line, exit 2, no traceback, nothing
+    written. A two-feature model scored with the default --top 3 (the audit's IndexError)."""
+    from smepulse.cli import run  # noqa: PLC0415 (the front door, as in tests/hardening)
+    df = pd.read_csv(book / "loans.csv")[["turnover", "arrears", "default"]]
+    df.to_csv(tmp_path / "two.csv", index=False)
+    out = tmp_path / "two"
+    assert run(["credit", "train", "--data", str(tmp_path / "two.csv"), "--target", "default",
+                "--n-estimators", "40", "--out", str(out)]) == 0
+    for method in ("treeshap", "path"):
+        scored = tmp_path / f"s_{method}.csv"
+        assert run(["credit", "score", "--model", str(out), "--data", str(tmp_path / "two.csv"),
+                    "--out", str(scored), "--reasons", method]) == 0
+        s = pd.read_csv(scored)
+        assert {"reason_3", "reason_zh_3", "reason_code_3"} <= set(s.columns) and s["reason_code_3"].isna().all()
+        assert s["reason_code_1"].notna().any() and set(s["reason_code_1"].dropna()) <= {"turnover", "arrears"}
+    assert run(["credit", "score", "--model", str(out), "--data", str(tmp_path / "two.csv"),
+                "--out", str(tmp_path / "none.csv"), "--top", "0"]) == 0
+    assert not [c for c in pd.read_csv(tmp_path / "none.csv").columns if c.startswith("reason")]
+    capsys.readouterr()
+    cases = [
+        (["credit", "score", "--model", str(out), "--data", str(tmp_path / "two.csv"), "--out",
+          str(tmp_path / "neg.csv"), "--top", "-1"], "--top", tmp_path / "neg.csv"),
+        (["credit", "report", str(tmp_path), "--out", str(tmp_path / "r.html")], "not a model directory",
+         tmp_path / "r.html"),
+        (["credit", "report", str(out), "--out", str(tmp_path / "r2.html"), "--lang", "fr"], "fr",
+         tmp_path / "r2.html"),
+        (["credit", "report", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r3.html")], "nowhere",
+         tmp_path / "r3.html"),
+        (["credit", "scorecard", str(out)], "lightgbm model", None),
+        (["credit", "scorecard", str(tmp_path / "nowhere")], "nowhere", None),
+    ]
+    for argv, says, not_written in cases:
+        code = run(argv)
+        err = capsys.readouterr()
+        text = err.out + err.err
+        assert code == 2, (argv, code, text)
+        assert says in text and "Traceback" not in text, (argv, text)
+        assert not_written is None or not not_written.exists(), argv

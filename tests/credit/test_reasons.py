@@ -19,6 +19,8 @@ from smepulse.credit.reasons import (
     ReasonBook,
     batch_reasons,
     explain,
+    explain_vector,
+    feature_vector,
     float_matrix,
     model_reason_book,
 )
@@ -305,8 +307,14 @@ def test_fast_paths_give_the_reference_reasons_over_thousands_of_rows(sim_model)
     assert none.shape == (50, 9) and none.isna().all().all()
     # one applicant at a time (the decision service's call), from the raw mapping
     ref = _reference_reasons(book, exact[:1500], X.iloc[:1500], 3)
+    out3 = m.score_frame(rows.iloc[:1500], top_n=3)[0]
     for r, app in enumerate(rows.iloc[:1500].to_dict("records")):
-        assert [(x.code, x.en, x.zh) for x in explain(m, app).reasons] == ref[r], r
+        e = explain(m, app)
+        assert [(x.code, x.en, x.zh) for x in e.reasons] == ref[r], r
+        assert e.pd == pytest.approx(out3["pd"].iat[r], rel=1e-12) and e.score == out3["score"].iat[r], r
+        # the service's split: the vector once, then explain from it (same numbers, same words)
+        x = feature_vector(m, app)
+        assert explain_vector(m, x) == e
     # values it cannot take as they are go through the checked conversion: same errors as before
     app = rows.iloc[0].to_dict()
     with pytest.raises(CreditError, match="'revenue_30d'.*not a finite number"):

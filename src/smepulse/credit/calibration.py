@@ -10,6 +10,8 @@ regulatory PD floor for corporate and retail exposures under Basel III (CRE32.3;
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
@@ -33,6 +35,14 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def _beta_design(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, float), _EPS, 1 - _EPS)
     return np.column_stack([np.log(p), -np.log(1 - p)])
+
+
+def _sigmoid(z: float) -> float:
+    """1 / (1 + e^-z) for one float, without overflow at either end (numpy's gives inf -> 0 there)."""
+    if z >= 0:
+        return 1 / (1 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1 + e)
 
 
 def _scores(p) -> np.ndarray:
@@ -134,6 +144,25 @@ class Calibrator(BaseEstimator):
         if not hasattr(self, "params_"):  # check_is_fitted's generality costs ~40 us per applicant
             raise NotFittedError("this Calibrator is not fitted yet; call fit with raw PDs and outcomes first")
         return self._apply(self.params_, _scores(p))
+
+    def transform_one(self, p: float) -> float:
+        """`transform` of one raw PD in plain floats (one applicant: numpy's per-call cost is the most
+        of the map). Equal to `transform` to a few ulp; tested."""
+        if not hasattr(self, "params_"):
+            raise NotFittedError("this Calibrator is not fitted yet; call fit with raw PDs and outcomes first")
+        if not 0.0 <= p <= 1.0:  # also refuses nan
+            raise ValueError("raw PDs must lie within [0, 1]")
+        par = self.params_
+        q = min(max(p, _EPS), 1 - _EPS)
+        if par[0] == "platt":
+            out = _sigmoid(par[1] * math.log(q / (1 - q)) + par[2])
+        elif par[0] == "beta":
+            out = _sigmoid(par[1][0] * math.log(q) + par[1][1] * -math.log(1 - q) + par[2])
+        elif par[0] == "none":
+            out = p
+        else:
+            out = float(np.interp(p, par[1], par[2]))
+        return min(max(out, self.floor), 1 - self.floor)
 
     def to_state(self) -> dict:
         return {"params": self.get_params(), "method": self.method_, "cv_brier": self.cv_brier_,

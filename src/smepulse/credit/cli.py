@@ -215,7 +215,7 @@ def score(
     model: Path = typer.Option(..., "--model", help="Model directory written by `credit train`."),
     data: Path = typer.Option(..., "--data", help="Applications to score (CSV, Parquet, Excel, ARFF)."),
     out: Path = typer.Option(..., "--out", help="Output file (.csv or .parquet)."),
-    top: int = typer.Option(3, "--top", help="Number of adverse reasons per row."),
+    top: int = typer.Option(3, "--top", min=0, help="Number of adverse reasons per row (0: none)."),
     reasons: str = typer.Option("treeshap", "--reasons",
                                 help="Attribution behind the reasons of a LightGBM model: treeshap (exact) or "
                                      "path (precomputed path pushes, several times faster; docs/credit.md)."),

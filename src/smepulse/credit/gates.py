@@ -98,7 +98,8 @@ def refuse_leaks(refused: list[dict]) -> None:
     if refused:
         names = ", ".join(f"'{lk['feature']}' (AUC {lk['auc']:.3f})" for lk in refused[:5])
         first = refused[0]["feature"]
-        raise CreditError(f"probable leakage, model not written: {names} alone separate bads from goods; "
+        verb = "separates" if len(refused) == 1 else "each separate"
+        raise CreditError(f"probable leakage, model not written: {names} alone {verb} bads from goods; "
                           f"--exclude {first} if it is recorded after the outcome, or --allow-leaky {first} "
                           "if it is known at decision time (or set timing: before_decision in its metadata)")
 

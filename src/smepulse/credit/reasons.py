@@ -441,14 +441,20 @@ class _Fast:
             return self.path.predict_row(x)
         raise CreditError(f"method must be 'treeshap' or 'path', not {method!r}")
 
-    def explain(self, applicant: Mapping, top_n: int, method: str = "treeshap") -> Explanation:
+    def feature_vector(self, applicant: Mapping) -> np.ndarray:
         x = self.fast_vector(applicant)
         if x is None:
             x, _ = self.vector(applicant)  # raises the field's error, or converts money text
+        return x
+
+    def explain(self, applicant: Mapping, top_n: int, method: str = "treeshap") -> Explanation:
+        return self.explain_vector(self.feature_vector(applicant), top_n, method)
+
+    def explain_vector(self, x: np.ndarray, top_n: int, method: str = "treeshap") -> Explanation:
         c = self.contributions(x, method)
         p_raw = 1.0 / (1.0 + math.exp(-float(c.sum())))
-        pd_ = float(self.model.calibrator.transform(np.array([p_raw]))[0])
-        score = float(np.round(self.model.scaling.score(np.array([pd_]))[0], 1))
+        pd_ = self.model.calibrator.transform_one(p_raw)
+        score = round(self.model.scaling.score_one(pd_), 1)
         numeric = x[0]
         if self.odd:
             numeric = numeric.copy()
@@ -494,6 +500,27 @@ def fast_path(model) -> _Fast:
         _FAST[id(model)] = (weakref.ref(model), fast) if _weakrefable(model) else (lambda: model, fast)
         hit = _FAST[id(model)]
     return hit[1]
+
+
+def feature_vector(model, applicant: Mapping) -> np.ndarray:
+    """A LightGBM model's input for one applicant: (1, n) float64 in `model.features` order, categories
+    as their training codes (unseen or missing: nan). A caller may patch numeric entries in place
+    (x[0, model.features.index(name)] = value) and pass it to `explain_vector`. CreditError naming the
+    field for a missing, non-numeric or infinite value."""
+    if model.kind != "lightgbm":
+        raise CreditError(f"feature_vector needs a lightgbm model, not {model.kind}")
+    return fast_path(model).feature_vector(applicant)
+
+
+def explain_vector(model, x: np.ndarray, top_n: int = 3, method: str = "treeshap") -> Explanation:
+    """`explain` from a `feature_vector`: the same PD, score and reasons (the reasons' values are read
+    from x: numbers as floats, categories by their labels)."""
+    if model.kind != "lightgbm":
+        raise CreditError(f"explain_vector needs a lightgbm model, not {model.kind}")
+    x = np.asarray(x, float).reshape(1, -1)
+    if x.shape[1] != len(model.features):
+        raise CreditError(f"a feature vector of this model has {len(model.features)} values, not {x.shape[1]}")
+    return fast_path(model).explain_vector(x, top_n, method)
 
 
 def explain(model, applicant: Mapping, top_n: int = 3, method: str = "treeshap") -> Explanation:

@@ -2,6 +2,7 @@
 check governance; and the versioned, self-describing model artefact that comes out of it."""
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -44,6 +45,11 @@ class Scaling:
     def score(self, pd_: np.ndarray) -> np.ndarray:
         p = np.clip(np.asarray(pd_, float), 1e-9, 1 - 1e-9)
         return self.points + self.pdo / np.log(2) * (np.log((1 - p) / p) - np.log(self.odds))
+
+    def score_one(self, pd_: float) -> float:
+        """`score` of one PD in plain floats (one applicant); equal to `score` to a few ulp."""
+        p = min(max(pd_, 1e-9), 1 - 1e-9)
+        return self.points + self.pdo / math.log(2) * (math.log((1 - p) / p) - math.log(self.odds))
 
 
 @dataclass
