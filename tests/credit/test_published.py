@@ -74,6 +74,18 @@ def test_german_champion_beats_plain_lightgbm_on_small_data(shared_data):
     assert m.metrics["auc"] >= plain_lightgbm_auc(m, df, "bad") + 0.01
 
 
+def test_german_champion_against_the_cited_gradient_boosting_figure(shared_data):
+    """The only published gradient-boosting AUC on these data whose number and protocol we could read
+    (docs/credit.md, "Published gradient-boosting figures"): German credit, an 80/20 stratified split,
+    scikit-learn GradientBoosting (200 trees, learning rate 0.05) AUC 0.697 (RF 0.703 best there);
+    nelinux.github.io/Credit-risk-model-comparison. Same protocol here (80/20 stratified, our seed):
+    the champion must be within 0.01 of it or above. Measured: see docs/credit.md."""
+    df = load_german(shared_data)
+    m = train(df, "bad", specs=german_specs(), test_size=0.2)
+    assert m.metrics["split"]["kind"] == "random-stratified" and m.metrics["n_test"] == 200
+    assert m.metrics["auc"] >= 0.697 - 0.01
+
+
 def test_sba_money_and_target_parsing(shared_data):
     df = load_sba_national(shared_data)
     assert len(df) == 22_308  # labelled rows only

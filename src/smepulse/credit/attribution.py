@@ -13,9 +13,13 @@ exact path is LightGBM's own `pred_contrib` (TreeSHAP), which `explain` and `sco
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
+
+PARALLEL_ROWS = 20_000  # below this a second thread costs more than it saves
 
 
 class PathContributions:
@@ -60,13 +64,22 @@ class PathContributions:
     def predict(self, X: np.ndarray, num_threads: int = 2) -> np.ndarray:
         """(n, n_features + 1): pushes per feature and the bias last, like LightGBM's pred_contrib."""
         leaf = self.leaves(X, num_threads)
+        n = len(leaf)
+        out = np.empty((n, self.n_features + 1))
+        out[:, -1] = self.bias_
+        parts = np.array_split(np.arange(n), num_threads if n >= PARALLEL_ROWS and num_threads > 1 else 1)
+        if len(parts) == 1:
+            self._push(leaf, out)
+        else:  # scipy's sparse product runs without the GIL: one block of rows per thread
+            with ThreadPoolExecutor(len(parts)) as pool:
+                list(pool.map(lambda r: self._push(leaf[r[0]:r[-1] + 1], out[r[0]:r[-1] + 1]), parts))
+        return out
+
+    def _push(self, leaf: np.ndarray, out: np.ndarray) -> None:
         n, t = leaf.shape
         onehot = sparse.csr_matrix((np.ones(n * t), leaf.ravel(), np.arange(0, n * t + 1, t)),
                                    shape=(n, self.weights_.shape[0]))
-        out = np.empty((n, self.n_features + 1))
         out[:, :-1] = (onehot @ self.weights_).toarray()
-        out[:, -1] = self.bias_
-        return out
 
 
     def predict_row(self, x: np.ndarray) -> np.ndarray:

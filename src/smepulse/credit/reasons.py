@@ -238,18 +238,32 @@ class ReasonBook:
                 not isinstance(s.dtype, pd.CategoricalDtype) else pd.to_numeric(s, errors="coerce").to_numpy(float)
         return out
 
+    def scores(self, contrib: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+        """The contributions with -inf where a cell may not be a reason (`eligible`), in one copy."""
+        s = np.array(contrib, dtype=float)
+        s[~(s > 0)] = -np.inf
+        s[:, self._prot] = -np.inf
+        g = self._gated
+        if g.size:
+            v = numeric[:, g]
+            with np.errstate(invalid="ignore"):
+                bad = ~(np.isnan(v) | (self._dir[g] * (v - self._ref[g]) > 0))
+            sub = s[:, g]
+            sub[bad] = -np.inf
+            s[:, g] = sub
+        return s
+
     def top(self, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, valid) of the top_n eligible features per row by contribution."""
-        score = np.where(self.eligible(contrib, numeric), contrib, -np.inf)
-        k = min(top_n, score.shape[1])
-        if k == 0:
-            return np.zeros((len(score), 0), int), np.zeros((len(score), 0), bool)
-        part = np.argpartition(-score, k - 1, axis=1)[:, :k] if score.shape[1] > k else \
-            np.tile(np.arange(score.shape[1]), (len(score), 1))
-        vals = np.take_along_axis(score, part, 1)
-        order = np.argsort(-vals, axis=1, kind="stable")
-        idx = np.take_along_axis(part, order, 1)
-        return idx, np.isfinite(np.take_along_axis(score, idx, 1))
+        """(indices, valid) of the top_n eligible features per row by contribution (ties: lower index)."""
+        score = self.scores(contrib, numeric)
+        n, k = len(score), min(top_n, score.shape[1])
+        idx, valid = np.zeros((n, k), np.intp), np.zeros((n, k), bool)
+        rows = np.arange(n)
+        for i in range(k):  # k is small (3-4): k argmax passes beat a partition of every row
+            j = score.argmax(axis=1)
+            idx[:, i], valid[:, i] = j, np.isfinite(score[rows, j])
+            score[rows, j] = -np.inf
+        return idx, valid
 
     def top_row(self, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> np.ndarray:
         """`top` for one applicant (1-d inputs): the chosen feature indices, best first, at most top_n."""
