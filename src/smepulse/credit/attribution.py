@@ -2,8 +2,8 @@
 
 `PathContributions` precomputes, for every leaf of every tree, the pushes of the splits on the path
 to that leaf (Saabas attribution), as one sparse matrix W (leaves x features). At predict time:
-one `pred_leaf` call, then contributions = L @ W with L the rows' one-hot leaf matrix (scipy sparse,
-compiled code, no Python loop over rows, trees or features).
+one `pred_leaf` call, then contributions = L @ W with L the rows' one-hot leaf matrix (scipy sparse;
+W kept dense when it fits; compiled code, no Python loop over rows, trees or features).
 
 A split on feature f that moves a row from a node of expected value v to a child of value v'
 pushes f by v' - v; a leaf's pushes telescope to leaf value - root value, so bias + the row's
@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import sparse
 
 PARALLEL_ROWS = 20_000  # below this a second thread costs more than it saves
+DENSE_MAX = 8_000_000  # leaves x features kept as a dense matrix up to 64 MB (400 trees x 63 leaves x 300)
 
 
 class PathContributions:
@@ -53,6 +54,8 @@ class PathContributions:
             base += n_leaves
         # duplicates (a feature split twice on one path) are summed by the csr constructor
         self.weights_ = sparse.csr_matrix((vals, (rows, cols)), shape=(base, self.n_features))
+        # sparse one-hot @ dense W is ~2-4x the sparse @ sparse product (no result structure to build)
+        self.dense_ = self.weights_.toarray() if base * self.n_features <= DENSE_MAX else None
         self.offsets_ = np.asarray(offsets, np.int64)
         self.bias_ = bias
 
@@ -79,7 +82,7 @@ class PathContributions:
         n, t = leaf.shape
         onehot = sparse.csr_matrix((np.ones(n * t), leaf.ravel(), np.arange(0, n * t + 1, t)),
                                    shape=(n, self.weights_.shape[0]))
-        out[:, :-1] = (onehot @ self.weights_).toarray()
+        out[:, :-1] = onehot @ self.dense_ if self.dense_ is not None else (onehot @ self.weights_).toarray()
 
 
     def predict_row(self, x: np.ndarray) -> np.ndarray:
