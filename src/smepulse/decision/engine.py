@@ -18,8 +18,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from smepulse.credit import reasons as credit_reasons
-from smepulse.credit.reasons import explain
+from smepulse.credit.reasons import explain, explain_vector, feature_vector
 from smepulse.decision.application import Application
 from smepulse.decision.policy import Policy
 
@@ -99,10 +98,6 @@ def knockout_inputs(app: Application, features: dict | None, booked_exposure: fl
     }
 
 
-# credit.reasons' split of `explain` (vector, then scoring): when the credit layer has it, a decision reuses the
-# snapshot's 114 features as a float vector and sets only the application-time ones
-_FEATURE_VECTOR = getattr(credit_reasons, "feature_vector", None)
-_EXPLAIN_VECTOR = getattr(credit_reasons, "explain_vector", None)
 
 
 def _slots(model) -> list[tuple[int, str]] | None:
@@ -116,22 +111,23 @@ def _slots(model) -> list[tuple[int, str]] | None:
 def model_explanation(model, snapshot: Snapshot, features: dict, top_n: int):
     """PD, score and reasons for `features` (the snapshot's plus the application-time ones): the same as
     credit.reasons.explain(model, features, top_n) (tests/decision/test_fast_path.py), with the snapshot's
-    part of the float vector built once per snapshot and model."""
-    if _EXPLAIN_VECTOR is None or model.kind != "lightgbm":
+    part of the float vector built once per snapshot and model (credit.reasons' split of `explain`: the
+    snapshot's features become a float vector once; only the application-time ones are set per decision)."""
+    if model.kind != "lightgbm":
         return explain(model, features, top_n=top_n)
     hit = snapshot.vectors.get(id(model))
     if hit is None or hit[0] is not model:
         slots = _slots(model)
         if slots is None:
             return explain(model, features, top_n=top_n)
-        base = _FEATURE_VECTOR(model, {**snapshot.features, **{a: None for _, a in slots}})
+        base = feature_vector(model, {**snapshot.features, **{a: None for _, a in slots}})
         snapshot.vectors[id(model)] = hit = (model, base, slots)
     _, base, slots = hit
     x = base.copy()
     for j, a in slots:
         v = features.get(a)
         x[0, j] = np.nan if v is None else float(v)
-    return _EXPLAIN_VECTOR(model, x, top_n)
+    return explain_vector(model, x, top_n)
 
 
 def _model_version(model) -> str | None:
