@@ -6,6 +6,10 @@ records are group-committed by one writer thread (decision/commit.py).
 Audit chain: record_n.hash = sha256(prev_hash || canonical JSON of record_n), prev_hash of the first
 record is 64 zeros, and credit_audit_head holds the last (seq, hash), written in the same transaction,
 so editing, deleting or re-ordering any record (the last one too) breaks `verify()`.
+
+Policy versions: every policy the service runs is archived in credit_policy_version under its sha256
+(its files' text, written once), so a record stays replayable after the analyst edits the directory;
+`verify()` also checks every record's policy is archived and every archived version still hashes to its key.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import math
 import threading
 import uuid
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from smepulse.decision.commit import GroupCommit
 from smepulse.decision.engine import APPLICATION_FEATURES, Snapshot
 from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecision
 from smepulse.decision.memory import BookMemory
+from smepulse.decision.policy import Policy, files_sha256
 from smepulse.decision.uscc import firm_code
 from smepulse.store.postgres import PgConnection, is_server_url, redact
 
@@ -70,6 +75,16 @@ def _value(v):
     return float(v)
 
 
+def _files_sha(text: str) -> str | None:
+    """The policy sha256 of an archived row's files (None: not a {name: text} object)."""
+    try:
+        files = json.loads(text)
+        return files_sha256(files) if isinstance(files, dict) and all(isinstance(v, str) for v in files.values()) \
+            else None
+    except (json.JSONDecodeError, AttributeError):
+        return None
+
+
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -92,6 +107,7 @@ class VerifyResult:
     ok: bool
     records: int
     problems: list[str]
+    unarchived: dict[str, int] = field(default_factory=dict)  # policy sha256 -> records (not tampering: older)
 
 
 class DecisionBook:
@@ -304,7 +320,41 @@ class DecisionBook:
         elif head is not None and (not rows or int(head[0]) != rows[-1][0] or head[1] != prev):
             problems.append(f"the audit head says the last record is seq {head[0]}; "
                             f"the log ends at {rows[-1][0] if rows else 'nothing'} (records deleted)")
-        return VerifyResult(not problems, len(rows), problems)
+        policies, unarchived = self._check_archive(rows)
+        problems += policies
+        return VerifyResult(not problems, len(rows), problems, unarchived)
+
+    # ------------------------------------------------------------ policy versions
+    def archive_policy(self, policy: Policy) -> None:
+        """Keep this policy version's files under its sha256 (once: a version already archived is left as is)."""
+        if not policy.files:
+            return
+        text = canonical(policy.files)
+        self._tx(lambda: self.con.execute(
+            "INSERT INTO credit_policy_version VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+            [policy.sha256, policy.version, str(policy.directory), text, _now()]))
+
+    def archived_policy(self, sha256: str) -> tuple[str, dict[str, str]] | None:
+        """(directory it came from, {file name: text}) of an archived policy version, or None."""
+        with self.lock:
+            row = self.con.execute("SELECT directory, files FROM credit_policy_version WHERE sha256 = ?",
+                                   [sha256]).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def _check_archive(self, rows) -> tuple[list[str], dict[str, int]]:
+        """(problems: archived versions whose content no longer hashes to their key, {policy sha256 of
+        records with no archived version: how many records})."""
+        with self.lock:
+            archived = dict(self.con.execute("SELECT sha256, files FROM credit_policy_version").fetchall())
+        problems = [f"archived policy {sha[:12]} was altered: its files' sha256 is not {sha[:12]}"
+                    for sha, files in sorted(archived.items()) if _files_sha(files) != sha]
+        missing: dict[str, int] = {}
+        for _seq, text, _prev, _h in rows:
+            rec = json.loads(text)
+            for sha in (rec.get("policy_sha256"), (rec.get("shadow") or {}).get("policy_sha256")):
+                if sha and sha not in archived:
+                    missing[sha] = missing.get(sha, 0) + 1
+        return problems, missing
 
     # ------------------------------------------------------------ loans and reviews
     def loan_for(self, decision_id: str) -> dict | None:

@@ -70,7 +70,8 @@ def decide_cmd(
 
 @audit_app.command("verify")
 def verify_cmd(store: str = typer.Option(..., "--store", help=f"{STORE_HELP} with the audit log.")) -> None:
-    """Walk the hash chain; exit 2 naming the first edited, deleted or re-ordered record.
+    """Walk the hash chain; exit 2 naming the first edited, deleted or re-ordered record (or altered
+    archived policy version); list the policy versions records name but the book never archived.
 
     Example: smepulse credit audit verify --store data/smepulse.duckdb
              smepulse credit audit verify --store postgresql://smepulse@db.example/smepulse
@@ -81,13 +82,16 @@ def verify_cmd(store: str = typer.Option(..., "--store", help=f"{STORE_HELP} wit
         raise DecisionError(f"audit log of {redact(store)} is broken: {v.problems[0]}"
                             + (f" (+{len(v.problems) - 1} more)" if len(v.problems) > 1 else ""))
     console.print(f"audit log ok: {v.records:,} records, hash chain intact")
+    for sha, n in sorted(v.unarchived.items()):  # recorded before the book archived policies: not tampering
+        console.print(f"policy not archived: {sha[:12]} ({n:,} records); replay them with --policy DIR")
 
 
 def replay_cmd(
     decision_id: str = typer.Argument(..., help="Decision id (from the API answer or the audit log)."),
     store: str = typer.Option(..., "--store", help=f"{STORE_HELP} with the audit log."),
     model: Path | None = typer.Option(None, "--model", help="Model directory, if it moved since the decision."),
-    policy: Path | None = typer.Option(None, "--policy", help="Policy directory, if it moved."),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy directory, if the book has not archived the "
+                                       "recorded version (records from before the archive)."),
 ) -> None:
     """Re-run a stored decision from its recorded inputs; exit 2 if anything differs.
 

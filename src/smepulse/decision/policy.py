@@ -7,7 +7,9 @@ of the rules that matched. A policy directory holds
 - pricing.json    first-hit table on the term: funding cost, LGD, operating cost, capital charge, rate cap
 - challenger.json optional champion/challenger experiment (see decision/experiment.py)
 
-The policy's hash is the sha256 of these files (sorted by name), recorded with every decision.
+The policy's hash is the sha256 of these files (sorted by name), recorded with every decision. The
+files' text travels with the Policy (`files`) so the decision book can archive each version it ran
+(book.archive_policy) and a replay can rebuild it after the directory was edited (`policy_from_files`).
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class Policy:
     sha256: str
     n_rules: int
     _engine: object = field(repr=False, default=None)
+    files: dict[str, str] = field(repr=False, default_factory=dict)  # file name -> text, as hashed
 
     @property
     def version(self) -> str:
@@ -70,11 +73,18 @@ class Policy:
         return self.evaluate_all(context)[table]
 
 
-def _sha(files: list[Path]) -> str:
+def files_sha256(files: dict[str, str]) -> str:
+    """The policy's identity: sha256 over its files (name and UTF-8 bytes) in the order settings.json,
+    the tables, challenger.json (the order load_policy has always hashed them in)."""
     h = hashlib.sha256()
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    for name in _ordered(files):
+        h.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
     return h.hexdigest()
+
+
+def _ordered(files: dict[str, str]) -> list[str]:
+    names = ["settings.json"] + [f"{t}.json" for t in TABLES] + [EXPERIMENT_FILE]
+    return [n for n in names if n in files]
 
 
 def _merge(graphs: dict[str, dict]) -> tuple[dict, int]:
@@ -112,22 +122,37 @@ def load_policy(directory: str | Path | None = None) -> Policy:
     d = Path(directory) if directory else DEFAULT_DIR
     if not d.is_dir():
         raise DecisionError(f"policy directory {d} does not exist")
-    files = [d / "settings.json"] + [d / f"{t}.json" for t in TABLES]
-    for f in files:
+    names = ["settings.json"] + [f"{t}.json" for t in TABLES]
+    files = {}
+    for name in names + ([EXPERIMENT_FILE] if (d / EXPERIMENT_FILE).is_file() else []):
+        f = d / name
         if not f.is_file():
             raise DecisionError(f"policy file {f} is missing (a policy has settings.json, "
                                 f"{', '.join(t + '.json' for t in TABLES)})")
+        try:
+            files[name] = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecisionError(f"policy file {f} is not UTF-8 text: {exc}") from None
+    return policy_from_files(d, files)
+
+
+def policy_from_files(d: Path, files: dict[str, str]) -> Policy:
+    """Compile a policy from its files' text (a directory's, or a version archived in the decision book);
+    `d` is the directory it came from, named in messages and records."""
+    settings_file = d / "settings.json"
     try:
-        settings = json.loads(files[0].read_text(encoding="utf-8"))
+        settings = json.loads(files["settings.json"])
     except json.JSONDecodeError as exc:
-        raise DecisionError(f"policy file {files[0]} is not valid JSON: {exc}") from None
+        raise DecisionError(f"policy file {settings_file} is not valid JSON: {exc}") from None
+    if not isinstance(settings, dict):
+        raise DecisionError(f"policy file {settings_file} is not a JSON object")
     missing = [k for k in SETTINGS_REQUIRED if k not in settings]
     if missing:
-        raise DecisionError(f"policy file {files[0]} lacks '{missing[0]}'")
+        raise DecisionError(f"policy file {settings_file} lacks '{missing[0]}'")
     engine = zen.ZenEngine()
     graphs = {}
-    for t, f in zip(TABLES, files[1:], strict=True):
-        text = f.read_text(encoding="utf-8")
+    for t in TABLES:
+        f, text = d / f"{t}.json", files[f"{t}.json"]
         try:
             model = json.loads(text)
             next(n for n in model["nodes"] if n["type"] == "decisionTableNode")
@@ -145,5 +170,5 @@ def load_policy(directory: str | Path | None = None) -> Policy:
         engine.create_decision(compiled)  # compiles the graph now: a broken policy fails at load, not per request
     except RuntimeError as exc:
         raise DecisionError(f"policy {d} does not compile: {str(exc).splitlines()[0][:200]}") from None
-    hashed = files + ([d / EXPERIMENT_FILE] if (d / EXPERIMENT_FILE).is_file() else [])
-    return Policy(d, settings, _sha(hashed), n_rules, zen.ZenEngine({"loader": lambda _key: compiled}))
+    return Policy(d, settings, files_sha256(files), n_rules, zen.ZenEngine({"loader": lambda _key: compiled}),
+                  files=dict(files))

@@ -26,3 +26,8 @@ ALTER TABLE credit_review ADD COLUMN IF NOT EXISTS outcome VARCHAR;
 ALTER TABLE credit_review ADD COLUMN IF NOT EXISTS resolution_note VARCHAR;
 CREATE INDEX IF NOT EXISTS credit_feature_snapshot_uscc ON credit_feature_snapshot (uscc);
 CREATE INDEX IF NOT EXISTS credit_decision_uscc ON credit_decision (uscc);
+-- every policy version the service ran, by its sha256 (added 2026-12-03: older stores get the table at open):
+-- files is a JSON object {file name: text}; a replay rebuilds the version from it after the directory was edited
+CREATE TABLE IF NOT EXISTS credit_policy_version (
+    sha256 VARCHAR PRIMARY KEY, version VARCHAR NOT NULL, directory VARCHAR NOT NULL, files VARCHAR NOT NULL,
+    archived_at TIMESTAMP NOT NULL);

@@ -13,7 +13,10 @@ one PostgreSQL) is caught by the store's primary key: that record is refused and
 the other process's decision as a replay.
 
 replay(decision_id) re-runs a stored decision from its recorded inputs (snapshot, model and policy
-checked by hash) and returns it for comparison.
+checked by hash) and returns it for comparison. The policy comes from its recorded directory while that
+still holds the recorded version, else from the version the book archived when the service loaded it
+(policy directories are edited in place; models are artefacts kept by version, so the model directory
+must still match).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from smepulse.decision.book import DecisionBook, canonical, sha256_text
 from smepulse.decision.engine import Decision, apply_policy, decide
 from smepulse.decision.errors import DecisionError, OfferExceedsExposure, OfferNotOpen
 from smepulse.decision.experiment import load_experiment
-from smepulse.decision.policy import Policy, load_policy
+from smepulse.decision.policy import Policy, files_sha256, load_policy, policy_from_files
 from smepulse.decision.programmes import ProgrammeTagger
 
 # The fields a replay must reproduce exactly (timings are measurements, not outcomes).
@@ -77,14 +80,19 @@ class DecisionService:
         if exp is not None:  # the challenger arm: (model, model_dir, model_sha256, policy)
             self.challenger = (exp.model or self.model, exp.model_dir or self.model_dir,
                                directory_sha256(exp.model_dir) if exp.model_dir else self.model_sha256, exp.policy)
+        book.archive_policy(self.policy)  # before any decision under it is recorded
+        if exp is not None and exp.policy is not self.policy:
+            book.archive_policy(exp.policy)
         self._pending: dict[str, tuple[str, Future]] = {}  # Idempotency-Key in flight -> (request sha256, answer)
         self._mutex = threading.Lock()
         self._snap_sha: dict[str, str] = {}
         book.memory  # noqa: B018 (load the hot state now, not on the first request)
         self._stop = threading.Event()
+        self._refresher: threading.Thread | None = None
         if refresh_seconds:  # a long-running server: see snapshots, lists and loans other processes write
-            threading.Thread(target=self._refresh, args=(refresh_seconds,), name="decision-book-refresh",
-                             daemon=True).start()
+            self._refresher = threading.Thread(target=self._refresh, args=(refresh_seconds,),
+                                               name="decision-book-refresh", daemon=True)
+            self._refresher.start()
 
     def _refresh(self, every: float) -> None:
         while not self._stop.wait(every):
@@ -96,7 +104,10 @@ class DecisionService:
                 log.warning("refreshing the decision book from the store failed: %s", exc)
 
     def close(self) -> None:
+        """Stop the refresher and wait for it: closing the store under a running read fails "connection is busy"."""
         self._stop.set()
+        if self._refresher is not None and self._refresher is not threading.current_thread():
+            self._refresher.join(timeout=30)
 
     def _decide(self, app: Application, today: date):
         """(decision, snapshot, arm fields of the record, (model_dir, model_sha256, policy) used, booked exposure)."""
@@ -256,19 +267,51 @@ class DecisionService:
         return snap.as_of, fits
 
 
+def _model(decision_id: str, mdir: Path, sha: str, version: str | None, what: str = "model") -> Path:
+    """The recorded model directory, refused unless it still holds the recorded version."""
+    need = f"it needs {what} {version or '?'} (sha256 {sha[:12]}); pass --model DIR with that version"
+    if not mdir.is_dir():
+        raise DecisionError(f"{what} directory {mdir} of decision {decision_id} is gone: {need}")
+    if directory_sha256(mdir) != sha:
+        raise DecisionError(f"{what} in {mdir} is not the one decision {decision_id} used: {need}")
+    return mdir
+
+
+def recorded_policy(book: DecisionBook, decision_id: str, sha: str, directory: str,
+                    override: str | Path | None = None) -> Policy:
+    """The policy version a record names: from `override` or the recorded directory when its files hash
+    to the recorded sha256, else rebuilt from the book's archive (whose content must hash to it too)."""
+    if override is not None:
+        policy = load_policy(override)
+        if policy.sha256 != sha:
+            raise DecisionError(f"policy in {policy.directory} is not the one decision {decision_id} used "
+                                f"(sha256 {policy.sha256[:12]}, recorded {sha[:12]})")
+        book.archive_policy(policy)  # now it is kept: later replays need no --policy
+        return policy
+    d = Path(directory)
+    try:
+        policy = load_policy(d) if d.is_dir() else None
+    except DecisionError:  # the directory now holds a broken edit: the archive may still have the version
+        policy = None
+    if policy is not None and policy.sha256 == sha:
+        return policy
+    archived = book.archived_policy(sha)
+    if archived is None:
+        state = "is gone" if not d.is_dir() else "holds another version"
+        raise DecisionError(f"policy {sha[:12]} of decision {decision_id} is not archived in the book and {d} "
+                            f"{state}: pass --policy DIR with the files it used")
+    if files_sha256(archived[1]) != sha:
+        raise DecisionError(f"the archived policy {sha[:12]} of decision {decision_id} was altered (its files' "
+                            "sha256 differs): the book is not trustworthy; `credit audit verify` lists it")
+    return policy_from_files(d, archived[1])
+
+
 def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None = None,
            policy_dir: str | Path | None = None, programmes=None) -> tuple[dict, dict]:
     """(stored outcome, replayed outcome). Refuses when the model, policy or snapshot is not the one recorded."""
     rec = book.record(decision_id)
-    mdir = Path(model_dir or rec["model_dir"])
-    if not mdir.is_dir():
-        raise DecisionError(f"model directory {mdir} of decision {decision_id} is gone; pass --model")
-    if directory_sha256(mdir) != rec["model_sha256"]:
-        raise DecisionError(f"model in {mdir} is not the one decision {decision_id} used (sha256 differs)")
-    policy = load_policy(policy_dir or rec["policy_dir"])
-    if policy.sha256 != rec["policy_sha256"]:
-        raise DecisionError(f"policy in {policy.directory} is not the one decision {decision_id} used "
-                            "(sha256 differs)")
+    mdir = _model(decision_id, Path(model_dir or rec["model_dir"]), rec["model_sha256"], rec.get("model_version"))
+    policy = recorded_policy(book, decision_id, rec["policy_sha256"], rec["policy_dir"], policy_dir)
     app = Application.model_validate(rec["application"])
     snap = book.snapshot(rec["snapshot_id"]) if rec["snapshot_id"] else None
     if snap is not None and sha256_text(canonical(snap.features)) != rec["snapshot_sha256"]:
@@ -282,9 +325,9 @@ def replay(book: DecisionBook, decision_id: str, *, model_dir: str | Path | None
     again = {k: v for k, v in canonical_dict(d).items() if k in OUTCOME_FIELDS}
     sh = rec.get("shadow")
     if sh:  # the challenger's shadow decision is reproduced too, from its own recorded model and policy
-        smdir, spol = Path(sh["model_dir"]), load_policy(sh["policy_dir"])
-        if directory_sha256(smdir) != sh["model_sha256"] or spol.sha256 != sh["policy_sha256"]:
-            raise DecisionError(f"the challenger model or policy of decision {decision_id} changed since")
+        smdir = _model(decision_id, Path(sh["model_dir"]), sh["model_sha256"], sh.get("model_version"),
+                       "challenger model")
+        spol = recorded_policy(book, decision_id, sh["policy_sha256"], sh["policy_dir"])
         s = decide(app, snap, load_model(smdir), spol, today=date.fromisoformat(rec["decided_on"]),
                    programmes=programmes if programmes is not None else ProgrammeTagger(book), booked_exposure=booked)
         if not app.consent.given:
