@@ -48,5 +48,8 @@ def server(sim_book, tmp_path_factory):
     add_user(app.state.db, *ADMIN, role="admin")
     srv = Server(app).start()
     yield srv.url
-    srv.stop()
+    srv.stop()  # tests/live_server.py runs without lifespan: stop the decision service's refresher here, as the
+    svc = getattr(app.state, "decision_service", None)  # app's shutdown does, before the store is closed
+    if svc is not None:
+        svc.close()
     app.state.db.close()

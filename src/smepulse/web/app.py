@@ -74,6 +74,9 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.respondents.close()  # what respondents posted last is written before the process ends
+        service = getattr(app.state, "decision_service", None)  # built on the first credit request, if any
+        if service is not None:  # its refresher reads the store each second: stopped before the store closes
+            service.close()
 
     app = FastAPI(title="smepulse", version="1", summary="SME confidence indices: portal, read API, survey "
                   "operations", docs_url=None, redoc_url=None,
