@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from smepulse.credit.attribution import PathContributions, float_matrix
@@ -145,6 +146,7 @@ class ReasonBook:
         self._prot = np.array([c in set(self.protected_) for c in f])
         self._gated = np.flatnonzero(self._num & (self._dir != 0))
         self._plans: dict[int, NumericWords] = {}  # compiled words per numeric feature, made when first needed
+        self._gate_cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
     def to_dict(self) -> dict:
         return {"features": [{"name": c, "kind": self.kind_[c], "reference": self.reference_.get(c),
@@ -238,32 +240,54 @@ class ReasonBook:
                 not isinstance(s.dtype, pd.CategoricalDtype) else pd.to_numeric(s, errors="coerce").to_numpy(float)
         return out
 
-    def scores(self, contrib: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-        """The contributions with -inf where a cell may not be a reason (`eligible`), in one copy."""
-        s = np.array(contrib, dtype=float)
-        s[~(s > 0)] = -np.inf
-        s[:, self._prot] = -np.inf
-        g = self._gated
-        if g.size:
+    def candidates(self, used: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the features that can ever be a reason: not protected (and, given the mask of the
+        features a model pushes at all, pushed: the others' contributions are exactly 0)."""
+        ok = ~self._prot if used is None else ~self._prot & np.asarray(used, bool)
+        return np.flatnonzero(ok)
+
+    def choose(self, pushes: np.ndarray, cols: np.ndarray, numeric: np.ndarray,
+               top_n: int) -> tuple[np.ndarray, np.ndarray]:
+        """`top` from the contributions of the features `cols` only (ascending, none protected): the
+        same choice, since a feature outside `cols` is never eligible. `pushes` (n, len(cols)) is
+        overwritten; `numeric` is (n, all features). Ineligible cells become 0 rather than -inf: an
+        eligible contribution is > 0, so a row's k-th choice is valid exactly when its value is > 0."""
+        s = pushes
+        np.copyto(s, 0.0, where=~(s > 0))
+        g, pos = self._choose_gates(cols)
+        if g.size:  # direction of risk: the value on the risky side of the reference, or missing
             v = numeric[:, g]
             with np.errstate(invalid="ignore"):
                 bad = ~(np.isnan(v) | (self._dir[g] * (v - self._ref[g]) > 0))
-            sub = s[:, g]
-            sub[bad] = -np.inf
-            s[:, g] = sub
-        return s
+            if bad.any():
+                inel = np.zeros(s.shape, bool)
+                inel[:, pos] = bad
+                np.copyto(s, 0.0, where=inel)
+        n, k = len(s), min(top_n, s.shape[1])
+        idx, valid = np.zeros((n, top_n), np.intp), np.zeros((n, top_n), bool)
+        rows = np.arange(n)
+        for i in range(k):  # k is small (3-4): k argmax passes beat a partition of every row (ties: lower index)
+            j = s.argmax(axis=1)
+            best = s[rows, j]
+            idx[:, i], valid[:, i] = cols[j], best > 0
+            s[rows, j] = 0.0
+        return idx, valid
+
+    def _choose_gates(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(gated features among cols, their positions in cols), cached per cols."""
+        key = cols.tobytes()
+        hit = self._gate_cache.get(key)
+        if hit is None:
+            pos = np.flatnonzero(np.isin(cols, self._gated))
+            hit = self._gate_cache[key] = (cols[pos], pos)
+        return hit
 
     def top(self, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> tuple[np.ndarray, np.ndarray]:
         """(indices, valid) of the top_n eligible features per row by contribution (ties: lower index)."""
-        score = self.scores(contrib, numeric)
-        n, k = len(score), min(top_n, score.shape[1])
-        idx, valid = np.zeros((n, k), np.intp), np.zeros((n, k), bool)
-        rows = np.arange(n)
-        for i in range(k):  # k is small (3-4): k argmax passes beat a partition of every row
-            j = score.argmax(axis=1)
-            idx[:, i], valid[:, i] = j, np.isfinite(score[rows, j])
-            score[rows, j] = -np.inf
-        return idx, valid
+        cols = self.candidates()
+        idx, valid = self.choose(np.array(contrib[:, cols], dtype=float), cols, numeric, top_n)
+        k = min(top_n, contrib.shape[1])
+        return idx[:, :k], valid[:, :k]
 
     def top_row(self, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> np.ndarray:
         """`top` for one applicant (1-d inputs): the chosen feature indices, best first, at most top_n."""
@@ -293,8 +317,9 @@ class ReasonBook:
             out.append(Reason(name, None if _missing(v) else v, float(contrib[j]), en, zh, claim))
         return out
 
-    def _words(self, j: int, vals: np.ndarray) -> tuple[list, list]:
-        """(en, zh) for many values of feature j: the words of `sentence`, each distinct value once."""
+    def _words(self, j: int, vals: np.ndarray) -> tuple[np.ndarray, list, list]:
+        """(codes, en, zh) for many values of feature j: the words of `sentence`, each distinct value once;
+        value i's words are en[codes[i]], zh[codes[i]] (missing: the last entry)."""
         name = self.features_[j]
         if not self._num[j]:  # categories: few distinct values, each through the reference
             codes, uniq = pd.factorize(pd.Series(vals, dtype=object), use_na_sentinel=True)
@@ -307,8 +332,7 @@ class ReasonBook:
             words = list(zip(*plan.words(np.asarray(uniq, float)), strict=True)) if len(uniq) else []
         words.append(self.sentence(name, None)[:2])  # code -1 (missing) picks the last entry
         en, zh = zip(*words, strict=True)
-        en, zh = np.array(en, dtype=object), np.array(zh, dtype=object)
-        return en[codes], zh[codes]
+        return np.where(codes < 0, len(words) - 1, codes), list(en), list(zh)
 
     def frame(self, contrib: pd.DataFrame | np.ndarray, X: pd.DataFrame, top_n: int = 3,
               numeric: np.ndarray | None = None) -> pd.DataFrame:
@@ -322,23 +346,48 @@ class ReasonBook:
         if numeric is None:
             numeric = self._numeric(Xf)
         idx, valid = self.top(c, numeric, top_n)
-        n = len(X)
-        en, zh, code = (np.full((n, top_n), None, dtype=object) for _ in range(3))
-        rows, slots = np.nonzero(valid)
-        js = idx[rows, slots]
-        order = np.argsort(js, kind="stable")
-        rows, slots, js = rows[order], slots[order], js[order]
-        code[rows, slots] = np.array(self.features_, dtype=object)[js]
+        return self.frame_of(idx, valid, Xf, numeric, top_n)
+
+    def frame_of(self, idx: np.ndarray, valid: np.ndarray, Xf: pd.DataFrame, numeric: np.ndarray,
+                 top_n: int) -> pd.DataFrame:
+        """`frame`'s columns from chosen features (`top`'s idx, valid): each distinct (feature, value)
+        worded once into a table, each column a table lookup done by pyarrow (no Python str per row)."""
+        n, k = idx.shape
+        flat = np.flatnonzero(valid.ravel())  # row-major positions row * k + slot of the given reasons
+        js = idx.ravel()[flat]
+        order = np.argsort(js.astype(np.int32), kind="stable")
+        flat, js = flat[order], js[order]
+        word = np.full(n * k, -1, np.int64)
+        en_all, zh_all = [], []
         starts = np.flatnonzero(np.r_[True, np.diff(js) != 0]).tolist() if js.size else []
         for a, b in zip(starts, [*starts[1:], js.size][:len(starts)], strict=True):
-            j, r, sl = int(js[a]), rows[a:b], slots[a:b]
+            j, pos = int(js[a]), flat[a:b]
+            r = pos // k
             vals = numeric[r, j] if self._num[j] else Xf.iloc[:, j].to_numpy(object)[r]
-            en[r, sl], zh[r, sl] = self._words(j, vals)
+            codes, en, zh = self._words(j, vals)
+            word[pos] = codes + len(en_all)
+            en_all += en
+            zh_all += zh
+        word = word.reshape(n, k)
+        code = np.where(valid, idx, -1)
+        tables = {"reason": pa.array(en_all, pa.string()), "reason_zh": pa.array(zh_all, pa.string()),
+                  "reason_code": pa.array(list(self.features_), pa.string())}
         out = {}
-        for key, arr in (("reason", en), ("reason_zh", zh), ("reason_code", code)):
+        for key, cells in (("reason", word), ("reason_zh", word), ("reason_code", code)):
             for i in range(top_n):
-                out[f"{key}_{i + 1}"] = arr[:, i]
-        return pd.DataFrame(out, index=X.index)
+                out[f"{key}_{i + 1}"] = _lookup(tables[key], cells[:, i] if i < k else np.full(n, -1), Xf.index)
+        return pd.DataFrame(out, index=Xf.index)
+
+
+_STR = pd.Series(["a"]).dtype  # the dtype pandas gives a column of text (pandas 3: "str", pyarrow-backed)
+
+
+def _lookup(table: pa.Array, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """table[codes] as a text column of pandas' text dtype; code -1 is missing."""
+    cells = table.take(pa.array(codes, pa.int64(), mask=codes < 0))
+    if isinstance(_STR, pd.StringDtype):
+        return pd.Series(pd.array(cells, dtype=_STR), index=index, copy=False)
+    return pd.Series(cells.to_numpy(zero_copy_only=False), index=index, dtype=object, copy=False)
 
 
 def sentence(spec: FeatureSpec, value, median: float | None, lang: str = "en") -> str:
@@ -392,6 +441,7 @@ class _Fast:
         # codes as a category (rare: declared kinds) needs its label as a number
         self.odd = [(j, c) for j, c in self.cat if self.book._num[j]]
         self.path: PathContributions | None = None
+        self.cols: np.ndarray | None = None  # the features the path can give as reasons (batch_reasons)
 
     def vector(self, applicant: Mapping) -> tuple[np.ndarray, list]:
         """The checked way: one field at a time, errors naming the field (and the fast path's fallback)."""
@@ -581,12 +631,19 @@ def batch_reasons(model, X: pd.DataFrame, top_n: int = 3, method: str = "path",
         raise CreditError(f"batch_reasons needs a lightgbm model, not {model.kind}")
     fast = fast_path(model)
     M = float_matrix(model, X)
+    book = fast.book
+    numeric = book._numeric(X[book.features_]) if fast.odd else M
     if method == "path":
         if fast.path is None:
             fast.path = PathContributions(fast.booster, fast.iters, len(model.features))
-        c = fast.path.predict(M, num_threads)
+        if fast.cols is None:
+            fast.cols = book.candidates(fast.path.used())
+        cols = fast.cols
+        idx, valid = fast.path.choose(M, cols, lambda p, r: book.choose(p, cols, numeric[r], top_n), top_n,
+                                      num_threads)
     elif method == "treeshap":
         c = fast.booster.predict(M, pred_contrib=True, num_iteration=fast.iters, num_threads=num_threads)
+        idx, valid = book.top(c[:, :len(book.features_)], numeric, top_n)
     else:
         raise CreditError(f"method must be 'path' or 'treeshap', not {method!r}")
-    return fast.book.frame(c, X, top_n, numeric=None if fast.odd else M)
+    return book.frame_of(idx, valid, X[book.features_], numeric, top_n)
