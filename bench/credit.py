@@ -13,7 +13,9 @@
    TreeSHAP and path pushes) p50/p99 against the peer, LightGBM's own `pred_contrib` on a ready float
    row, and batch scoring with reasons (`batch_reasons`, path pushes and TreeSHAP) against the peer
    `Booster.predict(pred_contrib=True)` on the ready matrix (contributions only, no reasons), in the
-   same run; plus how often the path's top reasons agree with TreeSHAP's.
+   same run; plus how often the path's top reasons agree with TreeSHAP's. The path's batch runs with
+   its leaf numbers compiled by lleaves (compile time reported), and without (LightGBM's pred_leaf),
+   and on one thread.
 6. Champion against its peer (`--versus-plain`, or `--versus-plain-only`): on every public credit
    dataset in ../shared/data, `credit train`'s champion (5-fold CV trees, out-of-fold calibration,
    refit on all training rows; and with `--tune 20` on German) against a default
@@ -252,9 +254,14 @@ def bench_reasons(firms: int, repeats: int = 5, model_dir: Path | None = None) -
     n = len(X)
     res["batch_rows"] = n
     batch_reasons(m, X.head(1000)), batch_reasons(m, X.head(1000), method="treeshap")
+    # the path's leaf numbers compiled by lleaves, as a batch scorer does once per model (timed here);
+    # "batch_reasons_path_pred_leaf" is the same path with LightGBM's pred_leaf instead
+    res["compile_leaves_s"] = round(fast.compile_leaves(), 3)
     batch = {
         "peer_pred_contrib": lambda: booster.predict(M, pred_contrib=True, num_iteration=iters, num_threads=2),
         "batch_reasons_path": lambda: batch_reasons(m, X),
+        "batch_reasons_path_pred_leaf": lambda: batch_reasons(m, X, compiled=False),
+        "batch_reasons_path_1_thread": lambda: batch_reasons(m, X, num_threads=1),
         "batch_reasons_treeshap": lambda: batch_reasons(m, X, method="treeshap"),
         "prepared_to_float_matrix": lambda: float_matrix(m, X),
     }

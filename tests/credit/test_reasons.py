@@ -324,3 +324,78 @@ def test_fast_paths_give_the_reference_reasons_over_thousands_of_rows(sim_model)
     assert explain(m, {**app, "revenue_30d": None}).pd == pytest.approx(
         explain(m, {**app, "revenue_30d": float("nan")}).pd)
     assert explain(m, {**app, "revenue_30d": str(app["revenue_30d"])}).pd == pytest.approx(explain(m, app).pd)
+
+
+def _plain_top(book: ReasonBook, contrib: np.ndarray, numeric: np.ndarray, top_n: int) -> list[list[int]]:
+    """The rule as written (`eligible`), one row at a time: eligible features by contribution, ties by index."""
+    ok = book.eligible(contrib, numeric)
+    return [sorted(np.flatnonzero(ok[r]).tolist(), key=lambda j: (-contrib[r, j], j))[:top_n]
+            for r in range(len(contrib))]
+
+
+def _chosen(idx: np.ndarray, valid: np.ndarray) -> list[list[int]]:
+    return [[int(j) for j, v in zip(ir, vr, strict=True) if v] for ir, vr in zip(idx, valid, strict=True)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vectorised_choice_is_the_plain_rule_with_ties_nans_and_infinities(seed):
+    """`top` / `choose` (thresholds, 0 for ineligible, k argmax passes) pick exactly what the plain rule
+    does: many exact ties, zero and negative pushes, missing and infinite values, a feature with no
+    training values (nan reference), protected and unpushed features."""
+    rng = np.random.default_rng(seed)
+    n, k = 3000, 9
+    names = [f"f{i}" for i in range(k)]
+    specs = {c: FeatureSpec(c, c, monotone=m) for c, m in zip(names, [1, -1, 1, -1, 0, 1, -1, 0, 1], strict=True)}
+    train = pd.DataFrame(rng.normal(size=(200, k)) * 10, columns=names)
+    train["f8"] = np.nan  # no training values: reference nan
+    book = ReasonBook(specs, protected=["f7"], policy=None).fit(train)
+    assert "f7" in book.protected_ and np.isnan(book.reference_["f8"]) and book.direction_["f1"] == -1
+    contrib = np.round(rng.normal(size=(n, k)), 1)  # a 0.1 grid: exact ties and exact zeros
+    contrib[rng.random((n, k)) < 0.1] = -0.0
+    numeric = np.round(rng.normal(size=(n, k)) * 10, 0)
+    numeric[:, :4] = np.where(rng.random((n, 4)) < 0.2, np.array([book.reference_[c] for c in names[:4]]),
+                              numeric[:, :4])  # values exactly at the reference: the safe side
+    numeric[rng.random((n, k)) < 0.1] = np.nan
+    numeric[rng.random((n, k)) < 0.03] = np.inf
+    numeric[rng.random((n, k)) < 0.03] = -np.inf
+    for top_n in (1, 3, 12):
+        want = _plain_top(book, contrib, numeric, top_n)
+        assert _chosen(*book.top(contrib, numeric, top_n)) == want
+        cols = book.candidates(np.array([True] * 6 + [False] + [True] * 2))  # f6 never pushed
+        sub = contrib.copy()
+        sub[:, 6] = 0.0
+        assert _chosen(*book.choose(sub[:, cols].copy(), cols, numeric, top_n)) == \
+            _plain_top(book, sub, numeric, top_n)
+    assert sum(map(len, want)) > 3000 and any(len(w) == 0 for w in want)
+
+
+def test_compiled_leaves_and_threaded_blocks_give_the_same_reasons(sim_model):
+    """lleaves-compiled leaf numbers equal LightGBM's pred_leaf (book rows and rows far from it: missing,
+    negated, huge, unseen category codes); the threaded block path (compiled or not) gives exactly the
+    frame of the whole-matrix path (`predict` pushes + `ReasonBook.frame`) on a book over the
+    parallel threshold."""
+    from smepulse.credit.attribution import PARALLEL_ROWS  # noqa: PLC0415
+    m, f = sim_model
+    est = m.estimator
+    X = m.schema.transform(f).X[m.features]
+    X = pd.concat([X] * (PARALLEL_ROWS // len(X) + 1), ignore_index=True)
+    M = float_matrix(m, X)
+    rng = np.random.default_rng(11)
+    far = M * np.where(rng.random(M.shape) < 0.3, -1e3, 1.0)
+    far[rng.random(M.shape) < 0.1] = np.nan
+    cats = [j for j, c in enumerate(m.features) if m.schema.is_categorical(c)]
+    far[:500, cats] = 99.0  # codes the model never saw
+    path = PathContributions(est.booster_, est.best_iteration_, len(m.features))
+    plain = [path.leaves(A) for A in (M, far)]
+    assert path.compile_leaves() > 0
+    for A, want in zip((M, far), plain, strict=True):
+        assert np.array_equal(path.leaves(A), want)
+        assert np.array_equal(path.leaves(A[:1], num_threads=1), want[:1])
+    assert np.array_equal(path.predict(far), PathContributions(est.booster_, est.best_iteration_).predict(far))
+    book = model_reason_book(m)
+    ref = book.frame(path.predict(M), X, top_n=4, numeric=M)
+    for compiled in (False, True):
+        for threads in (1, 2):
+            got = batch_reasons(m, X, top_n=4, num_threads=threads, compiled=compiled)
+            pd.testing.assert_frame_equal(got, ref)
+    assert ref["reason_code_1"].notna().sum() > 0.5 * len(X)

@@ -74,9 +74,9 @@ class PathContributions:
         self.offsets_ = np.asarray(offsets, np.int64)
         self.bias_ = bias
 
-    def leaves(self, X: np.ndarray, num_threads: int = 2) -> np.ndarray:
+    def leaves(self, X: np.ndarray, num_threads: int = 2, compiled: bool = True) -> np.ndarray:
         """(n, trees) global leaf numbers (rows of `weights_`): compiled when `compile_leaves` ran."""
-        if self.compiled_ is not None:
+        if compiled and self.compiled_ is not None:
             X = np.ascontiguousarray(X, dtype=np.float64)
             return self.compiled_.predict(X, n_jobs=num_threads).astype(np.int64)
         leaf = self.booster.predict(X, pred_leaf=True, num_iteration=self.num_iteration, num_threads=num_threads)
@@ -125,12 +125,17 @@ class PathContributions:
         return np.diff(self.weights_.tocsc().indptr) > 0
 
     def choose(self, X: np.ndarray, cols: np.ndarray, choose_fn, top_n: int,
-               num_threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
+               num_threads: int = 2, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(idx, valid) of `choose_fn(pushes, rows)` over blocks of rows: pushes (block, len(cols)) of the
         features `cols` (ascending), rows the block's slice of X; choose_fn returns the block's
         (idx, valid), (block, top_n) each, and may overwrite the pushes it is given."""
-        leaf = self.leaves(X, num_threads)
-        n, t = leaf.shape
+        # compiled leaves are computed block by block in the threads; LightGBM's pred_leaf (its own
+        # OpenMP threads) once for all rows
+        compiled = compiled and self.compiled_ is not None
+        if compiled:
+            X = np.ascontiguousarray(X, dtype=np.float64)
+        leaf = None if compiled else self.leaves(X, num_threads, compiled=False)
+        n, t = len(X), len(self.offsets_)
         cols = np.asarray(cols, np.intp)
         key = cols.tobytes()
         if getattr(self, "_cols_key", None) != key:
@@ -145,7 +150,8 @@ class PathContributions:
         def block(a: int) -> None:
             b = min(n, a + BLOCK_ROWS)
             m = b - a
-            onehot = sparse.csr_matrix((ones[:m * t], leaf[a:b].ravel(), steps[:m + 1]),
+            lf = self.leaves(X[a:b], 1) if leaf is None else leaf[a:b]
+            onehot = sparse.csr_matrix((ones[:m * t], lf.ravel(), steps[:m + 1]),
                                        shape=(m, self.weights_.shape[0]))
             pushes = onehot @ w
             if sparse.issparse(pushes):
