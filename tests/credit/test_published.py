@@ -86,6 +86,41 @@ def test_german_champion_against_the_cited_gradient_boosting_figure(shared_data)
     assert m.metrics["auc"] >= 0.697 - 0.01
 
 
+@pytest.fixture(scope="module")
+def taiwan_80_20(shared_data):
+    """The champion on Taiwan with a stratified 80/20 split (our seed), and the default LGBMClassifier()
+    fitted on the same 24,000 training rows and prepared columns."""
+    df = load_taiwan(shared_data)
+    m = train(df, TAIWAN_TARGET, model="lightgbm", n_estimators=200, test_size=0.2)
+    y = binary_target(df, TAIWAN_TARGET).astype(int)
+    split = split_rows(y, test_size=0.2)
+    X = m.schema.transform(df.drop(columns=[TAIWAN_TARGET])).X[m.features]
+    peer = lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(X.iloc[split.train], y.iloc[split.train])
+    return m, roc_auc_score(y.iloc[split.test], peer.predict_proba(X.iloc[split.test])[:, 1])
+
+
+def test_taiwan_champion_against_the_cited_gradient_boosting_figures(taiwan_80_20):
+    """Published gradient-boosting AUCs on the Taiwan data whose number we could read (docs/credit.md,
+    "Published gradient-boosting figures"), on the protocol closest to theirs that is known: a
+    stratified 80/20 split. Shi (2025, ICIAAI, doi 10.2991/978-94-6463-823-3_20): gradient boosting
+    0.783, "train-test separation" (ratio not in the abstract); Liu (2025, Dean & Francis Press,
+    deanfrancispress.com article 3515): XGBoost 0.7611 on a held-out 20%. Measured: champion 0.7963,
+    LGBMClassifier() 0.7886."""
+    m, plain = taiwan_80_20
+    assert m.metrics["split"]["kind"] == "random-stratified" and m.metrics["n_test"] == 6000
+    assert m.metrics["auc"] >= 0.783 - 0.01
+    assert m.metrics["auc"] >= 0.7611 - 0.01
+    assert m.metrics["auc"] >= plain
+
+
+@pytest.mark.xfail(strict=True, reason="Hou (2025, ICIAAI, doi 10.2991/978-94-6463-823-3_26) reports gradient "
+                   "boosting AUC 0.812 on these data with a protocol the abstract does not give; ours is 0.7963 "
+                   "on 80/20 (0.7952 with --tune 20): 0.016 short (docs/credit.md)")
+def test_taiwan_within_0_01_of_the_highest_cited_figure(taiwan_80_20):
+    m, _ = taiwan_80_20
+    assert m.metrics["auc"] >= 0.812 - 0.01
+
+
 def test_sba_money_and_target_parsing(shared_data):
     df = load_sba_national(shared_data)
     assert len(df) == 22_308  # labelled rows only
