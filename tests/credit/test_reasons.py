@@ -399,3 +399,23 @@ def test_compiled_leaves_and_threaded_blocks_give_the_same_reasons(sim_model):
             got = batch_reasons(m, X, top_n=4, num_threads=threads, compiled=compiled)
             pd.testing.assert_frame_equal(got, ref)
     assert ref["reason_code_1"].notna().sum() > 0.5 * len(X)
+
+
+def test_compiled_leaves_of_small_forests():
+    """A one-tree, one-leaf model and a model with a categorical split: compiled leaves = pred_leaf."""
+    import lightgbm as lgb  # noqa: PLC0415
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    X[:, 3] = np.round(X[:, 3] * 2) % 5
+    y = (X[:, 0] + rng.normal(size=300) > 1).astype(int)
+    far = X.copy()
+    far[rng.random(X.shape) < 0.2] = np.nan
+    far[:20, 3] = 77.0
+    for params in ({"min_data_in_leaf": 1000}, {"min_data_in_leaf": 20, "num_leaves": 4}):
+        b = lgb.train({"objective": "binary", "verbose": -1, **params},
+                      lgb.Dataset(X, y, categorical_feature=[3]), num_boost_round=5)
+        path = PathContributions(b)
+        want = [path.leaves(A) for A in (X, far)]
+        path.compile_leaves()
+        for A, w in zip((X, far), want, strict=True):
+            assert np.array_equal(path.leaves(A), w) and w.shape == (300, b.num_trees())

@@ -78,7 +78,7 @@ class PathContributions:
         """(n, trees) global leaf numbers (rows of `weights_`): compiled when `compile_leaves` ran."""
         if compiled and self.compiled_ is not None:
             X = np.ascontiguousarray(X, dtype=np.float64)
-            return self.compiled_.predict(X, n_jobs=num_threads).astype(np.int64)
+            return self.compiled_.predict(X, n_jobs=num_threads).astype(np.int64).reshape(len(X), -1)  # 1 tree: 1-d
         leaf = self.booster.predict(X, pred_leaf=True, num_iteration=self.num_iteration, num_threads=num_threads)
         return leaf.astype(np.int64) + self.offsets_[None, :]
 
