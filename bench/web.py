@@ -179,7 +179,8 @@ def server_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def summary(name: str, ms: np.ndarray, codes: list[int], rate, cpu_s: float | None = None) -> dict:
+def summary(name: str, ms: np.ndarray, codes: list[int], rate, cpu_s: float | None = None,
+            client_s: float | None = None) -> dict:
     ok = sum(c == 200 for c in codes)
     shown = "burst" if rate is None else "serial" if rate == 0 else f"{rate:g}/s"
     row = {"test": name, "rate": shown, "n": len(ms), "ok": ok,
@@ -187,10 +188,12 @@ def summary(name: str, ms: np.ndarray, codes: list[int], rate, cpu_s: float | No
            "max_ms": float(ms.max())}
     row["load"] = os.getloadavg()[0]
     row["cpu_ms"] = None if cpu_s is None else cpu_s / len(ms) * 1000
+    row["client_ms"] = None if client_s is None else client_s / len(ms) * 1000  # the load generator's own CPU
     others = {c: codes.count(c) for c in sorted(set(codes) - {200})}  # 0: no answer (transport error)
     print(f"load {row['load']:4.1f} {name:30s} {row['rate']:>7s} n={row['n']:5d} ok={ok:5d} "
           f"p50={row['p50_ms']:7.1f} ms p99={row['p99_ms']:7.1f} ms max={row['max_ms']:7.1f} ms"
           + ("" if row["cpu_ms"] is None else f" server CPU {row['cpu_ms']:.1f} ms/request")
+          + ("" if row["client_ms"] is None else f", client {row['client_ms']:.1f}")
           + (f" NOT 200: {others}" if others else ""))
     return row
 
@@ -201,18 +204,18 @@ async def submits(url: str, held: list[tuple[str, str, str]], rate, label: str, 
             tok, cookie, csrf = held[i]
             return c.post(f"/r/{tok}", data={**answers(offset + i), "action": "submit", "lang": "zh",
                                              "csrf_token": csrf}, headers={"Cookie": cookie})
-        cpu = server_cpu()
+        cpu, mine = server_cpu(), time.process_time()
         ms, codes = await open_loop(len(held), rate, send)
-    return summary(label, ms, codes, rate, server_cpu() - cpu)
+    return summary(label, ms, codes, rate, server_cpu() - cpu, time.process_time() - mine)
 
 
 async def reads(url: str, path: str, rate: float | None, n: int, label: str) -> dict:
     """n GETs of `path` at `rate` a second (None: all at once)."""
     async with client(url) as c:
         await c.get(path)  # warm
-        cpu = server_cpu()
+        cpu, mine = server_cpu(), time.process_time()
         ms, codes = await open_loop(n, rate, lambda i: c.get(path))
-    return summary(label, ms, codes, rate, server_cpu() - cpu)
+    return summary(label, ms, codes, rate, server_cpu() - cpu, time.process_time() - mine)
 
 
 async def publish_cycle(url: str) -> float:
@@ -244,14 +247,20 @@ async def one_at_a_time(url: str, path: str, label: str, n: int = 50) -> dict:
     return summary(label, np.array(ms), codes, 0, server_cpu() - cpu)
 
 
-async def round_(url: str, toks: list[str], seconds: float, burst: int, offset: int) -> list[dict]:
-    """One round with its own links: toks = 50 serial + `burst` + 100 * seconds sustained."""
+TESTS = ("serial", "burst", "sustained", "explorer", "close")
+
+
+async def round_(url: str, toks: list[str], seconds: float, burst: int, offset: int,
+                 tests: tuple[str, ...] = TESTS) -> list[dict]:
+    """One round with its own links: toks = 50 serial + `burst` + 100 * seconds sustained; `tests`: which."""
     sustained = int(100 * seconds)
     async with client(url) as c:
         held = await forms(c, toks)
     q = "/explore.json?series=headline&group=all&adjustment=nsa"
-    rows = [await one_at_a_time(url, "/healthz", "sequential /healthz"),
-            await one_at_a_time(url, q, "sequential explorer JSON")]
+    rows = []
+    if "serial" in tests:
+        rows += [await one_at_a_time(url, "/healthz", "sequential /healthz"),
+                 await one_at_a_time(url, q, "sequential explorer JSON")]
     async with client(url) as c:
         ms, codes, cpu = [], [], server_cpu()
         for tok, cookie, csrf in held[:50]:
@@ -262,10 +271,14 @@ async def round_(url: str, toks: list[str], seconds: float, burst: int, offset: 
             codes.append(r.status_code)
     rows.append(summary("sequential submit", np.array(ms), codes, 0, server_cpu() - cpu))
     held = held[50:]
-    rows.append(await submits(url, held[:burst], None, f"submit: burst of {burst}", offset))
-    rows.append(await reads(url, "/healthz", None, burst, f"peer: /healthz burst of {burst}"))
-    rows.append(await submits(url, held[burst:burst + sustained], 100.0, "submit: sustained", offset + burst))
-    rows.append(await reads(url, "/healthz", 100.0, sustained, "peer: /healthz"))
+    if "burst" in tests:
+        rows.append(await submits(url, held[:burst], None, f"submit: burst of {burst}", offset))
+        rows.append(await reads(url, "/healthz", None, burst, f"peer: /healthz burst of {burst}"))
+    if "sustained" in tests:
+        rows.append(await submits(url, held[burst:burst + sustained], 100.0, "submit: sustained", offset + burst))
+        rows.append(await reads(url, "/healthz", 100.0, sustained, "peer: /healthz"))
+    if "explorer" not in tests:
+        return rows
     rows.append(await reads(url, "/healthz", 200.0, 2 * sustained, "peer: /healthz"))
     rows.append(await reads(url, q, 200.0, 2 * sustained, "explorer JSON (10 years)"))
     best = 200.0 if rows[-1]["p99_ms"] <= 100 else 0.0  # 0: not even 200/s
@@ -288,6 +301,10 @@ def serve(target: str) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen([sys.executable, "-m", "smepulse.cli", "serve", *where, "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=log)
     SERVER["pid"] = server.pid
+    if os.environ.get("BENCH_PYSPY"):  # a profile of the server (py-spy installed apart: collapsed stacks)
+        subprocess.Popen([os.environ["BENCH_PYSPY"], "record", "--pid", str(server.pid), "--format", "raw", "-r", "200",
+                          "--nonblocking", "-o", str(Path(tempfile.gettempdir()) / f"bench-web-{port}.pyspy")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(f"server log: {log.name}")
     t = time.perf_counter()
     while True:
@@ -303,7 +320,8 @@ def serve(target: str) -> tuple[subprocess.Popen, str]:
     return server, url
 
 
-def backend_run(name: str, target: str, seconds: float, rounds: int, burst: int) -> list[dict]:
+def backend_run(name: str, target: str, seconds: float, rounds: int, burst: int,
+                tests: tuple[str, ...] = TESTS) -> list[dict]:
     per_round = 50 + burst + int(100 * seconds)
     firms = per_round * rounds + 20
     build(target, firms)
@@ -313,19 +331,21 @@ def backend_run(name: str, target: str, seconds: float, rounds: int, burst: int)
     try:
         for r in range(rounds):
             print(f"--- {name}, round {r + 1} of {rounds}")
-            got = asyncio.run(round_(url, toks[r * per_round:(r + 1) * per_round], seconds, burst, r * per_round))
+            got = asyncio.run(round_(url, toks[r * per_round:(r + 1) * per_round], seconds, burst, r * per_round,
+                                     tests))
             rows += [{**row, "backend": name, "round": r + 1} for row in got]
-        close = asyncio.run(publish_cycle(url))
-        print(f"close -> flash published -> release page: {close:.1f} s ({firms} firms invited, "
-              f"{per_round * rounds} answered, 200 replicates)")
-        rows.append({"test": "close -> flash -> release", "rate": "", "backend": name, "round": 1,
-                     "seconds": close, "load": os.getloadavg()[0]})
+        if "close" in tests:
+            close = asyncio.run(publish_cycle(url))
+            print(f"close -> flash published -> release page: {close:.1f} s ({firms} firms invited, "
+                  f"{per_round * rounds} answered, 200 replicates)")
+            rows.append({"test": "close -> flash -> release", "rate": "", "backend": name, "round": 1,
+                         "seconds": close, "load": os.getloadavg()[0]})
     finally:
         server.terminate()
         server.wait(60)
     n, distinct, resp = stored(target)
-    sent = per_round * rounds
     ok = sum(row["ok"] for row in rows if row["test"].startswith(("submit", "sequential submit")))
+    sent = 50 * rounds + sum(row["n"] for row in rows if row["test"].startswith("submit"))
     once = n == distinct == resp and ok <= n <= sent  # no link twice, nothing answered 200 left unstored
     print(f"{name}: stored {n} submissions ({distinct} distinct links), {resp} responses for {PERIOD}; sent {sent}, "
           f"{ok} answered 200: {'each answered one stored exactly once' if once else 'NOT exactly once'}")
@@ -368,12 +388,18 @@ def main() -> None:
     ap.add_argument("--burst", type=int, default=200)
     ap.add_argument("--backend", choices=["both", "duckdb", "postgresql"], default="both")
     ap.add_argument("--pg", help="PostgreSQL URL (a new schema there); default: a throwaway durable server")
+    ap.add_argument("--only", default=",".join(TESTS),
+                    help=f"comma-separated tests to run, of {','.join(TESTS)} (the serial submits always run)")
     args = ap.parse_args()
+    tests = tuple(args.only.split(","))
+    if not set(tests) <= set(TESTS):
+        raise SystemExit(f"--only: tests are {', '.join(TESTS)}")
     print(f"load average at start: {os.getloadavg()}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.backend in ("both", "duckdb"):
-            rows += backend_run("DuckDB", str(Path(tmp) / "smepulse.duckdb"), args.seconds, args.rounds, args.burst)
+            rows += backend_run("DuckDB", str(Path(tmp) / "smepulse.duckdb"), args.seconds, args.rounds, args.burst,
+                                tests)
         if args.backend in ("both", "postgresql"):
             state = None
             if args.pg:
@@ -385,7 +411,7 @@ def main() -> None:
                 state = Path(tmp) / "pg-state"
                 url = durable_pg(state)
             try:
-                rows += backend_run("PostgreSQL", url, args.seconds, args.rounds, args.burst)
+                rows += backend_run("PostgreSQL", url, args.seconds, args.rounds, args.burst, tests)
             finally:
                 if state is not None:
                     pgcluster.stop(state)

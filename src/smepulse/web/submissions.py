@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from smepulse.methodology import Methodology
 from smepulse.store.group_commit import GroupCommit
-from smepulse.store.postgres import PgConnection
+from smepulse.store.postgres import PgConnection, is_server_url
 from smepulse.store.store import Labels
 from smepulse.web import fieldwork
 from smepulse.web.db import Database, now
@@ -93,7 +93,18 @@ class _Link:
 
 LINKS = (f"SELECT {INVITATION_COLUMNS}, s.received_at, s.lang, d.answers, d.saves, d.block_seconds, d.started_at "
          f"FROM {INVITATION_FROM} LEFT JOIN submission s ON s.token = i.token LEFT JOIN draft d ON d.token = i.token "
-         "WHERE i.token IN ({})")
+         "WHERE i.token IN ({})")  # PostgreSQL (its joins use the keys' indexes)
+# DuckDB: the same in two statements of key lookups. Its joins scan the joined tables whole (the panel's firms,
+# every submission and draft: ~3 ms for a batch of one at 2,000 firms, growing with them); a lookup by key is
+# an index scan. First the links, their submissions and drafts (by token), then their firms and waves (by key);
+# each as one UNION ALL of rows padded to the same columns.
+BY_TOKEN = ("SELECT 'i', token, firm_id, wave_id, NULL::TIMESTAMP, NULL::INTEGER FROM invitation WHERE token IN ({0}) "
+            "UNION ALL SELECT 's', token, lang, NULL, received_at, NULL FROM submission WHERE token IN ({0}) "
+            "UNION ALL SELECT 'd', token, answers, block_seconds, started_at, saves FROM draft WHERE token IN ({0})")
+BY_KEY = ("SELECT 'f', firm_id, name, sector, region, size, exporter, weight, status, NULL::DATE, NULL::DATE FROM firm "
+          "WHERE firm_id IN ({}) UNION ALL SELECT 'w', wave_id, survey, period, NULL, NULL, NULL, NULL, status, opens, "
+          "closes FROM wave WHERE wave_id IN ({})")
+ID_BLOCK = 64  # response ids taken from the sequence at a time (one statement less in most batches)
 # (a correlated EXISTS on response in LINKS costs DuckDB ~10 ms; this, per wave, ~1 ms)
 ON_FILE = "SELECT DISTINCT firm_id FROM response WHERE survey = ? AND period = ? AND firm_id IN ({})"
 DRAFTS = ("INSERT INTO draft VALUES {} ON CONFLICT (token) DO UPDATE SET answers = excluded.answers, lang = "
@@ -133,16 +144,25 @@ def _clamp(seconds: float) -> float:
     return max(0.0, min(seconds, 3600.0))
 
 
+# DuckDB: posts arriving one by one less than this apart are written two or more at a time (store/group_commit.py):
+# a batch of one costs ~8 ms of CPU there, of two ~10 ms, so at 100 posts/s the writer is no longer busy all the
+# time; the first post of such a batch waits at most this long for the next. PostgreSQL: none (a batch of one costs
+# ~1 ms of the server's CPU)
+LINGER_S = 0.012
+
+
 class RespondentWriter:
     """post(Post) -> Future of its Outcome, resolved after the commit that stores it (or with the write error)."""
 
     def __init__(self, db: Database, m: Methodology, policy: Callable[[], fieldwork.LinkPolicy],
-                 window_s: float = 0.002):
+                 window_s: float = 0.002, linger_s: float = LINGER_S):
         self.db, self.m, self.policy = db, m, policy
         self._known: dict[str, int] = {}  # label text -> number, as of the last commit
         self._pending: dict[str, int] | None = None
+        self._ids: list[int] = []  # response ids a committed batch took from the sequence and left unused
+        self._ids_left: list[int] = []
         self._group = GroupCommit(lambda posts: once_more(lambda: self._write(posts)), window_s,
-                                  name="respondent writer")
+                                  name="respondent writer", linger_s=0.0 if is_server_url(db.target) else linger_s)
 
     def post(self, p: Post) -> Future:
         return self._group.submit(p)
@@ -157,7 +177,7 @@ class RespondentWriter:
 
     def _write(self, posts: list[Post]) -> list[Outcome]:
         policy, t = self.policy(), now()
-        self._pending = None
+        self._pending, self._ids_left = None, self._ids
         with self.db.transaction() as con:
             if any(p.submit for p in posts):  # before reading: on PostgreSQL an import's rows are seen after it
                 con.execute("UPDATE meta SET value = 'web' WHERE key = 'responses_written'")
@@ -165,15 +185,19 @@ class RespondentWriter:
             self._mark_on_file(con, [links[p.token] for p in posts if p.submit and p.token in links])
             out = [self._take(p, links.get(p.token), policy, t) for p in posts]
             self._store(con, links, list(zip(posts, out, strict=True)), t)
-        if self._pending is not None:  # committed
+        # committed
+        if self._pending is not None:
             self._known = dict(self._pending)
+        self._ids = self._ids_left
         return out
 
     @staticmethod
     def _links(con, posts: list[Post]) -> dict[str, _Link]:
         tokens = list(dict.fromkeys(p.token for p in posts))
         links = {}
-        for row in con.execute(LINKS.format(_marks(len(tokens))), tokens).fetchall():
+        rows = (con.execute(LINKS.format(_marks(len(tokens))), tokens).fetchall() if isinstance(con, PgConnection)
+                else RespondentWriter._lookups(con, tokens))
+        for row in rows:
             received, lang, answers, saves, secs, started = row[15:]
             links[row[0]] = _Link(invitation_of(row[:15]), None if received is None else
                                   {"received_at": received, "lang": lang},
@@ -181,6 +205,31 @@ class RespondentWriter:
                                                                 "block_seconds": json.loads(secs),
                                                                 "started_at": started})
         return links
+
+    @staticmethod
+    def _lookups(con, tokens: list[str]) -> list[tuple]:
+        """LINKS' rows, from BY_TOKEN and BY_KEY (DuckDB)."""
+        links, subs, drafts = {}, {}, {}
+        for kind, tok, a, b, at, n in con.execute(BY_TOKEN.format(_marks(len(tokens))), tokens * 3).fetchall():
+            if kind == "i":
+                links[tok] = (a, b)
+            elif kind == "s":
+                subs[tok] = (at, a)
+            else:
+                drafts[tok] = (a, n, b, at)
+        if not links:
+            return []
+        firm_ids = list(dict.fromkeys(f for f, _ in links.values()))
+        wave_ids = list(dict.fromkeys(w for _, w in links.values()))
+        firms, waves = {}, {}
+        for kind, key, *rest in con.execute(BY_KEY.format(_marks(len(firm_ids)), _marks(len(wave_ids))),
+                                            [*firm_ids, *wave_ids]).fetchall():
+            if kind == "f":
+                firms[key] = tuple(rest[:7])
+            else:  # survey, period, opens, closes, status
+                waves[key] = (rest[0], rest[1], rest[7], rest[8], rest[6])
+        return [(tok, f, *firms[f], w, *waves[w], *subs.get(tok, (None, None)), *drafts.get(tok, (None,) * 4))
+                for tok, (f, w) in links.items() if f in firms and w in waves]
 
     @staticmethod
     def _mark_on_file(con, submitting: list[_Link]) -> None:
@@ -235,6 +284,17 @@ class RespondentWriter:
         self._pending = labels.ids
         return labels.ids
 
+    def _response_ids(self, con, n: int) -> list[int]:
+        """n response ids (store/schema.sql's sequence): those a committed batch took and left, then a block of
+        ID_BLOCK or more; what is left is kept for later batches only once this one commits (a nextval rolled
+        back with its transaction may be handed out again)."""
+        have = list(self._ids)
+        if len(have) < n:
+            have += [r[0] for r in con.execute("SELECT nextval('response_id_seq') FROM generate_series(1, ?)",
+                                               [max(ID_BLOCK, n - len(have))]).fetchall()]
+        self._ids_left = have[n:]
+        return have[:n]
+
     def _store(self, con, links: dict[str, _Link], taken: list[tuple[Post, Outcome]], t) -> None:
         drafts = [[tok, json.dumps(k.draft["answers"]), k.lang, k.device, k.draft["started_at"], t, k.saves,
                    json.dumps(k.draft["block_seconds"])] for tok, k in links.items() if k.saves]
@@ -243,8 +303,7 @@ class RespondentWriter:
         created = [(p, o) for p, o in taken if o.kind == CREATED]
         if not created:
             return
-        ids = [r[0] for r in con.execute("SELECT nextval('response_id_seq') FROM generate_series(1, ?)",
-                                         [len(created)]).fetchall()]  # store/schema.sql
+        ids = self._response_ids(con, len(created))
         responses, attrs, given, subs, per_wave = [], [], [], [], {}
         texts = {x for _, o in created for pair in [*o.inv.attributes.items(), *o.answers.items()] for x in pair}
         label = self._labels(con, texts)
