@@ -258,3 +258,31 @@ def test_chart_puts_months_in_time_and_breaks_the_line_at_an_unpublished_month()
     assert chart_svg([row("2025-01", 50.0), row("2025-02", None)]) == ""  # one value: no chart
     lone = chart_svg([row("2025-01", 50.0), row("2025-02", None), row("2025-03", 51.0)])
     assert "<polyline" not in lone and lone.count("<circle") == 2  # each month alone: a point and its interval
+
+
+@pytest.mark.backends("postgresql")  # on the embedded default the server holds the file: only it publishes
+def test_the_explorer_json_shows_a_vintage_another_process_publishes_at_once(client, server):
+    """explore.json is cached per query and latest vintage: a vintage written by another connection (another
+    server or the CLI) is served on the next request, and the earlier answer again once it is gone."""
+    params = {"series": "headline", "group": "all", "adjustment": "nsa"}
+    before = client.get("/explore.json", params=params).json()
+    assert client.get("/explore.json", params=params).json() == before  # from the cache
+    latest = before["rows"][-1]["vintage"]
+    with open_store(server.app.state.db.target) as other:  # a connection of its own, as another process has
+        con = other.con
+        con.execute("BEGIN")
+        con.execute("INSERT INTO vintage SELECT 'other-process', survey, methodology, methodology_version, "
+                    "methodology_sha256, input_hash, kind, as_of + INTERVAL '1 day', created_at, note FROM vintage "
+                    "WHERE vintage_id = ?", [latest])
+        con.execute("INSERT INTO series SELECT 'other-process', period, series, \"group\", adjustment, value + 1, n, "
+                    "n_eff, up, same, down, se, se_change, ci_low, ci_high, flag FROM series WHERE vintage_id = ? "
+                    "AND series = 'headline' AND \"group\" = 'all' AND adjustment = 'nsa'", [latest])
+        con.execute("COMMIT")
+        try:
+            after = client.get("/explore.json", params=params).json()
+            assert {r["vintage"] for r in after["rows"]} == {"other-process"}
+            assert after["rows"][-1]["value"] == pytest.approx(before["rows"][-1]["value"] + 1)
+        finally:
+            con.execute("DELETE FROM series WHERE vintage_id = 'other-process'")
+            con.execute("DELETE FROM vintage WHERE vintage_id = 'other-process'")
+    assert client.get("/explore.json", params=params).json() == before

@@ -92,8 +92,10 @@ def generation(request: Request, db: Database) -> str | None:
     alone, so only its own publish (which clears the cache) can change it; on a server database another process
     may publish, so it is asked each time."""
     survey = _survey(request)
-    if "://" in db.target:
-        return _latest_vintage(db, survey)
+    if "://" in db.target:  # once per request (a request asks for it three or four times)
+        if not hasattr(request.state, "generation"):
+            request.state.generation = _latest_vintage(db, survey)
+        return request.state.generation
     cache = request.app.state.cache
     if "generation" not in cache:
         cache["generation"] = _latest_vintage(db, survey)
@@ -518,12 +520,22 @@ class ExplorerDoc(BaseModel):
 @router.get("/explore.json", tags=["pages"], response_model=ExplorerDoc, responses=UNKNOWN)
 def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, adjustment: str | None = AdjQ,
                  as_of: str | None = AsOfQ, vintage: str | None = VintageQ, db: Database = Depends(get_db)):
-    """The JSON twin of the series explorer page (404 for an unknown series, group or vintage, as the API)."""
-    try:
-        check_choices(request, db, series, group, vintage)
-    except UnknownChoice as exc:
-        raise HTTPException(404, str(exc)) from None
-    return JSONResponse(_explore(request, db, series, group, adjustment, as_of, vintage))
+    """The JSON twin of the series explorer page (404 for an unknown series, group or vintage, as the API). The
+    encoded answer is cached per query and generation (what a publish changes), so a repeated query costs the
+    generation check only."""
+    key = ("explore.json", series, group, adjustment, as_of, vintage, generation(request, db))
+    cache = request.app.state.cache
+    body = cache.get(key)
+    if body is None:
+        try:
+            check_choices(request, db, series, group, vintage)
+        except UnknownChoice as exc:
+            raise HTTPException(404, str(exc)) from None
+        body = JSONResponse(_explore(request, db, series, group, adjustment, as_of, vintage)).body
+        if len(cache) > CACHE_MAX:
+            cache.clear()
+        cache[key] = body
+    return Response(body, media_type="application/json")
 
 
 __all__ = ["LANGS", "router", "series_rows"]
