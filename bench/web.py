@@ -2,6 +2,12 @@
 rate, latency counted from each request's scheduled send time, so a slow server cannot slow the load down).
 
     PYTHONPATH=src python bench/web.py [--seconds 3] [--rounds 3] [--backend both|duckdb|postgresql] [--pg URL]
+        [--only serial,burst,sustained,explorer,close] [--client raw|httpx]
+
+(--only: the tests to run, for short rounds while working on one; BENCH_PYSPY=/path/to/py-spy records the server's
+collapsed stacks next to its log.) The open-loop load comes from a minimal HTTP/1.1 client by default (`--client
+raw`: a new connection per request, ~0.3 ms of CPU a request), since the load generator shares the server's cores
+and httpx costs them 2-8 ms a request, more than the server; each test prints both CPU figures.
 
 Per backend: builds a store (10 years of simulated answers, published without X-13), a panel and an open wave,
 starts `smepulse serve` as its own process on 127.0.0.1 and, in each round, with links of its own:
@@ -33,6 +39,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import numpy as np
@@ -198,8 +205,60 @@ def summary(name: str, ms: np.ndarray, codes: list[int], rate, cpu_s: float | No
     return row
 
 
+class Raw:
+    """The lightest load generator: each request on a new connection (as each respondent's phone opens its own),
+    HTTP/1.1 written by hand, the answer read to its end and only its status kept. httpx costs the shared cores
+    ~2-8 ms of CPU a request (printed as "client"), more than the server; this ~0.3 ms. `--client httpx` for the
+    former."""
+
+    class Answer:
+        def __init__(self, status_code: int):
+            self.status_code = status_code
+
+    def __init__(self, url: str):
+        self.host, port = url.removeprefix("http://").split(":")
+        self.port = int(port)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        return False
+
+    async def request(self, method: str, path: str, body: bytes = b"", headers: dict | None = None) -> Answer:
+        try:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc)) from None
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Connection: close",
+                 f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+        if body:
+            lines.append("Content-Type: application/x-www-form-urlencoded")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        try:
+            data = await reader.read()
+        finally:
+            writer.close()
+        if not data:
+            raise httpx.RemoteProtocolError("no answer")
+        return self.Answer(int(data.split(b" ", 2)[1]))
+
+    def post(self, path: str, data: dict, headers: dict) -> asyncio.Future:
+        return self.request("POST", path, urlencode(data).encode(), headers)
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+
+def load_client(url: str):
+    return client(url) if CLIENT["kind"] == "httpx" else Raw(url)
+
+
+CLIENT = {"kind": "raw"}
+
+
 async def submits(url: str, held: list[tuple[str, str, str]], rate, label: str, offset: int) -> dict:
-    async with client(url) as c:
+    async with load_client(url) as c:
         def send(i: int):
             tok, cookie, csrf = held[i]
             return c.post(f"/r/{tok}", data={**answers(offset + i), "action": "submit", "lang": "zh",
@@ -211,7 +270,7 @@ async def submits(url: str, held: list[tuple[str, str, str]], rate, label: str, 
 
 async def reads(url: str, path: str, rate: float | None, n: int, label: str) -> dict:
     """n GETs of `path` at `rate` a second (None: all at once)."""
-    async with client(url) as c:
+    async with load_client(url) as c:
         await c.get(path)  # warm
         cpu, mine = server_cpu(), time.process_time()
         ms, codes = await open_loop(n, rate, lambda i: c.get(path))
@@ -390,7 +449,10 @@ def main() -> None:
     ap.add_argument("--pg", help="PostgreSQL URL (a new schema there); default: a throwaway durable server")
     ap.add_argument("--only", default=",".join(TESTS),
                     help=f"comma-separated tests to run, of {','.join(TESTS)} (the serial submits always run)")
+    ap.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                    help="load generator for the open-loop tests: raw (light, a connection a request) or httpx")
     args = ap.parse_args()
+    CLIENT["kind"] = args.client
     tests = tuple(args.only.split(","))
     if not set(tests) <= set(TESTS):
         raise SystemExit(f"--only: tests are {', '.join(TESTS)}")

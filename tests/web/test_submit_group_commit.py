@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pandas as pd
+import psycopg
 import pytest
 
 import pgcluster
@@ -194,3 +195,64 @@ def test_an_answer_that_is_none_of_the_codes_is_named_and_nothing_is_submitted(s
         done = c.post(f"/r/{token}", data={**bad, "sales": answers(2)["sales"], "lang": "en"},
                       headers={"Accept": "application/json"})
     assert done.json()["submitted"] is True and stored(db, [firm]) == ((1, 1), 1, len(M.questions))
+
+
+@pytest.mark.backends("postgresql")  # two servers on one store: a DuckDB file takes one process
+def test_a_double_tap_across_two_servers_is_stored_once_and_answered_already_submitted(site):
+    """Behind a load balancer a respondent's two taps reach two servers at once: the claim row makes the later
+    writer wait for the earlier one's commit and then see its submission, so one tap is thanked and the other
+    gets the friendly "already submitted" page (200, not an error); one response stored."""
+    other = create_app(WebConfig(db=site["db"].target, release_charts=False))
+    srv = Server(other).start()
+    try:
+        firms = [f"G{i:03d}" for i in range(42, 50)]
+        held = held_forms(site["url"], firms, site["links"])  # the session cookie and CSRF token of server one
+
+        async def both(tok, csrf, cookie, seed):
+            headers = {"Cookie": f"smepulse_session={cookie}"}
+            async with httpx.AsyncClient(timeout=60) as c:
+                return await asyncio.gather(*(c.post(f"{url}/r/{tok}", data=form(seed, csrf=csrf), headers=headers)
+                                              for url in (site["url"], srv.url)))
+        for seed, (_, tok, csrf, cookie) in enumerate(held):
+            replies = asyncio.run(both(tok, csrf, cookie, seed))
+            assert [r.status_code for r in replies] == [200, 200], [r.text[:200] for r in replies]
+            said = sorted(("thanks" if t("thanks", "zh") in r.text else
+                           "already" if t("already_submitted", "zh") in r.text else r.text[:100]) for r in replies)
+            assert said == ["already", "thanks"]
+    finally:
+        srv.stop()
+        other.state.db.close()
+    assert stored(site["db"], firms) == ((8, 8), 8, 8 * len(M.questions))
+
+
+@pytest.mark.backends("postgresql")  # DuckDB refuses a conflicting writer at once (tests/web/test_respond_conflict.py)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_submit_behind_a_long_import_is_answered_503_in_about_two_seconds_not_left_hanging(site, lang):
+    """An import holds the claim row every response write takes (store.claim_response_writes) for its whole
+    length: the submit waits CLAIM_WAIT for it, then gets the try-again page in its language with Retry-After,
+    nothing stored and its answers kept in the draft; once the import is done the same tap goes through."""
+    firm = {"zh": "G051", "en": "G052"}[lang]
+    (_, tok, csrf, cookie), = held_forms(site["url"], [firm], site["links"])
+    headers = {"Cookie": f"smepulse_session={cookie}"}
+    holder = psycopg.connect(site["db"].target)  # the CLI's import, in progress
+    holder.execute("UPDATE meta SET value = 'cli-import' WHERE key = 'responses_written'")
+    try:
+        with httpx.Client(base_url=site["url"], timeout=60) as c:
+            t0 = time.monotonic()
+            r = c.post(f"/r/{tok}", data=form(7, lang=lang, csrf=csrf), headers=headers)
+            took = time.monotonic() - t0
+            as_json = c.post(f"/r/{tok}", data=form(7, lang=lang, csrf=csrf),
+                             headers={**headers, "Accept": "application/json"})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert r.status_code == 503 and r.headers["retry-after"] == "2" and t("save_conflict", lang) in r.text
+    assert 1.5 < took < 10, took
+    assert as_json.status_code == 503 and as_json.json()["reason"] == "conflict" and as_json.json()["draft_kept"]
+    db = site["db"]
+    assert stored(db, [firm]) == ((0, 0), 0, 0)
+    assert survey_ops.draft(db, tok)["answers"] == answers(7)
+    with httpx.Client(base_url=site["url"], timeout=60) as c:
+        again = c.post(f"/r/{tok}", data=form(7, lang=lang, csrf=csrf), headers=headers)
+    assert again.status_code == 200 and t("thanks", lang) in again.text
+    assert stored(db, [firm]) == ((1, 1), 1, len(M.questions))

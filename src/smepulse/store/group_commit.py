@@ -18,15 +18,17 @@ from concurrent.futures import Future
 
 class GroupCommit:
     def __init__(self, write: Callable[[list], list], window_s: float = 0.002, max_batch: int = 256,
-                 name: str = "writer", linger_s: float = 0.0):
+                 name: str = "writer", linger_s: float = 0.0, fail_whole: tuple[type[BaseException], ...] = ()):
         """write(items) -> one result per item, in one transaction; name: for errors and the thread's name.
         The first item of a batch waits window_s for others; linger_s (longer) instead when each of the two items
         before it came less than linger_s after the one before (a steady rate, not a caller that sends its next
         item once the last is answered), until a second item comes (then window_s from it): items arriving one by
         one at a steady rate are then written two or more at a time, which costs less per item when a
-        transaction's cost is mostly per statement (DuckDB)."""
+        transaction's cost is mostly per statement (DuckDB).
+        fail_whole: errors that say the store cannot take any item now (a lock not granted in time): every item of
+        the batch gets it at once, instead of each being written again alone (and waiting as long again)."""
         self._write, self.window_s, self.max_batch, self.name = write, window_s, max_batch, name
-        self.linger_s = linger_s
+        self.linger_s, self.fail_whole = linger_s, fail_whole
         self._last, self._gap = float("-inf"), float("inf")  # when the latest item came, and the gap before it
         self._queue: deque[tuple[float, object, Future, float]] = deque()
         self._cond = threading.Condition()
@@ -89,8 +91,9 @@ class GroupCommit:
         try:
             results = self._write([one[1] for one in batch])
         except BaseException as exc:
-            if len(batch) == 1:
-                batch[0][2].set_exception(exc)
+            if len(batch) == 1 or isinstance(exc, self.fail_whole):
+                for one in batch:
+                    one[2].set_exception(exc)
                 return
             for one in batch:  # one bad record: write the others one by one
                 self._commit([one])

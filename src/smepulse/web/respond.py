@@ -18,6 +18,7 @@ from smepulse.web.auth import csrf_protect, get_db
 from smepulse.web.db import Database
 from smepulse.web.i18n import pick_lang, t
 from smepulse.web.submissions import (
+    BUSY,
     INVALID,
     MISSING,
     ON_FILE,
@@ -146,7 +147,7 @@ async def post(request: Request, token: str):
              seconds)
     try:
         out: Outcome = await asyncio.wrap_future(request.app.state.respondents.post(p))
-    except WRITE_CONFLICTS:  # still a conflict after the writer's retry
+    except (*WRITE_CONFLICTS, BUSY):  # still a conflict after the writer's retry, or an import holds the store
         return await run_in_threadpool(_conflict, request, p, wants_json)
     except STORE_ERRORS:  # the store refused this post (its batch's others were written without it)
         log.exception("a respondent's post was not written")

@@ -41,6 +41,10 @@ from smepulse.web.survey_ops import (
 # server on a sibling connection): DuckDB refuses the whole later transaction, PostgreSQL its statement
 WRITE_CONFLICTS = (duckdb.TransactionException, psycopg.errors.SerializationFailure,
                    psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation)
+# PostgreSQL: a submit waits at most this long for the claim row an import holds (the import's whole length:
+# minutes for a large file), then is answered 503 with Retry-After (web/respond.py), its answers kept in the draft
+CLAIM_WAIT = "2s"
+BUSY = psycopg.errors.LockNotAvailable  # the claim was not granted within CLAIM_WAIT
 
 # what became of a post
 INVALID, REFUSED, REPLAYED, SAVED, MISSING, ON_FILE, CREATED = (
@@ -148,7 +152,7 @@ def _clamp(seconds: float) -> float:
 # a batch of one costs ~8 ms of CPU there, of two ~10 ms, so at 100 posts/s the writer is no longer busy all the
 # time; the first post of such a batch waits at most this long for the next. PostgreSQL: none (a batch of one costs
 # ~1 ms of the server's CPU)
-LINGER_S = 0.012
+LINGER_S = 0.015
 
 
 class RespondentWriter:
@@ -161,8 +165,14 @@ class RespondentWriter:
         self._pending: dict[str, int] | None = None
         self._ids: list[int] = []  # response ids a committed batch took from the sequence and left unused
         self._ids_left: list[int] = []
+        server = is_server_url(db.target)
+        claim = "UPDATE meta SET value = 'web' WHERE key = 'responses_written'"
+        # on PostgreSQL the wait for the claim is bounded (CLAIM_WAIT), then back to the server's setting
+        self._claim = (f"SET LOCAL lock_timeout = '{CLAIM_WAIT}'; {claim}; SET LOCAL lock_timeout = DEFAULT"
+                       if server else claim)
         self._group = GroupCommit(lambda posts: once_more(lambda: self._write(posts)), window_s,
-                                  name="respondent writer", linger_s=0.0 if is_server_url(db.target) else linger_s)
+                                  name="respondent writer", linger_s=0.0 if server else linger_s,
+                                  fail_whole=(BUSY,))
 
     def post(self, p: Post) -> Future:
         return self._group.submit(p)
@@ -180,7 +190,7 @@ class RespondentWriter:
         self._pending, self._ids_left = None, self._ids
         with self.db.transaction() as con:
             if any(p.submit for p in posts):  # before reading: on PostgreSQL an import's rows are seen after it
-                con.execute("UPDATE meta SET value = 'web' WHERE key = 'responses_written'")
+                con.execute(self._claim)
             links = self._links(con, posts)
             self._mark_on_file(con, [links[p.token] for p in posts if p.submit and p.token in links])
             out = [self._take(p, links.get(p.token), policy, t) for p in posts]
