@@ -262,11 +262,14 @@ def test_chart_puts_months_in_time_and_breaks_the_line_at_an_unpublished_month()
 
 @pytest.mark.backends("postgresql")  # on the embedded default the server holds the file: only it publishes
 def test_the_explorer_json_shows_a_vintage_another_process_publishes_at_once(client, server):
-    """explore.json is cached per query and latest vintage: a vintage written by another connection (another
-    server or the CLI) is served on the next request, and the earlier answer again once it is gone."""
+    """explore.json and /api/v1/series are cached per query and latest vintage: a vintage written by another
+    connection (another server or the CLI) is served on the next request, and the earlier answer again once it is
+    gone."""
     params = {"series": "headline", "group": "all", "adjustment": "nsa"}
     before = client.get("/explore.json", params=params).json()
+    api_before = client.get("/api/v1/series", params=params).json()
     assert client.get("/explore.json", params=params).json() == before  # from the cache
+    assert client.get("/api/v1/series", params=params).json() == api_before
     latest = before["rows"][-1]["vintage"]
     with open_store(server.app.state.db.target) as other:  # a connection of its own, as another process has
         con = other.con
@@ -282,7 +285,10 @@ def test_the_explorer_json_shows_a_vintage_another_process_publishes_at_once(cli
             after = client.get("/explore.json", params=params).json()
             assert {r["vintage"] for r in after["rows"]} == {"other-process"}
             assert after["rows"][-1]["value"] == pytest.approx(before["rows"][-1]["value"] + 1)
+            api = client.get("/api/v1/series", params=params).json()
+            assert {r["vintage"] for r in api} == {"other-process"} and api == after["rows"]
         finally:
             con.execute("DELETE FROM series WHERE vintage_id = 'other-process'")
             con.execute("DELETE FROM vintage WHERE vintage_id = 'other-process'")
     assert client.get("/explore.json", params=params).json() == before
+    assert client.get("/api/v1/series", params=params).json() == api_before

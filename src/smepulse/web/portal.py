@@ -237,8 +237,24 @@ def api_series(request: Request, series: str = SeriesQ, group: str = GroupQ, adj
     Each row is the newest published (by `as_of`) row of its period and adjustment: when the newest vintage
     was published without seasonal adjustment, the `sa` rows come from the newest vintage that has them, and
     each row's `vintage`, `as_of` and `kind` say which; ask for one `vintage` to get only its rows."""
-    # plain JSON of the cached rows: skips re-validating each row against the schema it was built to
-    return JSONResponse(_checked_rows(request, db, series, group, adjustment, _as_of(as_of), vintage))
+    # plain JSON of the cached rows: skips re-validating each row against the schema it was built to; encoded once
+    # per query and generation
+    key = ("api/v1/series", series, group, adjustment, as_of, vintage, generation(request, db))
+    return cached_json(request, key, lambda: _checked_rows(request, db, series, group, adjustment, _as_of(as_of),
+                                                           vintage))
+
+
+def cached_json(request: Request, key: tuple, build) -> Response:
+    """The JSON of `build()`, encoded once per `key` (which holds the generation: a publish makes a new key);
+    what `build` raises (a 404, a bad date) is not cached."""
+    cache = request.app.state.cache
+    body = cache.get(key)
+    if body is None:
+        body = JSONResponse(build()).body
+        if len(cache) > CACHE_MAX:
+            cache.clear()
+        cache[key] = body
+    return Response(body, media_type="application/json")
 
 
 def _filename(series: str, group: str, ext: str) -> str:
@@ -523,19 +539,14 @@ def explore_json(request: Request, series: str = SeriesQ, group: str = GroupQ, a
     """The JSON twin of the series explorer page (404 for an unknown series, group or vintage, as the API). The
     encoded answer is cached per query and generation (what a publish changes), so a repeated query costs the
     generation check only."""
-    key = ("explore.json", series, group, adjustment, as_of, vintage, generation(request, db))
-    cache = request.app.state.cache
-    body = cache.get(key)
-    if body is None:
+    def build() -> dict:
         try:
             check_choices(request, db, series, group, vintage)
         except UnknownChoice as exc:
             raise HTTPException(404, str(exc)) from None
-        body = JSONResponse(_explore(request, db, series, group, adjustment, as_of, vintage)).body
-        if len(cache) > CACHE_MAX:
-            cache.clear()
-        cache[key] = body
-    return Response(body, media_type="application/json")
+        return _explore(request, db, series, group, adjustment, as_of, vintage)
+    return cached_json(request, ("explore.json", series, group, adjustment, as_of, vintage,
+                                 generation(request, db)), build)
 
 
 __all__ = ["LANGS", "router", "series_rows"]
