@@ -1,6 +1,7 @@
 """create_app: one FastAPI app over one store. Routers come from ROUTERS (add yours in one line)."""
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,8 @@ from smepulse.web.submissions import RespondentWriter
 # first: a request is matched against the routes in order, and a burst of submissions is the app's hot path.
 ROUTERS = [respond.router, auth.router, portal.router, admin.router, apply.router, survey_admin.router,
            cli_api.router, api_docs.router]
+# The JSON API routes answered past the middleware stack (FastRoutes below); each is declared on a router too.
+FAST_ROUTES = {**apply.FAST_ROUTES}
 
 STATIC = Path(__file__).parent / "static"
 
@@ -59,6 +62,24 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class FastRoutes:
+    """Send a few hot JSON API routes ((method, exact path) -> plain ASGI app) straight to their handler, past the
+    session middleware, the router's walk over every route and FastAPI's parameter solving (~0.3 ms of CPU of a
+    ~2 ms decision; docs/benchmarks.md "Credit decisions"). It sits inside the server-error handler and the body
+    limit, so a fast route answers a crash with 500 and a big body with 413 as any route does; each fast route is
+    still declared on its router (OpenAPI, and the same code when reached another way). Only for routes that
+    read no session and set no cookie: a fast route needs no CSRF token because it only takes application/json
+    (a cross-site form cannot send that without a pre-flight the app never allows) and authorises its caller
+    itself, if it needs to, exactly as its declared route does."""
+
+    def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], ASGIApp]):
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.routes.get((scope.get("method"), scope.get("path"))) if scope["type"] == "http" else None
+        await (fast or self.app)(scope, receive, send)
+
+
 def templates() -> Jinja2Templates:
     env = Environment(loader=PackageLoader("smepulse.web", "templates"),
                       autoescape=select_autoescape(["html"], default_for_string=True), trim_blocks=True,
@@ -78,8 +99,12 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
         if service is not None:  # its refresher reads the store each second: stopped before the store closes
             service.close()
 
+    # FastAPI's native OpenTelemetry is off unless SMEPULSE_TELEMETRY=1: the app configures no provider, and its
+    # per-request check that none is configured costs ~0.05 ms of CPU a request (docs/benchmarks.md)
+    telemetry = None if os.environ.get("SMEPULSE_TELEMETRY") == "1" else {"tracing": False, "metrics": False,
+                                                                          "logs": False}
     app = FastAPI(title="smepulse", version="1", summary="SME confidence indices: portal, read API, survey "
-                  "operations", docs_url=None, redoc_url=None,
+                  "operations", docs_url=None, redoc_url=None, telemetry=telemetry,
                   lifespan=lifespan)  # /docs: web/api_docs.py
     app.state.config = config
     app.state.db = db
@@ -115,6 +140,7 @@ def create_app(config: WebConfig | None = None, db: Database | None = None, rout
 
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="smepulse_session",
                        max_age=12 * 3600, same_site="lax", https_only=config.secure_cookies)
+    app.add_middleware(FastRoutes, routes=dict(FAST_ROUTES))  # outside the session, inside the body limit
     app.add_middleware(BodyLimit, limit=config.max_body)
     return app
 
