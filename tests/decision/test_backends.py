@@ -108,3 +108,35 @@ def test_two_servers_on_one_store_see_each_others_snapshots_keys_and_loans(store
         with pytest.raises(OfferExceedsExposure, match="no longer fits"):
             one.accept(y["decision_id"])
         assert a.loan_for(y["decision_id"]) is None and b.loan_for(y["decision_id"]) is None
+
+
+def test_reopening_the_book_on_postgresql_takes_no_table_lock(pg_url):
+    """The book's DDL runs once per schema.sql (its fingerprint in credit_book_meta): opening the book again
+    (every CLI command does) takes no table lock, so it does not wait behind a transaction writing the book
+    (a running server's group commit). CREATE INDEX IF NOT EXISTS and ALTER TABLE ... IF NOT EXISTS would."""
+    import threading
+
+    import psycopg
+
+    with DecisionBook(pg_url):
+        pass
+    writer = psycopg.connect(pg_url)  # a transaction holding what an INSERT holds, on the tables the DDL touches
+    writer.execute("LOCK TABLE credit_decision, credit_review, credit_feature_snapshot IN ROW EXCLUSIVE MODE")
+    opened = threading.Event()
+
+    def reopen() -> None:
+        with DecisionBook(pg_url):
+            opened.set()
+    t = threading.Thread(target=reopen, daemon=True)
+    t.start()
+    try:
+        assert opened.wait(15), "opening the book waited for a writer's table lock: it ran its DDL again"
+    finally:
+        writer.rollback()
+        writer.close()
+        t.join(30)
+    with DecisionBook(pg_url) as book:  # and a changed schema.sql (another fingerprint) runs the DDL again
+        book.con.execute("UPDATE credit_book_meta SET value = 'old' WHERE key = 'ddl_sha256'")
+        book.con.execute("DROP INDEX credit_decision_uscc")
+    with DecisionBook(pg_url) as book:
+        assert book.con.execute("SELECT to_regclass('credit_decision_uscc') IS NOT NULL").fetchone()[0]

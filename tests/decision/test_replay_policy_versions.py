@@ -82,7 +82,8 @@ def test_a_book_from_before_the_archive_says_policy_not_archived(store_target, s
     with DecisionBook(store_target) as book:
         build_snapshots(sim_book["data"], book, AS_OF, sim_book["firms"][:12])
         rec = DecisionService(book, sim_book["model_dir"], pol, clock=CLOCK).submit(body(sim_book["firms"][0]))[0]
-        book.con.execute("DROP TABLE credit_policy_version")  # an old book: no archive, records already there
+        book.con.execute("DROP TABLE credit_policy_version")  # an old book: no archive, records already there,
+        book.con.execute("DROP TABLE IF EXISTS credit_book_meta")  # and its DDL's fingerprint not this schema.sql's
     widen_band_a(pol)
     with DecisionBook(store_target) as book:  # opening migrates: the table is created, empty
         v = book.verify()

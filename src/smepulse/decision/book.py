@@ -39,6 +39,8 @@ from smepulse.store.postgres import PgConnection, is_server_url, redact
 GENESIS = "0" * 64
 REVIEW_OUTCOMES = ("upheld", "revised")  # the automated decision stands / the reviewer changed it
 SCHEMA = Path(__file__).with_name("schema.sql")
+SCHEMA_SHA = hashlib.sha256(SCHEMA.read_bytes()).hexdigest()
+_SCHEMA_LOCK = 0x63726564  # pg_advisory_xact_lock key while the book's tables are created ("cred")
 
 
 def _now() -> datetime:
@@ -111,6 +113,29 @@ def _insert_rows(con, table: str, rows: list[list], chunk: int = 64) -> None:
                     [v for r in part for v in r])
 
 
+def _pg_schema(con: PgConnection) -> None:
+    """The book's tables on PostgreSQL: the DDL runs only when the fingerprint of schema.sql stored in
+    credit_book_meta differs (a new database, an upgraded smepulse), as the store's own DDL (store/postgres.py):
+    CREATE INDEX IF NOT EXISTS takes a SHARE lock on credit_decision and ALTER TABLE ... ADD COLUMN IF NOT
+    EXISTS an ACCESS EXCLUSIVE lock on credit_review even when nothing changes, so every CLI command opening
+    the book would wait for a running server's group commit, and stall the decisions queued behind it."""
+    if con.execute("SELECT to_regclass('credit_book_meta') IS NOT NULL").fetchone()[0]:
+        row = con.execute("SELECT value FROM credit_book_meta WHERE key = ?", ["ddl_sha256"]).fetchone()
+        if row is not None and row[0] == SCHEMA_SHA:
+            return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])  # one creator at a time
+        con.execute(SCHEMA.read_text())
+        con.execute("CREATE TABLE IF NOT EXISTS credit_book_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        con.execute("DELETE FROM credit_book_meta WHERE key = ?", ["ddl_sha256"])
+        con.execute("INSERT INTO credit_book_meta VALUES (?, ?)", ["ddl_sha256", SCHEMA_SHA])
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def _one_statement(n_records: int, n_keys: int, first: bool) -> str:
     """A batch's whole write as one PostgreSQL statement (one implicit transaction in autocommit): the records,
     their Idempotency-Keys and the audit head (INSERT for the first record, else UPDATE), with bound parameters
@@ -149,7 +174,10 @@ class DecisionBook:
                 raise DecisionError(f"cannot open store {store}: {exc}") from None
         self.lock = lock or threading.RLock()  # share the owner's lock when sharing its connection
         with self.lock:
-            self.con.execute(SCHEMA.read_text())
+            if isinstance(self.con, PgConnection):
+                _pg_schema(self.con)
+            else:
+                self.con.execute(SCHEMA.read_text())
         self._latest: dict[str, Snapshot | None] = {}  # back-dated look-ups (older than the newest snapshot)
         self._group = GroupCommit(self._write_records, commit_window_ms / 1000)
         self._memory: BookMemory | None = None
