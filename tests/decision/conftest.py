@@ -1,8 +1,10 @@
 """A small credit book for decision tests: simulated firms, their feature snapshots, a trained champion."""
 from __future__ import annotations
 
+import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from live_server import Server
 from smepulse.credit.features import build_features, feature_specs
 from smepulse.credit.train import train
 from smepulse.decision.book import DecisionBook, build_snapshots
+from smepulse.decision.policy import DEFAULT_DIR
 from smepulse.sim.credit import SimConfig, simulate
 from smepulse.web.app import create_app
 from smepulse.web.auth import add_user
@@ -38,12 +41,25 @@ def sim_book(tmp_path_factory):
     return {"data": data, "model": model, "model_dir": model_dir, "store": store, "features": f, "firms": firms}
 
 
+def policy_reaching_back_to_as_of(dest: Path) -> Path:
+    """The shipped policy with `max_application_age_days` reaching from today back to AS_OF plus a year. Tests
+    back-date applications to AS_OF (the book's snapshots are as of then) against a server on the real clock:
+    under the shipped 1,825 days they would start failing on 2029-11-30."""
+    shutil.copytree(DEFAULT_DIR, dest)
+    settings = json.loads((dest / "settings.json").read_text(encoding="utf-8"))
+    settings["max_application_age_days"] = (datetime.now(UTC).date() - AS_OF).days + 366
+    (dest / "settings.json").write_text(json.dumps(settings, indent=1), encoding="utf-8")
+    return dest
+
+
 @pytest.fixture(scope="session")
 def server(sim_book, tmp_path_factory):
     """ONE app over a copy of the credit book, served by uvicorn on a free loopback port: its base URL."""
     store = tmp_path_factory.mktemp("web") / "smepulse.duckdb"
     shutil.copy(sim_book["store"], store)
-    app = create_app(WebConfig(store=store, release_charts=False, extra={"credit_model": str(sim_book["model_dir"])}))
+    policy = policy_reaching_back_to_as_of(tmp_path_factory.mktemp("policy") / "policy")
+    app = create_app(WebConfig(store=store, release_charts=False, extra={"credit_model": str(sim_book["model_dir"]),
+                                                                         "credit_policy": str(policy)}))
     add_user(app.state.db, *STAFF, role="viewer")
     add_user(app.state.db, *ADMIN, role="admin")
     srv = Server(app).start()

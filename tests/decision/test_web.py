@@ -317,7 +317,8 @@ def test_openapi_documents_the_language_choice(server):
 def test_application_dates_in_the_future_or_too_old_and_odd_amounts_are_refused(server, sim_book):
     today = datetime.now(UTC).date()
     fid = sim_book["firms"][9]
-    for d in (today + timedelta(days=1), date_(2099, 1, 1), date_(1990, 1, 1)):
+    too_old = AS_OF - timedelta(days=400)  # the test server's policy reaches back to AS_OF plus a year (conftest)
+    for d in (today + timedelta(days=1), date_(2099, 1, 1), too_old):
         r = _api(server, {**body(fid), "application_date": d.isoformat()})
         assert r.status_code == 422, (d, r.text)
         assert r.json()["detail"].startswith(f"application field 'application_date': {d.isoformat()} is "), r.text
