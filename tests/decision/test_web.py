@@ -409,3 +409,25 @@ def test_review_requests_once_with_the_note_then_an_admin_resolves_and_the_appli
         assert again.status_code == 409 and "already resolved" in again.text
     seen = httpx.get(f"{server}{d.url.path}?lang=zh")
     assert "人工复核结果" in seen.text and "维持（原决定有效）" in seen.text and "revenue checked" in seen.text
+
+
+def test_the_decision_api_fast_route_keeps_the_body_limit_and_the_documented_route(server, sim_book):
+    """POST /api/v1/credit/decisions is answered past the session and the router (web/app.py FastRoutes) but
+    inside the body limit, and the route stays declared: another method on the path is still a 405, a body over
+    the app's limit a 413 before anything is decided, and a signed-in browser's session cookie is neither read
+    nor re-issued by the API."""
+    too_big = b'{"uscc": "' + b"9" * 2_100_000 + b'"}'
+    r = _api(server, None, content=too_big)
+    assert r.status_code == 413, r.text
+    assert httpx.get(f"{server}/api/v1/credit/decisions").status_code == 405
+    with httpx.Client(base_url=server) as c:
+        page = c.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text[:300]
+        c.post("/signin", data={"username": STAFF[0], "password": STAFF[1], "csrf_token": token.group(1)})
+        assert "smepulse_session" in c.cookies
+        r = c.post("/api/v1/credit/decisions", json=body(sim_book["firms"][3]), headers={"Idempotency-Key": "fast-1"})
+        assert r.status_code == 201 and "set-cookie" not in r.headers, (r.status_code, r.headers)
+        again = c.post("/api/v1/credit/decisions", json=body(sim_book["firms"][3]),
+                       headers={"Idempotency-Key": "fast-1"})
+        assert again.status_code == 200 and again.json()["decision_id"] == r.json()["decision_id"]
