@@ -18,7 +18,8 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from decision.conftest import AS_OF, sim_book  # noqa: F401 (the credit book fixture, shared with tests/decision)
+from decision.conftest import AS_OF, policy_reaching_back_to_as_of, sim_book  # noqa: F401 (sim_book: the credit
+# book fixture, shared with tests/decision)
 from live_server import Server
 from smepulse.decision.application import PURPOSES
 from smepulse.decision.book import DecisionBook, build_snapshots
@@ -33,13 +34,15 @@ TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
-def api(store_copy, sim_book, web):  # noqa: F811 (sim_book is the imported fixture)
+def api(store_copy, sim_book, web, tmp_path_factory):  # noqa: F811 (sim_book is the imported fixture)
     """A server over a copy of the web tests' store plus a credit book: its schema and a signed-in viewer's cookie."""
     store = store_copy("schemathesis")
     with DecisionBook(store) as book:
         build_snapshots(sim_book["data"], book, AS_OF, sim_book["firms"])
+    # applications are dated AS_OF against the real clock: a policy whose age bound reaches back that far
+    policy = policy_reaching_back_to_as_of(tmp_path_factory.mktemp("policy") / "policy")
     app = create_app(WebConfig(store=store, release_charts=False,
-                               extra={"credit_model": str(sim_book["model_dir"])}))
+                               extra={"credit_model": str(sim_book["model_dir"]), "credit_policy": str(policy)}))
     add_user(app.state.db, *web.VIEWER, role="viewer")
     srv = Server(app).start()
     with httpx.Client(base_url=srv.url) as c:

@@ -163,7 +163,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "msg_published_final": {"en": "Published the final, vintage {vintage}.", "zh": "已发布终值，版本{vintage}。"},
     "msg_published_flash": {"en": "Published a flash, vintage {vintage}.", "zh": "已发布快报，版本{vintage}。"},
     # admin: refusals (nothing was changed); `failed` carries the engine's one-line detail (file, row, column)
-    "error_failed": {"en": "Not done, nothing was changed: {detail}", "zh": "未完成，未作任何更改：{detail}"},
+    # the detail is the engine's own English line (it names file, row and column): the zh text says so
+    "error_failed": {"en": "Not done, nothing was changed: {detail}",
+                     "zh": "未完成，未作任何更改。原因（系统英文原文，含文件、行与字段）：{detail}"},
     "error_raking": {"en": "Not published: the answers cannot be weighted to the methodology's targets ({detail}). "
                               "Choose \"Weights: design weights only\" and publish again, or check the targets.",
                      "zh": "未发布：回答无法按方法文件的目标结构加权（{detail}）。"
