@@ -110,3 +110,21 @@ def test_drift_at_scoring_warns_and_is_written(tmp_path):
                             "--out", str(tmp_path / "s7.csv")])
     assert r.exit_code == 0 and "warning: drift" in r.output and "amount" in r.output, r.output
     assert json.loads((tmp_path / "s7.csv.drift.json").read_text())["drifted"][0] == "amount"
+
+
+def test_record_keys_are_never_features(shared_data):
+    """The Taiwan file as published carries `ID` (1..30000); a lender's extract a firm_id, a written
+    pandas index. None is a feature (they gave 5% of Taiwan reasons as 'ID is “5”'); a coded
+    `region_id` of few levels stays one."""
+    df = pd.read_csv(shared_data / "credit" / "taiwan_default" / "UCI_Credit_Card.csv").head(4000)
+    rng = np.random.default_rng(0)
+    df["firm_id"] = rng.integers(10**6, 10**7, len(df))
+    df["Unnamed: 0"] = np.arange(len(df))
+    df["region_id"] = rng.integers(0, 8, len(df))
+    m = train(df, "default.payment.next.month", n_estimators=40)
+    assert not {"ID", "firm_id", "Unnamed: 0"} & set(m.features)
+    assert {"ID", "firm_id", "Unnamed: 0"} <= set(m.schema.dropped_)
+    assert "region_id" in m.features and "LIMIT_BAL" in m.features and "PAY_0" in m.features
+    assert any("'ID' dropped: a record key" in w for w in m.metrics["warnings"])
+    out, _ = m.score_frame(df.head(500))
+    assert not pd.concat([out[f"reason_code_{i}"] for i in (1, 2, 3)]).isin(["ID", "firm_id"]).any()

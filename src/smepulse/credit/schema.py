@@ -13,6 +13,22 @@ from smepulse.credit.notes import Note
 from smepulse.errors import CreditError
 
 _MONEY = re.compile(r"^\s*-?\$?\s*[\d,]+(\.\d+)?\s*$")
+# names of record keys: ID, firm_id, application_id, LoanNr_ChkDgt, Unnamed: 0 (a written index)
+_ID_NAME = re.compile(r"(?i)(.*[_. \-])?(id|uuid|guid)([_. \-].*)?|.*[a-z]Nr([_. ].*)?|unnamed: ?\d+|index")
+
+
+def looks_like_identifier(s: pd.Series) -> bool:
+    """A numeric record key, not a feature: a key-like name with more distinct values than a code
+    has (a `region_id` of 30 levels stays a feature), or integers all distinct in a dense range (a
+    row number under any name)."""
+    vals = pd.to_numeric(s, errors="coerce").dropna()
+    n, k = len(vals), vals.nunique()
+    if n == 0:
+        return False
+    if _ID_NAME.fullmatch(str(s.name)) and k > max(50, 0.5 * n):
+        return True
+    integral = bool((vals == np.round(vals)).all())
+    return integral and n >= 50 and k == n and float(vals.max() - vals.min()) < 2 * n
 
 
 def looks_like_money(s: pd.Series) -> bool:
@@ -38,8 +54,14 @@ class FeatureSchema:
             if pd.api.types.is_datetime64_any_dtype(s):
                 self.dropped_[col] = "a date is not a feature; pass it as --time-column or derive features"
                 notes.append(Note("schema_date", column=col))
-            elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            elif pd.api.types.is_bool_dtype(s):
                 self.numeric_.append(col)
+            elif pd.api.types.is_numeric_dtype(s):
+                if looks_like_identifier(s):
+                    self.dropped_[col] = f"a record key, not a feature ({s.nunique()} distinct values in {n} rows)"
+                    notes.append(Note("schema_key", column=col, levels=int(s.nunique()), n=n))
+                else:
+                    self.numeric_.append(col)
             elif looks_like_money(s):
                 self.money_.append(col)
                 self.numeric_.append(col)
