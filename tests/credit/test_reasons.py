@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smepulse.credit.data import load_german
+from smepulse.credit.data import load_german, load_taiwan, shipped_specs
 from smepulse.credit.features import build_features, feature_specs
 from smepulse.credit.metadata import FeatureSpec
 from smepulse.credit.reasons import (
@@ -419,3 +419,21 @@ def test_compiled_leaves_of_small_forests():
         path.compile_leaves()
         for A, w in zip((X, far), want, strict=True):
             assert np.array_equal(path.leaves(A), w) and w.shape == (300, b.num_trees())
+
+
+def test_taiwan_reasons_read_in_both_languages(shared_data):
+    """Taiwan's repayment-status codes, bills and payments (18 of its 23 columns) have codebook words:
+    no 'PAY_2 is “2”', no column name in the zh text, every PAY_x reason names its month and code."""
+    df = load_taiwan(shared_data).head(6000)
+    name, specs = shipped_specs(df.columns)
+    assert name == "taiwan" and {"PAY_0", "PAY_6", "BILL_AMT1", "PAY_AMT6"} <= set(specs)
+    m = train(df, "default.payment.next.month", specs=specs, n_estimators=60)
+    out, _ = m.score_frame(df)
+    en = pd.concat([out[f"reason_{i}"] for i in (1, 2, 3)]).dropna()
+    zh = pd.concat([out[f"reason_zh_{i}"] for i in (1, 2, 3)]).dropna()
+    assert len(en) > 10000
+    assert not en.str.contains(r"PAY_|BILL_AMT|LIMIT_BAL").any()
+    assert not zh.str.contains("[A-Za-z]").any(), zh[zh.str.contains("[A-Za-z]")].iloc[0]
+    pay = en[en.str.startswith("repayment status")]
+    assert len(pay) > 1000 and pay.str.fullmatch(
+        r"repayment status in \w+ 2005 is “(paid duly|payment delay of \d months?( or more)?|undocumented code -?\d)”").all()
