@@ -184,3 +184,22 @@ def test_small_models_and_bad_inputs_at_the_front_door(book, tmp_path, capsys):
         assert code == 2, (argv, code, text)
         assert says in text and "Traceback" not in text, (argv, text)
         assert not_written is None or not not_written.exists(), argv
+
+
+def test_front_door_names_every_column_and_refuses_an_empty_file(shared_data, tmp_path, capsys):
+    """german.data read as published: the target `bad` is its 21st column and must be named when
+    the user asks for the codebook's `class`; scoring a file with a header and no rows is an error
+    (one line, exit 2, nothing written), not "scored 0 of 0 rows, mean PD nan"."""
+    from smepulse.cli import run  # noqa: PLC0415 (the front door)
+    german = shared_data / "credit" / "german_credit" / "german.data"
+    assert run(["credit", "train", "--data", str(german), "--target", "class", "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "target column not found" in err and "foreign_worker, bad" in err and "Traceback" not in err
+    assert run(["credit", "train", "--data", str(german), "--target", "bad", "--n-estimators", "40",
+                "--out", str(tmp_path / "m")]) == 0
+    pd.DataFrame(columns=["checking_status", "duration_months"]).to_csv(tmp_path / "empty.csv", index=False)
+    capsys.readouterr()
+    assert run(["credit", "score", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "empty.csv"),
+                "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "no rows to score" in err and "Traceback" not in err and not (tmp_path / "s.csv").exists()

@@ -229,6 +229,8 @@ def score(
         raise typer.BadParameter(f"must be treeshap or path, not {reasons!r}", param_hint="--reasons")
     m = load_model(model)
     df = read_table(data)
+    if df.empty:  # a header and nothing under it: nothing to score is a mistake, not "mean PD nan"
+        raise InputError("no rows to score", file=str(data))
     res, notes = m.score_frame(df, top_n=top, method=reasons)
     keep = [c for c in df.columns if c not in m.features]
     _write_table(df[keep].join(res), out)

@@ -71,8 +71,9 @@ def data_hash(df: pd.DataFrame) -> str:
 def binary_target(df: pd.DataFrame, target: str, *, allow_missing: bool = False) -> pd.Series:
     """Map a target column to 0/1 (1 = bad). Accepts 0/1, booleans, and two-level labels."""
     if target not in df.columns:
-        raise InputError(f"target column not found; columns are: {', '.join(map(str, df.columns[:20]))}",
-                         column=target)
+        cols = [str(c) for c in df.columns]  # the target is often the last column: never cut it off
+        shown = ", ".join(cols if len(cols) <= 60 else cols[:30] + [f"... ({len(cols) - 40} more)"] + cols[-10:])
+        raise InputError(f"target column not found; columns are: {shown}", column=target)
     y = df[target]
     known = y.dropna()
     if known.empty:
