@@ -203,3 +203,25 @@ def test_front_door_names_every_column_and_refuses_an_empty_file(shared_data, tm
                 "--out", str(tmp_path / "s.csv")]) == 2
     err = capsys.readouterr().err
     assert "no rows to score" in err and "Traceback" not in err and not (tmp_path / "s.csv").exists()
+
+
+def test_horizon_months_from_the_command_line(shared_data, tmp_path, capsys):
+    """German credit's `bad` does not say over how long: the manifest says so until the lender states
+    it with --horizon-months; a horizon contradicting the target's own name is refused."""
+    from smepulse.cli import run  # noqa: PLC0415 (the front door)
+    from smepulse.credit.artefact import read_manifest  # noqa: PLC0415
+    german = shared_data / "credit" / "german_credit" / "german.data"
+    base = ["credit", "train", "--data", str(german), "--target", "bad", "--n-estimators", "40"]
+    assert run([*base, "--out", str(tmp_path / "a")]) == 0
+    assert read_manifest(tmp_path / "a")["pd_horizon_months"] is None
+    assert run([*base, "--horizon-months", "24", "--out", str(tmp_path / "b")]) == 0
+    man = read_manifest(tmp_path / "b")
+    assert man["pd_horizon_months"] == 24 and "PD horizon 24 months" in man["target_definition"]
+    assert "PD horizon: 24 months" in (tmp_path / "b" / "model_card.md").read_text()
+    df = pd.read_csv(shared_data / "credit" / "taiwan_default" / "UCI_Credit_Card.csv").head(3000)
+    df.rename(columns={"default.payment.next.month": "default_1m"}).to_csv(tmp_path / "tw.csv", index=False)
+    capsys.readouterr()
+    assert run(["credit", "train", "--data", str(tmp_path / "tw.csv"), "--target", "default_1m",
+                "--horizon-months", "12", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "contradicts the data's own (1 months" in err and not (tmp_path / "c").exists()

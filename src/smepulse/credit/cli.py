@@ -102,6 +102,9 @@ def train(
     approve_below: float = typer.Option(None, "--approve-below", min=0.0, max=1.0, help="Fairness checks: "
                                         "approve at or below this PD (default: the PD approving 80% of the "
                                         "training rows)."),
+    horizon_months: int = typer.Option(None, "--horizon-months", min=1, help="Months over which the target "
+                                       "counts a default, when its name (default_12m) or metadata does not say; "
+                                       "recorded in the manifest and the model card."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory at --out."),
     allow_leaky: list[str] = typer.Option([], "--allow-leaky", help="Keep a column the leakage gate flags "
                                           "(it is known at decision time); repeat for several."),
@@ -137,7 +140,7 @@ def train(
                     class_weight=class_weight,
                     scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
                     protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
-                    approve_below=approve_below)
+                    approve_below=approve_below, horizon_months=horizon_months)
     except SmepulseError as exc:
         if str(data) in str(exc):
             raise

@@ -308,7 +308,11 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         notes.append(Note("calibration_fails", where=where, mean_pd=float(rel["mean_pd"]),
                           observed=float(rel["observed"]), binomial_p=float(rel["binomial_p"]),
                           hl=float(rel["hosmer_lemeshow"]), dof=int(rel["hl_dof"]), hl_p=float(rel["hl_p"])))
-    horizon = horizon_months or pd_horizon(target, specs)
+    stated = pd_horizon(target, specs)
+    if horizon_months is not None and stated is not None and horizon_months != stated:
+        raise CreditError(f"the horizon given ({horizon_months} months) contradicts the data's own "
+                          f"({stated} months, from the target '{target}' or its metadata)")
+    horizon = horizon_months or stated
     met.update(n_censored=n_censored, censoring=how, pd_horizon_months=horizon,
                n_train=int(len(split.train)), n_test=int(len(split.test)), n_bads_train=int(y_train.sum()),
                split={"kind": split.kind, "time_column": time_column, **split.detail},
@@ -336,7 +340,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         "target": target, "pd_horizon_months": horizon,
         "target_definition": f"1 = default (bad), PD horizon {horizon} months" if horizon else
         "1 = default (bad); PD horizon not stated in the data (name the target like default_12m or pass "
-        "horizon_months)",
+        "--horizon-months)",
         "time_column": time_column, "excluded": list(exclude), "source": source,
         "training_data_hash": dhash, "n_rows": int(len(df)),
         "features": [{**(specs.get(c) or FeatureSpec(c, c)).to_dict(),
