@@ -14,6 +14,8 @@ from smepulse.credit.features import build_features, feature_specs, with_group_c
 from smepulse.credit.train import train
 from smepulse.sim.credit import SimConfig, simulate
 
+runner = CliRunner()
+
 
 @pytest.fixture(scope="module")
 def features(tmp_path_factory):
@@ -68,3 +70,30 @@ def test_scorecard_through_the_cli_on_the_projects_own_pipeline(features):
         if specs[c].monotone:
             pts = card[(card.Variable == c) & (card.Bin != "Missing")]["Points"].to_numpy()
             assert (np.sign(np.diff(pts)) * -np.sign(specs[c].monotone) >= -1e-9).all(), c
+
+
+def test_cli_on_the_projects_pipeline_drops_keys_and_breaks_performance_down(features, tmp_path):
+    """`credit features` output straight into `credit train` (no --exclude): application_id and
+    firm_id are record keys, never features, and come through `score` so scores can be joined back;
+    the model card (and so the report) shows performance over time and by sector, size and region."""
+    path, f = features
+    out = tmp_path / "m"
+    r = runner.invoke(app, ["credit", "train", "--data", str(path), "--target", "default_12m",
+                            "--time-column", "application_date", "--n-estimators", "60", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "'application_id' dropped: a record key" in r.output and "'firm_id' dropped" in r.output
+    met = json.loads((out / "metrics.json").read_text())
+    assert len(met["by_period"]) == 4 and sum(p["n"] for p in met["by_period"]) == met["n_test"]
+    assert sum(p["bads"] for p in met["by_period"]) == met["n_bads"]
+    assert {"sector", "size", "region"} <= set(met["by_segment"])
+    assert all(sum(g["n"] for g in rows) == met["n_test"] for rows in met["by_segment"].values())
+    card, zh = (out / "model_card.md").read_text(), (out / "model_card.zh.md").read_text()
+    assert "## Performance over time" in card and "| sector: wholesale and retail |" in card
+    assert "## 分群表现" in zh and "行业 (sector): 批发和零售业" in zh
+    f.head(200).to_csv(tmp_path / "apps.csv", index=False)
+    r = runner.invoke(app, ["credit", "score", "--model", str(out), "--data", str(tmp_path / "apps.csv"),
+                            "--out", str(tmp_path / "s.csv")])
+    assert r.exit_code == 0, r.output
+    s = pd.read_csv(tmp_path / "s.csv")
+    assert s["application_id"].tolist() == f["application_id"].head(200).tolist()
+    assert not s.filter(like="reason_code").isin(["application_id", "firm_id"]).any().any()

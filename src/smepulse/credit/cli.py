@@ -102,6 +102,9 @@ def train(
     approve_below: float = typer.Option(None, "--approve-below", min=0.0, max=1.0, help="Fairness checks: "
                                         "approve at or below this PD (default: the PD approving 80% of the "
                                         "training rows)."),
+    segment: list[str] = typer.Option([], "--segment", help="Column to break performance down by in the "
+                                      "model card and report; repeat for several. Default: columns named like "
+                                      "sector, industry, size, region, product or purpose (2-12 levels)."),
     horizon_months: int = typer.Option(None, "--horizon-months", min=1, help="Months over which the target "
                                        "counts a default, when its name (default_12m) or metadata does not say; "
                                        "recorded in the manifest and the model card."),
@@ -140,7 +143,8 @@ def train(
                     class_weight=class_weight,
                     scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
                     protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
-                    approve_below=approve_below, horizon_months=horizon_months)
+                    approve_below=approve_below, horizon_months=horizon_months,
+                    segments=[c.strip() for a in segment for c in a.split(",") if c.strip()] or None)
     except SmepulseError as exc:
         if str(data) in str(exc):
             raise

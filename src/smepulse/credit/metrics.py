@@ -1,6 +1,8 @@
 """Validation metrics for a PD model: discrimination, calibration, lift and stability."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -129,4 +131,49 @@ def full_report(y_test, p_test, p_train, X_train: pd.DataFrame, X_test: pd.DataF
     fpr, tpr, _ = roc_curve(y_test, p_test)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))
     out["roc"] = {"fpr": fpr[keep].round(4).tolist(), "tpr": tpr[keep].round(4).tolist()}
+    return out
+
+
+SEGMENT_NAME = re.compile(r"(?i).*(sector|industry|naics|size|region|segment|product|purpose|channel).*")
+MAX_SEGMENT_LEVELS = 12
+MIN_AUC_BADS = 5  # fewer bads (or goods) in a group: its AUC is not shown
+
+
+def _group_row(key: str, y: np.ndarray, p: np.ndarray) -> dict:
+    bads, n = int(y.sum()), len(y)
+    auc = float(roc_auc_score(y, p)) if min(bads, n - bads) >= MIN_AUC_BADS else None
+    return {"group": key, "n": n, "bads": bads, "auc": auc, "mean_pd": float(p.mean()),
+            "observed": float(y.mean()), "binomial_p": _binom_p(bads, n, float(p.mean()))}
+
+
+def performance_by_period(y, p, time: pd.Series, periods: int = 4) -> list[dict]:
+    """The test rows in `periods` consecutive slices of equal size by date (each labelled first-last
+    day): AUC, mean PD against the observed bad rate and its exact binomial test per slice."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    t = pd.to_datetime(pd.Series(time)).reset_index(drop=True)
+    order = np.argsort(t.to_numpy(), kind="stable")
+    out = []
+    for idx in np.array_split(order, min(periods, max(1, len(order) // 50))):
+        if len(idx):
+            lo, hi = t.iloc[idx].min(), t.iloc[idx].max()
+            out.append(_group_row(f"{lo:%Y-%m-%d} to {hi:%Y-%m-%d}", y[idx], p[idx]))
+    return out
+
+
+def segment_columns(X: pd.DataFrame, named=None) -> list[str]:
+    """Columns to break performance down by: `named`, else categorical-looking columns whose name
+    says sector, industry, size, region, product or purpose, with 2-12 levels."""
+    if named:
+        return [c for c in named if c in X.columns]
+    return [c for c in X.columns if SEGMENT_NAME.fullmatch(str(c))
+            and 2 <= X[c].nunique(dropna=True) <= MAX_SEGMENT_LEVELS]
+
+
+def performance_by_segment(y, p, X: pd.DataFrame, columns: list[str]) -> dict[str, list[dict]]:
+    """Per segment column, per level (missing as 'missing'): n, bads, AUC, mean PD vs observed."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    out = {}
+    for c in columns:
+        g = X[c].astype("string").fillna("missing").to_numpy()
+        out[c] = [_group_row(str(k), y[g == k], p[g == k]) for k in sorted(set(g))]
     return out

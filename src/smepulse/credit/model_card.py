@@ -48,6 +48,13 @@ WORDS = {
     "air": ("adverse-impact ratio", "不利影响比"),
     "mean_pd": ("mean PD", "平均 PD"), "bad_rate": ("bad rate", "违约率"),
     "observed": ("observed bad rate", "实际违约率"),
+    "by_time": ("Performance over time (test rows by application date)", "分时段表现（测试集按申请日期）"),
+    "by_seg": ("Performance by segment (test rows)", "分群表现（测试集）"),
+    "period": ("period", "时间段"), "segment": ("segment", "分群"), "bads": ("bads", "违约数"),
+    "no_seg": ("no segment column (sector, size, region, product...) in the data; name one with --segment",
+               "数据中没有分群列（行业、规模、地区、产品等）；可用 --segment 指定"),
+    "no_time": ("no application date (--time-column): performance over time is not measured",
+                "未给出申请日期（--time-column），无法按时间段评估表现"),
     "no_fair": ("No protected attribute in the data: fairness not checked.", "数据中没有受保护属性：未做公平性检验。"),
     "limits": ("Limitations and warnings", "局限与警告"),
     "lim_sample": ("Trained on {n} labelled rows with {b} defaults: figures carry sampling error.",
@@ -125,6 +132,7 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     if met.get("auc_ci95"):
         lo, hi = met["auc_ci95"]
         lines += [w("auc_ci").format(lo=lo, hi=hi, b=met.get("n_bads"), n=met.get("n_test")), ""]
+    lines += _breakdowns(manifest, met, lang, w)
     cal, rel = met.get("calibration", {}), met.get("reliability") or {}
     lines += [f"## {w('calib')}", "", f"- {w('method')}: {cal.get('method')}",
               f"- {w('floor')}: {cal.get('floor')} / {cal.get('ceiling')}"]
@@ -153,6 +161,35 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
               f"- {w('created')}: {manifest.get('created_at')}", f"- {w('by')}: {manifest.get('trained_by')}",
               f"- {w('libs')}: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]
     return "\n".join(lines)
+
+
+def _breakdowns(manifest: dict, met: dict, lang: str, w) -> list[str]:
+    """Performance over time and by segment: n, bads, AUC, mean PD against the observed bad rate."""
+    head = f"| n | {w('bads')} | AUC | {w('mean_pd')} | {w('observed')} | p |"
+    rule = "|---|---|---|---|---|---|---|"
+
+    def row(first: str, r: dict) -> str:
+        return (f"| {first} | {r['n']} | {r['bads']} | {_f(r['auc'], '.3f')} | {r['mean_pd']:.4f} | "
+                f"{r['observed']:.4f} | {_f(r['binomial_p'], '.3g')} |")
+
+    lines = [f"## {w('by_time')}", ""]
+    if met.get("by_period"):
+        lines += [f"| {w('period')} {head}", rule] + [row(r["group"], r) for r in met["by_period"]]
+    else:
+        lines += [w("no_time")]
+    lines += ["", f"## {w('by_seg')}", ""]
+    specs = {f.get("name"): f for f in manifest.get("features", []) if isinstance(f, dict)}
+    if met.get("by_segment"):
+        lines += [f"| {w('segment')} {head}", rule]
+        for col, rows in met["by_segment"].items():
+            spec = specs.get(col, {})
+            zdesc = spec.get("description_zh") if lang == "zh" else None
+            name = f"{zdesc} ({col})" if zdesc else col  # en: the column; zh: its Chinese name too
+            labels = spec.get(f"labels_{lang}") or {}
+            lines += [row(f"{name}: {labels.get(r['group'], r['group'])}", r) for r in rows]
+    else:
+        lines += [w("no_seg")]
+    return [*lines, ""]
 
 
 def trained_by() -> str:

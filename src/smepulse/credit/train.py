@@ -121,7 +121,7 @@ class CreditModel:
         Refuses a non-empty directory unless `overwrite` (the CLI's --force)."""
         keys = ("auc", "auc_ci95", "n_bads", "gini", "ks", "brier", "bad_rate", "mean_pd", "psi_score", "n_train",
                 "n_test", "split", "calibration", "leakage", "reject_inference", "champion", "fairness", "warnings",
-                "warning_codes")
+                "warning_codes", "by_period", "by_segment")
         files = {"model.json": dumps(self.to_state()),
                  "metrics.json": dumps({k: self.metrics[k] for k in keys if k in self.metrics}),
                  "validation.json": dumps(self.metrics)}
@@ -186,7 +186,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS,
           horizon_months: int | None = None, tune_trials: int = 0,
           tune_minutes: float | None = None, scorecard: dict | None = None, protected=None,
-          approve_below: float | None = None, class_weight: str = "none") -> CreditModel:
+          approve_below: float | None = None, class_weight: str = "none", segments=None) -> CreditModel:
     """Fit on the earlier/training 70%, report on the held-out 30% (out of time when dated).
 
     The champion (lightgbm) chooses its number of trees by 5-fold cross-validation on the training
@@ -211,6 +211,9 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     unknown = [c for c in (*exclude, *allow_leaky) if c not in df.columns]
     if unknown:
         raise InputError("--exclude / --allow-leaky names a column that is not in the data", column=unknown[0])
+    unknown = [c for c in (segments or ()) if c not in df.columns]
+    if unknown:
+        raise InputError("--segment names a column that is not in the data", column=unknown[0])
     time_all = parse_time(df, time_column) if time_column else None
     censored, how = G.censored_rows(df, y_all, time_all, censor_column)
     n_censored = int(censored.sum())
@@ -298,6 +301,11 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     met["fairness"] = F.fairness_report(P_acc.iloc[split.test], y_test, p_test, cutoff, specs) if prot_cols else None
     if met["fairness"]:
         notes += F.fairness_notes(met["fairness"])
+    # performance over time (out-of-time test rows by date) and by segment (sector, size, region...)
+    met["by_period"] = M.performance_by_period(y_test, p_test, t_acc.iloc[split.test]) \
+        if t_acc is not None else None
+    seg_cols = M.segment_columns(X_acc.drop(columns=list(schema.dropped_), errors="ignore"), segments)
+    met["by_segment"] = M.performance_by_segment(y_test, p_test, X_acc.iloc[split.test], seg_cols) or None
     rel = met["reliability"]
     where = Note("where_oot" if split.kind == "out-of-time" else "where_test")
     if met["n_bads"] < min_events:  # the sample gate counts all rows; the test part can still be thin
