@@ -225,3 +225,33 @@ def test_horizon_months_from_the_command_line(shared_data, tmp_path, capsys):
                 "--horizon-months", "12", "--out", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
     assert "contradicts the data's own (1 months" in err and not (tmp_path / "c").exists()
+
+
+def test_lender_policy_file_bars_reasons_and_features(shared_data, tmp_path, capsys):
+    """--policy: the lender's own list on top of the shipped one. German credit's credit amount (a
+    frequent reason otherwise) is never a reason; age is not even a feature; a bad policy is one line."""
+    from smepulse.cli import run  # noqa: PLC0415 (the front door)
+    german = shared_data / "credit" / "german_credit" / "german.data"
+    base = ["credit", "train", "--data", str(german), "--target", "bad", "--n-estimators", "60"]
+    (tmp_path / "policy.yaml").write_text("patterns:\n  - credit_amount\nexclude:\n  - 'age(_years)?'\n")
+    assert run([*base, "--out", str(tmp_path / "plain")]) == 0
+    assert run([*base, "--policy", str(tmp_path / "policy.yaml"), "--out", str(tmp_path / "pol")]) == 0
+    out = capsys.readouterr().out
+    assert "age_years excluded from the model by the policy" in out.replace("\n", " ")
+    from smepulse.credit.data import read_german  # noqa: PLC0415
+    read_german(german).to_csv(tmp_path / "g.csv", index=False)
+    codes = {}
+    for name in ("plain", "pol"):
+        assert run(["credit", "score", "--model", str(tmp_path / name), "--data", str(tmp_path / "g.csv"),
+                    "--out", str(tmp_path / f"{name}.csv")]) == 0
+        s = pd.read_csv(tmp_path / f"{name}.csv")
+        codes[name] = pd.concat([s[f"reason_code_{i}"] for i in (1, 2, 3)]).dropna()
+    assert (codes["plain"] == "credit_amount").sum() > 100
+    assert not codes["pol"].isin(["credit_amount", "age_years"]).any()
+    man = json.loads((tmp_path / "pol" / "model.json").read_text())
+    assert "age_years" not in man["schema"]["features"] and "credit_amount" in man["schema"]["features"]
+    (tmp_path / "bad.yaml").write_text("patterns: ['(']\n")
+    capsys.readouterr()
+    assert run([*base, "--policy", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: not a protected-attribute policy" in err and "Traceback" not in err

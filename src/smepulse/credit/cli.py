@@ -105,6 +105,10 @@ def train(
     segment: list[str] = typer.Option([], "--segment", help="Column to break performance down by in the "
                                       "model card and report; repeat for several. Default: columns named like "
                                       "sector, industry, size, region, product or purpose (2-12 levels)."),
+    policy: Path = typer.Option(None, "--policy", help="The lender's protected-attribute policy (YAML): "
+                                "`patterns:` regexes of columns never given as reasons (and checked for "
+                                "fairness), `exclude:` regexes of columns never used as features; added to "
+                                "the shipped credit/protected.yaml."),
     horizon_months: int = typer.Option(None, "--horizon-months", min=1, help="Months over which the target "
                                        "counts a default, when its name (default_12m) or metadata does not say; "
                                        "recorded in the manifest and the model card."),
@@ -143,7 +147,7 @@ def train(
                     class_weight=class_weight,
                     scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
                     protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
-                    approve_below=approve_below, horizon_months=horizon_months,
+                    approve_below=approve_below, horizon_months=horizon_months, policy=policy,
                     segments=[c.strip() for a in segment for c in a.split(",") if c.strip()] or None)
     except SmepulseError as exc:
         if str(data) in str(exc):

@@ -43,14 +43,15 @@ CODE_NAME = re.compile(r"(?i)((^|_)(code|naics|sic|zip|postcode|type|status|cate
 MAX_CODE_LEVELS = 12
 
 
-def protected_patterns(path: str | Path = POLICY_FILE) -> list[str]:
-    """Regular expressions of protected attribute names from a policy file (`patterns:` list)."""
+def protected_patterns(path: str | Path = POLICY_FILE, key: str = "patterns") -> list[str]:
+    """Regular expressions of protected attribute names from a policy file: `patterns:` (never a
+    reason), or with key="exclude" its `exclude:` list (never a feature of any model)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        pats = [str(p) for p in data.get("patterns", [])]
+        pats = [str(p) for p in (data.get(key) or [])]
         for p in pats:
             re.compile(p)
-    except (OSError, yaml.YAMLError, re.error, AttributeError) as exc:
+    except (OSError, yaml.YAMLError, re.error, AttributeError, TypeError) as exc:
         raise CreditError(f"{path}: not a protected-attribute policy (a 'patterns:' list of regexes): {exc}") from exc
     return pats
 

@@ -186,7 +186,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           min_rows: int = G.MIN_ROWS, min_events: int = G.MIN_EVENTS,
           horizon_months: int | None = None, tune_trials: int = 0,
           tune_minutes: float | None = None, scorecard: dict | None = None, protected=None,
-          approve_below: float | None = None, class_weight: str = "none", segments=None) -> CreditModel:
+          approve_below: float | None = None, class_weight: str = "none", segments=None,
+          policy: str | Path | None = None) -> CreditModel:
     """Fit on the earlier/training 70%, report on the held-out 30% (out of time when dated).
 
     The champion (lightgbm) chooses its number of trees by 5-fold cross-validation on the training
@@ -230,11 +231,18 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     drop = {target, *exclude} | ({time_column} if time_column else set()) \
         | ({censor_column} if censor_column else set())
     # protected attributes check the model (fairness.py) and are never its features
-    prot_cols = F.protected_columns(df, protected_patterns(), named=protected, exclude=drop)
+    # a lender's policy file (--policy) adds its own patterns to the shipped ones (credit/protected.yaml)
+    patterns = protected_patterns() + (protected_patterns(policy) if policy else [])
+    prot_cols = F.protected_columns(df, patterns, named=protected, exclude=drop)
     if prot_cols:
         notes.append(Note("protected", columns=", ".join(prot_cols)))
     P_all = df[prot_cols].reset_index(drop=True)
     drop |= set(prot_cols)
+    barred = [c for c in df.columns if c not in drop and policy and any(
+        re.fullmatch(p, str(c), re.IGNORECASE) for p in protected_patterns(policy, "exclude"))]
+    if barred:  # the policy's `exclude:`: never a feature (e.g. a lender that does not score on age)
+        notes.append(Note("policy_excluded", columns=", ".join(barred), policy=str(policy)))
+        drop |= set(barred)
     X_all = df[[c for c in df.columns if c not in drop]].copy()
     for c in unavailable_features(X_all.columns, specs):
         notes.append(Note("unavailable", column=c))
@@ -337,7 +345,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     medians = {c: float(X_train[c].median()) for c in X.columns if not schema.is_categorical(c)}
     cats = [c for c in X.columns if schema.is_categorical(c)]
     used = used_features(est)
-    book = ReasonBook(specs).fit(X_train[used], categorical=[c for c in cats if c in used])
+    book = ReasonBook(specs, protected=protected_patterns(policy) if policy else ()).fit(
+        X_train[used], categorical=[c for c in cats if c in used])
     reference = G.drift_reference(X_train, p_train, cats)
     created = datetime.now(UTC)
     dhash = data_hash(df)
