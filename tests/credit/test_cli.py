@@ -255,3 +255,24 @@ def test_lender_policy_file_bars_reasons_and_features(shared_data, tmp_path, cap
     assert run([*base, "--policy", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml: not a protected-attribute policy" in err and "Traceback" not in err
+
+
+def test_zh_report_names_features_in_chinese(shared_data, tmp_path):
+    """The zh report's stability table and the zh card's most-important list give each German
+    feature its Chinese description (column in brackets), never the bare English column name."""
+    import re  # noqa: PLC0415
+
+    from smepulse.cli import run  # noqa: PLC0415 (the front door)
+    german = shared_data / "credit" / "german_credit" / "german.data"
+    assert run(["credit", "train", "--data", str(german), "--target", "bad", "--n-estimators", "40",
+                "--out", str(tmp_path / "m")]) == 0
+    assert run(["credit", "report", str(tmp_path / "m"), "--out", str(tmp_path / "r.html"), "--lang", "zh"]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    psi = html[html.index("PSI（"):]
+    psi = psi[:psi.index("</table>")]
+    cells = re.findall(r"<tr><td>([^<]*)</td><td>[\d.]+</td></tr>", psi)
+    assert len(cells) == 18 and "贷款金额（马克） (credit_amount)" in cells
+    assert all(re.fullmatch(r"[^A-Za-z]+ \([a-z_]+\)", c) for c in cells), cells
+    top = next(line for line in (tmp_path / "m" / "model_card.zh.md").read_text().splitlines() if "最重要" in line)
+    assert "现有支票账户状态 (checking_status)：" in top
+    assert not re.search(r"(^|[\s,:：])[a-z_]{4,}", re.sub(r"\([a-z_]+\)", "", top)), top

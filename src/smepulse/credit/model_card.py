@@ -109,8 +109,8 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
               f"## {w('features')}", ""]
     feats = manifest.get("features", [])
     imp = sorted((met.get("importance") or {}).items(), key=lambda kv: -kv[1])[:10]
-    lines += [f"- {w('n_features')}: {len(met.get('importance') or feats)}",
-              f"- {w('top')}: " + ", ".join(f"{k} ({v:.1%})" for k, v in imp)]
+    top = [f"{k} ({v:.1%})" if lang == "en" else f"{feature_named(manifest, k, lang)}：{v:.1%}" for k, v in imp]
+    lines += [f"- {w('n_features')}: {len(met.get('importance') or feats)}", f"- {w('top')}: " + ", ".join(top)]
     if manifest.get("excluded"):
         lines += [f"- {w('excluded')}: {', '.join(manifest['excluded'])}"]
     fair = met.get("fairness")
@@ -161,6 +161,15 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
               f"- {w('created')}: {manifest.get('created_at')}", f"- {w('by')}: {manifest.get('trained_by')}",
               f"- {w('libs')}: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]
     return "\n".join(lines)
+
+
+def feature_named(manifest: dict, col: str, lang: str) -> str:
+    """A feature as a reader of `lang` sees it: in zh its Chinese description with the column in
+    brackets (no bare English column name in the Chinese text), in en the column name."""
+    if lang != "zh":
+        return col
+    spec = next((f for f in manifest.get("features", []) if isinstance(f, dict) and f.get("name") == col), {})
+    return f"{spec['description_zh']} ({col})" if spec.get("description_zh") else col
 
 
 def _breakdowns(manifest: dict, met: dict, lang: str, w) -> list[str]:

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E40
 from smepulse.credit.artefact import library_versions  # noqa: E402
 from smepulse.credit.fairness import attribute_shown, shown  # noqa: E402
 from smepulse.credit.model_card import WORDS as CARD_WORDS  # noqa: E402
-from smepulse.credit.model_card import model_card  # noqa: E402
+from smepulse.credit.model_card import feature_named, model_card  # noqa: E402
 from smepulse.credit.notes import in_language  # noqa: E402
 from smepulse.credit.train import CreditModel  # noqa: E402
 from smepulse.errors import CreditError  # noqa: E402
@@ -126,7 +126,8 @@ def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
         m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows, lang=lang, L=labels, card=card,
         warnings=in_language(met, lang),
         scorecard=met.get("scorecard_table"), shown=shown, attribute_shown=attribute_shown,
-        bin_label=lambda var, b: bin_label(model.specs.get(var), b, lang))
+        bin_label=lambda var, b: bin_label(model.specs.get(var), b, lang),
+        named=lambda col: feature_named(model.manifest, col, lang))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
