@@ -122,3 +122,23 @@ def test_thin_test_sample_is_said_out_loud():
     lo, hi = m.metrics["auc_ci95"]
     assert lo < m.metrics["auc"] < hi
     assert any(w.startswith(f"the test rows hold only {b} defaults") for w in m.metrics["warnings"])
+
+
+def test_isotonic_never_puts_an_all_good_step_at_the_floor(shared_data):
+    """Taiwan credit card: the isotonic map (chosen on 4,600 events) had a lowest step fitted on 0
+    bads, so 95 applicants got the 3 bp floor and 16 a PD of 1 - floor. The end steps now carry the
+    Jeffreys estimate 0.5 / (n + 1) of their own n rows; the map stays monotone."""
+    from smepulse.credit.data import TAIWAN_TARGET, load_taiwan  # noqa: PLC0415
+    from smepulse.credit.train import train  # noqa: PLC0415
+    df = load_taiwan(shared_data)
+    m = train(df, TAIWAN_TARGET, n_estimators=200, calibration="isotonic")
+    xs, ys = (np.asarray(v, float) for v in m.calibrator.params_[1:])
+    assert np.all(np.diff(ys) >= 0) and 0.001 < ys[0] and ys[-1] < 0.999
+    out, _ = m.score_frame(df, top_n=0)
+    pd_ = out["pd"].to_numpy()
+    assert pd_.min() > 10 * PD_FLOOR and pd_.max() < 1 - 10 * PD_FLOOR
+    # the rows on the lowest step: their PD is no less than they show (0.5 bads of n at the least)
+    low = pd_ == pd_.min()
+    assert low.sum() >= 30 and df.loc[low, TAIWAN_TARGET].mean() <= 2 * pd_.min()
+    assert pd_.min() >= 0.5 / (low.sum() + 1) / 4
+    assert m.metrics["auc"] > 0.78

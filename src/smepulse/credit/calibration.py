@@ -63,6 +63,28 @@ def _scores(p) -> np.ndarray:
     return np.asarray(a, float)
 
 
+def _jeffreys_ends(iso: IsotonicRegression, p: np.ndarray, y: np.ndarray, w) -> np.ndarray:
+    """The isotonic steps, with a lowest step of 0 bads (or a highest of 0 goods) replaced by the
+    Jeffreys estimate 0.5 / (n + 1) (1 - that): a group of n applicants none of whom defaulted
+    has not shown a PD of zero (its 95% upper bound is about 3 / n), and the floor alone would put
+    them at 3 bp. Kept monotone: never past the next step."""
+    ys = np.asarray(iso.y_thresholds_, float).copy()
+    if ys.size == 0:
+        return ys
+    w = np.ones(len(p)) if w is None else np.asarray(w, float)
+    fitted = iso.predict(p)
+    lo, hi = ys[0], ys[-1]
+    if lo == 0.0:
+        n = float(w[fitted == lo].sum())
+        nxt = ys[ys > lo]
+        ys[ys == lo] = min(0.5 / (n + 1), nxt[0] if nxt.size else 0.5)
+    if hi == 1.0:
+        n = float(w[fitted == hi].sum())
+        prv = ys[ys < hi]
+        ys[ys == hi] = max(1 - 0.5 / (n + 1), prv[-1] if prv.size else 0.5)
+    return ys
+
+
 class Calibrator(BaseEstimator):
     """method: auto, platt, beta or isotonic. Learned: `method_`, `params_`, `cv_brier_`, `n_events_`.
 
@@ -95,7 +117,7 @@ class Calibrator(BaseEstimator):
             return ("beta", [a, b], float(lr.intercept_[0]))
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
         iso.fit(p, y, sample_weight=w)
-        return ("isotonic", iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist())
+        return ("isotonic", iso.X_thresholds_.tolist(), _jeffreys_ends(iso, p, y, w).tolist())
 
     def _apply(self, params, p) -> np.ndarray:
         p = np.asarray(p, float)
