@@ -91,7 +91,14 @@ def leak_gate(leaks: list[dict], specs: dict[str, FeatureSpec], allow: tuple[str
         else:
             lk["verdict"] = "refused"
             refused.append(lk)
+    known = [n for n in notes if n.code == "leak_known"]
+    if len(known) > MAX_KNOWN_NOTES:  # one line, not one per column (a small book flags dozens in-sample)
+        cols = ", ".join(f"{n.params['column']} ({n.params['auc']:.2f})" for n in known)
+        notes = [Note("leak_known_many", n=len(known), columns=cols)] + [n for n in notes if n.code != "leak_known"]
     return refused, notes
+
+
+MAX_KNOWN_NOTES = 3
 
 
 def refuse_leaks(refused: list[dict]) -> None:
