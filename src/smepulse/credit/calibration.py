@@ -105,7 +105,7 @@ class Calibrator(BaseEstimator):
         self.floor = floor
         self.min_isotonic_events = min_isotonic_events
 
-    def _fit_one(self, method: str, p, y, w=None):
+    def _fit_one(self, method: str, p, y, w=None, final: bool = False):
         if method == "none":
             return ("none",)
         if method == "platt":  # logistic on the raw log-odds: two parameters, robust on small samples
@@ -117,7 +117,10 @@ class Calibrator(BaseEstimator):
             return ("beta", [a, b], float(lr.intercept_[0]))
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
         iso.fit(p, y, sample_weight=w)
-        return ("isotonic", iso.X_thresholds_.tolist(), _jeffreys_ends(iso, p, y, w).tolist())
+        # the end-step bound is applied to the final map only: the choice of method by cross-validated
+        # Brier stays the plain step function's (the bound would favour isotonic and its ties cost AUC)
+        ys = _jeffreys_ends(iso, p, y, w) if final else iso.y_thresholds_
+        return ("isotonic", iso.X_thresholds_.tolist(), np.asarray(ys, float).tolist())
 
     def _apply(self, params, p) -> np.ndarray:
         p = np.asarray(p, float)
@@ -159,7 +162,7 @@ class Calibrator(BaseEstimator):
             self.method_ = self.method
         else:
             raise ValueError(f"calibration method must be auto, {', '.join(METHODS)}, not {self.method!r}")
-        self.params_ = self._fit_one(self.method_, p, y, sample_weight)
+        self.params_ = self._fit_one(self.method_, p, y, sample_weight, final=True)
         return self
 
     def transform(self, p) -> np.ndarray:
