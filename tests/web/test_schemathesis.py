@@ -18,8 +18,7 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from decision.conftest import AS_OF, policy_reaching_back_to_as_of, sim_book  # noqa: F401 (sim_book: the credit
-# book fixture, shared with tests/decision)
+from decision.conftest import AS_OF, policy_reaching_back_to_as_of, sim_book  # noqa: F401 (sim_book: a fixture)
 from live_server import Server
 from smepulse.decision.application import PURPOSES
 from smepulse.decision.book import DecisionBook, build_snapshots
