@@ -149,6 +149,11 @@ def _one_statement(n_records: int, n_keys: int, first: bool) -> str:
     return "WITH " + ", ".join(parts) + " " + head
 
 
+# DuckDB: how long the first record of a batch waits for a second when decisions come at a steady rate
+# (docs/benchmarks.md, "Credit decisions"): at 200/s they come ~5 ms apart
+DUCKDB_LINGER_MS = 6.0
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -161,7 +166,7 @@ class DecisionBook:
     """Decision tables in a store file (or an open DuckDB connection, e.g. the web app's store)."""
 
     def __init__(self, store: str | Path | duckdb.DuckDBPyConnection | PgConnection, lock=None, *,
-                 commit_window_ms: float | None = None):
+                 commit_window_ms: float | None = None, commit_linger_ms: float | None = None):
         if isinstance(store, duckdb.DuckDBPyConnection | PgConnection):
             self.con, self.path = store, None
         elif is_server_url(store):
@@ -183,7 +188,10 @@ class DecisionBook:
             # PostgreSQL's batch is one cheap statement (~0.2 ms of CPU) and its commit waits for the disk, which
             # batches what arrives meanwhile anyway; DuckDB's costs 3-4 ms of CPU whatever its size
             commit_window_ms = 0.5 if isinstance(self.con, PgConnection) else 2.0
-        self._group = GroupCommit(self._write_records, commit_window_ms / 1000)
+        if commit_linger_ms is None:  # DuckDB, decisions arriving at a steady rate: the first waits this long for a
+            # second, so that two or more share a transaction (~2-3 ms of CPU whatever its size); PostgreSQL: none
+            commit_linger_ms = 0.0 if isinstance(self.con, PgConnection) else DUCKDB_LINGER_MS
+        self._group = GroupCommit(self._write_records, commit_window_ms / 1000, linger_s=commit_linger_ms / 1000)
         self._memory: BookMemory | None = None
         self._memory_lock = threading.Lock()
         self._head: tuple[int, str] | None = None  # the audit head after this book's last commit

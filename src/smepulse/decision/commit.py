@@ -6,5 +6,5 @@ from smepulse.store.group_commit import GroupCommit as _GroupCommit
 
 
 class GroupCommit(_GroupCommit):
-    def __init__(self, write, window_s: float = 0.002, max_batch: int = 256):
-        super().__init__(write, window_s, max_batch, name="decision book")
+    def __init__(self, write, window_s: float = 0.002, max_batch: int = 256, linger_s: float = 0.0):
+        super().__init__(write, window_s, max_batch, name="decision book", linger_s=linger_s)

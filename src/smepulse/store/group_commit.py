@@ -34,6 +34,11 @@ class GroupCommit:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # how many queued items make it worth waking the writer: 1 while it waits for work, 2 while the first
+        # lingers for a second, max_batch while it collects its window, never while it writes (it looks at the
+        # queue before waiting again). A needless notify wakes the writer thread only to sleep again: it showed
+        # as 6% of the event loop's samples at 200 decisions/s
+        self._wake_at = 1
 
     def submit(self, item) -> Future:
         fut: Future = Future()
@@ -47,7 +52,8 @@ class GroupCommit:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"{self.name} group commit", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if len(self._queue) >= self._wake_at:
+                self._cond.notify()
         return fut
 
     def waiting(self) -> int:
@@ -69,6 +75,7 @@ class GroupCommit:
             while not self._queue:
                 if self._closed:
                     return None
+                self._wake_at = 1
                 self._cond.wait()
             first, _, _, gap = self._queue[0]
             lingering = gap < self.linger_s
@@ -79,7 +86,9 @@ class GroupCommit:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
+                self._wake_at = 2 if lingering and len(self._queue) == 1 else self.max_batch
                 self._cond.wait(left)
+            self._wake_at = 1 << 62  # writing: it looks at the queue before it waits again
             n = min(len(self._queue), self.max_batch)
             return [self._queue.popleft() for _ in range(n)]
 
