@@ -56,3 +56,20 @@ def test_the_book_lingers_on_duckdb_only_by_default(tmp_path):
     from smepulse.decision.book import DUCKDB_LINGER_MS
     with DecisionBook(tmp_path / "s.duckdb") as book:
         assert book._group.linger_s == DUCKDB_LINGER_MS / 1000 > 0
+
+
+def test_a_lingering_batch_closes_linger_window_after_its_second_item():
+    from smepulse.decision.commit import GroupCommit
+    batches: list[list] = []
+    gc = GroupCommit(lambda items: batches.append(list(items)) or list(items), window_s=0.5, linger_s=5.0,
+                     linger_window_s=0.01)
+    try:
+        for i in range(3):  # 0.6 s apart: longer than the window (each written alone), shorter than the linger
+            gc.submit(i)
+            time.sleep(0.6)
+        t = time.monotonic()
+        assert gc.submit(3).result(timeout=10) == 3
+        assert time.monotonic() - t < 0.4  # 10 ms after the second item of the lingering batch, not the 0.5 s window
+        assert batches[-1] == [2, 3], batches  # the third waited for the fourth
+    finally:
+        gc.close()

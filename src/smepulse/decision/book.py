@@ -152,6 +152,7 @@ def _one_statement(n_records: int, n_keys: int, first: bool) -> str:
 # DuckDB: how long the first record of a batch waits for a second when decisions come at a steady rate
 # (docs/benchmarks.md, "Credit decisions"): at 200/s they come ~5 ms apart
 DUCKDB_LINGER_MS = 6.0
+DUCKDB_LINGER_WINDOW_MS = 0.5  # then from the second: the third comes ~5 ms later, waiting longer only adds latency
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,8 @@ class DecisionBook:
         if commit_linger_ms is None:  # DuckDB, decisions arriving at a steady rate: the first waits this long for a
             # second, so that two or more share a transaction (~2-3 ms of CPU whatever its size); PostgreSQL: none
             commit_linger_ms = 0.0 if isinstance(self.con, PgConnection) else DUCKDB_LINGER_MS
-        self._group = GroupCommit(self._write_records, commit_window_ms / 1000, linger_s=commit_linger_ms / 1000)
+        self._group = GroupCommit(self._write_records, commit_window_ms / 1000, linger_s=commit_linger_ms / 1000,
+                                  linger_window_s=DUCKDB_LINGER_WINDOW_MS / 1000)
         self._memory: BookMemory | None = None
         self._memory_lock = threading.Lock()
         self._head: tuple[int, str] | None = None  # the audit head after this book's last commit

@@ -18,7 +18,8 @@ from concurrent.futures import Future
 
 class GroupCommit:
     def __init__(self, write: Callable[[list], list], window_s: float = 0.002, max_batch: int = 256,
-                 name: str = "writer", linger_s: float = 0.0, fail_whole: tuple[type[BaseException], ...] = ()):
+                 name: str = "writer", linger_s: float = 0.0, fail_whole: tuple[type[BaseException], ...] = (),
+                 linger_window_s: float | None = None):
         """write(items) -> one result per item, in one transaction; name: for errors and the thread's name.
         The first item of a batch waits window_s for others; linger_s (longer) instead when each of the two items
         before it came less than linger_s after the one before (a steady rate, not a caller that sends its next
@@ -26,9 +27,12 @@ class GroupCommit:
         one at a steady rate are then written two or more at a time, which costs less per item when a
         transaction's cost is mostly per statement (DuckDB).
         fail_whole: errors that say the store cannot take any item now (a lock not granted in time): every item of
-        the batch gets it at once, instead of each being written again alone (and waiting as long again)."""
+        the batch gets it at once, instead of each being written again alone (and waiting as long again).
+        linger_window_s: the window from the second item of a lingering batch (default window_s): at a steady rate
+        the third comes a whole gap later, so a shorter one only saves the wait."""
         self._write, self.window_s, self.max_batch, self.name = write, window_s, max_batch, name
         self.linger_s, self.fail_whole = linger_s, fail_whole
+        self.linger_window_s = window_s if linger_window_s is None else linger_window_s
         self._last, self._gap = float("-inf"), float("inf")  # when the latest item came, and the gap before it
         self._queue: deque[tuple[float, object, Future, float]] = deque()
         self._cond = threading.Condition()
@@ -81,8 +85,8 @@ class GroupCommit:
             lingering = gap < self.linger_s
             deadline = first + (self.linger_s if lingering else self.window_s)  # the first waits at most this
             while len(self._queue) < self.max_batch and not self._closed:
-                if lingering and len(self._queue) > 1:  # a second came: from it, the usual window
-                    deadline = min(deadline, self._queue[1][0] + self.window_s)
+                if lingering and len(self._queue) > 1:  # a second came: from it, the (linger) window
+                    deadline = min(deadline, self._queue[1][0] + self.linger_window_s)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
