@@ -232,14 +232,16 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         | ({censor_column} if censor_column else set())
     # protected attributes check the model (fairness.py) and are never its features
     # a lender's policy file (--policy) adds its own patterns to the shipped ones (credit/protected.yaml)
-    patterns = protected_patterns() + (protected_patterns(policy) if policy else [])
+    lender_protected = protected_patterns(policy) if policy else []  # the policy file, read once
+    lender_excluded = protected_patterns(policy, "exclude") if policy else []
+    patterns = protected_patterns() + lender_protected
     prot_cols = F.protected_columns(df, patterns, named=protected, exclude=drop)
     if prot_cols:
         notes.append(Note("protected", columns=", ".join(prot_cols)))
     P_all = df[prot_cols].reset_index(drop=True)
     drop |= set(prot_cols)
-    barred = [c for c in df.columns if c not in drop and policy and any(
-        re.fullmatch(p, str(c), re.IGNORECASE) for p in protected_patterns(policy, "exclude"))]
+    barred = [c for c in df.columns if c not in drop and any(
+        re.fullmatch(p, str(c), re.IGNORECASE) for p in lender_excluded)]
     if barred:  # the policy's `exclude:`: never a feature (e.g. a lender that does not score on age)
         notes.append(Note("policy_excluded", columns=", ".join(barred), policy=str(policy)))
         drop |= set(barred)
@@ -345,7 +347,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
     medians = {c: float(X_train[c].median()) for c in X.columns if not schema.is_categorical(c)}
     cats = [c for c in X.columns if schema.is_categorical(c)]
     used = used_features(est)
-    book = ReasonBook(specs, protected=protected_patterns(policy) if policy else ()).fit(
+    book = ReasonBook(specs, protected=lender_protected).fit(
         X_train[used], categorical=[c for c in cats if c in used])
     reference = G.drift_reference(X_train, p_train, cats)
     created = datetime.now(UTC)
