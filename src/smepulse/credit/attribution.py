@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class PathContributions:
         self.n_features = n_features or booster.num_feature()
         self.num_iteration = num_iteration
         self.booster = booster
+        self.compiled_ = None  # the lleaves model of the leaf numbers, once compile_leaves ran
         rows, cols, vals, offsets, bias, base = [], [], [], [], 0.0, 0
         for t in trees:
             root = t["tree_structure"]
@@ -82,11 +84,8 @@ class PathContributions:
         leaf = self.booster.predict(X, pred_leaf=True, num_iteration=self.num_iteration, num_threads=num_threads)
         return leaf.astype(np.int64) + self.offsets_[None, :]
 
-    compiled_ = None  # the lleaves model of the leaf numbers, once compile_leaves ran
-
     def compile_leaves(self) -> float:
         """Compile the leaf numbers to native code (lleaves); returns the seconds it took."""
-        import time  # noqa: PLC0415
         t0 = time.perf_counter()
         import lleaves  # noqa: PLC0415 (llvmlite initialises on import: only when compiling)
         text = leaf_number_model(self.booster.model_to_string(num_iteration=self.num_iteration or -1),
