@@ -34,7 +34,7 @@ from smepulse.decision.errors import DecisionError, OfferNotOpen, UnknownDecisio
 from smepulse.decision.memory import BookMemory
 from smepulse.decision.policy import Policy, files_sha256
 from smepulse.decision.uscc import firm_code
-from smepulse.store.postgres import PgConnection, is_server_url, redact
+from smepulse.store.postgres import PgConnection, is_server_url, meta_value, redact
 
 GENESIS = "0" * 64
 REVIEW_OUTCOMES = ("upheld", "revised")  # the automated decision stands / the reviewer changed it
@@ -119,10 +119,8 @@ def _pg_schema(con: PgConnection) -> None:
     CREATE INDEX IF NOT EXISTS takes a SHARE lock on credit_decision and ALTER TABLE ... ADD COLUMN IF NOT
     EXISTS an ACCESS EXCLUSIVE lock on credit_review even when nothing changes, so every CLI command opening
     the book would wait for a running server's group commit, and stall the decisions queued behind it."""
-    if con.execute("SELECT to_regclass('credit_book_meta') IS NOT NULL").fetchone()[0]:
-        row = con.execute("SELECT value FROM credit_book_meta WHERE key = ?", ["ddl_sha256"]).fetchone()
-        if row is not None and row[0] == SCHEMA_SHA:
-            return
+    if meta_value(con, "credit_book_meta", "ddl_sha256") == SCHEMA_SHA:
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])  # one creator at a time

@@ -80,6 +80,16 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 
 
+def meta_value(con: PgConnection, table: str, key: str) -> str | None:
+    """A value of a key/value table (the store's `meta`, the decision book's `credit_book_meta`), or None, also
+    when the table does not exist yet; a plain read takes no lock a writer waits for (what the DDL fingerprints
+    rely on: see _DDL_KEY)."""
+    if not con.execute("SELECT to_regclass(?) IS NOT NULL", [table]).fetchall()[0][0]:
+        return None
+    rows = con.execute(sql.SQL("SELECT value FROM {} WHERE key = %s").format(sql.Identifier(table)), [key]).fetchall()
+    return rows[0][0] if rows else None
+
+
 def to_psycopg(query: str) -> str:
     """DuckDB-style `?` placeholders as psycopg's `%s` (and a literal `%` as `%%`)."""
     def swap(m: re.Match) -> str:
@@ -223,12 +233,7 @@ class PostgresStore(Store):
                              f"{SCHEMA_VERSION}")
 
     def _stored(self, key: str) -> str | None:
-        """A meta value, or None (also when there is no store here yet); a plain read takes no lock a writer
-        waits for."""
-        if not self.con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchall()[0][0]:
-            return None
-        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
-        return rows[0][0] if rows else None
+        return meta_value(self.con, "meta", key)
 
     def close(self) -> None:
         if self._engine is not None:
