@@ -66,7 +66,7 @@ WORDS = {
            "exposure": "This offer no longer fits your business's borrowing limit (another loan was booked "
                        "since): please apply again.",
            "closed": "We cannot take applications at the moment (our decision service is not available): "
-                     "please try again later."},
+                     "please try again later.", "colon": ": ", "yuan": " CNY"},
     "zh": {"title": "申请经营贷款", "code": "统一社会信用代码", "amount": "金额（元）", "term": "期限（月）",
            "purpose": "用途", "submit": "提交申请", "decision": "审批结果", "approve": "已批准", "decline": "未通过",
            "refer": "已转人工审核", "limit": "额度", "rate": "年利率", "reasons": "主要原因",
@@ -76,7 +76,7 @@ WORDS = {
            "accept": "接受此额度", "booked": "贷款已发放", "loan": "贷款编号", "start": "起始日", "maturity": "到期日",
            "expired": "该额度已失效，请重新申请。",
            "exposure": "此额度已超出贵企业的授信上限（此后已发放其他贷款），请重新申请。",
-           "closed": "暂时无法受理申请（审批服务不可用），请稍后再试。"},
+           "closed": "暂时无法受理申请（审批服务不可用），请稍后再试。", "colon": "：", "yuan": "元"},
 }
 EXAMPLE = Application.model_config["json_schema_extra"]["examples"][0]  # the approved one
 EXAMPLES = {  # both succeed against the store `make demo` builds (decision/demo_book.py); "demo" is approved
@@ -574,16 +574,16 @@ def decision_page(request: Request, decision_id: str, review: str = "", error: s
         return HTMLResponse("not found", status_code=404)
     terms = ""
     if rec["decision"] != "decline" and rec["annual_rate"] is not None:
-        terms = (f"<p>{w['limit']}: <strong id='limit'>{rec['limit']:,.0f}</strong> 元</p>"
-                 f"<p>{w['rate']}: <strong id='rate'>{rec['annual_rate'] * 100:.2f}%</strong></p>")
+        terms = (f"<p>{w['limit']}{w['colon']}<strong id='limit'>{rec['limit']:,.0f}</strong>{w['yuan']}</p>"
+                 f"<p>{w['rate']}{w['colon']}<strong id='rate'>{rec['annual_rate'] * 100:.2f}%</strong></p>")
     reasons = "".join(f"<li>{escape(r[lang])}</li>" for r in rec["reasons"])
     reasons = f"<h2>{w['reasons']}</h2><ol id='reasons'>{reasons}</ol>" if reasons else ""
     offer = ""
     if rec["decision"] == "approve":
         loan = service(request).book.loan_for(decision_id)
         if loan is not None:
-            offer = (f"<section id='loan'><h2>{w['booked']}</h2><p>{w['loan']}: {escape(loan['loan_id'])}</p>"
-                     f"<p>{w['start']}: {loan['start_date']:%Y-%m-%d} · {w['maturity']}: "
+            offer = (f"<section id='loan'><h2>{w['booked']}</h2><p>{w['loan']}{w['colon']}{escape(loan['loan_id'])}</p>"
+                     f"<p>{w['start']}{w['colon']}{loan['start_date']:%Y-%m-%d} · {w['maturity']}{w['colon']}"
                      f"{loan['maturity_date']:%Y-%m-%d}</p></section>")
         elif error in ("expired", "exposure"):
             offer = f"<p class='error' role='alert' id='{error}'>{w[error]}</p>"
@@ -601,7 +601,7 @@ def decision_page(request: Request, decision_id: str, review: str = "", error: s
         q = QUEUE_WORDS[lang]
         done = (f"<section id='review-outcome'><h2>{w['review_done']}</h2><p>{q[seen['outcome']]}</p>"
                 f"<p>{escape(seen['resolution_note'] or '')}</p></section>")
-    return _page(lang, f"<h1>{w['decision']}: <span id='decision'>{w[rec['decision']]}</span></h1>{terms}"
+    return _page(lang, f"<h1>{w['decision']}{w['colon']}<span id='decision'>{w[rec['decision']]}</span></h1>{terms}"
                        f"{reasons}{offer}{done}")
 
 
