@@ -104,12 +104,15 @@ def test_taiwan_champion_against_the_cited_gradient_boosting_figures(taiwan_80_2
     "Published gradient-boosting figures"), on the protocol closest to theirs that is known: a
     stratified 80/20 split. Shi (2025, ICIAAI, doi 10.2991/978-94-6463-823-3_20): gradient boosting
     0.783, "train-test separation" (ratio not in the abstract); Liu (2025, Dean & Francis Press,
-    deanfrancispress.com article 3515): XGBoost 0.7611 on a held-out 20%. Measured: champion 0.7963,
-    LGBMClassifier() 0.7886."""
+    deanfrancispress.com article 3515): XGBoost 0.7611 on a held-out 20%; Zhou & Zhao (2024, JACS, doi
+    10.69987/JACS.2024.40508): XGBoost on engineered bill/payment features 0.7874 on a 70/15/15 split.
+    Measured: champion 0.7963, LGBMClassifier() 0.7886. Hou (2025)'s 0.812 is not asserted: its protocol
+    is not published, and no honest split of ours reaches it (docs/credit.md)."""
     m, plain = taiwan_80_20
     assert m.metrics["split"]["kind"] == "random-stratified" and m.metrics["n_test"] == 6000
     assert m.metrics["auc"] >= 0.783 - 0.01
     assert m.metrics["auc"] >= 0.7611 - 0.01
+    assert m.metrics["auc"] >= 0.7874 - 0.01
     assert m.metrics["auc"] >= plain
 
 
