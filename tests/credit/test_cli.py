@@ -128,21 +128,35 @@ def test_metadata_file_sets_monotone_and_reasons(book, tmp_path):
     assert row["reason_1"] == "4 payments in arrears" and row["reason_zh_1"] == "4 笔逾期"
 
 
-def test_tune_by_trials_and_by_time_box(book, tmp_path):
+def test_tune_by_trials_and_by_time_box(book, tmp_path, capsys):
+    """`--tune MINUTES` is the time box (the issue's spelling), `--tune-trials N` caps the trials."""
+    from smepulse.cli import run  # noqa: PLC0415 (the front door: one-line errors, exit codes)
     base = ["credit", "train", "--data", str(book / "loans.csv"), "--target", "default",
             "--exclude", "loan_id,applied", "--n-estimators", "30"]
-    r = runner.invoke(app, [*base, "--tune", "3", "--out", str(tmp_path / "trials")])
+    r = runner.invoke(app, [*base, "--tune-trials", "3", "--out", str(tmp_path / "trials")])
     assert r.exit_code == 0, r.output
     tun = json.loads((tmp_path / "trials" / "metrics.json").read_text())["champion"]["tuning"]
     assert tun["n_trials"] == 3 and tun["time_box_minutes"] is None and "tuning: 3 trials" in r.output
     # a time box alone searches until the time is up (6 s here), then keeps the best trial so far
-    r = runner.invoke(app, [*base, "--tune-minutes", "0.1", "--out", str(tmp_path / "timed")])
+    r = runner.invoke(app, [*base, "--tune", "0.1", "--out", str(tmp_path / "timed")])
     assert r.exit_code == 0, r.output
     tun = json.loads((tmp_path / "timed" / "metrics.json").read_text())["champion"]["tuning"]
     assert tun["time_box_minutes"] == 0.1 and tun["seconds"] >= 6 and 1 < tun["n_trials"] < 1000
     assert "time box 0.1 min" in r.output
-    r = runner.invoke(app, [*base, "--tune-minutes", "0", "--out", str(tmp_path / "zero")])
-    assert r.exit_code == 2 and "0.1" in r.output
+    # both: the trials cap stops a search long before its 5-minute box
+    r = runner.invoke(app, [*base, "--tune", "5", "--tune-trials", "2", "--out", str(tmp_path / "both")])
+    assert r.exit_code == 0, r.output
+    tun = json.loads((tmp_path / "both" / "metrics.json").read_text())["champion"]["tuning"]
+    assert tun["n_trials"] == 2 and tun["time_box_minutes"] == 5 and tun["seconds"] < 300
+    for bad in (["--tune", "0"], ["--tune", "-1"], ["--tune-trials", "0"]):
+        assert run([*base, *bad, "--out", str(tmp_path / "bad")]) == 2, bad
+        assert not (tmp_path / "bad").exists()
+    capsys.readouterr()
+    # the old spelling: one line naming the new flag, exit 2, nothing written
+    assert run([*base, "--tune-minutes", "2", "--out", str(tmp_path / "old")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--tune 2" in err and "--tune-trials" in err and "Traceback" not in err
+    assert not (tmp_path / "old").exists()
 
 
 def test_small_models_and_bad_inputs_at_the_front_door(book, tmp_path, capsys):

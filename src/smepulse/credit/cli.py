@@ -60,6 +60,12 @@ def _write_table(df, out: Path) -> None:
         df.to_csv(out, index=False)
 
 
+def _positive(value: float | None) -> float | None:
+    if value is not None and not value > 0:  # also NaN
+        raise typer.BadParameter(f"must be a number of minutes above 0, not {value:g}")
+    return value
+
+
 @app.command()
 def train(
     data: Path = typer.Option(..., "--data", help="CSV, Parquet, Excel or ARFF file, one row per application."),
@@ -77,11 +83,14 @@ def train(
     n_estimators: int = typer.Option(400, "--n-estimators", help="Maximum boosting rounds (5-fold cross-validated "
                                      "early stopping picks the number; the champion is then refitted on all "
                                      "training rows)."),
-    tune: int = typer.Option(0, "--tune", min=0, help="Search the champion's hyperparameters with at most this "
-                             "many Optuna trials (seeded, cross-validated on the training rows only; 0 = off)."),
-    tune_minutes: float = typer.Option(None, "--tune-minutes", min=0.1, help="Time box for the search: stop "
-                                       "after this many minutes; alone, it searches until the time is up (a "
-                                       "timed search is not repeatable; --tune alone is)."),
+    tune: float = typer.Option(None, "--tune", callback=_positive, metavar="MINUTES",
+                               help="Search the champion's hyperparameters with Optuna for at most this many "
+                               "minutes (seeded, cross-validated on the training rows only; at most 1,000 "
+                               "trials). A timed search is not repeatable: add --tune-trials N for that."),
+    tune_trials: int = typer.Option(None, "--tune-trials", min=1, help="Cap the search at this many trials; "
+                                    "alone, a repeatable search of N trials with no time box; with --tune, "
+                                    "whichever comes first."),
+    old_tune_minutes: str = typer.Option(None, "--tune-minutes", hidden=True),  # renamed: a clear error
     class_weight: str = typer.Option("none", "--class-weight", help="Champion: none, balanced (bads and goods "
                                      "weigh the same in the trees' loss) or auto (both cross-validated, the "
                                      "higher out-of-fold AUC wins). PDs are calibrated on the out-of-fold "
@@ -125,6 +134,9 @@ def train(
 
     Example: smepulse credit train --data loans.csv --target default --time-column applied_on --out models/v1
     """
+    if old_tune_minutes is not None:
+        raise CreditError(f"--tune-minutes is gone: the time box is now --tune MINUTES (--tune "
+                          f"{old_tune_minutes}); --tune-trials N caps the number of trials")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise CreditError(f"--out {out} already exists; choose a new directory or pass --force to overwrite it")
     df = read_table(data)
@@ -143,7 +155,7 @@ def train(
                     reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
                     scaling=Scaling(pdo, odds, points), source=str(data),
                     allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
-                    censor_column=censor_column, tune_trials=tune, tune_minutes=tune_minutes,
+                    censor_column=censor_column, tune_trials=tune_trials or 0, tune_minutes=tune,
                     class_weight=class_weight,
                     scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
                     protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,

@@ -1,11 +1,12 @@
-"""Optional hyperparameter search for the champion (`credit train --tune TRIALS [--tune-minutes M]`).
+"""Optional hyperparameter search for the champion (`credit train --tune MINUTES [--tune-trials N]`).
 
 Optuna's TPE sampler with a fixed seed proposes LightGBM settings; each trial is scored by the same
 stratified K-fold cross-validation on the training rows that `fit_champion` uses (early stopping on
-the folds' mean log loss), so the test rows never take part. The number of trials bounds the search
-and makes it reproducible; `minutes` is an extra time box (a timed-out search depends on the
-machine's speed, so give trials when the result must be repeatable). The untuned settings are
-always trial 0, so tuning never picks anything worse than the default by its own measure.
+the folds' mean log loss), so the test rows never take part. `minutes` is the time box the CLI's
+`--tune` sets; `n_trials` caps the trials (`--tune-trials`; `train` asks for at most 1,000 when only a time box
+is given). A search stopped by its time box depends on the machine's speed, so give trials alone
+when the result must be repeatable; with both, whichever comes first stops it. The untuned settings
+are always trial 0, so tuning never picks anything worse than the default by its own measure.
 """
 from __future__ import annotations
 
