@@ -2,9 +2,11 @@
 
 - sample: at least `MIN_ROWS` labelled rows and `MIN_EVENTS` of each class (bads and goods);
 - target: two classes;
-- leakage: a column that alone separates bads from goods (governance.leakage_check) is refused unless
+- leakage: a column that alone separates bads from goods (governance.leakage_check: the lower bound of
+  its single-feature AUC above 0.8, so a small book's chance highs are not refused) is refused unless
   its timing metadata says it is known before the decision (a strong predictor, not a leak) or the
-  user names it with `--allow-leaky COLUMN`;
+  user names it with `--allow-leaky COLUMN`; a column above 0.8 whose bound is not is named in one
+  warning (too few bads to tell) and kept;
 - censoring: rows whose outcome was not yet observable (the outcome window had not closed) are
   dropped with a count; they are never treated as rejects by reject inference;
 - drift: the scored batch's distribution of every feature and of the PD is compared with the
@@ -78,11 +80,17 @@ def censored_rows(df: pd.DataFrame, y: pd.Series, time: pd.Series | None, censor
 
 def leak_gate(leaks: list[dict], specs: dict[str, FeatureSpec], allow: tuple[str, ...] = ()) -> tuple[list, list]:
     """(refused, notes). A flagged column is fine when its metadata says it is known before the decision
-    or when the user allowed it; every other flagged column is refused."""
-    refused, notes = [], []
+    or when the user allowed it; every other flagged column is refused. Columns above the threshold but
+    not flagged (their lower bound is not) are kept: one note names those without timing metadata."""
+    refused, notes, unproven = [], [], []
     for lk in leaks:
         c, spec = lk["feature"], specs.get(lk["feature"])
-        if spec is not None and spec.timing == BEFORE_DECISION:
+        known = spec is not None and spec.timing == BEFORE_DECISION
+        if not lk.get("flagged", True):
+            lk["verdict"] = "kept: too few bads to tell from a strong predictor"
+            if not known and c not in allow:
+                unproven.append(lk)
+        elif known:
             lk["verdict"] = "strong predictor (known before the decision by its metadata)"
             notes.append(Note("leak_known", column=c, auc=float(lk["auc"])))
         elif c in allow:
@@ -92,9 +100,13 @@ def leak_gate(leaks: list[dict], specs: dict[str, FeatureSpec], allow: tuple[str
             lk["verdict"] = "refused"
             refused.append(lk)
     known = [n for n in notes if n.code == "leak_known"]
-    if len(known) > MAX_KNOWN_NOTES:  # one line, not one per column (a small book flags dozens in-sample)
+    if len(known) > MAX_KNOWN_NOTES:  # one line, not one per column (a large book of strong features)
         cols = ", ".join(f"{n.params['column']} ({n.params['auc']:.2f})" for n in known)
         notes = [Note("leak_known_many", n=len(known), columns=cols)] + [n for n in notes if n.code != "leak_known"]
+    if unproven:
+        notes.append(Note("leak_unproven", n=len(unproven), bads=unproven[0]["n_bads"],
+                          columns=", ".join(f"{lk['feature']} ({lk['auc']:.2f}, bound {lk['auc_low']:.2f})"
+                                            for lk in unproven)))
     return refused, notes
 
 
@@ -103,7 +115,8 @@ MAX_KNOWN_NOTES = 3
 
 def refuse_leaks(refused: list[dict]) -> None:
     if refused:
-        names = ", ".join(f"'{lk['feature']}' (AUC {lk['auc']:.3f})" for lk in refused[:5])
+        names = ", ".join(f"'{lk['feature']}' (AUC {lk['auc']:.3f}, lower bound {lk['auc_low']:.3f})"
+                          for lk in refused[:5])
         first = refused[0]["feature"]
         verb = "separates" if len(refused) == 1 else "each separate"
         raise CreditError(f"probable leakage, model not written: {names} alone {verb} bads from goods; "
