@@ -290,3 +290,6 @@ def test_zh_report_names_features_in_chinese(shared_data, tmp_path):
     top = next(line for line in (tmp_path / "m" / "model_card.zh.md").read_text().splitlines() if "最重要" in line)
     assert "现有支票账户状态 (checking_status)：" in top
     assert not re.search(r"(^|[\s,:：])[a-z_]{4,}", re.sub(r"\([a-z_]+\)", "", top)), top
+    # a trained model's whole zh card: no ASCII colon after Chinese text (the card and the report's copy)
+    card = (tmp_path / "m" / "model_card.zh.md").read_text()
+    assert not re.findall(r".*[\u4e00-\u9fff）)`]: .*", card) and "- 行数：1000（训练 700，测试 300）" in card

@@ -89,7 +89,7 @@ def test_cli_on_the_projects_pipeline_drops_keys_and_breaks_performance_down(fea
     assert all(sum(g["n"] for g in rows) == met["n_test"] for rows in met["by_segment"].values())
     card, zh = (out / "model_card.md").read_text(), (out / "model_card.zh.md").read_text()
     assert "## Performance over time" in card and "| sector: wholesale and retail |" in card
-    assert "## 分群表现" in zh and "行业 (sector): 批发和零售业" in zh
+    assert "## 分群表现" in zh and "行业 (sector)：批发和零售业" in zh
     f.head(200).to_csv(tmp_path / "apps.csv", index=False)
     r = runner.invoke(app, ["credit", "score", "--model", str(out), "--data", str(tmp_path / "apps.csv"),
                             "--out", str(tmp_path / "s.csv")])

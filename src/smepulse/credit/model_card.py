@@ -70,7 +70,15 @@ WORDS = {
     "card": ("scorecard", "评分卡"),
     "card_text": ("{k} of {m} characteristics selected; points and PD from one calibrated mapping",
                   "从 {m} 个变量中选出 {k} 个；分值与 PD 出自同一个校准映射"),
+    "rows_split": ("{n} (train {tr}, test {te})", "{n}（训练 {tr}，测试 {te}）"),
+    "window_text": ("{tu} {a}; {tf} {b}", "{tu} {a}；{tf} {b}"),
+    "hl_text": ("{x:.2f} ({d} df), p = {p:.3g}", "{x:.2f}（自由度 {d}），p = {p:.3g}"),
+    "binom_text": ("{a:.4f} vs {b:.4f}, p = {p:.3g}", "{a:.4f} 对 {b:.4f}，p = {p:.3g}"),
+    "n": ("n", "样本数"), "p": ("p", "p 值"), "period_to": (" to ", " 至 "), "air_low": (" (< 0.8)", "（< 0.8）"),
 }
+# calibration methods as a Chinese reader knows them (the method's code in brackets)
+METHOD_ZH = {"platt": "Platt 缩放 (platt)", "beta": "Beta 校准 (beta)", "isotonic": "保序回归 (isotonic)",
+             "none": "未校准 (none)"}
 
 
 def _w(key: str, lang: str) -> str:
@@ -88,44 +96,52 @@ def _day(v) -> str:
 
 
 def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
-    """The card as Markdown, from the model's manifest and validation metrics."""
+    """The card as Markdown, from the model's manifest and validation metrics. In zh a Chinese label is
+    followed by the full-width colon and lists by the enumeration comma (、)."""
     w = lambda k: _w(k, lang)  # noqa: E731
+    zh = lang == "zh"
+    c, sep = ("：", "、") if zh else (": ", ", ")
     sp = met.get("split", {})
-    lines = [f"# {w('title')}: {manifest.get('model_version', '')}", "",
+    lines = [f"# {w('title')}{c}{manifest.get('model_version', '')}", "",
              f"## {w('use')}", "", w("use_text"), "",
              f"## {w('data')}", "",
-             f"- {w('source')}: {manifest.get('source') or '-'}",
-             f"- {w('rows')}: {manifest.get('n_rows')} (train {met.get('n_train')}, test {met.get('n_test')})",
-             f"- {w('hash')}: `{manifest.get('training_data_hash')}`"]
+             f"- {w('source')}{c}{manifest.get('source') or '-'}",
+             f"- {w('rows')}{c}" + w("rows_split").format(n=manifest.get("n_rows"), tr=met.get("n_train"),
+                                                        te=met.get("n_test")),
+             f"- {w('hash')}{c}`{manifest.get('training_data_hash')}`"]
     if sp.get("kind") == "out-of-time":
-        lines += [f"- {w('window')} ({sp.get('time_column')}): {w('train_until')} {_day(sp.get('train_until'))}; "
-                  f"{w('test_from')} {_day(sp.get('test_from'))}"]
+        col = f"（{sp.get('time_column')}）" if zh else f" ({sp.get('time_column')})"
+        lines += [f"- {w('window')}{col}{c}" + w("window_text").format(
+            tu=w("train_until"), a=_day(sp.get("train_until")), tf=w("test_from"), b=_day(sp.get("test_from")))]
     if met.get("n_censored"):
-        lines += [f"- {w('censored')}: {met['n_censored']}"]
+        lines += [f"- {w('censored')}{c}{met['n_censored']}"]
     h = manifest.get("pd_horizon_months")
-    lines += ["", f"## {w('target')}", "", f"- `{manifest.get('target')}`: "
+    lines += ["", f"## {w('target')}", "", f"- `{manifest.get('target')}`{c}"
               + ((manifest.get("target_definition") or "-") if lang == "en" else w("target_def")),
-              f"- {w('horizon')}: " + (f"{h} {w('months')}" if h else w("not_stated")), "",
+              f"- {w('horizon')}{c}" + (f"{h} {w('months')}" if h else w("not_stated")), "",
               f"## {w('features')}", ""]
     feats = manifest.get("features", [])
-    imp = sorted((met.get("importance") or {}).items(), key=lambda kv: -kv[1])[:10]
+    # features that never split (0%) are not "most important", however few the model has
+    imp = [kv for kv in sorted((met.get("importance") or {}).items(), key=lambda kv: -kv[1]) if kv[1] > 0][:10]
     top = [f"{k} ({v:.1%})" if lang == "en" else f"{feature_named(manifest, k, lang)}：{v:.1%}" for k, v in imp]
-    lines += [f"- {w('n_features')}: {len(met.get('importance') or feats)}", f"- {w('top')}: " + ", ".join(top)]
+    lines += [f"- {w('n_features')}{c}{len(met.get('importance') or feats)}",
+              f"- {w('top')}{c}" + (("；" if zh else ", ").join(top) or "-")]
     if manifest.get("excluded"):
-        lines += [f"- {w('excluded')}: {', '.join(manifest['excluded'])}"]
+        lines += [f"- {w('excluded')}{c}{sep.join(manifest['excluded'])}"]
     fair = met.get("fairness")
     if fair:
-        lines += [f"- {w('protected')}: {', '.join(fair['attributes'])}"]
+        lines += [f"- {w('protected')}{c}" + sep.join(attribute_shown(a, t, lang) if zh else a
+                                                   for a, t in fair["attributes"].items())]
     champ = met.get("champion")
     if champ:
-        lines += [f"- {w('champion')}: " + w("cv").format(t=champ["cv_trees"], k=champ["cv_folds"],
-                                                          r=champ["refit_trees"], n=champ["refit_rows"])]
+        lines += [f"- {w('champion')}{c}" + w("cv").format(t=champ["cv_trees"], k=champ["cv_folds"],
+                                                           r=champ["refit_trees"], n=champ["refit_rows"])]
     sel = met.get("scorecard_selection")
     if sel:
         k = sum(1 for s in sel.values() if s["status"] == "selected")
-        lines += [f"- {w('card')}: " + w("card_text").format(k=k, m=len(sel))]
+        lines += [f"- {w('card')}{c}" + w("card_text").format(k=k, m=len(sel))]
     lines += ["", f"## {w('perf')}", "",
-              f"{w('split')}: {w('oot') if sp.get('kind') == 'out-of-time' else w('random')}", "",
+              f"{w('split')}{c}{w('oot') if sp.get('kind') == 'out-of-time' else w('random')}", "",
               f"| AUC | Gini | KS | Brier | {w('bad_rate')} | {w('mean_pd')} | PSI |", "|---|---|---|---|---|---|---|",
               "| " + " | ".join(_f(met.get(k)) for k in ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd",
                                                          "psi_score")) + " |", ""]
@@ -134,20 +150,22 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
         lines += [w("auc_ci").format(lo=lo, hi=hi, b=met.get("n_bads"), n=met.get("n_test")), ""]
     lines += _breakdowns(manifest, met, lang, w)
     cal, rel = met.get("calibration", {}), met.get("reliability") or {}
-    lines += [f"## {w('calib')}", "", f"- {w('method')}: {cal.get('method')}",
-              f"- {w('floor')}: {cal.get('floor')} / {cal.get('ceiling')}"]
+    method = cal.get("method")
+    lines += [f"## {w('calib')}", "", f"- {w('method')}{c}{METHOD_ZH.get(method, method) if zh else method}",
+              f"- {w('floor')}{c}{cal.get('floor')} / {cal.get('ceiling')}"]
     if rel:
-        lines += [f"- {w('hl')}: {rel['hosmer_lemeshow']:.2f} ({rel['hl_dof']} df), p = {rel['hl_p']:.3g}",
-                  f"- {w('binom')}: {rel['mean_pd']:.4f} vs {rel['observed']:.4f}, p = {rel['binomial_p']:.3g}",
+        lines += [f"- {w('hl')}{c}" + w("hl_text").format(x=rel["hosmer_lemeshow"], d=rel["hl_dof"], p=rel["hl_p"]),
+                  f"- {w('binom')}{c}" + w("binom_text").format(a=rel["mean_pd"], b=rel["observed"],
+                                                                p=rel["binomial_p"]),
                   f"- **{w('passed') if rel['passed'] else w('failed')}**"]
     lines += ["", f"## {w('fair')}", ""]
     if fair:
         lines += [f"{w('cutoff')} {fair['cutoff']:.4f}", "",
-                  f"| {w('attribute')} | {w('group')} | n | {w('approval')} | {w('air')} | {w('mean_pd')} | "
+                  f"| {w('attribute')} | {w('group')} | {w('n')} | {w('approval')} | {w('air')} | {w('mean_pd')} | "
                   f"{w('observed')} | AUC |", "|---|---|---|---|---|---|---|---|"]
         for attr, t in fair["attributes"].items():
             for r in t["groups"]:
-                air = _f(r["air"], ".2f") + (" (< 0.8)" if r["flag"] else "")
+                air = _f(r["air"], ".2f") + (w("air_low") if r["flag"] else "")
                 lines.append(f"| {attribute_shown(attr, t, lang)} | {shown(r, lang)} | {r['n']} | "
                              f"{r['approval_rate']:.1%} | {air} | "
                              f"{r['mean_pd']:.4f} | {r['observed']:.4f} | {_f(r['auc'], '.3f')} |")
@@ -157,9 +175,9 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
               "- " + w("lim_sample").format(n=met.get("n_train"), b=met.get("n_bads_train", "?")),
               "- " + w("lim_sim")]
     lines += [f"- {x}" for x in in_language(met, lang)]
-    lines += ["", f"## {w('prov')}", "", f"- {w('version')}: `{manifest.get('model_version')}`",
-              f"- {w('created')}: {manifest.get('created_at')}", f"- {w('by')}: {manifest.get('trained_by')}",
-              f"- {w('libs')}: " + ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]
+    lines += ["", f"## {w('prov')}", "", f"- {w('version')}{c}`{manifest.get('model_version')}`",
+              f"- {w('created')}{c}{manifest.get('created_at')}", f"- {w('by')}{c}{manifest.get('trained_by')}",
+              f"- {w('libs')}{c}" + sep.join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]
     return "\n".join(lines)
 
 
@@ -174,16 +192,18 @@ def feature_named(manifest: dict, col: str, lang: str) -> str:
 
 def _breakdowns(manifest: dict, met: dict, lang: str, w) -> list[str]:
     """Performance over time and by segment: n, bads, AUC, mean PD against the observed bad rate."""
-    head = f"| n | {w('bads')} | AUC | {w('mean_pd')} | {w('observed')} | p |"
+    head = f"| {w('n')} | {w('bads')} | AUC | {w('mean_pd')} | {w('observed')} | {w('p')} |"
     rule = "|---|---|---|---|---|---|---|"
+    c = "：" if lang == "zh" else ": "
 
     def row(first: str, r: dict) -> str:
         return (f"| {first} | {r['n']} | {r['bads']} | {_f(r['auc'], '.3f')} | {r['mean_pd']:.4f} | "
                 f"{r['observed']:.4f} | {_f(r['binomial_p'], '.3g')} |")
 
     lines = [f"## {w('by_time')}", ""]
-    if met.get("by_period"):
-        lines += [f"| {w('period')} {head}", rule] + [row(r["group"], r) for r in met["by_period"]]
+    if met.get("by_period"):  # "2023-09-05 to 2024-01-01" as metrics.performance_by_period names it
+        lines += [f"| {w('period')} {head}", rule] + [row(r["group"].replace(" to ", w("period_to")), r)
+                                                       for r in met["by_period"]]
     else:
         lines += [w("no_time")]
     lines += ["", f"## {w('by_seg')}", ""]
@@ -195,7 +215,7 @@ def _breakdowns(manifest: dict, met: dict, lang: str, w) -> list[str]:
             zdesc = spec.get("description_zh") if lang == "zh" else None
             name = f"{zdesc} ({col})" if zdesc else col  # en: the column; zh: its Chinese name too
             labels = spec.get(f"labels_{lang}") or {}
-            lines += [row(f"{name}: {labels.get(r['group'], r['group'])}", r) for r in rows]
+            lines += [row(f"{name}{c}{labels.get(r['group'], r['group'])}", r) for r in rows]
     else:
         lines += [w("no_seg")]
     return [*lines, ""]

@@ -1,0 +1,65 @@
+"""The model card's words: the zh card is Chinese typography throughout (full-width colon after a
+Chinese label, 、 between list items, translated table heads and methods); the en card is English."""
+from __future__ import annotations
+
+import re
+
+from smepulse.credit.model_card import model_card
+
+MANIFEST = {"model_version": "lightgbm-x", "source": "book.csv", "n_rows": 1000, "training_data_hash": "sha256:ab",
+            "target": "bad", "target_definition": "1 = default", "pd_horizon_months": 12, "excluded": ["id", "memo"],
+            "features": [{"name": "sector", "description_zh": "行业", "labels_zh": {"retail": "批发和零售业"},
+                          "labels_en": {"retail": "wholesale and retail"}},
+                         {"name": "turnover", "description_zh": "营业额"}, {"name": "age"}],
+            "trained_by": "ana", "created_at": "2026-12-06T21:00:00+00:00",
+            "versions": {"smepulse": "0.1.0", "lightgbm": "4.7.0"}}
+ROW = {"n": 300, "bads": 30, "auc": 0.8, "mean_pd": 0.1, "observed": 0.1, "binomial_p": 0.9}
+METRICS = {"n_train": 700, "n_test": 300, "n_bads": 30, "n_bads_train": 70, "auc": 0.8, "gini": 0.6, "ks": 0.4,
+           "brier": 0.1, "bad_rate": 0.1, "mean_pd": 0.1, "psi_score": 0.01, "auc_ci95": [0.75, 0.85],
+           "split": {"kind": "out-of-time", "time_column": "applied", "train_until": "2024-06-30",
+                     "test_from": "2024-07-01"},
+           "n_censored": 5, "importance": {"turnover": 0.7, "sector": 0.3, "age": 0.0},
+           "champion": {"cv_trees": 80, "cv_folds": 5, "refit_trees": 100, "refit_rows": 700},
+           "calibration": {"method": "isotonic", "floor": 0.0003, "ceiling": 0.9997},
+           "reliability": {"hosmer_lemeshow": 7.5, "hl_dof": 8, "hl_p": 0.48, "mean_pd": 0.1, "observed": 0.1,
+                           "binomial_p": 0.9, "passed": True},
+           "by_period": [{**ROW, "group": "2024-07-01 to 2024-12-31"}],
+           "by_segment": {"sector": [{**ROW, "group": "retail"}]},
+           "fairness": {"cutoff": 0.2, "attributes": {"gender": {
+               "description_zh": "性别", "description_en": "gender",
+               "groups": [{**ROW, "group": "f", "label_zh": "女", "label_en": "female", "approval_rate": 0.8,
+                           "air": 0.7, "flag": True}]}}},
+           "warnings": [], "warning_codes": []}
+CJK = "\u4e00-\u9fff"
+
+
+def test_the_zh_card_uses_chinese_punctuation_after_chinese_words():
+    zh = model_card(MANIFEST, METRICS, "zh")
+    # no ASCII colon after Chinese text or a closing bracket that follows it (the old "行业 (sector): ...")
+    assert not re.search(rf"[{CJK}）)`]: ", zh), re.findall(rf".*[{CJK}）)`]: .*", zh)
+    for line in ("# 模型卡：lightgbm-x", "- 来源：book.csv", "- 行数：1000（训练 700，测试 300）",
+                 "- 时间窗口（applied）：训练数据截至 2024-06-30；测试数据起始 2024-07-01",
+                 "- 剔除的未到期（无结果）行数：5", "- `bad`：1 = 违约（坏客户），0 = 未违约", "- PD 期限：12 个月",
+                 "- 最重要的特征：营业额 (turnover)：70.0%；行业 (sector)：30.0%",
+                 "- 用户排除的列：id、memo", "- 受保护属性（仅用于公平性检验，从不作为特征）：性别 (gender)",
+                 "- 方法：保序回归 (isotonic)", "- Hosmer-Lemeshow 检验：7.50（自由度 8），p = 0.48",
+                 "- 平均 PD 与实际违约率（精确二项检验 p 值）：0.1000 对 0.1000，p = 0.9",
+                 "| 2024-07-01 至 2024-12-31 | 300 |", "| 行业 (sector)：批发和零售业 | 300 |",
+                 "| 性别 (gender) | 女 (f) | 300 | 80.0% | 0.70（< 0.8） |",
+                 "| 时间段 | 样本数 | 违约数 | AUC | 平均 PD | 实际违约率 | p 值 |",
+                 "- 依赖库版本：smepulse 0.1.0、lightgbm 4.7.0", "- 训练人：ana"):
+        assert line in zh, line
+    assert "age" not in zh.split("最重要的特征")[1].splitlines()[0]  # 0% is not "most important"
+
+
+def test_the_en_card_keeps_english_punctuation():
+    en = model_card(MANIFEST, METRICS, "en")
+    for line in ("# Model card: lightgbm-x", "- rows: 1000 (train 700, test 300)",
+                 "- window (applied): trained on rows until 2024-06-30; tested on rows from 2024-07-01",
+                 "- most important: turnover (70.0%), sector (30.0%)", "- excluded by the user: id, memo",
+                 "- method: isotonic", "- Hosmer-Lemeshow: 7.50 (8 df), p = 0.48",
+                 "| 2024-07-01 to 2024-12-31 | 300 |", "| sector: wholesale and retail | 300 |",
+                 "| gender | female (f) | 300 | 80.0% | 0.70 (< 0.8) |", "| period | n | bads | AUC |",
+                 "- library versions: smepulse 0.1.0, lightgbm 4.7.0"):
+        assert line in en, line
+    assert "：" not in en and "、" not in en
