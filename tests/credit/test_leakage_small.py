@@ -111,7 +111,7 @@ def test_a_small_book_says_which_columns_it_kept_above_the_threshold():
     (w,) = [w for w in m.metrics["warning_codes"] if w["code"] == "leak_unproven"]
     en, zh = render(w, "en"), render(w, "zh")
     assert en in m.metrics["warnings"] and "1 column(s)" in en and "x (0.83, bound 0.72)" in en
-    assert "on 15 bads" in en and "在 15 条违约上" in zh and "x (0.83, bound 0.72)" in zh
+    assert "on 15 bads" in en and "在 15 条违约上" in zh and "x（0.83，下限 0.72）" in zh and "bound" not in zh
     spec = {"x": FeatureSpec("x", "a bureau flag", timing="before_decision")}
     m = train(df, "bad", model="logistic", min_events=5, time_column="applied", specs=spec)
     assert not [w for w in m.metrics["warning_codes"] if w["code"] == "leak_unproven"]

@@ -104,9 +104,9 @@ def leak_gate(leaks: list[dict], specs: dict[str, FeatureSpec], allow: tuple[str
         cols = ", ".join(f"{n.params['column']} ({n.params['auc']:.2f})" for n in known)
         notes = [Note("leak_known_many", n=len(known), columns=cols)] + [n for n in notes if n.code != "leak_known"]
     if unproven:
-        notes.append(Note("leak_unproven", n=len(unproven), bads=unproven[0]["n_bads"],
-                          columns=", ".join(f"{lk['feature']} ({lk['auc']:.2f}, bound {lk['auc_low']:.2f})"
-                                            for lk in unproven)))
+        cols = {"en": ", ".join(f"{lk['feature']} ({lk['auc']:.2f}, bound {lk['auc_low']:.2f})" for lk in unproven),
+                "zh": "、".join(f"{lk['feature']}（{lk['auc']:.2f}，下限 {lk['auc_low']:.2f}）" for lk in unproven)}
+        notes.append(Note("leak_unproven", n=len(unproven), bads=unproven[0]["n_bads"], columns=cols))
     return refused, notes
 
 
