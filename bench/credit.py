@@ -18,7 +18,7 @@
    and on one thread.
 6. Champion against its peer (`--versus-plain`, or `--versus-plain-only`): on every public credit
    dataset in ../shared/data, `credit train`'s champion (5-fold CV trees, out-of-fold calibration,
-   refit on all training rows; and with `--tune 20` on German) against a default
+   refit on all training rows; and with `--tune-trials 20` on German) against a default
    `lightgbm.LGBMClassifier()` fitted on the same training rows and prepared columns: test AUC of each.
 7. Class weighting (`--class-weight-only`): the champion with `class_weight` none, balanced and auto
    (cross-validated choice) against the same default `LGBMClassifier()` in the same run, on German,
@@ -298,7 +298,7 @@ def bench_versus_plain() -> dict:
     sba = D.load_sba_national(DATA)
     cases = {
         "german": (D.load_german(DATA), "bad", None, D.german_specs(), {}),
-        "german --tune 20": (D.load_german(DATA), "bad", None, D.german_specs(), {"tune_trials": 20}),
+        "german --tune-trials 20": (D.load_german(DATA), "bad", None, D.german_specs(), {"tune_trials": 20}),
         "taiwan": (D.load_taiwan(DATA), D.TAIWAN_TARGET, None, {}, {}),
         "sba random": (sba[D.SBA_ORIGINATION_FEATURES + ["Default"]], "Default", None, D.sba_specs(), {}),
         "sba out-of-time": (sba[D.SBA_ORIGINATION_FEATURES + ["Default", "ApprovalDate"]], "Default",
