@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from smepulse.cli import app, run
 from smepulse.errors import CreditError
 from smepulse.seasonal.holidays import cny_dates
 from smepulse.sim.credit import SectorShock, SimConfig, simulate, simulate_applications
@@ -50,10 +53,19 @@ def test_all_tables_written_with_documented_columns(sim):
                      "GROUP BY kind").fetchall()
     assert {k for k, _, _ in tx} == {"sale", "refund", "supplier_payment"}
     assert all(m > 0 for _, _, m in tx)
-    # Nothing is recorded on or after the data end (2025-01-01).
+    # Applications in the window 2023-01..2024-12; the data run 12 months on, to the data end
+    # 2026-01-01 (exclusive), and no further.
+    meta = json.loads((out / "simulation.json").read_text())
+    assert (meta["data_start"], meta["applications_end"], meta["data_end"]) == (
+        "2021-09-01", "2025-01-01", "2026-01-01")
+    a = con.execute(f"SELECT MIN(application_date), MAX(application_date) FROM '{out}/applications.parquet'").fetchone()
+    assert a[0] >= dt.date(2023, 1, 1) and a[1] < dt.date(2025, 1, 1)
     for t, col in (("transactions", "date"), ("tax", "filing_date"), ("utilities", "paid_date")):
         mx = con.execute(f"SELECT MAX({col}) FROM read_parquet('{out}/{t}/*.parquet')").fetchone()[0]
-        assert mx < dt.date(2025, 1, 1)
+        assert dt.date(2025, 12, 1) <= mx < dt.date(2026, 1, 1), t
+    for col in ("start_date", "first_late_date", "default_date", "repaid_date"):
+        mx = con.execute(f"SELECT MAX({col}) FROM '{out}/loans.parquet'").fetchone()[0]
+        assert mx < dt.date(2026, 1, 1), col
 
 
 def test_base_default_rate_close_to_setting(sim):
@@ -62,9 +74,52 @@ def test_base_default_rate_close_to_setting(sim):
     assert len(labelled) > 700
     se = np.sqrt(0.03 * 0.97 / len(labelled))
     assert abs(labelled.mean() - 0.03) < 4 * se + 0.003
-    # Applications whose 12 months are not over are censored, not labelled 0.
-    d = pd.to_datetime(apps["application_date"])
-    assert apps.loc[d > pd.Timestamp("2024-01-01"), "default_12m"].isna().all()
+
+
+def _quarter(apps: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(apps["application_date"]).dt.to_period("Q")
+
+
+def test_every_application_of_the_window_is_labelled():
+    """The default 12-month follow-up: every application of all 24 months has its 12-month outcome,
+    and the last quarter's default rate is not cut off. Exactly: a two-year follow-up (which observes
+    more) gives every application the same default_12m, so no label is a truncated outcome."""
+    cfg = SimConfig(n_firms=20_000, months=24, default_rate=0.03, seed=2)
+    _firms, apps = simulate_applications(cfg)
+    assert apps["default_12m"].notna().all() and apps["default_12m"].isin([0, 1]).all()
+    months = pd.to_datetime(apps["application_date"]).dt.to_period("M")
+    assert set(months) == set(pd.period_range("2023-01", "2024-12", freq="M"))
+    rate = apps.groupby(_quarter(apps))["default_12m"].mean()
+    first, last = rate[pd.Period("2023Q1")], rate[pd.Period("2024Q4")]
+    # ~5,000 applications a quarter: a cut-off (defaults of late applications unseen) would drive the
+    # last quarter toward 0; quarters also move with the macro cycle and the sector shock (measured
+    # 0.48-1.03 over seeds 0-3 at 2%), hence the wide band.
+    assert 0.4 * first < last < 2.5 * first
+    _f, longer = simulate_applications(SimConfig(**{**cfg.__dict__, "outcome_months": 24}))
+    later = ["outcome", "default_date"]  # a default after the 12 months is seen only by the longer one
+    pd.testing.assert_frame_equal(apps.drop(columns=later), longer.drop(columns=later))
+    seen = apps["default_date"].notna()
+    assert apps.loc[seen, "default_date"].equals(longer.loc[seen, "default_date"])
+
+
+@pytest.mark.parametrize(("outcome_months", "last_labelled"), [(0, "2024-01-01"), (6, "2024-07-01")])
+def test_a_short_follow_up_censors_the_late_applications(outcome_months, last_labelled):
+    """With less than 12 months of follow-up the data end falls inside the last applications' 12
+    months (window end 2025-01-01 + follow-up): those are censored (NaN, outcome 'open' unless already
+    in default), never labelled 0; the others keep exactly the labels of the full follow-up."""
+    cfg = SimConfig(n_firms=6000, months=24, default_rate=0.05, seed=3)
+    _f, full = simulate_applications(cfg)
+    _f, short = simulate_applications(SimConfig(**{**cfg.__dict__, "outcome_months": outcome_months}))
+    assert short["application_id"].equals(full["application_id"])
+    d = pd.to_datetime(short["application_date"])
+    mature = d <= pd.Timestamp(last_labelled)  # application day + 12 months on or before the data end
+    assert short.loc[~mature, "default_12m"].isna().all() and short.loc[mature, "default_12m"].notna().all()
+    assert (~mature).sum() > 1000
+    assert (short.loc[mature, "default_12m"] == full.loc[mature, "default_12m"]).all()
+    late = short[~mature]
+    assert (late["outcome"] == "open").mean() > 0.5  # longer terms still running at the data end
+    # a default seen before the data end is a default, whether or not the 12 months are over
+    assert ((late["outcome"] == "default") == late["default_date"].notna()).all()
 
 
 @pytest.mark.parametrize("rate", [0.01, 0.03])
@@ -143,3 +198,21 @@ def test_bad_config_is_refused(tmp_path):
         simulate(SimConfig(n_firms=10, start="2023-13-01"), tmp_path)
     with pytest.raises(CreditError, match="sector"):
         simulate(SimConfig(n_firms=10, shocks=(SectorShock("mining", "2023-03"),)), tmp_path)
+    for bad in (-1, 61):
+        with pytest.raises(CreditError, match=f"outcome_months must be 0-60, got {bad}"):
+            simulate(SimConfig(n_firms=10, outcome_months=bad), tmp_path)
+
+
+def test_cli_outcome_months(tmp_path, capsys):
+    """`credit simulate --outcome-months`: the data end is start + months + follow-up, and the command
+    says so; a bad value is one line and exit code 2 (through the CLI's front door, `run`)."""
+    r = CliRunner().invoke(app, ["credit", "simulate", "--firms", "40", "--start", "2024-03-01", "--months", "6",
+                                 "--outcome-months", "3", "--workers", "1", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "s" / "simulation.json").read_text())
+    assert (meta["applications_end"], meta["data_end"]) == ("2024-09-01", "2024-12-01")
+    assert "applications 2024-03-01 to 2024-08-31; data 2022-11-01 to 2024-11-30" in " ".join(r.output.split())
+    capsys.readouterr()
+    code = run(["credit", "simulate", "--firms", "40", "--outcome-months", "61", "--out", str(tmp_path / "t")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == "error: outcome_months must be 0-60, got 61"

@@ -1,7 +1,9 @@
 """The generator never looks ahead: two simulations with the same past and different futures (health
-innovations from FORK on drawn from another seed) write identical data for everything dated before
-FORK, and identical point-in-time features for every application before it. A control run with the
-old look-ahead (daily health interpolated toward the next month) must fail the same comparison."""
+innovations from a fork month on drawn from another seed) write identical data for everything dated
+before the fork, and identical point-in-time features for every application before it. Forks early in
+the 24-month window and in its last months (the applications that only the 12-month follow-up labels)
+are both checked. A control run with the old look-ahead (daily health interpolated toward the next
+month) must fail the same comparison."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,11 +16,11 @@ from smepulse.credit.features import build_features
 from smepulse.sim.credit import SimConfig, simulate
 
 FORK = "2023-09"
-T = pd.Timestamp(f"{FORK}-01")
+LATE_FORK = "2024-11"  # month 23 of the window 2023-01..2024-12; the data run on to 2026-01
 
 
-def _cfg(fork_seed: int) -> SimConfig:
-    return SimConfig(n_firms=600, months=24, seed=7, default_rate=0.08, chunk_firms=300, fork_month=FORK,
+def _cfg(fork_seed: int, fork: str = FORK) -> SimConfig:
+    return SimConfig(n_firms=600, months=24, seed=7, default_rate=0.08, chunk_firms=300, fork_month=fork,
                      fork_seed=fork_seed)
 
 
@@ -30,7 +32,7 @@ def _ts(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s)
 
 
-def _past(d) -> dict[str, pd.DataFrame]:
+def _past(d, T: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Everything dated before T, events after T masked (they may differ)."""
     out = {"firms": _read(d, "firms.parquet")}
     a = _read(d, "applications.parquet")
@@ -54,27 +56,31 @@ def _past(d) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _features_before_t(d) -> pd.DataFrame:
+def _features_before_t(d, T: pd.Timestamp) -> pd.DataFrame:
     f = build_features(d)
     f = f[_ts(f.application_date) < T].drop(columns="default_12m")
     return f.sort_values("application_id").reset_index(drop=True)
 
 
-@pytest.fixture(scope="module")
-def futures(tmp_path_factory):
+@pytest.fixture(scope="module", params=[FORK, LATE_FORK])
+def futures(request, tmp_path_factory):
     a, b = tmp_path_factory.mktemp("future_a"), tmp_path_factory.mktemp("future_b")
-    simulate(_cfg(1), a)
-    simulate(_cfg(2), b)
-    return a, b
+    simulate(_cfg(1, request.param), a)
+    simulate(_cfg(2, request.param), b)
+    return a, b, pd.Timestamp(f"{request.param}-01")
 
 
 def test_same_past_different_future_same_pre_fork_data(futures):
-    a, b = futures
-    pa, pb = _past(a), _past(b)
+    a, b, T = futures
+    pa, pb = _past(a, T), _past(b, T)
     for t in pa:
         assert len(pa[t]) > 0, t
         pd.testing.assert_frame_equal(pa[t], pb[t], obj=t)
-    pd.testing.assert_frame_equal(_features_before_t(a), _features_before_t(b))
+    fa = _features_before_t(a, T)
+    pd.testing.assert_frame_equal(fa, _features_before_t(b, T))
+    # the comparison covers applications of the three months before the fork, features and all
+    recent = fa[_ts(fa.application_date) >= T - pd.DateOffset(months=3)]
+    assert len(recent) > 40 and recent.yoy_growth_90d.notna().mean() > 0.6
     # the futures really differ: later sales and outcomes of applications before the fork
     ta, tb = _read(a, "transactions"), _read(b, "transactions")
     late_a, late_b = ta[_ts(ta.date) >= T], tb[_ts(tb.date) >= T]
@@ -98,16 +104,17 @@ def test_control_a_look_ahead_is_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(simc, "_daily_health", _lookahead_daily_health)
     simulate(_cfg(1), tmp_path / "a")
     simulate(_cfg(2), tmp_path / "b")
-    pa, pb = _past(tmp_path / "a"), _past(tmp_path / "b")
+    T = pd.Timestamp(f"{FORK}-01")
+    pa, pb = _past(tmp_path / "a", T), _past(tmp_path / "b", T)
     assert not pa["transactions"].equals(pb["transactions"])
 
 
 def test_history_before_the_start_gives_year_on_year_features(futures):
-    f = build_features(futures[0])
+    f = build_features(futures[0])  # once per fork: any future must give this
     lab = f[f.default_12m.notna()]
-    assert len(lab) > 200
-    first = _ts(lab.application_date).min()
-    assert first < pd.Timestamp("2023-02-01")  # labelled applications from the first month of the window
+    assert len(lab) == len(f) > 200  # the 12-month follow-up labels every application
+    months = _ts(lab.application_date).dt.to_period("M")
+    assert months.min() == pd.Period("2023-01") and months.max() == pd.Period("2024-12")  # the whole window
     # every firm with a year of platform history has year-on-year features, in training rows too
     old = lab[lab.platform_tenure_days > 480]
     assert len(old) > 100 and old.yoy_growth_90d.notna().mean() > 0.97

@@ -29,9 +29,13 @@ def simulate_cmd(
     firms: int = typer.Option(10_000, "--firms", help="Number of firms."),
     start: str = typer.Option("2023-01-01", "--start",
                               help="First day of the application window, YYYY-MM-DD (data begin earlier)."),
-    months: int = typer.Option(24, "--months", help="Months of the application window (the data end after it)."),
+    months: int = typer.Option(24, "--months", help="Months of the application window [start, start + months)."),
     history_months: int = typer.Option(16, "--history-months",
                                        help="Months of flows before --start: the features' full look-back."),
+    outcome_months: int = typer.Option(
+        12, "--outcome-months",
+        help="Months of follow-up after the window (0-60): the data end is start + months + this. 12 labels "
+             "every application's 12-month outcome; less leaves the last applications censored."),
     default_rate: float = typer.Option(0.02, "--default-rate", help="Mean 12-month default rate of applications."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same files."),
     thin_share: float = typer.Option(0.15, "--thin-share", help="Share of new businesses with thin files."),
@@ -40,6 +44,10 @@ def simulate_cmd(
 ) -> None:
     """Write a synthetic SME alternative-data set (firms, transactions, tax, utilities, loans, applications) as Parquet.
 
+    Applications fall in [start, start + months). The data begin --history-months before the start and
+    end --outcome-months after the window (the data end); by default 2021-09-01 to 2025-12-31, every
+    application with its 12-month outcome.
+
     Example: smepulse credit simulate --firms 100000 --start 2023-01-01 --months 24 --seed 1 --out data/sim
     """
     try:
@@ -47,13 +55,19 @@ def simulate_cmd(
     except ValueError as exc:
         raise CreditError(f"--start must be YYYY-MM-DD, got '{start}'") from exc
     cfg = SimConfig(n_firms=firms, start=start, months=months, default_rate=default_rate, seed=seed,
-                    thin_share=thin_share, workers=workers, history_months=history_months)
+                    thin_share=thin_share, workers=workers, history_months=history_months,
+                    outcome_months=outcome_months)
     t0 = time.perf_counter()
     with _progress() as bar:
         task = bar.add_task("simulating firms", total=None)
         res = simulate(cfg, out, progress=lambda done, total: bar.update(task, completed=done, total=total))
     secs = time.perf_counter() - t0
     console.print(f"wrote {out}: {res.summary()}")
+    def last_day(iso: str) -> str:  # the exclusive ends as the last day covered
+        return str(dt.date.fromisoformat(iso) - dt.timedelta(days=1))
+
+    console.print(f"applications {start} to {last_day(res.applications_end)}; "
+                  f"data {res.data_start} to {last_day(res.data_end)} ({outcome_months} months of follow-up)")
     console.print(f"{secs:.1f} s, {res.rows['transactions'] / secs:,.0f} transactions/s")
 
 

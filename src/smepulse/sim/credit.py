@@ -22,8 +22,12 @@ Output (all amounts in CNY; dates are Parquet DATE; one directory per table, chu
   applications.parquet   application_id, firm_id, application_date, amount, term_months, currency,
                          outcome ('default' | 'repaid' | 'open' at data end), default_date,
                          default_12m (1/0; null when 12 months have not passed by the data end)
-The data end is `start + months` (exclusive). Hidden health runs 12 months further so every
-application has a true 12-month outcome; only what happened before the data end is written.
+Applications are dated in the window [start, start + months). The data (flows, tax, utilities, loans,
+outcomes) run on for `outcome_months` of follow-up to the data end, start + months + outcome_months
+(exclusive), and begin `history_months` before the start. With the default 12 months of follow-up
+every application has an observed 12-month outcome (default_12m is never null); outcome_months=0 ends
+the data with the window, so the last year's applications are right-censored as a live book's are.
+Hidden health runs 12 months past the data end; only what happened before the data end is written.
 """
 from __future__ import annotations
 
@@ -86,6 +90,9 @@ class SimConfig:
     workers: int = 1  # processes writing chunks in parallel; output is the same for any number
     # Months of flows before `start`, so every application has the features' full look-back (480 days).
     history_months: int = 16
+    # Months of data after the application window: 12 observes every application's 12-month outcome;
+    # fewer leaves the last applications unlabelled (censored), as in a book scored before they mature.
+    outcome_months: int = 12
     # Counterfactual futures for look-ahead tests: health innovations (firm and macro) from this month
     # ('YYYY-MM') on are drawn from `fork_seed`; everything dated before it must not change.
     fork_month: str | None = None
@@ -100,6 +107,8 @@ class SimConfig:
             raise CreditError(f"default_rate must be in [0.001, 0.5], got {self.default_rate}")
         if not 0 <= self.history_months <= 60:
             raise CreditError(f"history_months must be 0-60, got {self.history_months}")
+        if not 0 <= self.outcome_months <= 60:
+            raise CreditError(f"outcome_months must be 0-60, got {self.outcome_months}")
         if not 0 <= self.thin_share <= 1:
             raise CreditError(f"thin_share must be in [0, 1], got {self.thin_share}")
         for s in self.shocks or ():
@@ -146,7 +155,9 @@ def _firms(cfg: SimConfig, rng: np.random.Generator, start, end) -> dict:
 
 def _health(cfg: SimConfig, f: dict, n_months: int, start, origin, fork: bool) -> np.ndarray:
     """Monthly health, column 0 = month `origin`. Innovations are drawn whole (firm x month) from their
-    own stream, so a fork changes months >= fork_month and nothing before them."""
+    own stream, so a fork changes months >= fork_month and nothing before them. Month t's innovations are
+    the same for any `n_months` (firm innovations fill month by month; the macro walk and the random
+    shock have streams of their own), so the follow-up's length never changes the health of a month."""
     n = cfg.n_firms
     rng = np.random.default_rng([cfg.seed, 2])
     age = np.maximum((start - f["founded"]).astype(float) / 365.25, 0.1)
@@ -155,8 +166,8 @@ def _health(cfg: SimConfig, f: dict, n_months: int, start, origin, fork: bool) -
           + 0.3 - 0.5 * (f["conc"] - 0.3) * SECTOR_B2B[f["sector"]] + rng.normal(0, 0.45, n))
     x0 = rng.normal(0, HEALTH_SD / np.sqrt(1 - PHI**2), n)
     eps = rng.normal(0, HEALTH_SD, (n_months, n)).astype(np.float32)
-    d_macro = rng.normal(0, 0.08, n_months)
-    shock_list = _shocks(cfg, rng, start.astype("datetime64[M]"))
+    d_macro = np.random.default_rng([cfg.seed, 2, 1]).normal(0, 0.08, n_months)
+    shock_list = _shocks(cfg, np.random.default_rng([cfg.seed, 2, 2]), start.astype("datetime64[M]"))
     if fork and cfg.fork_month:
         k = int((np.datetime64(cfg.fork_month, "M") - origin).astype(int))
         if 0 <= k < n_months:
@@ -199,7 +210,8 @@ def _month_day(origin, m: np.ndarray) -> np.ndarray:
     return (origin + m).astype("datetime64[D]")
 
 
-def _applications(cfg: SimConfig, f: dict, h: np.ndarray, h_cal: np.ndarray, origin, start, end) -> pd.DataFrame:
+def _applications(cfg: SimConfig, f: dict, h: np.ndarray, h_cal: np.ndarray, origin, start, window_end
+                  ) -> pd.DataFrame:
     """Applications with their platform-loan outcome. Every draw has a fixed shape (no draw count depends
     on health), so a different future changes outcomes after an application and nothing before it."""
     n = cfg.n_firms
@@ -207,7 +219,7 @@ def _applications(cfg: SimConfig, f: dict, h: np.ndarray, h_cal: np.ndarray, ori
     k = rng.poisson(cfg.apps_per_firm, n)
     k[f["thin"]] = np.maximum(k[f["thin"]], 1)  # new businesses are here to borrow
     firm = np.repeat(np.arange(n), k)
-    span = int((end - start).astype(int))
+    span = int((window_end - start).astype(int))  # the follow-up after the window has no applications
     date = start + rng.integers(0, span, firm.size).astype("timedelta64[D]")  # history precedes the start
     order = np.lexsort((date, firm))
     firm, date = firm[order], date[order]
@@ -518,26 +530,40 @@ class SimResult:
     out_dir: Path
     config: SimConfig
     rows: dict[str, int] = field(default_factory=dict)
+    # YYYY-MM-DD; the two ends exclusive: applications in [start, applications_end), data to data_end
+    data_start: str = ""
+    applications_end: str = ""
+    data_end: str = ""
 
     def summary(self) -> str:
         return ", ".join(f"{k}: {v:,}" for k, v in self.rows.items())
 
 
-def _core(cfg: SimConfig):
-    """Firms, health paths and applications with outcomes (everything but the flows)."""
-    cfg.validate()
+def _dates(cfg: SimConfig):
+    """(start, end of the application window, data end): the window is [start, start + months), the
+    data run `outcome_months` further (both ends exclusive, on the first of a month)."""
     try:
         start = np.datetime64(dt.date.fromisoformat(cfg.start), "D")
     except ValueError as exc:
         raise CreditError(f"start must be YYYY-MM-DD, got '{cfg.start}'") from exc
-    end = (start.astype("datetime64[M]") + cfg.months).astype("datetime64[D]")
+    month = start.astype("datetime64[M]")
+    return (start, (month + cfg.months).astype("datetime64[D]"),
+            (month + cfg.months + cfg.outcome_months).astype("datetime64[D]"))
+
+
+def _core(cfg: SimConfig):
+    """Firms, health paths and applications with outcomes (everything but the flows)."""
+    cfg.validate()
+    start, window_end, end = _dates(cfg)
     pre = max(36, cfg.history_months) + 1  # other lenders' loans start up to 3 years before the start
     origin = start.astype("datetime64[M]") - pre
-    n_months = pre + cfg.months + 13
+    # Health to 12 months past the data end: whatever the follow-up, the window's last applications draw
+    # their 12 monthly hazards from it, and other lenders' loans run their terms on it.
+    n_months = pre + cfg.months + cfg.outcome_months + 13
     f = _firms(cfg, np.random.default_rng([cfg.seed, 0]), start, end)
     h_cal = _health(cfg, f, n_months, start, origin, fork=False)
     h = _health(cfg, f, n_months, start, origin, fork=True) if cfg.fork_month else h_cal.copy()
-    apps = _applications(cfg, f, h, h_cal, origin, start, end)
+    apps = _applications(cfg, f, h, h_cal, origin, start, window_end)
     del h_cal
     _distress(cfg, f, h, apps, origin)
     return f, h, apps, start, end, origin
@@ -559,14 +585,14 @@ def simulate(cfg: SimConfig, out_dir: str | Path,
     i0 = int((data_start.astype("datetime64[M]") - origin).astype(int)) - 1  # the month before the data
     for d in out.glob("*/part-*.parquet") if out.exists() else ():
         d.unlink()  # a rerun into the same directory must not mix old parts
-    res = SimResult(out, cfg, {})
+    res = SimResult(out, cfg, {}, str(data_start), str(_dates(cfg)[1]), str(end))
     res.rows["firms"] = _write(_firm_table(f, start), out / "firms.parquet")
     res.rows["applications"] = _write(_app_table(apps, end), out / "applications.parquet")
     res.rows["loans"] = _write(_dates_to_date32(loans, ["start_date", "first_late_date", "default_date",
                                                          "repaid_date"]), out / "loans.parquet")
     chunks = [(c, lo, min(lo + cfg.chunk_firms, cfg.n_firms))
               for c, lo in enumerate(range(0, cfg.n_firms, cfg.chunk_firms))]
-    months = cfg.months + cfg.history_months
+    months = cfg.history_months + cfg.months + cfg.outcome_months  # data months, history to data end
     jobs = [(cfg.seed, c, lo, {k: v[lo:hi] for k, v in f.items()}, h[lo:hi, i0:], data_start, end, months, out)
             for c, lo, hi in chunks]
     res.rows.update(transactions=0, tax=0, utilities=0)
@@ -583,8 +609,8 @@ def simulate(cfg: SimConfig, out_dir: str | Path,
             progress(i, len(jobs))
     if workers > 1:
         pool.shutdown()
-    meta = {"generator": "smepulse.sim.credit", "config": asdict(cfg), "data_start": str(data_start),
-            "data_end": str(end), "rows": res.rows}
+    meta = {"generator": "smepulse.sim.credit", "config": asdict(cfg), "data_start": res.data_start,
+            "applications_end": res.applications_end, "data_end": res.data_end, "rows": res.rows}
     (out / "simulation.json").write_text(json.dumps(meta, indent=2, default=str))
     return res
 
