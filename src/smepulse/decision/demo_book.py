@@ -9,6 +9,7 @@ the "declined" one those of the first firm a knock-out rule declines. Both are t
 way over HTTP whatever the simulation drew (tests/decision/test_demo_examples.py)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,13 +26,22 @@ from smepulse.decision.uscc import firm_code
 from smepulse.sim.credit import SimConfig, simulate
 
 
+def demo_sim_config(as_of: date, n_firms: int = 1500, seed: int = 0) -> SimConfig:
+    """The demo book's simulation: its data end (start + window + follow-up) is `as_of`, so nothing is
+    simulated past today. Applications fall in the 24 months before the last year, each with its
+    12-month outcome; snapshots as of `as_of` see the follow-up year and the history before it (far
+    more than the features' 16 months of look-back)."""
+    cfg = SimConfig(n_firms=n_firms, months=24, default_rate=0.08, seed=seed)
+    start = (pd.Timestamp(as_of) - pd.DateOffset(months=cfg.months + cfg.outcome_months)).date()
+    return replace(cfg, start=start.isoformat())
+
+
 def build_credit_book(out: Path, store: Path, n_firms: int = 1500, seed: int = 0,
                       today: date | None = None) -> dict:
     today = today or datetime.now(UTC).date()
     as_of = today.replace(day=1)
-    start = (pd.Timestamp(as_of) - pd.DateOffset(months=24)).date()
     data = out / "credit" / "sim"
-    simulate(SimConfig(n_firms=n_firms, start=start.isoformat(), months=24, default_rate=0.08, seed=seed), data)
+    simulate(demo_sim_config(as_of, n_firms, seed), data)
     f = build_features(data)
     lab = f[f["default_12m"].notna()].reset_index(drop=True)
     model = train(lab, "default_12m", time_column="application_date", exclude=["application_id", "firm_id"],
