@@ -28,7 +28,7 @@ ADMIN = ("riskadmin", "risk admin password 1")  # may resolve reviews
 def sim_book(tmp_path_factory):
     root = tmp_path_factory.mktemp("credit_book")
     data = root / "sim"
-    simulate(SimConfig(n_firms=600, default_rate=0.08, seed=11, months=24), data)
+    simulate(SimConfig(n_firms=600, default_rate=0.08, seed=13, months=24), data)
     f = build_features(data)
     lab = f[f["default_12m"].notna()].reset_index(drop=True)
     model = train(lab, "default_12m", time_column="application_date", exclude=["application_id", "firm_id"],
