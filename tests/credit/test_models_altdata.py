@@ -20,7 +20,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def features(tmp_path_factory):
     d = tmp_path_factory.mktemp("altdata")
-    simulate(SimConfig(n_firms=2500, default_rate=0.08, seed=3, months=24), d)
+    simulate(SimConfig(n_firms=2500, default_rate=0.08, seed=3, months=24, outcome_months=6), d)
     f = with_group_columns(build_features(d), d)   # what `credit features` writes: + owner_gender
     f.to_parquet(d / "features.parquet", index=False)
     return d / "features.parquet", f
