@@ -25,6 +25,11 @@ def _progress() -> Progress:
                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console, transient=True)
 
 
+def _last_day(iso: str) -> str:
+    """An exclusive end date as the last day it covers (what a reader expects to see)."""
+    return str(dt.date.fromisoformat(iso) - dt.timedelta(days=1))
+
+
 def simulate_cmd(
     firms: int = typer.Option(10_000, "--firms", help="Number of firms."),
     start: str = typer.Option("2023-01-01", "--start",
@@ -63,11 +68,8 @@ def simulate_cmd(
         res = simulate(cfg, out, progress=lambda done, total: bar.update(task, completed=done, total=total))
     secs = time.perf_counter() - t0
     console.print(f"wrote {out}: {res.summary()}")
-    def last_day(iso: str) -> str:  # the exclusive ends as the last day covered
-        return str(dt.date.fromisoformat(iso) - dt.timedelta(days=1))
-
-    console.print(f"applications {start} to {last_day(res.applications_end)}; "
-                  f"data {res.data_start} to {last_day(res.data_end)} ({outcome_months} months of follow-up)")
+    console.print(f"applications {start} to {_last_day(res.applications_end)}; "
+                  f"data {res.data_start} to {_last_day(res.data_end)} ({outcome_months} months of follow-up)")
     console.print(f"{secs:.1f} s, {res.rows['transactions'] / secs:,.0f} transactions/s")
 
 
