@@ -216,3 +216,16 @@ def test_cli_outcome_months(tmp_path, capsys):
     code = run(["credit", "simulate", "--firms", "40", "--outcome-months", "61", "--out", str(tmp_path / "t")])
     err = capsys.readouterr().err
     assert code == 2 and err.strip() == "error: outcome_months must be 0-60, got 61"
+
+
+def test_a_long_follow_up_writes_every_table_to_its_data_end(tmp_path):
+    """6 months of applications and 30 of follow-up: flows, tax and bills run to the data end
+    (2024-01 + 36 months), so the hidden health covers the whole follow-up; nothing is applied for in it."""
+    simulate(SimConfig(n_firms=60, start="2024-01-01", months=6, outcome_months=30, seed=1, history_months=0),
+             tmp_path)
+    con = duckdb.connect()
+    for t, col in (("transactions", "date"), ("tax", "period"), ("utilities", "period")):
+        mx = con.execute(f"SELECT MAX({col}) FROM read_parquet('{tmp_path}/{t}/*.parquet')").fetchone()[0]
+        assert mx >= dt.date(2026, 11, 1) and mx < dt.date(2027, 1, 1), t
+    mx = con.execute(f"SELECT MAX(application_date) FROM '{tmp_path}/applications.parquet'").fetchone()[0]
+    assert mx < dt.date(2024, 7, 1)
