@@ -1,6 +1,7 @@
 """Benchmark: the SME alternative-data generator and point-in-time feature building.
 
-1. `simulate` for --firms firms x --months months of daily flows: seconds and transactions/s.
+1. `simulate` for --firms firms x --months months of applications (the data span the history before,
+   the window and the 12-month follow-up after it): seconds and transactions/s.
 2. `build_features` (all 118 features, DuckDB SQL over the Parquet files) for every application.
 3. Five of the same features (revenue_30d, revenue_90d, active_days_30d, refund_rate_30d,
    days_since_last_sale) three ways in the same run, alternating, `--repeats` times: the same SQL
@@ -108,7 +109,8 @@ def main() -> None:
         sim_t.append(t)
     rows = res.rows["transactions"]
     med = statistics.median(sim_t)
-    print(f"simulate: {args.firms:,} firms x {args.months} months -> {rows:,} transactions "
+    print(f"simulate: {args.firms:,} firms x {args.months} months of applications (data {res.data_start} to "
+          f"{res.data_end}) -> {rows:,} transactions "
           f"(+{res.rows['tax']:,} tax, {res.rows['utilities']:,} utility rows): median {med:.1f} s "
           f"[{', '.join(f'{t:.1f}' for t in sim_t)}], {rows / med:,.0f} transactions/s")
 
