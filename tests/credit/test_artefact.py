@@ -140,6 +140,12 @@ def test_incompatible_versions_and_broken_manifests(models, tmp_path):
     (d / MANIFEST).write_text(json.dumps(seal(man)))  # as a model written under scikit-learn 0.24 would be
     with pytest.raises(CreditError, match=r"trained with scikit-learn 0\.24\.2.*major\.minor"):
         load_model(d)
+    p = _copy(models[1]["logistic"][1], tmp_path / "pandas2")  # pandas reads the categories and dtypes
+    man_p = json.loads((p / MANIFEST).read_text())
+    man_p["versions"]["pandas"] = "2.2.0"
+    (p / MANIFEST).write_text(json.dumps(seal(man_p)))
+    with pytest.raises(CreditError, match=r"trained with pandas 2\.2\.0"):
+        load_model(p)
     for key, value in (("pd_horizon_months", 24), ("kind", "lightgbm "), ("metrics", {})):
         t = _copy(models[1]["logistic"][1], tmp_path / f"tamper_{key}")
         m2 = json.loads((t / MANIFEST).read_text())
@@ -181,4 +187,24 @@ def test_out_refuses_existing_model_unless_force(models, tmp_path):
     assert "--force" in _fails_cleanly(runner.invoke(app, args)) and (out / MANIFEST).read_text() == before
     r = runner.invoke(app, [*args, "--force"])
     assert r.exit_code == 0, r.output
+    load_model(out)
+
+
+def test_force_removes_every_file_of_the_older_model_and_nothing_else(models, tmp_path):
+    """--force over a scorecard with a LightGBM model: the scorecard's tables go (they would sit unlisted
+    next to the new model), a file of the user's that no manifest listed stays."""
+    df = _book(600)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    out = tmp_path / "m"
+    base = ["credit", "train", "--data", str(tmp_path / "d.csv"), "--target", "bad", "--out", str(out)]
+    assert runner.invoke(app, [*base, "--model", "scorecard"]).exit_code == 0
+    old = set(json.loads((out / MANIFEST).read_text())["files"])
+    (out / "NOTES.txt").write_text("the validator's own notes")
+    r = runner.invoke(app, [*base, "--model", "logistic", "--force"])
+    assert r.exit_code == 0, r.output
+    new = set(json.loads((out / MANIFEST).read_text())["files"])
+    left = {p.name for p in out.iterdir()}
+    assert old - new, "the two kinds of model should not write the same files"
+    assert not (old - new) & left
+    assert left == new | {MANIFEST, "NOTES.txt"}
     load_model(out)

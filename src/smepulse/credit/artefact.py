@@ -25,14 +25,14 @@ from smepulse.errors import CreditError
 FORMAT = "smepulse.credit.model/2"
 MANIFEST = "manifest.json"
 # libraries whose major.minor must match for a model to load (their numerics or file formats change)
-PINNED = ("lightgbm", "scikit-learn", "optbinning", "numpy")
+PINNED = ("lightgbm", "scikit-learn", "optbinning", "numpy", "pandas")
 # never read, and a directory holding one is refused: these formats can run code when loaded
 EXECUTABLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".npy", ".npz", ".pt", ".sav")
 
 
 def library_versions() -> dict[str, str]:
     out = {"smepulse": smepulse.__version__}
-    for name in PINNED + ("pandas",):
+    for name in PINNED:
         try:
             out[name] = version(name)
         except PackageNotFoundError:  # pragma: no cover - all are dependencies
@@ -89,9 +89,10 @@ def write_artefact(directory: str | Path, files: dict[str, bytes], manifest: dic
     if d.is_dir() and any(d.iterdir()) and not overwrite:
         raise CreditError(f"--out {d} already exists and is not empty; choose a new directory or pass --force")
     d.mkdir(parents=True, exist_ok=True)
-    if overwrite:  # a stale manifest or pickle from an older model must not survive next to the new files
+    if overwrite:  # nothing of the older model survives next to the new files (its files, manifest, pickles)
+        stale = _listed_files(d) | {MANIFEST}
         for p in d.iterdir():
-            if p.is_file() and (p.name == MANIFEST or p.suffix.lower() in EXECUTABLE_SUFFIXES):
+            if p.is_file() and (p.name in stale or p.suffix.lower() in EXECUTABLE_SUFFIXES):
                 p.unlink()
     for name, data in files.items():
         tmp = d / f".{name}.tmp"
@@ -103,6 +104,17 @@ def write_artefact(directory: str | Path, files: dict[str, bytes], manifest: dic
     tmp.write_bytes(dumps(seal(man)))
     os.replace(tmp, d / MANIFEST)
     return d
+
+
+def _listed_files(d: Path) -> set[str]:
+    """The plain file names an older model's manifest in `d` lists (none when there is no readable one):
+    the files --force may remove; anything else a user keeps in the directory is left alone."""
+    try:
+        files = json.loads((d / MANIFEST).read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        return set()
+    return {n for n in files if isinstance(n, str) and Path(n).name == n and not n.startswith(".")} \
+        if isinstance(files, dict) else set()
 
 
 def read_manifest(directory: str | Path) -> dict:

@@ -64,7 +64,7 @@ def data_hash(df: pd.DataFrame) -> str:
     """Stable content hash of a table (values and column names), for the model's provenance."""
     h = hashlib.sha256(",".join(map(str, df.columns)).encode())
     h.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
-    return "sha256:" + h.hexdigest()[:32]
+    return "sha256:" + h.hexdigest()  # all 256 bits: a provenance hash cut short invites collisions
 
 
 # ---------------------------------------------------------------- validation
