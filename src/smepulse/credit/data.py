@@ -20,8 +20,17 @@ SEED = 20180101  # fixed so a random split is reproducible run to run
 
 # ---------------------------------------------------------------- reading files
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read CSV, Parquet, Excel or ARFF by extension; errors name the file."""
+    """Read CSV, Parquet, Excel or ARFF by extension; errors name the file. The frame's attrs keep
+    the file and its row count so later checks can name the line of a bad value (`check_numbers`)."""
     path = Path(path)
+    df = _read_table(path)
+    # lines before the first data row: a header in CSV text, none in german.data; None: not text lines
+    lines = 1 if path.suffix.lower() in (".csv", ".txt", ".gz") else 0 if path.name == "german.data" else None
+    df.attrs.update(source=str(path), source_rows=len(df), lines_before=lines)
+    return df
+
+
+def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError("file not found; check the path", file=str(path))
     ext = path.suffix.lower()
@@ -95,8 +104,49 @@ def binary_target(df: pd.DataFrame, target: str, *, allow_missing: bool = False)
     return y.map(lambda v: np.nan if pd.isna(v) else float(v == bad[0]))
 
 
-def check_features(X: pd.DataFrame) -> list[str]:
-    """Drop, in place, all-missing and constant columns (warnings name them). Returns the warnings."""
+NUMBER_SHARE = 0.95  # a text column at least this numeric is a number column with bad values in it
+_MONEY_TEXT = r"\s*-?\$?\s*[\d,]+(\.\d+)?\s*"
+
+
+def check_numbers(X: pd.DataFrame, categorical=()) -> None:
+    """Refuse a column of numbers with a few values that are not numbers ('abc' in LIMIT_BAL): read
+    as text it would silently become a category of every distinct amount. Missing values are fine;
+    a code column with a non-numeric level as common as 5% stays a category, and so does a column
+    the metadata declares `categorical`."""
+    for col in X.columns:
+        s = X[col]
+        if col in categorical:
+            continue
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) \
+                or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        txt = s.astype("string").str.strip().replace("", pd.NA)
+        known = txt.dropna()
+        if len(known) < 20:  # too few values to tell a number column from a code
+            continue
+        ok = pd.to_numeric(known, errors="coerce").notna() | known.str.fullmatch(_MONEY_TEXT).fillna(False)
+        if ok.all() or ok.mean() < NUMBER_SHARE:
+            continue
+        bad = known[~ok]
+        pos = int(X.index.get_loc(bad.index[0]))
+        raise InputError(f"{_where(X, pos)}, column '{col}': {bad.iloc[0]!r} is not a number, in a column of "
+                         f"numbers ({int(ok.sum())} of {len(known)} values are, {len(bad)} not); fix or blank it",
+                         file=X.attrs.get("source"))
+
+
+def _where(X: pd.DataFrame, pos: int) -> str:
+    """'line 1001' of the file when the frame still holds every row of it in order, else the data row."""
+    whole = X.attrs.get("source_rows") == len(X) and X.index.equals(pd.RangeIndex(len(X)))
+    if whole and X.attrs.get("lines_before") is not None:
+        return f"line {pos + 1 + X.attrs['lines_before']}"
+    return f"data row {pos + 1}"
+
+
+def check_features(X: pd.DataFrame, categorical=()) -> list[str]:
+    """Drop, in place, all-missing and constant columns (warnings name them). Returns the warnings.
+    A number column with a stray text value is an input error (`check_numbers`) unless `categorical`
+    (the metadata's `kind: categorical` columns) names it."""
+    check_numbers(X, categorical)
     notes = []
     for col in list(X.columns):
         s = X[col]

@@ -1,6 +1,7 @@
 """The feature schema a model learns at fit time and enforces at scoring time (types, categories)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -36,6 +37,40 @@ def looks_like_money(s: pd.Series) -> bool:
     return len(vals) > 0 and vals.str.contains(r"[\$,]").any() and vals.str.match(_MONEY).mean() > 0.95
 
 
+# Date-shaped text and the formats each shape can be read in. A column is a date when nearly every
+# value has one shape and parses in one format: codes ("A12"), zip codes, fractions ("1/2") and
+# numbers have no such shape, so they stay features.
+_DATE_SHAPES = (
+    (r"\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?", ("ISO8601",)),
+    (r"\d{4}/\d{1,2}/\d{1,2}", ("%Y/%m/%d",)),
+    (r"\d{1,2}/\d{1,2}/\d{4}", ("%m/%d/%Y", "%d/%m/%Y")),
+    (r"\d{1,2}/\d{1,2}/\d{2}", ("%m/%d/%y", "%d/%m/%y")),
+    (r"\d{1,2}-\d{1,2}-\d{4}", ("%m-%d-%Y", "%d-%m-%Y")),
+    (r"\d{1,2}\.\d{1,2}\.\d{4}", ("%d.%m.%Y",)),
+    (r"\d{1,2}[- ][A-Za-z]{3}[- ]\d{2}(\d{2})?", ("%d-%b-%y", "%d-%b-%Y", "%d %b %Y", "%d %b %y")),
+)
+DATE_SHARE = 0.95  # of the non-missing values; a few typos do not make a date column a category
+
+
+def looks_like_date(s: pd.Series) -> bool:
+    """Text (or Python date objects, as Parquet can hold) that are dates: never a feature."""
+    known = s.dropna()
+    if known.empty:
+        return False
+    step = max(1, len(known) // 2000)  # spread over the file: a sorted file may change format late
+    vals = known.iloc[::step]
+    if vals.map(lambda v: isinstance(v, dt.date)).all():
+        return True
+    txt = vals.astype(str).str.strip()
+    for shape, formats in _DATE_SHAPES:
+        if txt.str.fullmatch(shape).mean() < DATE_SHARE:
+            continue
+        for fmt in formats:
+            if pd.to_datetime(txt, format=fmt, errors="coerce").notna().mean() >= DATE_SHARE:
+                return True
+    return False
+
+
 @dataclass
 class Prepared:
     X: pd.DataFrame
@@ -48,7 +83,7 @@ class FeatureSchema:
 
     def fit(self, X: pd.DataFrame) -> FeatureSchema:
         self.numeric_, self.categories_, self.money_, self.dropped_ = [], {}, [], {}
-        n, notes = len(X), []
+        n, notes, date_text = len(X), [], []
         for col in X.columns:
             s = X[col]
             if pd.api.types.is_datetime64_any_dtype(s):
@@ -62,6 +97,9 @@ class FeatureSchema:
                     notes.append(Note("schema_key", column=col, levels=int(s.nunique()), n=n))
                 else:
                     self.numeric_.append(col)
+            elif looks_like_date(s):  # '2/28/1998' as text: a date all the same (docs/credit.md)
+                self.dropped_[col] = "date text is not a feature; pass it as --time-column or derive features"
+                date_text.append(col)
             elif looks_like_money(s):
                 self.money_.append(col)
                 self.numeric_.append(col)
@@ -72,6 +110,9 @@ class FeatureSchema:
                     notes.append(Note("schema_identifier", column=col, levels=len(levels), n=n))
                 else:
                     self.categories_[col] = sorted(levels.tolist())
+        if date_text:  # one line for all of them: a loan file often has several dates
+            notes.append(Note("schema_date_text", columns=", ".join(map(str, date_text)),
+                              example=str(X[date_text[0]].dropna().iloc[0])))
         for note in notes:
             warnings.warn(note, stacklevel=2)
         self.features_ = [c for c in X.columns if c not in self.dropped_]
