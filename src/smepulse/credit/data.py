@@ -120,6 +120,10 @@ def check_numbers(X: pd.DataFrame, categorical=()) -> None:
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) \
                 or pd.api.types.is_datetime64_any_dtype(s):
             continue
+        head = s.dropna().head(2000).astype("string").str.strip()  # names, cities: skip at a glance
+        if len(head) and pd.to_numeric(head, errors="coerce").notna().mean() < 0.5 \
+                and head.str.fullmatch(_MONEY_TEXT).fillna(False).mean() < 0.5:
+            continue
         txt = s.astype("string").str.strip().replace("", pd.NA)
         known = txt.dropna()
         if len(known) < 20:  # too few values to tell a number column from a code
