@@ -17,7 +17,8 @@ DAYS = pd.date_range("2015-01-01", periods=N, freq="D")
 # one column per common way of writing a date; day > 12 somewhere, so d/m and m/d are both seen
 DATE_TEXT = {"opened_iso": DAYS.strftime("%Y-%m-%d"), "opened_us": DAYS.strftime("%-m/%-d/%Y"),
              "opened_eu": DAYS.strftime("%d/%m/%Y"), "opened_mon": DAYS.strftime("%d-%b-%y"),
-             "opened_slash": DAYS.strftime("%Y/%m/%d"), "opened_stamp": DAYS.strftime("%Y-%m-%dT%H:%M:%S")}
+             "opened_slash": DAYS.strftime("%Y/%m/%d"), "opened_stamp": DAYS.strftime("%Y-%m-%dT%H:%M:%S"),
+             "opened_short": DAYS.strftime("%Y-%-m-%-d"), "opened_dot": DAYS.strftime("%d.%m.%Y")}
 
 
 def _book(seed: int = 3) -> pd.DataFrame:

@@ -41,7 +41,7 @@ def looks_like_money(s: pd.Series) -> bool:
 # value has one shape and parses in one format: codes ("A12"), zip codes, fractions ("1/2") and
 # numbers have no such shape, so they stay features.
 _DATE_SHAPES = (
-    (r"\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?", ("ISO8601",)),
+    (r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?", ("ISO8601", "%Y-%m-%d")),
     (r"\d{4}/\d{1,2}/\d{1,2}", ("%Y/%m/%d",)),
     (r"\d{1,2}/\d{1,2}/\d{4}", ("%m/%d/%Y", "%d/%m/%Y")),
     (r"\d{1,2}/\d{1,2}/\d{2}", ("%m/%d/%y", "%d/%m/%y")),
