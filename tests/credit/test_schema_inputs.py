@@ -122,3 +122,19 @@ def test_a_declared_category_may_hold_a_rare_word():
     with pytest.raises(Exception, match="data row 100, column 'code': 'X'"):
         check_features(X.copy())
     check_features(X, categorical={"code"})  # the metadata says it is a code: no error
+
+
+def test_train_reads_the_metadata_s_categories(tmp_path, capsys):
+    """Through `credit train --metadata`: a column the metadata declares categorical may hold a rare
+    word ('X' once in 400 numeric codes) and trains; the same file without the metadata is refused."""
+    df = _book()
+    df["branch"] = [str(i % 9) for i in range(len(df))]
+    df.loc[7, "branch"] = "X"
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps([{"name": "branch", "description": "branch code", "kind": "categorical"}]))
+    _path, out, code = _train(tmp_path, df, "loans.csv", "--metadata", str(meta))
+    assert code == 0, capsys.readouterr().err
+    assert (out / "manifest.json").is_file()
+    (tmp_path / "plain").mkdir()
+    _path, _out, code = _train(tmp_path / "plain", df)
+    assert code == 2 and "'branch': 'X' is not a number" in capsys.readouterr().err

@@ -251,7 +251,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
         del X_all[c]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        check_features(X_all)
+        check_features(X_all, categorical=[c for c, s in specs.items() if s.kind == "categorical"])
     notes += [caught_note(w) for w in caught]
 
     accepted = y_all.notna().to_numpy()
