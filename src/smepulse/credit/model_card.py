@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import getpass
 import re
+from datetime import UTC, datetime
 
 from smepulse.credit.fairness import attribute_shown, shown
-from smepulse.credit.notes import in_language
+from smepulse.credit.notes import in_language, render
 
 WORDS = {
     "title": ("Model card", "模型卡"),
@@ -38,7 +39,7 @@ WORDS = {
     "protected": ("protected attributes (fairness checks only, never features)",
                   "受保护属性（仅用于公平性检验，从不作为特征）"),
     "perf": ("Performance", "模型表现"), "split": ("validation", "验证方式"),
-    "oot": ("out of time", "跨时间（out-of-time）"), "random": ("random stratified 30%", "随机分层 30%"),
+    "oot": ("out of time", "跨时间（out-of-time）"), "random": ("random stratified {pct:g}%", "随机分层 {pct:g}%"),
     "calib": ("Calibration", "校准"), "method": ("method", "方法"),
     "floor": ("PD floor / ceiling", "PD 下限 / 上限"), "hl": ("Hosmer-Lemeshow", "Hosmer-Lemeshow 检验"),
     "binom": ("mean PD vs observed (exact binomial p)", "平均 PD 与实际违约率（精确二项检验 p 值）"),
@@ -76,9 +77,50 @@ WORDS = {
     "binom_text": ("{a:.4f} vs {b:.4f}, p = {p:.3g}", "{a:.4f} 对 {b:.4f}，p = {p:.3g}"),
     "n": ("n", "样本数"), "p": ("p", "p 值"), "period_to": (" to ", " 至 "), "air_low": (" (< 0.8)", "（< 0.8）"),
 }
-# calibration methods as a Chinese reader knows them (the method's code in brackets)
+# calibration methods as a Chinese reader knows them (the method's code in brackets); the card and the
+# report both name a method through calibration_named, so each has one translation
 METHOD_ZH = {"platt": "Platt 缩放 (platt)", "beta": "Beta 校准 (beta)", "isotonic": "保序回归 (isotonic)",
              "none": "未校准 (none)"}
+# a scorecard's calibrator is "none" because its Platt map is folded into the points (scorecard.recalibrate)
+IN_POINTS = ("platt, in the points", "Platt 缩放 (platt)，已计入分值")
+
+
+def calibration_named(method: str | None, lang: str, kind: str = "") -> str:
+    """A calibration method as a reader of `lang` sees it: zh 保序回归 (isotonic), en the method's code."""
+    if kind == "scorecard" and method == "none":
+        return IN_POINTS[0 if lang == "en" else 1]
+    return METHOD_ZH.get(method, method) if lang == "zh" else str(method)
+
+
+def when(stamp) -> str:
+    """A training time as people read it: 2026-12-06 22:15 UTC, not 2026-12-06T22:15:03.123456+00:00."""
+    try:
+        t = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)  # not ISO: shown as recorded
+    if t.tzinfo is None:
+        return t.strftime("%Y-%m-%d %H:%M")
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def notes_shown(met: dict, lang: str) -> list[str]:
+    """The model's warnings in `lang` (notes.in_language); in zh a protected attribute is named as the
+    fairness table names it, 企业主性别 (owner_gender), not by the bare column. The notes store column
+    names only (train.py), so the names come from the fairness report's descriptions at render time."""
+    attrs = (met.get("fairness") or {}).get("attributes") or {}
+    if lang != "zh" or not attrs:
+        return in_language(met, lang)
+
+    def named(note):
+        if not isinstance(note, dict):
+            return note
+        p = dict(note.get("params") or {})
+        if note.get("code") == "protected" and isinstance(p.get("columns"), str):
+            p["columns"] = "、".join(attribute_shown(c, attrs.get(c, {}), lang) for c in p["columns"].split(", "))
+        elif str(note.get("code")).startswith("fairness_") and isinstance(p.get("attribute"), str):
+            p["attribute"] = attribute_shown(p["attribute"], attrs.get(p["attribute"], {}), lang)
+        return {**note, "params": p}
+    return [render(named(n), lang) for n in met.get("warning_codes") or met.get("warnings", [])]
 
 
 def _w(key: str, lang: str) -> str:
@@ -141,7 +183,8 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
         k = sum(1 for s in sel.values() if s["status"] == "selected")
         lines += [f"- {w('card')}{c}" + w("card_text").format(k=k, m=len(sel))]
     lines += ["", f"## {w('perf')}", "",
-              f"{w('split')}{c}{w('oot') if sp.get('kind') == 'out-of-time' else w('random')}", "",
+              f"{w('split')}{c}" + (w("oot") if sp.get("kind") == "out-of-time"
+                                    else w("random").format(pct=100 * sp.get("test_size", 0.3))), "",
               f"| AUC | Gini | KS | Brier | {w('bad_rate')} | {w('mean_pd')} | PSI |", "|---|---|---|---|---|---|---|",
               "| " + " | ".join(_f(met.get(k)) for k in ("auc", "gini", "ks", "brier", "bad_rate", "mean_pd",
                                                          "psi_score")) + " |", ""]
@@ -151,7 +194,7 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     lines += _breakdowns(manifest, met, lang, w)
     cal, rel = met.get("calibration", {}), met.get("reliability") or {}
     method = cal.get("method")
-    lines += [f"## {w('calib')}", "", f"- {w('method')}{c}{METHOD_ZH.get(method, method) if zh else method}",
+    lines += [f"## {w('calib')}", "", f"- {w('method')}{c}{calibration_named(method, lang, manifest.get('kind', ''))}",
               f"- {w('floor')}{c}{cal.get('floor')} / {cal.get('ceiling')}"]
     if rel:
         lines += [f"- {w('hl')}{c}" + w("hl_text").format(x=rel["hosmer_lemeshow"], d=rel["hl_dof"], p=rel["hl_p"]),
@@ -174,9 +217,9 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     lines += ["", f"## {w('limits')}", "",
               "- " + w("lim_sample").format(n=met.get("n_train"), b=met.get("n_bads_train", "?")),
               "- " + w("lim_sim")]
-    lines += [f"- {x}" for x in in_language(met, lang)]
+    lines += [f"- {x}" for x in notes_shown(met, lang)]
     lines += ["", f"## {w('prov')}", "", f"- {w('version')}{c}`{manifest.get('model_version')}`",
-              f"- {w('created')}{c}{manifest.get('created_at')}", f"- {w('by')}{c}{manifest.get('trained_by')}",
+              f"- {w('created')}{c}{when(manifest.get('created_at'))}", f"- {w('by')}{c}{manifest.get('trained_by')}",
               f"- {w('libs')}{c}" + sep.join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]
     return "\n".join(lines)
 

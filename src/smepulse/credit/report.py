@@ -15,8 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape  # noqa: E40
 from smepulse.credit.artefact import library_versions  # noqa: E402
 from smepulse.credit.fairness import attribute_shown, shown  # noqa: E402
 from smepulse.credit.model_card import WORDS as CARD_WORDS  # noqa: E402
-from smepulse.credit.model_card import feature_named, model_card  # noqa: E402
-from smepulse.credit.notes import in_language  # noqa: E402
+from smepulse.credit.model_card import calibration_named, feature_named, model_card, notes_shown, when  # noqa: E402
 from smepulse.credit.train import CreditModel  # noqa: E402
 from smepulse.errors import CreditError  # noqa: E402
 
@@ -80,19 +79,26 @@ LABELS = {  # key: (en, zh)
     "attribute": ("attribute", "属性"), "group": ("group", "组别"), "approval": ("approval rate", "通过率"),
     "air": ("adverse-impact ratio", "不利影响比"), "observed": ("observed bad rate", "实际违约率"),
     "card": ("Model card", "模型卡"), "warnings": ("Warnings", "警告"),
-    "out-of-time": ("out of time", "跨时间（按时间划分）"), "random-stratified": ("random, stratified", "随机分层"),
+    "out-of-time": CARD_WORDS["oot"], "random-stratified": CARD_WORDS["random"],
     "train_until": ("trained on rows until", "训练样本截至"), "test_from": ("tested on rows from", "测试样本始于"),
     "n_train": ("training rows", "训练样本"), "n_test": ("test rows", "测试样本"),
-    "cv_brier": ("cross-validated Brier", "交叉验证 Brier"), "df": ("df", "自由度"),
+    "cv_brier": ("cross-validated Brier", "交叉验证 Brier"), "dof": ("{d} df", "自由度 {d}"),
     "whole": ("whole sample", "全样本"), "binom": ("exact binomial", "精确二项检验"),
-    "floor": ("PD floor", "PD 下限"), "ceiling": ("ceiling", "上限"), "horizon": ("horizon", "期限"),
-    "not_stated": ("not stated", "未注明"), "months": ("months", "个月"),
+    "floor": ("PD floor", "PD 下限"), "ceiling": ("ceiling", "上限"),
+    "horizon_text": ("horizon {h}", "期限：{h}"),
+    "not_stated": ("not stated", "未注明"), "months": ("months", "个月"), "time_col": ("", "时间列 "),
+    # FeatureSpec.monotone: the direction of risk as words, not -1/0/1
+    "mono+1": ("higher = riskier", "越高风险越大"), "mono-1": ("higher = safer", "越高风险越小"),
+    "mono0": ("none", "无约束"),
+    # punctuation: Chinese text takes the full-width forms (the model card does the same)
+    "colon": (": ", "："), "comma": (", ", "，"), "semi": ("; ", "；"), "lp": (" (", "（"), "rp": (")", "）"),
+    "stop": (". ", "。"),
     "cal_fails": ("Calibration fails on the test rows: recalibrate before using these PDs",
                   "测试样本上校准未通过：使用这些 PD 前需重新校准"),
     "cal_fails_why": ("a test below", "有检验的 p 值低于"), "bads": ("bads", "违约数"),
     "expected": ("expected", "预期违约数"), "decile": ("decile", "十分位"), "grade": ("grade", "等级"),
     "lift_col": ("lift", "提升度"), "capture": ("cumulative capture", "累计捕获率"),
-    "feature": ("feature", "特征"), "psi_col": ("PSI train vs test", "PSI（训练 vs 测试）"),
+    "feature": ("feature", "特征"), "psi_col": ("PSI train vs test", "PSI（训练对测试）"),
     "type": ("type", "类型"), "description": ("description", "说明"), "monotone": ("monotone", "单调方向"),
     "numeric": ("numeric", "数值"), "categorical": ("categorical", "类别"),
     "scaling": ("Score = {points} at odds {odds}:1, +{pdo} points per doubling of the odds (PDO).",
@@ -112,6 +118,65 @@ def bin_label(spec, text: str, lang: str) -> str:
     return ", ".join(str(labels.get(v, v)) for v in text.split(", "))
 
 
+def header(manifest: dict, met: dict, L: dict, lang: str) -> list[tuple[str, str]]:
+    """The report's first table (target, data, split, calibration) as (label, text) rows in `lang`,
+    with that language's punctuation (zh: full-width ：，；（）)."""
+    c, cm, sc, lp, rp = L["colon"], L["comma"], L["semi"], L["lp"], L["rp"]
+    h = manifest.get("pd_horizon_months")
+    if lang == "zh":
+        target = f"1 = 违约{sc}PD 期限{c}" + (f"{h} 个月" if h else "数据未注明")
+    else:
+        target = manifest.get("target_definition") or "-"
+    sp, cal = met.get("split", {}), met.get("calibration", {})
+    if sp.get("kind") == "out-of-time":
+        split = L["out-of-time"]
+        if sp.get("time_column"):
+            split += (f"{cm}{L['time_col']}{sp['time_column']}" if lang == "zh" else f" ({sp['time_column']})") + \
+                c + f"{L['train_until']} {str(sp.get('train_until'))[:10]}{cm}" \
+                f"{L['test_from']} {str(sp.get('test_from'))[:10]}"
+    elif sp.get("kind") == "random-stratified":
+        split = L["random-stratified"].format(pct=100 * sp.get("test_size", 0.3))
+    else:
+        split = str(sp.get("kind"))
+    kind = manifest.get("kind", "")
+    calib = calibration_named(cal.get("method"), lang, kind)
+    if cal.get("cv_brier"):  # the methods the choice was made between, by cross-validated Brier score
+        calib += f"{lp}{L['cv_brier']}{c}" + cm.join(
+            f"{calibration_named(k, lang)} {v:.5f}" for k, v in cal["cv_brier"].items()) + rp
+    rows = [(L["target"], f"{manifest.get('target')}{lp}{target}{rp}"),
+            (L["data"], f"{manifest.get('source')}{cm}{manifest.get('n_rows')} {L['rows']}{cm}"
+                        f"{manifest.get('training_data_hash')}"),
+            (L["split"], f"{split}{sc}{L['n_train']} {met.get('n_train')}{cm}{L['n_test']} {met.get('n_test')}"),
+            (L["calibration"], calib)]
+    if met.get("reject_inference"):
+        rows.append((L["reject"], str(met["reject_inference"])))
+    return rows
+
+
+def reliability_text(manifest: dict, met: dict, L: dict) -> str:
+    """The Hosmer-Lemeshow, whole-sample binomial, floor and horizon sentences under the reliability heading."""
+    rel, cal = met["reliability"], met.get("calibration", {})
+    c, cm, sc, lp, rp = L["colon"], L["comma"], L["semi"], L["lp"], L["rp"]
+    first = (f"Hosmer-Lemeshow {rel['hosmer_lemeshow']:.2f}{lp}{L['dof'].format(d=rel['hl_dof'])}{cm}"
+             f"p = {rel['hl_p']:.3g}{rp}{sc}{L['whole']}{c}{L['mean_pd']} {rel['mean_pd']:.4f}{cm}"
+             f"{L['observed']} {rel['observed']:.4f}{cm}{L['binom']} p = {rel['binomial_p']:.3g}")
+    if "ece" in rel:
+        first += f"{sc}ECE {rel['ece']:.4f}"
+    h = manifest.get("pd_horizon_months")
+    second = (f"{L['floor']} {cal.get('floor')}{cm}{L['ceiling']} {cal.get('ceiling')}{sc}"
+              + L["horizon_text"].format(h=f"{h} {L['months']}" if h else L["not_stated"]))
+    return first + L["stop"] + second + L["stop"].strip()
+
+
+def monotone_named(value, L: dict) -> str:
+    """FeatureSpec.monotone (+1 higher value -> higher PD, -1 -> lower, 0 none) in words."""
+    try:
+        sign = (value > 0) - (value < 0)
+    except TypeError:
+        return str(value)
+    return L[f"mono{sign:+d}" if sign else "mono0"]
+
+
 def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
     """The HTML report in English (`lang="en"`) or Chinese (`"zh"`), the model card at the end."""
     if lang not in ("en", "zh"):
@@ -124,7 +189,9 @@ def write_report(model: CreditModel, out: str | Path, lang: str = "en") -> Path:
                       met, lang)
     html = env.get_template("credit_report.html").render(
         m=model.manifest, met=met, charts=charts(met), psi_rows=psi_rows, lang=lang, L=labels, card=card,
-        warnings=in_language(met, lang),
+        warnings=notes_shown(met, lang), header=header(model.manifest, met, labels, lang),
+        reliability=reliability_text(model.manifest, met, labels) if met.get("reliability") else "",
+        created=when(model.manifest.get("created_at")), monotone=lambda v: monotone_named(v, labels),
         scorecard=met.get("scorecard_table"), shown=shown, attribute_shown=attribute_shown,
         bin_label=lambda var, b: bin_label(model.specs.get(var), b, lang),
         named=lambda col: feature_named(model.manifest, col, lang))
