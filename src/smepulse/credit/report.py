@@ -109,13 +109,14 @@ LABELS = {  # key: (en, zh)
 
 
 def bin_label(spec, text: str, lang: str) -> str:
-    """A scorecard bin as people read it: category codes by their metadata labels, "Missing" translated."""
+    """A scorecard bin as people read it: category codes by their metadata labels (zh: joined by 、),
+    "Missing" translated."""
     if text == "Missing":
         return "Missing" if lang == "en" else "缺失"
     labels = (spec.labels_zh if lang == "zh" else spec.labels_en) if spec else {}
     if not labels:
         return text
-    return ", ".join(str(labels.get(v, v)) for v in text.split(", "))
+    return ("、" if lang == "zh" else ", ").join(str(labels.get(v, v)) for v in text.split(", "))
 
 
 def header(manifest: dict, met: dict, L: dict, lang: str) -> list[tuple[str, str]]:
