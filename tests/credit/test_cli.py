@@ -62,7 +62,7 @@ def test_train_score_report_roundtrip(book):
     assert r.exit_code == 0, r.output
     html = (book / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "http" not in html.split("<body>")[1]
-    assert "Reliability: calibration by decile and grade" in html and "Hosmer-Lemeshow" in html
+    assert "Reliability: calibration by decile (1 = lowest PD) and grade" in html and "Hosmer-Lemeshow" in html
     assert "out-of-time" in html
 
     # the model card, en and zh, written with the model and pinned by the manifest

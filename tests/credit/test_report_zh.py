@@ -103,6 +103,22 @@ def test_zh_report_names_no_method_in_english(reports):
     assert "PSI（训练对测试）" in reports["gbm", "zh"]
 
 
+def test_decile_order_is_stated(reports):
+    # reliability deciles run up from the lowest PD, lift deciles down from the riskiest: each table says so
+    for lang, rel_head, lift_head, decile in (("zh", "可靠性：按十分位（1 = PD 最低）与等级的校准",
+                                               "各十分位提升度（1 = 风险最高）", "十分位"),
+                                              ("en", "Reliability: calibration by decile (1 = lowest PD) and grade",
+                                               "Lift by decile (1 = riskiest)", "decile")):
+        page = reports["gbm", lang]
+        assert rel_head in page and lift_head in page
+        rel = page[page.index(rel_head):page.index(lift_head)]
+        pds = [float(x) for x in re.findall(f"<tr><td>{decile} \\d+</td>(?:<td>[^<]*</td>){{3}}<td>([\\d.]+)</td>",
+                                            rel)]
+        lift = page[page.index(lift_head):]
+        rates = [float(x) for x in re.findall(r"<tr><td>\d+</td><td>\d+</td><td>([\d.]+)</td>", lift)][:10]
+        assert len(pds) == 10 and pds == sorted(pds) and rates[0] > rates[-1]
+
+
 def test_monotone_in_words(reports):
     # german_meta.yaml: duration_months +1 (longer, riskier), age_years -1; checking_status has none
     want = {"zh": {"duration_months": "越高风险越大", "age_years": "越高风险越小", "checking_status": "无约束"},

@@ -68,8 +68,10 @@ LABELS = {  # key: (en, zh)
     "target": ("Target", "目标"), "data": ("Training data", "训练数据"), "rows": ("rows", "行"),
     "split": ("Split", "样本划分"), "calibration": ("Calibration", "校准"), "reject": ("Reject inference", "拒绝推断"),
     "validation": ("Validation (test set)", "验证（测试集）"), "bad_rate": ("bad rate", "违约率"),
-    "mean_pd": ("mean PD", "平均 PD"), "reliability": ("Reliability: calibration by decile and grade",
-                                                   "可靠性：按十分位与等级的校准"),
+    "mean_pd": ("mean PD", "平均 PD"),
+    # the reliability deciles run from the lowest PD up, the lift deciles from the riskiest down: say which
+    "reliability": ("Reliability: calibration by decile (1 = lowest PD) and grade",
+                    "可靠性：按十分位（1 = PD 最低）与等级的校准"),
     "lift": ("Lift by decile (1 = riskiest)", "各十分位提升度（1 = 风险最高）"), "stability": ("Stability", "稳定性"),
     "features": ("Features", "特征"), "scorecard": ("Scorecard", "评分卡"), "fairness": ("Fairness", "公平性"),
     "cutoff": ("Approval at PD at or below", "审批阈值：PD 不高于"),
