@@ -162,3 +162,23 @@ def test_test_size_out_of_range_is_a_usage_error(shared_data, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert code == 2 and "--test-size" in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_fairness_warnings_name_the_attribute_in_chinese():
+    """A hand-built model's stored notes: in zh the protected column and a flagged attribute read by their
+    fairness-table names; in en they stay the columns the CLI printed."""
+    from smepulse.credit.model_card import notes_shown  # noqa: PLC0415
+
+    grp = {"en": "female (f)", "zh": "女 (f)"}
+    ref = {"en": "male (m)", "zh": "男 (m)"}
+    met = {"fairness": {"attributes": {"owner_gender": {"description_en": "gender of the firm's owner",
+                                                        "description_zh": "企业主性别", "groups": []}}},
+           "warning_codes": [{"code": "protected", "params": {"columns": "owner_gender, religion"}},
+                             {"code": "fairness_air", "params": {"attribute": "owner_gender", "group": grp,
+                                                                 "rate": 0.5, "reference": ref, "air": 0.625,
+                                                                 "flag": 0.8}}]}
+    zh, en = notes_shown(met, "zh"), notes_shown(met, "en")
+    assert zh[0] == "受保护属性 企业主性别 (owner_gender)、religion：仅用于公平性检验，从不作为特征"
+    assert zh[1].startswith("公平性：企业主性别 (owner_gender) = 女 (f) 的通过率为 50.0%，而通过率最高的是 男 (m)")
+    assert en[0] == "protected column(s) owner_gender, religion: used for the fairness checks only, never as features"
+    assert en[1].startswith("FAIRNESS: owner_gender = female (f) is approved at 50.0%")
