@@ -126,17 +126,19 @@ def header(manifest: dict, met: dict, L: dict, lang: str) -> list[tuple[str, str
     with that language's punctuation (zh: full-width ：，；（）)."""
     c, cm, sc, lp, rp = L["colon"], L["comma"], L["semi"], L["lp"], L["rp"]
     h = manifest.get("pd_horizon_months")
-    if lang == "zh":
-        target = f"1 = 违约{sc}PD 期限{c}" + (f"{h} 个月" if h else "数据未注明")
+    if lang == "zh":  # the card's words for the horizon (the English definition names the target's source)
+        target = f"1 = 违约{sc}{CARD_WORDS['horizon'][1]}{c}" + (f"{h} {L['months']}" if h else
+                                                                  CARD_WORDS["not_stated"][1])
     else:
         target = manifest.get("target_definition") or "-"
     sp, cal = met.get("split", {}), met.get("calibration", {})
     if sp.get("kind") == "out-of-time":
         split = L["out-of-time"]
-        if sp.get("time_column"):
-            split += (f"{cm}{L['time_col']}{sp['time_column']}" if lang == "zh" else f" ({sp['time_column']})") + \
-                c + f"{L['train_until']} {str(sp.get('train_until'))[:10]}{cm}" \
-                f"{L['test_from']} {str(sp.get('test_from'))[:10]}"
+        col = sp.get("time_column")
+        if col:  # zh: 跨时间（out-of-time），时间列 d：...; en: out of time (d): ...
+            split += f"{cm}{L['time_col']}{col}" if lang == "zh" else f" ({col})"
+            split += (f"{c}{L['train_until']} {str(sp.get('train_until'))[:10]}{cm}"
+                      f"{L['test_from']} {str(sp.get('test_from'))[:10]}")
     elif sp.get("kind") == "random-stratified":
         split = L["random-stratified"].format(pct=100 * sp.get("test_size", 0.3))
     else:
