@@ -62,7 +62,7 @@ def test_zh_report_lines_use_full_width_punctuation(reports):
         assert not bad, bad
         head = header(reports[name, "zh"])
         assert head["目标"] == "bad（1 = 违约；PD 期限：数据未注明）"
-        assert re.fullmatch(r".*german(\.data|_dated\.csv)，1000 行，sha256:[0-9a-f]{32}", head["训练数据"])
+        assert re.fullmatch(r".*german(\.data|_dated\.csv)，1000 行，sha256:[0-9a-f]{64}", head["训练数据"])
         rel = next(s for s in lines if s.startswith("Hosmer-Lemeshow "))
         assert re.fullmatch(r"Hosmer-Lemeshow [\d.]+（自由度 8，p = [\d.e-]+）；全样本：平均 PD [\d.]+，"
                             r"实际违约率 [\d.]+，精确二项检验 p = [\d.e-]+；ECE [\d.]+。"
