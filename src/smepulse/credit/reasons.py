@@ -33,7 +33,7 @@ import yaml
 
 from smepulse.credit.attribution import PathContributions, float_matrix
 from smepulse.credit.metadata import FeatureSpec
-from smepulse.credit.reason_words import NumericWords, typical
+from smepulse.credit.reason_words import NumericWords, fmt_code, typical
 from smepulse.credit.reason_words import fmt_number as _fmt
 from smepulse.errors import CreditError
 
@@ -178,7 +178,7 @@ class ReasonBook:
         if _missing(value):
             return f"no data on {desc}", f"{zdesc}无数据", "missing"
         if self.kind_.get(name) == "categorical":
-            key = _fmt(value) if isinstance(value, (int, float, np.number)) else str(value)
+            key = fmt_code(value)  # verbatim: a code is never thousands-separated or rounded
             label_en = str(spec.labels_en.get(key, key))
             label_zh = str(spec.labels_zh.get(key, label_en))
             en = _template(spec.reason_en, label_en) or f"{desc} is “{label_en}”"

@@ -21,6 +21,27 @@ def _is_cat(s: pd.Series) -> bool:
     return isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s)
 
 
+def edge_text(v: float, digits: int) -> str:
+    """An edge with at least `digits` significant digits; from 1 up every integer digit is kept
+    (12000, not 1.2e+04), below 1 the general format (0.0151)."""
+    if abs(v) >= 1 and np.isfinite(v):
+        return f"{v:.{max(digits - 1 - int(np.floor(np.log10(abs(v)))), 0)}f}"
+    return f"{v:.{digits}g}"
+
+
+def bin_labels(splits: list[float], min_digits: int = 3) -> list[str]:
+    """Labels of the numeric bins cut at `splits`: (-inf, a), [a, b), ..., [z, inf). Edges get
+    significant digits (at least `min_digits`, more until every two distinct splits read
+    differently): optbinning's 2-decimal labels turned [0.0151, 0.0249) into "[0.02, 0.02)"."""
+    edges = [float(x) for x in splits]
+    digits = min_digits
+    while digits < 17 and len({edge_text(e, digits) for e in edges}) < len(set(edges)):
+        digits += 1
+    txt = [edge_text(e, digits) for e in edges]
+    lo, hi = ["-inf", *txt], [*txt, "inf"]
+    return [f"({a}, {b})" if a == "-inf" else f"[{a}, {b})" for a, b in zip(lo, hi, strict=True)]
+
+
 def _logit_nll(A: np.ndarray, y: np.ndarray, w: np.ndarray, iters: int = 25) -> float:
     """Negative log-likelihood of an unpenalised logistic fit (intercept + columns of A) by Newton's
     method: a few k x k solves, much faster than a general solver for the small k of stepwise."""
@@ -106,6 +127,7 @@ class WoeScorecard(ClassifierMixin, BaseEstimator):
                 entry["labels"] = [", ".join(g) for g in entry["groups"]]
             else:
                 entry["splits"] = [float(s) for s in ob.splits]
+                entry["labels"] = bin_labels(entry["splits"])
             bins[c] = entry
         return bins
 
