@@ -71,7 +71,9 @@ def test_sba_reasons_in_chinese_are_chinese(shared_data, tmp_path):
     # the coded fields' words, straight from the book (they need not be among the top reasons)
     assert book.sentence("UrbanRural", 2)[:2] == ("urban or rural area is “rural”", "城市或农村的取值为“农村”")
     assert book.sentence("NewExist", "1")[1] == "新设或存续企业的取值为“存续企业”"
-    assert book.sentence("LowDoc", "Y")[0] == "LowDoc programme loan is “yes”"
+    assert book.sentence("LowDoc", "Y")[:2] == ("LowDoc programme loan is “yes”", "LowDoc 简化手续贷款项目的取值为“是”")
+    assert book.sentence("NAICS", 0)[:2] == ("industry code (NAICS) is “not recorded (code 0)”",
+                                            "行业代码（NAICS）的取值为“未记录（代码 0）”")
 
 
 def test_code_value_is_verbatim_in_both_languages_and_amounts_keep_separators():
