@@ -141,7 +141,7 @@ def test_sba_metadata_from_yaml_marks_post_origination_fields():
     specs = sba_specs()
     after = {c for c, s in specs.items() if not s.available_at_decision}
     assert after == {"Term", "ChgOffDate", "ChgOffPrinGr", "BalanceGross", "MIS_Status", "daysterm", "xx",
-                     "Default", "Selected"}
+                     "Default", "Selected", "DisbursementDate"}
     assert set(SBA_ORIGINATION_FEATURES) <= {c for c in specs if c not in after}
     assert all(specs[c].description and specs[c].description != c for c in SBA_ORIGINATION_FEATURES)
     assert (specs["RealEstate"].monotone, specs["Recession"].monotone, specs["Portion"].monotone) == (-1, 1, 0)
