@@ -58,6 +58,12 @@ def test_train_score_report_roundtrip(book):
                             "--out", str(book / "x.csv"), "--reasons", "saabas"])
     assert r.exit_code == 2 and "must be treeshap or path" in r.output and not (book / "x.csv").exists()
 
+    # a file without the model's columns: the error names the file, like train's (one line, exit 2)
+    pd.DataFrame({"loan_id": [1, 2]}).to_csv(book / "cols.csv", index=False)
+    r = runner.invoke(app, ["credit", "score", "--model", str(out), "--data", str(book / "cols.csv"),
+                            "--out", str(book / "cols_scored.csv")])
+    assert r.exit_code != 0 and str(r.exception).startswith(f"file {book / 'cols.csv'}: column '"), r.output
+
     r = runner.invoke(app, ["credit", "report", str(out), "--out", str(book / "report.html")])
     assert r.exit_code == 0, r.output
     html = (book / "report.html").read_text()
@@ -73,7 +79,10 @@ def test_train_score_report_roundtrip(book):
                  "## Calibration", "## Fairness", "## Limitations and warnings", "## Provenance"):
         assert head in en, head
     assert f"| {met['auc']:.4f} |" in en and "out of time" in en and "train until" not in en
-    assert "trained on rows until" in en and f"lightgbm {man['versions']['lightgbm']}" in en
+    # the data period: first and last application date of each part, not the cut alone
+    assert "- window (applied): train 2019-01-01 to " in en and "; test " in en and " to 2023-02-08" in en
+    assert "This is the default statement; state the model's own use with `credit train --intended-use TEXT`" in en
+    assert f"lightgbm {man['versions']['lightgbm']}" in en
     assert "## 模型表现" in zh and "## 公平性" in zh and f"| {met['auc']:.4f} |" in zh
     r = runner.invoke(app, ["credit", "report", str(out), "--out", str(book / "report.zh.html"), "--lang", "zh"])
     assert r.exit_code == 0, r.output
@@ -85,9 +94,14 @@ def test_scorecard_model_and_table(book):
     out = book / "card"
     r = runner.invoke(app, ["credit", "train", "--data", str(book / "loans.csv"), "--target", "default",
                             "--exclude", "loan_id,applied", "--model", "scorecard", "--pdo", "40",
-                            "--out", str(out)])
+                            "--out", str(out), "--intended-use", "PD of consumer instalment loans"])
     assert r.exit_code == 0, r.output
     assert "random-stratified" in r.output
+    # the stated use replaces the SME default on both cards; no time column: the split's shares instead
+    en, zh = (out / "model_card.md").read_text(), (out / "model_card.zh.md").read_text()
+    assert "PD of consumer instalment loans" in en and "PD of consumer instalment loans" in zh
+    assert "small-business" not in en and "default statement" not in en
+    assert "- window: no time column; random stratified split, 70% train / 30% test" in en
     r = runner.invoke(app, ["credit", "scorecard", str(out)])
     assert r.exit_code == 0 and "arrears" in r.output and "PDO 40" in r.output
     assert (out / "scorecard.csv").is_file()

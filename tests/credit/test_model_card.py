@@ -41,7 +41,7 @@ def test_the_zh_card_uses_chinese_punctuation_after_chinese_words():
                  "- 时间窗口（applied）：训练数据截至 2024-06-30；测试数据起始 2024-07-01",
                  "- 剔除的未到期（无结果）行数：5", "- `bad`：1 = 违约（坏客户），0 = 未违约", "- PD 期限：12 个月",
                  "- 最重要的特征：营业额 (turnover)：70.0%；行业 (sector)：30.0%",
-                 "- 用户排除的列：id、memo", "- 受保护属性（仅用于公平性检验，从不作为特征）：性别 (gender)",
+                 "- 用户排除的列：id、memo", "- 受保护属性（仅用于公平性检验，不作为特征）：性别 (gender)",
                  "- 方法：保序回归 (isotonic)", "- Hosmer-Lemeshow 检验：7.50（自由度 8），p = 0.48",
                  "- 平均 PD 与实际违约率（精确二项检验 p 值）：0.1000 对 0.1000，p = 0.9",
                  "| 2024-07-01 至 2024-12-31 | 300 |", "| 行业 (sector)：批发和零售业 | 300 |",
@@ -63,3 +63,36 @@ def test_the_en_card_keeps_english_punctuation():
                  "- library versions: smepulse 0.1.0, lightgbm 4.7.0"):
         assert line in en, line
     assert "：" not in en and "、" not in en
+
+
+def test_the_card_tells_fairness_only_attributes_from_features_never_given_as_reasons():
+    man = {**MANIFEST, "never_reasons": ["age"]}
+    en, zh = model_card(man, METRICS, "en"), model_card(man, METRICS, "zh")
+    assert "- protected attributes checked for fairness only (not features): gender" in en
+    assert "- protected attributes used as features but never given as reasons: age (to drop them, list them " \
+           "under `exclude:` in a --policy file)" in en
+    assert "never features" not in en  # the old claim, false for age
+    assert "- 受保护属性（仅用于公平性检验，不作为特征）：性别 (gender)" in zh
+    assert "- 作为特征但从不作为拒绝理由的受保护属性：age（如需剔除，在 --policy 文件的 `exclude:` 中列出）" in zh
+    # no protected feature: no such line
+    assert "never given as reasons" not in model_card(MANIFEST, METRICS, "en")
+
+
+def test_the_card_shows_the_data_period_of_train_and_test():
+    met = {**METRICS, "split": {**METRICS["split"], "train_from": "2023-01-02T00:00:00", "test_until": "2024-12-31"}}
+    en, zh = model_card(MANIFEST, met, "en"), model_card(MANIFEST, met, "zh")
+    assert "- window (applied): train 2023-01-02 to 2024-06-30; test 2024-07-01 to 2024-12-31" in en
+    assert "- 时间窗口（applied）：训练 2023-01-02 至 2024-06-30；测试 2024-07-01 至 2024-12-31" in zh
+    rnd = {**METRICS, "split": {"kind": "random-stratified", "seed": 42, "test_size": 0.2}}
+    assert "- window: no time column; random stratified split, 80% train / 20% test" in model_card(MANIFEST, rnd)
+    assert "- 时间窗口：无时间列；随机分层划分，训练 80% / 测试 20%" in model_card(MANIFEST, rnd, "zh")
+
+
+def test_the_card_states_the_intended_use_given_or_says_it_is_the_default():
+    en = model_card({**MANIFEST, "intended_use": "PD of German consumer credit"}, METRICS, "en")
+    assert "PD of German consumer credit" in en.split("## Intended use")[1].split("##")[0]
+    assert "small-business" not in en
+    default = model_card(MANIFEST, METRICS, "en").split("## Intended use")[1].split("##")[0]
+    assert "small-business credit application" in default and "--intended-use" in default
+    zh = model_card(MANIFEST, METRICS, "zh").split("## 预期用途")[1].split("##")[0]
+    assert "小微企业" in zh and "--intended-use" in zh

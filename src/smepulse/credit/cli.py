@@ -135,6 +135,9 @@ def train(
                                     help="Share of the rows held out as the test set (0.05-0.5): the latest "
                                     "rows with --time-column, else a stratified random draw; 0.2 reproduces "
                                     "the 80/20 split of the published gradient-boosting figures."),
+    intended_use: str = typer.Option(None, "--intended-use", metavar="TEXT", help="The model's intended use, "
+                                     "shown on the model card (default: PD of a small-business credit "
+                                     "application, marked on the card as the default statement)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory at --out."),
     allow_leaky: list[str] = typer.Option([], "--allow-leaky", help="Keep a column the leakage gate flags "
                                           "(it is known at decision time); repeat for several."),
@@ -174,6 +177,7 @@ def train(
                     scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
                     protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
                     approve_below=approve_below, horizon_months=horizon_months, policy=policy, test_size=test_size,
+                    intended_use=(intended_use or "").strip() or None,
                     segments=[c.strip() for a in segment for c in a.split(",") if c.strip()] or None)
     except SmepulseError as exc:
         if str(data) in str(exc):
@@ -268,7 +272,12 @@ def score(
     df = read_table(data)
     if df.empty:  # a header and nothing under it: nothing to score is a mistake, not "mean PD nan"
         raise InputError("no rows to score", file=str(data))
-    res, notes = m.score_frame(df, top_n=top, method=reasons)
+    try:  # like train's errors, a scoring error names the data file it is about
+        res, notes = m.score_frame(df, top_n=top, method=reasons)
+    except SmepulseError as exc:
+        if str(data) in str(exc):
+            raise
+        raise CreditError(f"file {data}: {exc}") from None
     keep = [c for c in df.columns if c not in m.features]
     _write_table(df[keep].join(res), out)
     drift = res.attrs.get("drift")

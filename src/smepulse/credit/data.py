@@ -210,7 +210,8 @@ def split_rows(y: pd.Series, time: pd.Series | None = None, test_size: float = 0
         cut = int(round(len(y) * (1 - test_size)))
         tr, te = np.sort(order[:cut]), np.sort(order[cut:])
         tv = time.to_numpy()
-        detail = {"train_until": str(tv[order[cut - 1]]), "test_from": str(tv[order[cut]])}
+        detail = {"train_from": str(tv[order[0]]), "train_until": str(tv[order[cut - 1]]),
+                  "test_from": str(tv[order[cut]]), "test_until": str(tv[order[-1]])}
         for part, name in ((tr, "train"), (te, "test")):
             if len(np.unique(y.iloc[part])) < 2:
                 raise CreditError(f"the out-of-time {name} period has only one outcome class; "

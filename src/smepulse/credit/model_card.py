@@ -24,6 +24,11 @@ WORDS = {
                  "populations, products or periods unlike the training data (see limitations).",
                  "估计小微企业信贷申请在下述期限内的违约概率（PD），用于审批、额度与定价决策，并可由人工复核。"
                  "不适用于与训练数据明显不同的客群、产品或时期（见局限）。"),
+    "use_default": ("This is the default statement; state the model's own use with `credit train --intended-use TEXT`.",
+                    "以上为默认表述；可用 `credit train --intended-use TEXT` 写明模型的实际用途。"),
+    "range": ("train {a} to {b}; test {c} to {d}", "训练 {a} 至 {b}；测试 {c} 至 {d}"),
+    "no_time_split": ("no time column; random stratified split, {tr:g}% train / {te:g}% test",
+                      "无时间列；随机分层划分，训练 {tr:g}% / 测试 {te:g}%"),
     "data": ("Data", "数据"), "source": ("source", "来源"), "rows": ("rows", "行数"),
     "hash": ("data hash", "数据哈希"), "window": ("window", "时间窗口"),
     "train_until": ("trained on rows until", "训练数据截至"), "test_from": ("tested on rows from", "测试数据起始"),
@@ -36,8 +41,13 @@ WORDS = {
     "months": ("months", "个月"), "not_stated": ("not stated in the data", "数据未注明"),
     "features": ("Features", "特征"), "n_features": ("features used", "使用的特征数"),
     "top": ("most important", "最重要的特征"), "excluded": ("excluded by the user", "用户排除的列"),
-    "protected": ("protected attributes (fairness checks only, never features)",
-                  "受保护属性（仅用于公平性检验，从不作为特征）"),
+    "protected": ("protected attributes checked for fairness only (not features)",
+                  "受保护属性（仅用于公平性检验，不作为特征）"),
+    # age-like columns stay features unless the lender's policy excludes them (train.py): say so, never "never"
+    "never_reasons": ("protected attributes used as features but never given as reasons",
+                      "作为特征但从不作为拒绝理由的受保护属性"),
+    "exclude_hint": (" (to drop them, list them under `exclude:` in a --policy file)",
+                     "（如需剔除，在 --policy 文件的 `exclude:` 中列出）"),
     "perf": ("Performance", "模型表现"), "split": ("validation", "验证方式"),
     "oot": ("out of time", "跨时间（out-of-time）"), "random": ("random stratified {pct:g}%", "随机分层 {pct:g}%"),
     "calib": ("Calibration", "校准"), "method": ("method", "方法"),
@@ -145,7 +155,7 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     c, sep = ("：", "、") if zh else (": ", ", ")
     sp = met.get("split", {})
     lines = [f"# {w('title')}{c}{manifest.get('model_version', '')}", "",
-             f"## {w('use')}", "", w("use_text"), "",
+             f"## {w('use')}", "", *_use(manifest, w), "",
              f"## {w('data')}", "",
              f"- {w('source')}{c}{manifest.get('source') or '-'}",
              f"- {w('rows')}{c}" + w("rows_split").format(n=manifest.get("n_rows"), tr=met.get("n_train"),
@@ -153,8 +163,16 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
              f"- {w('hash')}{c}`{manifest.get('training_data_hash')}`"]
     if sp.get("kind") == "out-of-time":
         col = f"（{sp.get('time_column')}）" if zh else f" ({sp.get('time_column')})"
-        lines += [f"- {w('window')}{col}{c}" + w("window_text").format(
-            tu=w("train_until"), a=_day(sp.get("train_until")), tf=w("test_from"), b=_day(sp.get("test_from")))]
+        if sp.get("train_from"):  # first and last dates of each part (models trained before: the cut only)
+            lines += [f"- {w('window')}{col}{c}" + w("range").format(
+                a=_day(sp["train_from"]), b=_day(sp.get("train_until")), c=_day(sp.get("test_from")),
+                d=_day(sp.get("test_until")))]
+        else:
+            lines += [f"- {w('window')}{col}{c}" + w("window_text").format(
+                tu=w("train_until"), a=_day(sp.get("train_until")), tf=w("test_from"), b=_day(sp.get("test_from")))]
+    elif sp.get("test_size") is not None:
+        te = 100 * sp["test_size"]
+        lines += [f"- {w('window')}{c}" + w("no_time_split").format(tr=100 - te, te=te)]
     if met.get("n_censored"):
         lines += [f"- {w('censored')}{c}{met['n_censored']}"]
     h = manifest.get("pd_horizon_months")
@@ -174,6 +192,9 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
     if fair:
         lines += [f"- {w('protected')}{c}" + sep.join(attribute_shown(a, t, lang) if zh else a
                                                    for a, t in fair["attributes"].items())]
+    if manifest.get("never_reasons"):
+        lines += [f"- {w('never_reasons')}{c}" + sep.join(feature_named(manifest, f, lang)
+                                                         for f in manifest["never_reasons"]) + w("exclude_hint")]
     champ = met.get("champion")
     if champ:
         lines += [f"- {w('champion')}{c}" + w("cv").format(t=champ["cv_trees"], k=champ["cv_folds"],
@@ -222,6 +243,12 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
               f"- {w('created')}{c}{when(manifest.get('created_at'))}", f"- {w('by')}{c}{manifest.get('trained_by')}",
               f"- {w('libs')}{c}" + sep.join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items()), ""]
     return "\n".join(lines)
+
+
+def _use(manifest: dict, w) -> list[str]:
+    """The intended use the trainer stated (--intended-use), else the SME default, marked as the default."""
+    given = manifest.get("intended_use")
+    return [given] if given else [w("use_text"), "", w("use_default")]
 
 
 def feature_named(manifest: dict, col: str, lang: str) -> str:

@@ -187,7 +187,7 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
           horizon_months: int | None = None, tune_trials: int = 0,
           tune_minutes: float | None = None, scorecard: dict | None = None, protected=None,
           approve_below: float | None = None, class_weight: str = "none", segments=None,
-          policy: str | Path | None = None) -> CreditModel:
+          policy: str | Path | None = None, intended_use: str | None = None) -> CreditModel:
     """Fit on the earlier/training 70%, report on the held-out 30% (out of time when dated).
 
     The champion (lightgbm) chooses its number of trees by 5-fold cross-validation on the training
@@ -370,6 +370,8 @@ def train(df: pd.DataFrame, target: str, *, time_column: str | None = None, excl
                                                           if k != "monotone"},
         "metrics": {k: met[k] for k in ("auc", "gini", "ks", "brier", "psi_score", "n_train", "n_test")},
         "split": met["split"], "warnings": met["warnings"],
+        # features matching the protected patterns (age...): kept, never reasons; the card says so
+        "never_reasons": list(book.protected_), "intended_use": intended_use or None,
     }
     return CreditModel(model, schema, est, cal, specs, medians, scaling, manifest, met, reason_book=book,
                        reference=reference)
