@@ -113,3 +113,19 @@ def test_taiwan_groups_read_as_the_codebook_says(shared_data):
     assert sex == {"1": "男 (1)", "2": "女 (2)"}
     mar = {r["group"]: shown(r, "en") for r in rep["attributes"]["MARRIAGE"]["groups"]}
     assert mar["2"] == "single (2)" and mar["0"] == "undocumented code 0 (0)"
+
+
+def test_the_cli_prints_each_group_of_each_attribute_once_and_age_bands_in_age_order():
+    from smepulse.credit import cli
+    rng = np.random.default_rng(3)
+    n = 600
+    age = pd.Series(rng.integers(20, 70, n), name="owner_age")
+    gender = pd.Series(rng.choice(["f", "m"], n), name="owner_gender")
+    y, p = rng.random(n) < 0.1, rng.random(n) * 0.2
+    rep = fairness_report(pd.concat([gender, age], axis=1), y.astype(int), p, 0.15)
+    with cli.console.capture() as cap:
+        cli._print_fairness({"fairness": rep, "split": {"kind": "out-of-time"}})
+    rows = [line for line in cap.get().splitlines() if "owner_age" in line]
+    bands = [line.split("│")[2].strip() for line in rows]
+    assert bands == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]  # each once, youngest first
+    assert [g["group"] for g in rep["attributes"]["owner_age"]["groups"]] == bands

@@ -65,7 +65,9 @@ def fairness_table(groups: pd.Series, y, pd_, cutoff: float, spec=None) -> dict:
     g = groups_of(pd.Series(groups).reset_index(drop=True))
     y, p = np.asarray(y, int), np.asarray(pd_, float)
     rows = []
-    for level in sorted(g.unique()):
+    # age bands youngest first ("<25" sorts after "65+" as text); other groups alphabetically
+    for level in sorted(g.unique(), key=lambda v: (AGE_LABELS.index(v) if v in AGE_LABELS else len(AGE_LABELS),
+                                                   str(v))):
         m = (g == level).to_numpy()
         n, bads = int(m.sum()), int(y[m].sum())
         auc = float(roc_auc_score(y[m], p[m])) if 0 < bads < n and n >= MIN_GROUP else None
