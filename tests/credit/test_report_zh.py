@@ -72,13 +72,13 @@ def test_zh_report_lines_use_full_width_punctuation(reports):
     assert header(reports["gbm", "zh"])["样本划分"] == "随机分层 20%；训练样本 800，测试样本 200"
     assert header(reports["gbm", "en"])["Split"] == "random stratified 20%; training rows 800, test rows 200"
     # out of time: rows sorted by date, the first round(0.7 * 1000) = 700 train, day 0 = 2020-01-01
-    until, start = (pd.Timestamp("2020-01-01") + pd.Timedelta(days=k) for k in (699, 700))
+    first, until, start, last = (pd.Timestamp("2020-01-01") + pd.Timedelta(days=k) for k in (0, 699, 700, 999))
     assert header(reports["card", "zh"])["样本划分"] == (
-        f"跨时间（out-of-time），时间列 application_date：训练样本截至 {until:%Y-%m-%d}，"
-        f"测试样本始于 {start:%Y-%m-%d}；训练样本 700，测试样本 300")
+        f"跨时间（out-of-time），时间列 application_date：训练 {first:%Y-%m-%d} 至 {until:%Y-%m-%d}；"
+        f"测试 {start:%Y-%m-%d} 至 {last:%Y-%m-%d}；训练样本 700，测试样本 300")
     assert header(reports["card", "en"])["Split"] == (
-        f"out of time (application_date): trained on rows until {until:%Y-%m-%d}, tested on rows from "
-        f"{start:%Y-%m-%d}; training rows 700, test rows 300")
+        f"out of time (application_date): train {first:%Y-%m-%d} to {until:%Y-%m-%d}; test {start:%Y-%m-%d} "
+        f"to {last:%Y-%m-%d}; training rows 700, test rows 300")
     # the card names the out-of-time split with the same words as the report
     card = (reports["card", "dir"] / "model_card.zh.md").read_text(encoding="utf-8")
     assert "验证方式：跨时间（out-of-time）" in card

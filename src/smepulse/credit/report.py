@@ -137,8 +137,13 @@ def header(manifest: dict, met: dict, L: dict, lang: str) -> list[tuple[str, str
         col = sp.get("time_column")
         if col:  # zh: 跨时间（out-of-time），时间列 d：...; en: out of time (d): ...
             split += f"{cm}{L['time_col']}{col}" if lang == "zh" else f" ({col})"
-            split += (f"{c}{L['train_until']} {str(sp.get('train_until'))[:10]}{cm}"
-                      f"{L['test_from']} {str(sp.get('test_from'))[:10]}")
+            if sp.get("train_from"):  # each part's first and last day, in the card's words
+                day = {k: str(sp.get(k))[:10] for k in ("train_from", "train_until", "test_from", "test_until")}
+                split += c + CARD_WORDS["range"][lang == "zh"].format(
+                    a=day["train_from"], b=day["train_until"], c=day["test_from"], d=day["test_until"])
+            else:  # a model trained before the split recorded its ends: the cut only
+                split += (f"{c}{L['train_until']} {str(sp.get('train_until'))[:10]}{cm}"
+                          f"{L['test_from']} {str(sp.get('test_from'))[:10]}")
     elif sp.get("kind") == "random-stratified":
         split = L["random-stratified"].format(pct=100 * sp.get("test_size", 0.3))
     else:
