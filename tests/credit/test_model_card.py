@@ -96,3 +96,13 @@ def test_the_card_states_the_intended_use_given_or_says_it_is_the_default():
     assert "small-business credit application" in default and "--intended-use" in default
     zh = model_card(MANIFEST, METRICS, "zh").split("## 预期用途")[1].split("##")[0]
     assert "小微企业" in zh and "--intended-use" in zh
+
+
+def test_the_card_states_the_horizon_once():
+    """The target line says what 1 and 0 mean and the horizon line says the horizon: 'PD horizon' once in
+    the English card (the manifest's target_definition repeats it), 'PD 期限' once in the Chinese one."""
+    man = {**MANIFEST, "target": "default_12m", "pd_horizon_months": 12,
+           "target_definition": "1 = default (bad), PD horizon 12 months"}
+    en, zh = model_card(man, METRICS, "en"), model_card(man, METRICS, "zh")
+    assert en.count("PD horizon") == 1 and "- `default_12m`: 1 = default (bad), 0 = no default" in en
+    assert zh.count("PD 期限") == 1 and "- PD 期限：12 个月" in zh

@@ -34,7 +34,7 @@ WORDS = {
     "train_until": ("trained on rows until", "训练数据截至"), "test_from": ("tested on rows from", "测试数据起始"),
     "censored": ("censored rows dropped (no outcome yet)", "剔除的未到期（无结果）行数"),
     "target": ("Target and horizon", "目标与期限"),
-    "target_def": ("", "1 = 违约（坏客户），0 = 未违约"),
+    "target_def": ("1 = default (bad), 0 = no default", "1 = 违约（坏客户），0 = 未违约"),
     "auc_ci": ("AUC 95% interval {lo:.3f}-{hi:.3f} (Hanley-McNeil) on {b} defaults among {n} test rows.",
                "AUC 的 95% 区间为 {lo:.3f}-{hi:.3f}（Hanley-McNeil），测试样本 {n} 条中违约 {b} 条。"),
     "horizon": ("PD horizon", "PD 期限"),
@@ -177,7 +177,7 @@ def model_card(manifest: dict, met: dict, lang: str = "en") -> str:
         lines += [f"- {w('censored')}{c}{met['n_censored']}"]
     h = manifest.get("pd_horizon_months")
     lines += ["", f"## {w('target')}", "", f"- `{manifest.get('target')}`{c}"
-              + ((manifest.get("target_definition") or "-") if lang == "en" else w("target_def")),
+              + w("target_def"),  # the horizon has its own line below (target_definition repeats it)
               f"- {w('horizon')}{c}" + (f"{h} {w('months')}" if h else w("not_stated")), "",
               f"## {w('features')}", ""]
     feats = manifest.get("features", [])
