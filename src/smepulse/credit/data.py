@@ -61,6 +61,9 @@ def _read_arff(path: Path) -> pd.DataFrame:
     return df
 
 
+MONEY_TEXT = r"\s*-?\$?\s*[\d,]+(\.\d+)?\s*"  # '$60,000.00 ', '-1,234': what parse_money reads
+
+
 def parse_money(s: pd.Series) -> pd.Series:
     """'$60,000.00 ' -> 60000.0; blanks -> NaN. Already-numeric series pass through."""
     if pd.api.types.is_numeric_dtype(s):
@@ -105,7 +108,6 @@ def binary_target(df: pd.DataFrame, target: str, *, allow_missing: bool = False)
 
 
 NUMBER_SHARE = 0.95  # a text column at least this numeric is a number column with bad values in it
-_MONEY_TEXT = r"\s*-?\$?\s*[\d,]+(\.\d+)?\s*"
 
 
 def check_numbers(X: pd.DataFrame, categorical=()) -> None:
@@ -122,13 +124,13 @@ def check_numbers(X: pd.DataFrame, categorical=()) -> None:
             continue
         head = s.dropna().head(2000).astype("string").str.strip()  # names, cities: skip at a glance
         if len(head) and pd.to_numeric(head, errors="coerce").notna().mean() < 0.5 \
-                and head.str.fullmatch(_MONEY_TEXT).fillna(False).mean() < 0.5:
+                and head.str.fullmatch(MONEY_TEXT).fillna(False).mean() < 0.5:
             continue
         txt = s.astype("string").str.strip().replace("", pd.NA)
         known = txt.dropna()
         if len(known) < 20:  # too few values to tell a number column from a code
             continue
-        ok = pd.to_numeric(known, errors="coerce").notna() | known.str.fullmatch(_MONEY_TEXT).fillna(False)
+        ok = pd.to_numeric(known, errors="coerce").notna() | known.str.fullmatch(MONEY_TEXT).fillna(False)
         if ok.all() or ok.mean() < NUMBER_SHARE:
             continue
         bad = known[~ok]

@@ -52,9 +52,7 @@ def fmt_code(v) -> str:
     """A category's value as the data holds it: a code or identifier is quoted verbatim in every
     language (ZIP 99654, not "99,654"; NAICS 451120.0 read as a float is 451120), and it is the key
     of `labels_en`/`labels_zh`. Amounts go through `fmt_number` instead."""
-    if isinstance(v, (bool, np.bool_)):
-        return str(int(v))
-    if isinstance(v, (int, np.integer)):
+    if isinstance(v, (bool, np.bool_, int, np.integer)):
         return str(int(v))
     if isinstance(v, (float, np.floating)):
         f = float(v)

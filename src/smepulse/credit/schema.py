@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from smepulse.credit.data import parse_money
+from smepulse.credit.data import MONEY_TEXT, parse_money
 from smepulse.credit.notes import Note
 from smepulse.errors import CreditError
 
-_MONEY = re.compile(r"^\s*-?\$?\s*[\d,]+(\.\d+)?\s*$")
+_MONEY = re.compile(rf"^{MONEY_TEXT}$")
 # names of record keys: ID, firm_id, application_id, LoanNr_ChkDgt, Unnamed: 0 (a written index)
 _ID_NAME = re.compile(r"(?i)(.*[_. \-])?(id|uuid|guid)([_. \-].*)?|.*[a-z]Nr([_. ].*)?|unnamed: ?\d+|index")
 
