@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -64,6 +65,17 @@ def _positive(value: float | None) -> float | None:
     if value is not None and not value > 0:  # also NaN
         raise typer.BadParameter(f"must be a number of minutes above 0, not {value:g}")
     return value
+
+
+@contextmanager
+def _naming(data: Path):
+    """An error raised inside names the data file it is about (once: errors that already name it pass)."""
+    try:
+        yield
+    except SmepulseError as exc:
+        if str(data) in str(exc):
+            raise
+        raise CreditError(f"file {data}: {exc}") from None
 
 
 TEST_SIZE = (0.05, 0.5)  # a test share outside this leaves too few rows to train on or to validate with
@@ -166,23 +178,18 @@ def train(
     if spec_source and described:
         console.print(f"feature metadata: {spec_source} describes {len(described)} columns "
                       f"({sum(1 for c in described if specs[c].monotone)} monotone)", highlight=False)
-    try:  # every training error names the data file it is about
-        with console.status("training..."):
-            m = fit(df, target, time_column=time_column, exclude=excl, model=model, specs=specs,
-                    reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
-                    scaling=Scaling(pdo, odds, points), source=str(data),
-                    allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
-                    censor_column=censor_column, tune_trials=tune_trials or 0, tune_minutes=tune,
-                    class_weight=class_weight,
-                    scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
-                    protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
-                    approve_below=approve_below, horizon_months=horizon_months, policy=policy, test_size=test_size,
-                    intended_use=(intended_use or "").strip() or None,
-                    segments=[c.strip() for a in segment for c in a.split(",") if c.strip()] or None)
-    except SmepulseError as exc:
-        if str(data) in str(exc):
-            raise
-        raise CreditError(f"file {data}: {exc}") from None
+    with _naming(data), console.status("training..."):  # every training error names the data file
+        m = fit(df, target, time_column=time_column, exclude=excl, model=model, specs=specs,
+                reject_inference=reject_inference, bad_factor=bad_factor, n_estimators=n_estimators,
+                scaling=Scaling(pdo, odds, points), source=str(data),
+                allow_leaky=tuple(c.strip() for a in allow_leaky for c in a.split(",") if c.strip()),
+                censor_column=censor_column, tune_trials=tune_trials or 0, tune_minutes=tune,
+                class_weight=class_weight,
+                scorecard={"min_iv": min_iv, "max_features": max_characteristics, "selection": selection},
+                protected=[c.strip() for a in protected for c in a.split(",") if c.strip()] or None,
+                approve_below=approve_below, horizon_months=horizon_months, policy=policy, test_size=test_size,
+                intended_use=(intended_use or "").strip() or None,
+                segments=[c.strip() for a in segment for c in a.split(",") if c.strip()] or None)
     m.save(out, overwrite=force)
     met = m.metrics
     for w in met["warnings"]:
@@ -272,12 +279,8 @@ def score(
     df = read_table(data)
     if df.empty:  # a header and nothing under it: nothing to score is a mistake, not "mean PD nan"
         raise InputError("no rows to score", file=str(data))
-    try:  # like train's errors, a scoring error names the data file it is about
+    with _naming(data):  # like train's errors, a scoring error names the data file
         res, notes = m.score_frame(df, top_n=top, method=reasons)
-    except SmepulseError as exc:
-        if str(data) in str(exc):
-            raise
-        raise CreditError(f"file {data}: {exc}") from None
     keep = [c for c in df.columns if c not in m.features]
     _write_table(df[keep].join(res), out)
     drift = res.attrs.get("drift")
